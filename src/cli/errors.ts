@@ -1,0 +1,53 @@
+// Exit codes and the errors that carry them. The README's exit-code table is
+// this list; keep them in step.
+
+export const EXIT = {
+  ok: 0,
+  /** A bad option or value: fix the command line. */
+  usage: 1,
+  /** Could not reach the broker (nothing listening, unknown host, TLS failure). */
+  connect: 2,
+  /** The broker answered CONNACK with a refusal (bad credentials, not authorized, ...). */
+  refused: 3,
+  /** subscribe-with-qos --timeout passed before the messages it waited for arrived. */
+  timeout: 4,
+  /** The broker refused a subscription or publish, or the connection broke mid-flow. */
+  protocol: 5,
+  /** Ctrl-C (SIGINT), as shells report it: 128 + 2. */
+  interrupted: 130,
+} as const;
+
+export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
+
+/** An error the user can act on: printed as one line, then the process exits with `exitCode`. */
+export class CliError extends Error {
+  constructor(
+    message: string,
+    readonly exitCode: ExitCode,
+  ) {
+    super(message);
+    this.name = 'CliError';
+  }
+}
+
+export class UsageError extends CliError {
+  constructor(message: string) {
+    super(message, EXIT.usage);
+    this.name = 'UsageError';
+  }
+}
+
+/** One line for any error: ours carry their own words; anything else shows its message, never a stack. */
+export function errorLine(error: unknown, tool: string): string {
+  if (error instanceof UsageError) return `Error: ${error.message} (see '${tool} --help')`;
+  if (error instanceof Error) return `Error: ${firstLine(error.message)}`;
+  return `Error: ${firstLine(String(error))}`;
+}
+
+export function exitCodeOf(error: unknown): ExitCode {
+  return error instanceof CliError ? error.exitCode : EXIT.usage;
+}
+
+function firstLine(text: string): string {
+  return text.split('\n')[0] ?? text;
+}

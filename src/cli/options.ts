@@ -1,0 +1,291 @@
+// The options of both tools, defined once (like mosquitto's client_shared.c):
+// the yargs definitions, and the validation that turns what the user typed into
+// typed options or a UsageError naming the flag and the value.
+import { createHash } from 'node:crypto';
+import { hostname, userInfo } from 'node:os';
+import yargs, { type Argv } from 'yargs';
+import { parseQos, type QoS } from '../mqtt/qos';
+import { topicFilterProblem, topicNameProblem } from '../mqtt/topic';
+import type { ConnectionOptions, ProtocolVersion } from '../mqtt/connection';
+import { UsageError } from './errors';
+
+export type Role = 'publish' | 'subscribe';
+
+export const TOOL_NAMES: Record<Role, string> = {
+  publish: 'publish-with-qos',
+  subscribe: 'subscribe-with-qos',
+};
+
+/** Public test brokers of the lesson's kind, by short name. Tests and CI never contact them. */
+export const PUBLIC_BROKERS: Record<string, string> = {
+  mosquitto: 'mqtt://test.mosquitto.org:1883',
+  emqx: 'mqtt://broker.emqx.io:1883',
+  hivemq: 'mqtt://broker.hivemq.com:1883',
+};
+
+export const DEFAULT_BROKER = 'mqtt://localhost:1883';
+export const DEFAULT_TOPIC = 'home/sample_topic';
+export const DEFAULT_MESSAGE = JSON.stringify({ data: 'test' });
+const SCHEMES = ['mqtt', 'mqtts', 'ws', 'wss'];
+
+export interface OutputOptions {
+  verbose: boolean;
+  color: boolean;
+  /** Where packet lines and notes go; with 'stderr', stdout carries only received payloads. */
+  log: 'stdout' | 'stderr';
+}
+
+interface CommonOptions {
+  connection: ConnectionOptions;
+  output: OutputOptions;
+  topic: string;
+  qos: QoS;
+}
+
+export interface PublishOptions extends CommonOptions {
+  message: string;
+  count: number;
+  /** Milliseconds between two publishes. */
+  interval: number;
+  retain: boolean;
+}
+
+export interface SubscribeOptions extends CommonOptions {
+  /** Exit after this many messages; undefined runs until Ctrl-C. */
+  count?: number;
+  /** Seconds to wait before giving up with EXIT.timeout. */
+  timeout?: number;
+}
+
+/** A parse either asks for help/version (already printed) or yields options. */
+export type Parsed<T> = { kind: 'shown' } | { kind: 'run'; options: T };
+
+/** --verbose and --color: every tool that prints packets has them. */
+function displayOptions(y: Argv): Argv {
+  return y
+    .option('verbose', { alias: 'v', type: 'boolean', default: false, describe: 'show packet details: ids, qos/dup/retain, topic, sizes, codes' })
+    .option('color', { type: 'boolean', default: true, describe: 'color output on a terminal (--no-color or NO_COLOR turns it off)' });
+}
+
+function sharedOptions(y: Argv): Argv {
+  return displayOptions(y)
+    .option('broker', {
+      alias: 'b',
+      type: 'string',
+      default: DEFAULT_BROKER,
+      describe: `broker URL (mqtt://, mqtts://, ws://, wss://), host[:port], or a public test broker: ${Object.keys(PUBLIC_BROKERS).join(', ')}`,
+    })
+    .option('topic', { alias: 't', type: 'string', describe: `topic (default ${DEFAULT_TOPIC}; namespaced per machine on a public broker)` })
+    .option('qos', { alias: 'q', type: 'string', default: '0', describe: 'QoS level: 0, 1 or 2' })
+    .option('client-id', { alias: 'i', type: 'string', describe: 'client id (default: stable per tool and machine, so a --no-clean session survives a restart)' })
+    .option('clean', { type: 'boolean', default: false, describe: 'start a clean session (--no-clean, the default, keeps the session on the broker)' })
+    .option('protocol', { alias: 'V', type: 'string', default: '3.1.1', describe: 'MQTT version: 3.1.1 or 5' })
+    .option('username', { alias: 'u', type: 'string', describe: 'user name (or MQTT_USERNAME)' })
+    .option('password', { alias: 'P', type: 'string', describe: 'password (or MQTT_PASSWORD); never printed' })
+    .option('log', { type: 'string', choices: ['stdout', 'stderr'], default: 'stdout', describe: 'where packet lines go; stderr leaves stdout to payloads' });
+}
+
+function publishOptions(y: Argv): Argv {
+  return y
+    .option('message', { alias: 'm', type: 'string', default: DEFAULT_MESSAGE, describe: 'payload to publish' })
+    .option('count', { alias: 'n', type: 'string', default: '1', describe: 'how many messages to publish' })
+    .option('interval', { type: 'string', default: '1000', describe: 'milliseconds between messages' })
+    .option('retain', { alias: 'r', type: 'boolean', default: false, describe: 'set the RETAIN flag' });
+}
+
+function subscribeOptions(y: Argv): Argv {
+  return y
+    .option('count', { alias: 'n', type: 'string', describe: 'exit after this many messages (default: run until Ctrl-C)' })
+    .option('timeout', { alias: 'W', type: 'string', describe: 'give up after this many seconds with exit code 4 if the messages did not arrive' });
+}
+
+/**
+ * Parses a command line for one tool. Unknown flags, including the other
+ * tool's, are errors: nothing the user typed is silently ignored. Returns null
+ * when --help or --version was printed.
+ */
+function parseRaw(tool: string, about: string, argv: string[], build: (y: Argv) => Argv): Record<string, unknown> | null {
+  const y = yargs(argv)
+    .scriptName(tool)
+    .usage(`$0 [options]\n\n${about}`)
+    .parserConfiguration({ 'parse-numbers': false, 'parse-positional-numbers': false })
+    .strict()
+    .exitProcess(false)
+    .showHelpOnFail(false)
+    .fail((message, error) => {
+      throw new UsageError(message ?? error?.message ?? 'invalid command line');
+    })
+    .help()
+    .alias('help', 'h')
+    .version()
+    .wrap(Math.min(100, process.stdout.columns ?? 100));
+  const raw = build(y).parseSync() as Record<string, unknown>;
+  return raw.help || raw.version ? null : raw;
+}
+
+export function parsePublish(argv: string[], env = process.env): Parsed<PublishOptions> {
+  const raw = parseRaw(TOOL_NAMES.publish, 'Publish at a QoS level and print every MQTT packet sent and received.', argv, (y) => publishOptions(sharedOptions(y)));
+  if (!raw) return { kind: 'shown' };
+  const common = validateCommon('publish', raw, env);
+  const message = single(raw, 'message') ?? DEFAULT_MESSAGE;
+  return {
+    kind: 'run',
+    options: {
+      ...common,
+      message,
+      count: integer('count', single(raw, 'count') ?? '1', 1),
+      interval: integer('interval', single(raw, 'interval') ?? '1000', 0),
+      retain: Boolean(raw.retain),
+    },
+  };
+}
+
+export function parseSubscribe(argv: string[], env = process.env): Parsed<SubscribeOptions> {
+  const raw = parseRaw(TOOL_NAMES.subscribe, 'Subscribe at a QoS level and print every MQTT packet, and the QoS each message really came at.', argv, (y) =>
+    subscribeOptions(sharedOptions(y)),
+  );
+  if (!raw) return { kind: 'shown' };
+  const common = validateCommon('subscribe', raw, env);
+  const count = single(raw, 'count');
+  const timeout = single(raw, 'timeout');
+  return {
+    kind: 'run',
+    options: {
+      ...common,
+      count: count === undefined ? undefined : integer('count', count, 1),
+      timeout: timeout === undefined ? undefined : seconds('timeout', timeout),
+    },
+  };
+}
+
+function validateCommon(role: Role, raw: Record<string, unknown>, env: NodeJS.ProcessEnv): CommonOptions {
+  const qosText = single(raw, 'qos') ?? '0';
+  const qos = parseQos(qosText);
+  if (qos === null) throw new UsageError(`--qos must be 0, 1 or 2, got '${qosText}'`);
+
+  const url = brokerUrl(single(raw, 'broker') ?? DEFAULT_BROKER);
+  const machine = machineTag();
+  const onPublicBroker = Object.values(PUBLIC_BROKERS).some((u) => new URL(u).hostname === new URL(url).hostname);
+
+  const topic = single(raw, 'topic') ?? (onPublicBroker ? `mqtt-qos-lab/${machine}/sample_topic` : DEFAULT_TOPIC);
+  const problem = role === 'publish' ? topicNameProblem(topic) : topicFilterProblem(topic);
+  if (problem) throw new UsageError(`--topic '${printable(topic)}': ${problem}`);
+
+  const clientId = single(raw, 'client-id') ?? `mqtt-qos-lab-${role === 'publish' ? 'pub' : 'sub'}-${machine}`;
+  if (clientId.length === 0) throw new UsageError('--client-id cannot be empty');
+
+  const protocolText = single(raw, 'protocol') ?? '3.1.1';
+  const protocol = PROTOCOLS[protocolText];
+  if (!protocol) throw new UsageError(`--protocol must be 3.1.1 or 5, got '${protocolText}'`);
+
+  const username = single(raw, 'username') ?? (env.MQTT_USERNAME || undefined);
+  const password = single(raw, 'password') ?? (env.MQTT_PASSWORD || undefined);
+  if (password !== undefined && username === undefined) {
+    throw new UsageError('--password needs --username (MQTT 3.1.1 sends a password only with a user name)');
+  }
+
+  return {
+    connection: { url, clientId, clean: Boolean(raw.clean), protocol, username, password },
+    output: { ...display(raw), log: raw.log === 'stderr' ? 'stderr' : 'stdout' },
+    topic,
+    qos,
+  };
+}
+
+function display(raw: Record<string, unknown>): Pick<OutputOptions, 'verbose' | 'color'> {
+  return { verbose: Boolean(raw.verbose), color: raw.color !== false };
+}
+
+export interface BrokerCliOptions {
+  host: string;
+  port: number;
+  display: Pick<OutputOptions, 'verbose' | 'color'>;
+}
+
+export function parseBroker(argv: string[]): Parsed<BrokerCliOptions> {
+  const raw = parseRaw(
+    'npm run broker --',
+    'Run an embedded MQTT 3.1.1 broker (aedes) and print every packet it sends and receives, per client.',
+    argv,
+    (y) =>
+      displayOptions(y)
+        .option('host', { type: 'string', default: '127.0.0.1', describe: 'address to listen on (loopback by default)' })
+        .option('port', { alias: 'p', type: 'string', default: '1883', describe: 'port to listen on (0 picks a free one)' }),
+  );
+  if (!raw) return { kind: 'shown' };
+  const port = integer('port', single(raw, 'port') ?? '1883', 0);
+  if (port > 65535) throw new UsageError(`--port must be 0 to 65535, got '${port}'`);
+  return { kind: 'run', options: { host: single(raw, 'host') ?? '127.0.0.1', port, display: display(raw) } };
+}
+
+const PROTOCOLS: Record<string, ProtocolVersion> = { '3.1.1': 4, '4': 4, '5': 5, '5.0': 5 };
+
+/** Turns --broker into a URL: a preset name, host[:port], or a full URL with a known scheme. */
+export function brokerUrl(value: string): string {
+  const preset = PUBLIC_BROKERS[value.toLowerCase()];
+  if (preset) return preset;
+  const text = /^[a-z][a-z0-9+.-]*:\/\//i.test(value) ? value : `mqtt://${value}`;
+  // new URL() drops an explicit port 0 and rejects > 65535 as "invalid": read the port from the text.
+  const authority = text.split('://')[1]?.split('/')[0] ?? '';
+  const port = /:(\d+)$/.exec(authority)?.[1];
+  if (port !== undefined && (Number(port) < 1 || Number(port) > 65535)) {
+    throw new UsageError(`--broker '${value}': port must be 1 to 65535, got ${port}`);
+  }
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    throw new UsageError(`--broker '${value}' is not a valid URL or host`);
+  }
+  const scheme = url.protocol.slice(0, -1);
+  if (!SCHEMES.includes(scheme)) throw new UsageError(`--broker '${value}': unknown scheme '${scheme}', use ${SCHEMES.join(', ')}`);
+  if (!url.hostname) throw new UsageError(`--broker '${value}' names no host`);
+  if (url.username || url.password) throw new UsageError(`--broker '${scrub(url)}': pass credentials with --username and --password, not in the URL`);
+  return url.toString().replace(/\/$/, '');
+}
+
+function scrub(url: URL): string {
+  const copy = new URL(url.toString());
+  copy.password = copy.password ? '***' : '';
+  return copy.toString();
+}
+
+/** A short, stable tag for this machine and user, so default ids and topics do not collide on public brokers. */
+function machineTag(): string {
+  let user = '';
+  try {
+    user = userInfo().username;
+  } catch {
+    // no passwd entry (some containers): the host name alone still separates machines
+  }
+  return createHash('sha256').update(`${hostname()}\0${user}`).digest('hex').slice(0, 8);
+}
+
+/** A flag given twice is an error rather than a silent "last one wins". */
+function single(raw: Record<string, unknown>, flag: string): string | undefined {
+  const value = raw[flag];
+  if (Array.isArray(value)) throw new UsageError(`--${flag} was given ${value.length} times; give it once`);
+  return value === undefined ? undefined : String(value);
+}
+
+function integer(flag: string, text: string, min: number): number {
+  const value = Number(text);
+  if (!/^\s*-?\d+\s*$/.test(text) || !Number.isSafeInteger(value) || value < min) {
+    throw new UsageError(`--${flag} must be a whole number of at least ${min}, got '${text}'`);
+  }
+  return value;
+}
+
+function seconds(flag: string, text: string): number {
+  const value = Number(text);
+  if (text.trim() === '' || !Number.isFinite(value) || value <= 0) {
+    throw new UsageError(`--${flag} must be a number of seconds above 0, got '${text}'`);
+  }
+  return value;
+}
+
+/** Shows control characters in an error line as escapes, so the line stays one line. */
+function printable(text: string): string {
+  const shown = JSON.stringify(text).slice(1, -1);
+  return shown.length > 60 ? `${shown.slice(0, 57)}...` : shown;
+}

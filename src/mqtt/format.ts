@@ -1,0 +1,80 @@
+// How a packet becomes one line of text. Every line printed for a packet comes
+// from a real packet event; nothing here invents packets.
+import type { Packet, PacketEvent, BrokerPacketEvent } from './packet-event';
+import { connackReason } from './reason-codes';
+
+export interface Style {
+  verbose: boolean;
+  color: boolean;
+}
+
+const COLORS = { send: '\x1b[32m', receive: '\x1b[36m', note: '\x1b[33m', dim: '\x1b[2m', reset: '\x1b[0m' };
+export type Tint = keyof Omit<typeof COLORS, 'reset'>;
+
+export function paint(text: string, tint: Tint, color: boolean): string {
+  return color ? `${COLORS[tint]}${text}${COLORS.reset}` : text;
+}
+
+/** Whether to color: a terminal, not turned off by --no-color or NO_COLOR (https://no-color.org). */
+export function useColor(flag: boolean, stream: { isTTY?: boolean }, env = process.env): boolean {
+  return flag && Boolean(stream.isTTY) && !('NO_COLOR' in env && env.NO_COLOR !== '');
+}
+
+function bytes(payload: unknown): number {
+  if (payload === undefined || payload === null) return 0;
+  if (typeof payload === 'string') return Buffer.byteLength(payload);
+  return (payload as Buffer).length ?? 0;
+}
+
+/** Details of a packet for --verbose, in a fixed field order. Never includes a password. */
+export function packetDetails(packet: Packet): string {
+  const p = packet as Packet & Record<string, unknown>;
+  const fields: string[] = [];
+  const id = p.messageId;
+  switch (packet.cmd) {
+    case 'publish':
+      if (packet.qos > 0) fields.push(`id=${id}`);
+      fields.push(`qos=${packet.qos}`, `dup=${packet.dup ? 1 : 0}`, `retain=${packet.retain ? 1 : 0}`);
+      fields.push(`topic=${packet.topic}`, `payload=${bytes(packet.payload)}B`);
+      break;
+    case 'connect':
+      fields.push(`client-id=${packet.clientId}`, `clean=${packet.clean}`);
+      fields.push(`protocol=${packet.protocolVersion === 5 ? '5' : '3.1.1'}`, `keepalive=${packet.keepalive}`);
+      if (packet.username !== undefined) fields.push(`username=${packet.username}`);
+      if (packet.password !== undefined) fields.push('password=<hidden>');
+      break;
+    case 'connack': {
+      const code = packet.reasonCode ?? packet.returnCode ?? 0;
+      fields.push(`sessionPresent=${packet.sessionPresent}`, `code=${code} (${connackReason(code, packet.reasonCode !== undefined)})`);
+      break;
+    }
+    case 'subscribe':
+      fields.push(`id=${id}`, ...packet.subscriptions.map((s) => `topic=${s.topic} qos=${s.qos}`));
+      break;
+    case 'suback':
+      fields.push(`id=${id}`, `granted=${(packet.granted as number[]).join(',')}`);
+      break;
+    default:
+      if (id !== undefined) fields.push(`id=${id}`);
+      if (typeof p.reasonCode === 'number' && p.reasonCode !== 0) fields.push(`reason=0x${p.reasonCode.toString(16)}`);
+  }
+  return fields.join(' ');
+}
+
+/** `send: publish`, the lesson's form; with verbose, the details follow. */
+export function formatPacket(event: PacketEvent, style: Style): string {
+  const head = paint(`${event.direction}: ${event.packet.cmd}`, event.direction, style.color);
+  return style.verbose ? `${head}  ${packetDetails(event.packet)}`.trimEnd() : head;
+}
+
+/**
+ * The broker's view: which client, which way, and the packet with its QoS
+ * always shown for PUBLISH, because that is where a downgrade becomes visible.
+ */
+export function formatBrokerPacket(event: BrokerPacketEvent, style: Style): string {
+  const way = event.direction === 'receive' ? `${event.clientId} -> broker` : `broker -> ${event.clientId}`;
+  const { packet } = event;
+  const qos = packet.cmd === 'publish' ? ` qos=${packet.qos}` : '';
+  const details = style.verbose ? `  ${packetDetails(packet)}` : qos;
+  return `${paint(way, event.direction, style.color)}: ${packet.cmd}${details}`.trimEnd();
+}

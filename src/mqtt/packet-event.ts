@@ -1,0 +1,20 @@
+import type { Packet } from 'mqtt-packet';
+
+export type { Packet };
+
+/** Which way a packet crossed the wire, seen from the side that logged it. */
+export type Direction = 'send' | 'receive';
+
+/** One packet as MQTT.js (or the broker tap) saw it go out or come in. */
+export interface PacketEvent {
+  /** Milliseconds since the process started (performance.now()), for ordering and latency. */
+  at: number;
+  direction: Direction;
+  packet: Packet;
+}
+
+/** A packet seen by the broker on one client's connection. */
+export interface BrokerPacketEvent extends PacketEvent {
+  /** The client id from that connection's CONNECT, or '?' before it. */
+  clientId: string;
+}
