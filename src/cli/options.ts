@@ -218,6 +218,16 @@ export function parseBroker(argv: string[]): Parsed<BrokerCliOptions> {
   return { kind: 'run', options: { host: single(raw, 'host') ?? '127.0.0.1', port, display: display(raw) } };
 }
 
+export interface LabCliOptions {
+  display: Pick<OutputOptions, 'verbose' | 'color'>;
+}
+
+export function parseLab(argv: string[]): Parsed<LabCliOptions> {
+  const raw = parseRaw('npm start --', 'Run real publish/subscribe exchanges at QoS 0, 1 and 2 through an embedded broker and print every packet.', argv, displayOptions);
+  if (!raw) return { kind: 'shown' };
+  return { kind: 'run', options: { display: display(raw) } };
+}
+
 const PROTOCOLS: Record<string, ProtocolVersion> = { '3.1.1': 4, '4': 4, '5': 5, '5.0': 5 };
 
 /** Turns --broker into a URL: a preset name, host[:port], or a full URL with a known scheme. */

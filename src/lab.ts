@@ -1,0 +1,17 @@
+#!/usr/bin/env node
+// npm start: the QoS lab. No setup: it starts its own broker on loopback.
+import { EXIT } from './cli/errors';
+import { runMain } from './cli/main';
+import { parseLab } from './cli/options';
+import { useColor } from './mqtt/format';
+import { runDemo } from './lab/demo';
+
+export async function main(argv: string[]): Promise<number> {
+  const parsed = parseLab(argv);
+  if (parsed.kind === 'shown') return EXIT.ok;
+  const { display } = parsed.options;
+  await runDemo({ verbose: display.verbose, color: useColor(display.color, process.stdout) }, (line) => process.stdout.write(`${line}\n`));
+  return EXIT.ok;
+}
+
+if (require.main === module) runMain('npm start --', main);
