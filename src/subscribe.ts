@@ -17,7 +17,6 @@ export async function main(argv: string[]): Promise<number> {
   const printer = makePrinter(options.output);
   let granted: QoS = options.qos;
   let received = 0;
-  let tracker: ReturnType<typeof collectDeliveries> | undefined;
   let finish: () => void = () => undefined;
   const enough = new Promise<void>((resolve) => (finish = resolve));
 
@@ -37,16 +36,13 @@ export async function main(argv: string[]): Promise<number> {
     printer,
     async (conn) => {
       const subscription = await subscribe(conn, options.topic, options.qos);
-      tracker?.subscribed();
       granted = parseQos(subscription.granted) ?? options.qos;
       printer.note(describeGrant(subscription));
       const waits: Promise<void>[] = [enough, conn.lost];
       if (options.timeout !== undefined) waits.push(timeout(options.timeout, () => received, options.count));
       await Promise.race(waits);
     },
-    (client) => {
-      tracker = collectDeliveries(client, onDelivery);
-    },
+    (client) => collectDeliveries(client, onDelivery),
   );
 }
 

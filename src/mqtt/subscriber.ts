@@ -32,29 +32,36 @@ export interface Subscription {
  * connect()'s prepare hook: a resumed session's queued messages follow CONNACK
  * immediately, before any SUBSCRIBE of ours is answered.
  */
-export function collectDeliveries(client: Connection['client'], onDelivery: (delivery: Delivery) => void): { subscribed(): void } {
+export function collectDeliveries(client: Connection['client'], onDelivery: (delivery: Delivery) => void): void {
   let subscribed = false;
   let sessionPresent = false;
-  client.on('connect', (connack) => {
-    sessionPresent = connack.sessionPresent;
+  // Queued-ness is decided when the PUBLISH arrives: a QoS 2 message reaches
+  // the application only at PUBREL, which may come after our SUBACK.
+  const queuedIds = new Map<number, boolean>();
+  let queuedNow = false;
+  client.on('packetreceive', (packet) => {
+    if (packet.cmd === 'connack') sessionPresent = packet.sessionPresent;
+    if (packet.cmd === 'suback') subscribed = true;
+    if (packet.cmd === 'publish') {
+      queuedNow = sessionPresent && !subscribed;
+      if (packet.messageId !== undefined) queuedIds.set(packet.messageId, queuedNow);
+    }
   });
   client.on('message', (topic, payload, packet: IPublishPacket) => {
     const qos = parseQos(packet.qos) ?? 0;
+    const id = packet.messageId;
+    const queued = qos === 0 || id === undefined ? queuedNow : (queuedIds.get(id) ?? false);
+    if (id !== undefined) queuedIds.delete(id);
     onDelivery({
       topic,
       payload,
       qos,
       dup: Boolean(packet.dup),
       retain: Boolean(packet.retain),
-      queued: sessionPresent && !subscribed,
-      acknowledged: qos === 0 ? Promise.resolve() : sent(client, qos === 1 ? 'puback' : 'pubcomp', packet.messageId),
+      queued,
+      acknowledged: qos === 0 ? Promise.resolve() : sent(client, qos === 1 ? 'puback' : 'pubcomp', id),
     });
   });
-  return {
-    subscribed: () => {
-      subscribed = true;
-    },
-  };
 }
 
 export async function subscribe(conn: Connection, topic: string, qos: QoS): Promise<Subscription> {

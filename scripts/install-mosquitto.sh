@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Installs Debian's mosquitto broker and clients when they are missing, so the
+# test suite can run the pair against a second, independent broker.
+set -euo pipefail
+if command -v mosquitto >/dev/null && command -v mosquitto_pub >/dev/null; then
+  exit 0
+fi
+SUDO=""
+[ "$(id -u)" = 0 ] || SUDO="sudo"
+$SUDO apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq mosquitto mosquitto-clients >/dev/null
+# Debian's package may start a system broker on port 1883; tests use their own on free ports.
+$SUDO systemctl stop mosquitto >/dev/null 2>&1 || $SUDO service mosquitto stop >/dev/null 2>&1 || true
