@@ -1,0 +1,18 @@
+// mosquitto for tests: started per test, closed after it. Where it is not
+// installed the test skips and says so, unless REQUIRE_MOSQUITTO=1 (CI), where it fails.
+import type { TestContext } from 'node:test';
+import { mosquittoPath, startMosquitto, type MosquittoBroker, type MosquittoOptions } from '../../src/broker/mosquitto';
+
+export const HAVE_MOSQUITTO = mosquittoPath() !== null;
+const REQUIRED = process.env.REQUIRE_MOSQUITTO === '1';
+
+/** Options for test(): skip with a reason when mosquitto is missing and not required. */
+export const needsMosquitto = {
+  skip: !HAVE_MOSQUITTO && !REQUIRED ? "mosquitto is not installed (bash scripts/install-mosquitto.sh); REQUIRE_MOSQUITTO=1 makes this fail" : false,
+};
+
+export async function testMosquitto(t: TestContext, options: MosquittoOptions = {}): Promise<MosquittoBroker> {
+  const broker = await startMosquitto(options);
+  t.after(() => broker.close());
+  return broker;
+}
