@@ -31,7 +31,8 @@ export async function main(argv: string[]): Promise<number> {
     if (options.count !== undefined && received === options.count) void delivery.acknowledged.then(finish);
   };
 
-  return withConnection(
+  let timedOut: CliError | undefined;
+  const code = await withConnection(
     options.connection,
     printer,
     async (conn) => {
@@ -39,22 +40,27 @@ export async function main(argv: string[]): Promise<number> {
       granted = parseQos(subscription.granted) ?? options.qos;
       printer.note(describeGrant(subscription));
       const waits: Promise<void>[] = [enough, conn.lost];
-      if (options.timeout !== undefined) waits.push(timeout(options.timeout, () => received, options.count));
+      if (options.timeout !== undefined) {
+        waits.push(timeout(options.timeout).then(() => void (timedOut = timeoutError(options.timeout!, received, options.count))));
+      }
       await Promise.race(waits);
     },
     (client) => collectDeliveries(client, onDelivery),
   );
+  // Reported after DISCONNECT went out: running out of time is no reason to drop the connection.
+  if (timedOut && code === EXIT.ok) throw timedOut;
+  return code;
 }
 
-function timeout(seconds: number, received: () => number, count: number | undefined): Promise<void> {
-  return new Promise((resolve, reject) => {
-    setTimeout(() => {
-      const got = received();
-      if (got > 0 && count === undefined) return resolve();
-      const wanted = count === undefined ? 'no message arrived' : `${got} of ${count} messages arrived`;
-      reject(new CliError(`timed out: ${wanted} within ${seconds} s`, EXIT.timeout));
-    }, seconds * 1000).unref();
-  });
+function timeout(seconds: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, seconds * 1000).unref());
+}
+
+/** Undefined when the wait was a success: some messages came and no --count was asked for. */
+function timeoutError(seconds: number, received: number, count: number | undefined): CliError | undefined {
+  if (received > 0 && count === undefined) return undefined;
+  const what = count === undefined ? 'no message arrived' : `${received} of ${count} messages arrived`;
+  return new CliError(`timed out: ${what} within ${seconds} s`, EXIT.timeout);
 }
 
 if (require.main === module) runMain(TOOL_NAMES.subscribe, main);

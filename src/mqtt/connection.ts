@@ -98,7 +98,8 @@ function connectError(options: ConnectionOptions, error: (Error & { code?: strin
   }
   const code = error.code;
   if (typeof code === 'number') {
-    return new CliError(`${where} refused the connection: ${connackReason(code, options.protocol === 5)} (code ${code})`, EXIT.refused);
+    const hint = options.protocol === 5 && (code === 1 || code === 0x84) ? ': it does not speak MQTT 5, try --protocol 3.1.1' : '';
+    return new CliError(`${where} refused the connection: ${connackReason(code, options.protocol === 5)} (code ${code})${hint}`, EXIT.refused);
   }
   switch (code) {
     case 'ECONNREFUSED':

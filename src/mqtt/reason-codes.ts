@@ -44,8 +44,12 @@ const REASON_V5: Record<number, string> = {
   0xa2: 'wildcard subscriptions not supported',
 };
 
+/**
+ * A CONNACK code by name. A code below 0x80 on an MQTT 5 connection is a
+ * 3.1.1-only broker answering in its own form (aedes answers a v5 CONNECT with 1).
+ */
 export function connackReason(code: number, v5: boolean): string {
-  return (v5 ? REASON_V5[code] : CONNACK_V3[code]) ?? 'unknown';
+  return (v5 && (code === 0 || code >= 0x80) ? REASON_V5[code] : CONNACK_V3[code]) ?? 'unknown';
 }
 
 export function reasonName(code: number): string {

@@ -1,0 +1,100 @@
+// The tools as a user meets them: help, bad input, no broker, and the lesson's
+// exact command (ts-node) and the compiled bin.
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { freePort } from '../src/broker/mosquitto';
+import { ROOT, packetLines, runCli } from './support/cli';
+import { testBroker } from './support/broker';
+
+for (const entry of ['publish', 'subscribe'] as const) {
+  test(`${entry} --help exits 0 with empty stderr`, async () => {
+    const run = await runCli(entry, ['--help']).done;
+    assert.equal(run.code, 0);
+    assert.equal(run.stderr, '');
+    assert.match(run.stdout, /--qos/);
+  });
+}
+
+test('a bad option is one Error line with a --help hint and exit code 1', async () => {
+  const run = await runCli('publish', ['--qos=3']).done;
+  assert.equal(run.code, 1);
+  assert.equal(run.stderr, "Error: --qos must be 0, 1 or 2, got '3' (see 'publish-with-qos --help')\n");
+  assert.equal(run.stdout, '');
+});
+
+test("the other tool's flag is an error, not ignored", async () => {
+  const run = await runCli('subscribe', ['--retain']).done;
+  assert.equal(run.code, 1);
+  assert.match(run.stderr, /^Error: Unknown argument: retain \(see 'subscribe-with-qos --help'\)\n$/);
+});
+
+test('no broker listening: one line naming the URL and the fix, exit 2, no retry loop', async () => {
+  const port = await freePort();
+  const run = await runCli('publish', ['--broker', `mqtt://127.0.0.1:${port}`, '--qos=1']).done;
+  assert.equal(run.code, 2);
+  assert.equal(
+    run.stderr,
+    `Error: cannot reach the broker at mqtt://127.0.0.1:${port}: connection refused; start one with 'npm run broker', or point --broker at a running broker\n`,
+  );
+});
+
+test('MQTT 5 against the embedded broker (3.1.1 only) is refused in words, exit 3', async (t) => {
+  const broker = await testBroker(t);
+  const run = await runCli('publish', ['--broker', broker.url, '--protocol', '5', '--client-id', 'v5']).done;
+  assert.equal(run.code, 3, run.stderr);
+  assert.match(run.stderr, /^Error: the broker at .* refused the connection: unacceptable protocol version \(code 1\): it does not speak MQTT 5, try --protocol 3.1.1$/m);
+});
+
+test('subscribe --timeout ends with exit code 4 when nothing arrives', async (t) => {
+  const broker = await testBroker(t);
+  const run = await runCli('subscribe', ['--broker', broker.url, '--timeout', '0.5', '--client-id', 'idle', '--clean']).done;
+  assert.equal(run.code, 4);
+  assert.equal(run.stderr, 'Error: timed out: no message arrived within 0.5 s\n');
+  assert.deepEqual(packetLines(run.stdout).at(-1), 'send: disconnect');
+});
+
+test('--log=stderr leaves stdout to payloads, so a pipe gets the message alone', async (t) => {
+  const broker = await testBroker(t);
+  const sub = runCli('subscribe', ['--broker', broker.url, '--count', '1', '--log', 'stderr', '--client-id', 'pipe', '--clean']);
+  // The packet log is on stderr now; wait for the SUBACK there.
+  await new Promise<void>((resolve) => {
+    let err = '';
+    sub.child.stderr!.on('data', (d: Buffer) => {
+      err += d.toString();
+      if (err.includes('subscribed to')) resolve();
+    });
+  });
+  await runCli('publish', ['--broker', broker.url, '--message', '{"n":1}', '--client-id', 'pipe-pub']).done;
+  const got = await sub.done;
+  assert.equal(got.code, 0);
+  assert.equal(got.stdout, '{"n":1}\n');
+  assert.match(got.stderr, /receive: publish/);
+});
+
+/** Spawns a command in the project folder and waits for it. */
+async function exec(command: string, args: string[]) {
+  const child = spawn(command, args, { cwd: ROOT, env: { ...process.env, NO_COLOR: '1' } });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  const [code] = await once(child, 'close');
+  return { code, stdout, stderr };
+}
+
+test('the lesson command `npx ts-node src/publish.ts --qos=1` works as written', async (t) => {
+  const broker = await testBroker(t);
+  const run = await exec('npx', ['ts-node', 'src/publish.ts', '--qos=1', '--broker', broker.url, '--client-id', 'lesson']);
+  assert.equal(run.code, 0, run.stderr);
+  assert.deepEqual(packetLines(run.stdout), ['send: connect', 'receive: connack', 'send: publish', 'receive: puback', 'send: disconnect']);
+});
+
+test('the compiled bin dist/publish.js runs the same flow', async (t) => {
+  const broker = await testBroker(t);
+  const run = await exec(process.execPath, [join(ROOT, 'dist', 'publish.js'), '--qos=2', '--broker', broker.url, '--client-id', 'bin']);
+  assert.equal(run.code, 0, run.stderr);
+  assert.deepEqual(packetLines(run.stdout), ['send: connect', 'receive: connack', 'send: publish', 'receive: pubrec', 'send: pubrel', 'receive: pubcomp', 'send: disconnect']);
+});

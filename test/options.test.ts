@@ -1,0 +1,92 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { brokerUrl, parsePublish, parseSubscribe, DEFAULT_TOPIC } from '../src/cli/options';
+import { UsageError } from '../src/cli/errors';
+
+function run<T>(parse: (argv: string[], env?: NodeJS.ProcessEnv) => { kind: string; options?: T }, argv: string[], env = {}): T {
+  const parsed = parse(argv, env) as { kind: 'run'; options: T };
+  assert.equal(parsed.kind, 'run');
+  return parsed.options;
+}
+
+test('defaults follow the lesson: localhost, home/sample_topic, QoS 0, clean:false, one JSON message', () => {
+  const o = run(parsePublish, []);
+  assert.equal(o.connection.url, 'mqtt://localhost:1883');
+  assert.equal(o.topic, DEFAULT_TOPIC);
+  assert.equal(o.qos, 0);
+  assert.equal(o.connection.clean, false);
+  assert.equal(o.connection.protocol, 4);
+  assert.equal(o.message, '{"data":"test"}');
+  assert.equal(o.count, 1);
+});
+
+test('default client ids are stable per tool and machine, and differ between the tools', () => {
+  const a = run(parsePublish, []).connection.clientId;
+  assert.equal(run(parsePublish, []).connection.clientId, a);
+  assert.match(a, /^mqtt-qos-lab-pub-[0-9a-f]{8}$/);
+  assert.match(run(parseSubscribe, []).connection.clientId, /^mqtt-qos-lab-sub-[0-9a-f]{8}$/);
+});
+
+test('a public broker preset gets a URL and a topic of this machine', () => {
+  const o = run(parseSubscribe, ['--broker', 'mosquitto']);
+  assert.equal(o.connection.url, 'mqtt://test.mosquitto.org:1883');
+  assert.match(o.topic, /^mqtt-qos-lab\/[0-9a-f]{8}\/sample_topic$/);
+});
+
+test('--qos=1, -q 2 and --protocol 5 parse; credentials come from the environment too', () => {
+  assert.equal(run(parsePublish, ['--qos=1']).qos, 1);
+  assert.equal(run(parsePublish, ['-q', '2']).qos, 2);
+  assert.equal(run(parsePublish, ['--protocol', '5']).connection.protocol, 5);
+  const o = run(parseSubscribe, [], { MQTT_USERNAME: 'u', MQTT_PASSWORD: 'p' });
+  assert.deepEqual([o.connection.username, o.connection.password], ['u', 'p']);
+});
+
+test('broker URLs: host[:port], schemes, IPv6', () => {
+  assert.equal(brokerUrl('127.0.0.1:1884'), 'mqtt://127.0.0.1:1884');
+  assert.equal(brokerUrl('mqtts://localhost:8883'), 'mqtts://localhost:8883');
+  assert.equal(brokerUrl('mqtt://[::1]:1883'), 'mqtt://[::1]:1883');
+});
+
+const BAD: [string, string[], RegExp][] = [
+  ['qos 3', ['--qos=3'], /^--qos must be 0, 1 or 2, got '3'$/],
+  ['qos abc', ['--qos', 'abc'], /got 'abc'/],
+  ['qos 1.5', ['--qos', '1.5'], /got '1.5'/],
+  ['qos -1', ['--qos=-1'], /got '-1'/],
+  ['qos twice', ['--qos', '1', '--qos', '2'], /--qos was given 2 times/],
+  ['empty topic', ['--topic', ''], /topic cannot be empty/],
+  ['wildcard in publish topic', ['--topic', 'a/+'], /wildcards/],
+  ['count 0', ['--count', '0'], /--count must be a whole number of at least 1, got '0'/],
+  ['negative count', ['--count', '-5'], /got '-5'/],
+  ['interval abc', ['--interval', 'abc'], /--interval must be a whole number/],
+  ['unknown scheme', ['--broker', 'http://localhost'], /unknown scheme 'http'/],
+  ['port 0', ['--broker', 'mqtt://localhost:0'], /port must be 1 to 65535, got 0/],
+  ['port 70000', ['--broker', 'localhost:70000'], /got 70000/],
+  ['URL without host', ['--broker', 'mqtt://'], /names no host/],
+  ['illegal host', ['--broker', 'mqtt://bad host'], /not a valid URL/],
+  ['credentials in URL', ['--broker', 'mqtt://u:secret@localhost'], /--username and --password/],
+  ['protocol 4.0', ['--protocol', '4.0'], /--protocol must be 3.1.1 or 5/],
+  ['password without user', ['--password', 'x'], /needs --username/],
+  ['subscriber-only flag', ['--timeout', '5'], /Unknown argument: timeout/],
+  ['stray word', ['hello'], /Unknown argument: hello/],
+  ['log elsewhere', ['--log', 'file'], /Invalid values/],
+];
+
+for (const [name, argv, message] of BAD) {
+  test(`publish-with-qos rejects ${name}`, () => {
+    assert.throws(() => parsePublish(argv, {}), (e: unknown) => e instanceof UsageError && message.test(e.message));
+  });
+}
+
+test('a password never appears in an option error', () => {
+  assert.throws(
+    () => parsePublish(['--broker', 'mqtt://u:hunter2@localhost'], {}),
+    (e: unknown) => e instanceof Error && !e.message.includes('hunter2'),
+  );
+});
+
+test('subscribe-with-qos rejects publisher flags and bad filters', () => {
+  assert.throws(() => parseSubscribe(['--retain'], {}), /Unknown argument: retain/);
+  assert.throws(() => parseSubscribe(['--message', 'x'], {}), /Unknown argument/);
+  assert.throws(() => parseSubscribe(['--topic', 'a/#/b'], {}), /'#' must be a whole level/);
+  assert.throws(() => parseSubscribe(['--timeout', '0'], {}), /--timeout must be a number of seconds above 0/);
+});
