@@ -67,10 +67,7 @@ export async function runPairs(options: LabOptions, onStart: (session: LabSessio
         const result = await runExchange({ url, publishQos, subscribeQos, topic, message: options.message, idPrefix, protocol: options.protocol });
         if (embedded) {
           // Wait until the tap has seen the DISCONNECT of each client that sent one.
-          const senders = [clients.publisherId, clients.subscriberId].filter((id, i) =>
-            result.events.some((e) => e.leg === (i === 0 ? 'publisher' : 'subscriber') && e.direction === 'send' && e.packet.cmd === 'disconnect'),
-          );
-          const pending = senders.filter((id) => !tapped.some((e) => e.clientId === id && e.packet.cmd === 'disconnect'));
+          const pending = disconnecting(result.events, clients).filter((id) => !tapped.some((e) => e.clientId === id && e.packet.cmd === 'disconnect'));
           await within(Promise.all(pending.map((clientId) => new Promise<void>((seen) => waiting.push({ clientId, seen })))), TAP_SETTLE_MS);
           waiting = [];
         }
@@ -87,4 +84,11 @@ export async function runPairs(options: LabOptions, onStart: (session: LabSessio
     await embedded?.close();
   }
   return pairs;
+}
+
+/** The clients of a pair that sent a DISCONNECT, by client id. */
+function disconnecting(events: readonly LegEvent[], clients: LabPair['clients']): string[] {
+  return (['publisher', 'subscriber'] as const)
+    .filter((leg) => events.some((e) => e.leg === leg && e.direction === 'send' && e.packet.cmd === 'disconnect'))
+    .map((leg) => (leg === 'publisher' ? clients.publisherId : clients.subscriberId));
 }
