@@ -4,7 +4,7 @@ import { performance } from 'node:perf_hooks';
 import { DEFAULT_MESSAGE } from '../src/cli/options';
 import { openOutputFile } from '../src/lab/output-file';
 import { runPairs } from '../src/lab/pairs';
-import { traceLine, traceRecord } from '../src/lab/trace';
+import { pairRecords, traceLine } from '../src/lab/trace';
 import { QOS_LEVELS } from '../src/mqtt/qos';
 
 async function main(file: string): Promise<void> {
@@ -14,9 +14,8 @@ async function main(file: string): Promise<void> {
   const trace = openOutputFile('json', file);
   let records = 0;
   for (const pair of pairs) {
-    for (const event of pair.events) {
-      const leg = event.leg === 'broker' ? (event.clientId === pair.clients.publisherId ? 'publisher' : 'subscriber') : event.leg;
-      trace.write(traceLine(traceRecord(event, { leg, seenBy: event.leg, protocol: 4, start })));
+    for (const record of pairRecords(pair, start, 4)) {
+      trace.write(traceLine(record));
       records++;
     }
   }

@@ -46,8 +46,8 @@ const FLOW = new Set([...flowPackets(1), ...flowPackets(2)]);
 export function cellOf(run: PairRun): Cell {
   const { arrows } = run.timeline;
   const forward = arrows.find((a) => a.link === 'subscriber' && a.from === 'broker' && a.packet.cmd === 'publish');
-  const received = forward?.receivedAt !== undefined && forward.packet.cmd === 'publish' ? forward.packet.qos : null;
-  const delivered = forward && received !== null ? received : null;
+  // Only a PUBLISH the subscriber itself logged counts as delivered.
+  const delivered = forward?.receivedAt !== undefined && forward.packet.cmd === 'publish' ? forward.packet.qos : null;
   const expected = effectiveQos(run.publishQos, run.subscribeQos);
   return {
     publishQos: run.publishQos,

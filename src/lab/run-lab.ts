@@ -7,10 +7,10 @@ import { effectiveQos } from '../mqtt/qos';
 import { brokerLaneLabel, formatDiagram } from './diagram';
 import { cellOf, formatMatrix } from './matrix';
 import { mermaidDocument, type MermaidPair } from './mermaid';
-import { openOutputFile, type OutputFile } from './output-file';
+import { openOutputFile } from './output-file';
 import { runPairs, type LabPair, type LabSession } from './pairs';
 import type { Timeline } from './timeline';
-import { traceLine, traceRecord } from './trace';
+import { pairRecords, traceLine } from './trace';
 
 export async function runLab(options: LabCliOptions, style: Style, print: (line: string) => void): Promise<void> {
   const json = options.json === undefined ? null : openOutputFile('json', options.json);
@@ -30,7 +30,7 @@ export async function runLab(options: LabCliOptions, style: Style, print: (line:
         print(paint(brokerLaneLabel(pair.timeline, brokerShortName(options)), 'dim', style.color));
         for (const line of formatDiagram(pair.timeline, style)) print(line);
         print('');
-        if (json && session) writeTrace(json, pair, session.start, options);
+        if (json && session) for (const record of pairRecords(pair, session.start, options.lab.protocol)) json.write(traceLine(record));
       },
     );
     for (const line of formatMatrix(pairs.map(cellOf), { broker: `${session?.brokerName ?? ''}, ${version}` })) print(line);
@@ -64,14 +64,4 @@ export function idLine(timeline: Timeline): string {
 
 function brokerShortName(options: LabCliOptions): string {
   return options.lab.url ? 'an external broker' : 'aedes';
-}
-
-function writeTrace(file: OutputFile, pair: LabPair, start: number, options: LabCliOptions): void {
-  const name = `pub ${pair.publishQos} / sub ${pair.subscribeQos}`;
-  const records = pair.events.map((event) => {
-    const link = event.leg === 'broker' ? (event.clientId === pair.clients.publisherId ? 'publisher' : 'subscriber') : event.leg;
-    return traceRecord(event, { leg: link, seenBy: event.leg, protocol: options.lab.protocol, start, pair: name });
-  });
-  records.sort((a, b) => a.time - b.time);
-  for (const record of records) file.write(traceLine(record));
 }

@@ -7,6 +7,7 @@ import type { Printer } from '../cli/printer';
 import type { ProtocolVersion } from '../mqtt/connection';
 import type { Direction, PacketEvent } from '../mqtt/packet-event';
 import { openOutputFile } from './output-file';
+import type { LabPair } from './pairs';
 import type { Lane, Link } from './timeline';
 
 export interface TraceRecord {
@@ -75,6 +76,16 @@ export function traceRecord(event: PacketEvent, context: TraceContext): TraceRec
     }
   }
   return record;
+}
+
+/** Every record of one lab pair, in time order: both clients' and the broker tap's. */
+export function pairRecords(pair: LabPair, start: number, protocol: ProtocolVersion): TraceRecord[] {
+  const name = `pub ${pair.publishQos} / sub ${pair.subscribeQos}`;
+  const records = pair.events.map((event) => {
+    const leg: Link = event.leg === 'broker' ? (event.clientId === pair.clients.publisherId ? 'publisher' : 'subscriber') : event.leg;
+    return traceRecord(event, { leg, seenBy: event.leg, protocol, start, pair: name });
+  });
+  return records.sort((a, b) => a.time - b.time);
 }
 
 export function traceLine(record: TraceRecord): string {
