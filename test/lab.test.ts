@@ -145,3 +145,11 @@ test('mosquitto max_qos 1, MQTT 5: the matrix shows what the broker did, not wha
   assert.deepEqual(row(2), ['- [0]!', '- [1]!', '- [2]!']);
   assert.match(result.stdout, /^! pub 2 \/ sub 2: nothing delivered, MIN\(2, 2\) = 2 expected; granted QoS 1; the broker sent DISCONNECT 0x9b \(QoS not supported\) to the publisher; its CONNACK announced Maximum QoS 1$/m);
 });
+
+test('npm start | head: a reader that stops early ends the lab quietly, no stack trace', async () => {
+  const run = runCli('lab', ['--pub', '0,1', '--sub', '0,1']);
+  run.child.stdout!.once('data', () => run.child.stdout!.destroy());
+  const result = await run.done;
+  assert.equal(result.stderr, '');
+  assert.equal(result.code, 0);
+});
