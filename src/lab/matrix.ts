@@ -111,10 +111,13 @@ export function formatMatrix(cells: readonly Cell[], title: MatrixTitle): string
   const pubs = QOS_LEVELS.filter((q) => cells.some((c) => c.publishQos === q));
   const subs = QOS_LEVELS.filter((q) => cells.some((c) => c.subscribeQos === q));
   const find = (p: QoS, s: QoS) => cells.find((c) => c.publishQos === p && c.subscribeQos === s);
-  const grid = (text: (c: Cell) => string) => [
-    ' '.repeat(ROW_HEAD) + subs.map((s) => `sub ${s}`.padEnd(WIDTH)).join('').trimEnd(),
-    ...pubs.map((p) => `pub ${p}`.padEnd(ROW_HEAD) + subs.map((s) => { const c = find(p, s); return (c ? text(c) : '').padEnd(WIDTH); }).join('').trimEnd()),
-  ];
+  const grid = (text: (c: Cell) => string) => {
+    const textOf = (c: Cell | undefined) => (c ? text(c) : '');
+    return [
+      ' '.repeat(ROW_HEAD) + subs.map((s) => `sub ${s}`.padEnd(WIDTH)).join('').trimEnd(),
+      ...pubs.map((p) => `pub ${p}`.padEnd(ROW_HEAD) + subs.map((s) => textOf(find(p, s)).padEnd(WIDTH)).join('').trimEnd()),
+    ];
+  };
   const lines = [
     `QoS matrix (${title.broker}): rows publish QoS, columns subscription QoS`,
     'cell: delivered QoS (read from the PUBLISH on the subscriber\'s leg) [MIN(pub, sub) expected], ! where they differ;',

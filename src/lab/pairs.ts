@@ -72,7 +72,9 @@ export async function runPairs(options: LabOptions, onStart: (session: LabSessio
           waiting = [];
         }
         const events = [...result.events, ...tapped.filter((e) => e.clientId === clients.publisherId || e.clientId === clients.subscriberId)];
-        const notes: Note[] = result.delivery ? [{ at: result.delivery.at, lane: 'subscriber', text: `MQTT.js hands the message to the application (QoS ${result.delivery.qos})` }] : [];
+        const notes: Note[] = [];
+        const { delivery } = result;
+        if (delivery) notes.push({ at: delivery.at, lane: 'subscriber', text: `MQTT.js hands the message to the application (QoS ${delivery.qos})` });
         const timeline = buildTimeline(events, clients, notes);
         const problem = result.problem === null ? null : (brokerDisconnect(timeline.arrows) ?? result.problem);
         const pair: LabPair = { publishQos, subscribeQos, granted: result.granted, timeline, appAt: result.delivery?.at ?? null, problem, events, clients };

@@ -58,7 +58,13 @@ export function traceRecord(event: PacketEvent, context: TraceContext): TraceRec
   if (packet.messageId !== undefined) record.messageId = packet.messageId;
   switch (packet.cmd) {
     case 'publish':
-      Object.assign(record, { qos: packet.qos, dup: Boolean(packet.dup), retain: Boolean(packet.retain), topic: packet.topic, payloadBytes: Buffer.byteLength(packet.payload) });
+      Object.assign(record, {
+        qos: packet.qos,
+        dup: Boolean(packet.dup),
+        retain: Boolean(packet.retain),
+        topic: packet.topic,
+        payloadBytes: Buffer.byteLength(packet.payload),
+      });
       break;
     case 'subscribe':
       Object.assign(record, { topic: packet.subscriptions.map((s) => s.topic).join(','), qos: Math.max(...packet.subscriptions.map((s) => s.qos)) });
