@@ -4,13 +4,14 @@ import { EXIT } from './cli/errors';
 import { runMain } from './cli/main';
 import { parseLab } from './cli/options';
 import { useColor } from './mqtt/format';
-import { runDemo } from './lab/demo';
+import { runLab } from './lab/run-lab';
 
 export async function main(argv: string[]): Promise<number> {
   const parsed = parseLab(argv);
   if (parsed.kind === 'shown') return EXIT.ok;
-  const { display } = parsed.options;
-  await runDemo({ verbose: display.verbose, color: useColor(display.color, process.stdout) }, (line) => process.stdout.write(`${line}\n`));
+  const { options } = parsed;
+  const style = { verbose: options.display.verbose, color: useColor(options.display.color, process.stdout) };
+  await runLab(options, style, (line) => process.stdout.write(`${line}\n`));
   return EXIT.ok;
 }
 

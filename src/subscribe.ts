@@ -4,6 +4,7 @@
 import { runMain } from './cli/main';
 import { parseSubscribe, TOOL_NAMES } from './cli/options';
 import { makePrinter } from './cli/printer';
+import { tracedPrinter } from './lab/trace';
 import { withConnection } from './cli/session';
 import { CliError, EXIT } from './cli/errors';
 import { parseQos, type QoS } from './mqtt/qos';
@@ -14,7 +15,8 @@ export async function main(argv: string[]): Promise<number> {
   const parsed = parseSubscribe(argv);
   if (parsed.kind === 'shown') return EXIT.ok;
   const { options } = parsed;
-  const printer = makePrinter(options.output);
+  const traced = tracedPrinter(makePrinter(options.output), options.output.json, 'subscriber', options.connection.protocol);
+  const { printer } = traced;
   let granted: QoS = options.qos;
   let received = 0;
   let finish: () => void = () => undefined;
@@ -46,7 +48,7 @@ export async function main(argv: string[]): Promise<number> {
       await Promise.race(waits);
     },
     (client) => collectDeliveries(client, onDelivery),
-  );
+  ).finally(traced.close);
   // Reported after DISCONNECT went out: running out of time is no reason to drop the connection.
   if (timedOut && code === EXIT.ok) throw timedOut;
   return code;

@@ -75,7 +75,12 @@ test('a clean:false subscriber gets QoS 1 and 2 messages queued while it was awa
   assert.equal(back.code, 0, back.stderr);
   assert.match(back.stdout, /receive: connack/);
   const messages = back.stdout.split('\n').filter((l) => l.startsWith('message #'));
-  assert.deepEqual(messages, ['message #1 on offline/t at QoS 1 (queued while offline): m1', 'message #2 on offline/t at QoS 2 (queued while offline): m2']);
+  // The first stored message follows CONNACK before our SUBSCRIBE can be answered. aedes reads
+  // SUBSCRIBE while it is still streaming the queue, so the second may come after SUBACK and
+  // then cannot be told from a live message on the wire: only the first label is certain.
+  assert.equal(messages[0], 'message #1 on offline/t at QoS 1 (queued while offline): m1');
+  assert.match(messages[1] ?? '', /^message #2 on offline\/t at QoS 2( \(queued while offline\))?: m2$/);
+  assert.equal(messages.length, 2);
   const connack = broker.events.find((e) => e.clientId === 'offline-sub' && e.packet.cmd === 'connack' && e.packet.sessionPresent);
   assert.ok(connack, 'the second CONNACK says sessionPresent=true');
 });

@@ -25,6 +25,9 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Embedded
   const sockets = new Set<Socket>();
   const server: Server = createServer((socket) => {
     sockets.add(socket);
+    // Each packet goes out at once: with Nagle's algorithm a PUBLISH can wait ~40 ms for the
+    // ACK of the previous segment (delayed ACK), which the lab's timings would show as QoS cost.
+    socket.setNoDelay(true);
     socket.on('close', () => sockets.delete(socket));
     if (options.onPacket) tapSocket(socket, options.onPacket);
     aedes.handle(socket);

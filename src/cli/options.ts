@@ -8,6 +8,7 @@ import { parseQos, type QoS } from '../mqtt/qos';
 import { topicFilterProblem, topicNameProblem } from '../mqtt/topic';
 import type { ConnectionOptions, ProtocolVersion } from '../mqtt/connection';
 import { UsageError } from './errors';
+import type { LabOptions } from '../lab/pairs';
 
 export type Role = 'publish' | 'subscribe';
 
@@ -33,6 +34,8 @@ export interface OutputOptions {
   color: boolean;
   /** Where packet lines and notes go; with 'stderr', stdout carries only received payloads. */
   log: 'stdout' | 'stderr';
+  /** --json FILE: also write every packet as JSON lines there. */
+  json?: string;
 }
 
 interface CommonOptions {
@@ -67,8 +70,13 @@ function displayOptions(y: Argv): Argv {
     .option('color', { type: 'boolean', default: true, describe: 'color output on a terminal (--no-color or NO_COLOR turns it off)' });
 }
 
+/** --json: the packet trace as JSON lines; the pair and the lab share it. */
+function traceOption(y: Argv): Argv {
+  return y.option('json', { type: 'string', describe: 'also write every packet to FILE as JSON lines (one object per packet; never a password)' });
+}
+
 function sharedOptions(y: Argv): Argv {
-  return displayOptions(y)
+  return traceOption(displayOptions(y))
     .option('broker', {
       alias: 'b',
       type: 'string',
@@ -186,7 +194,7 @@ function validateCommon(role: Role, raw: Record<string, unknown>, env: NodeJS.Pr
 
   return {
     connection: { url, clientId, clean: Boolean(raw.clean), protocol, username, password },
-    output: { ...display(raw), log: raw.log === 'stderr' ? 'stderr' : 'stdout' },
+    output: { ...display(raw), log: raw.log === 'stderr' ? 'stderr' : 'stdout', json: filePath(raw, 'json') },
     topic,
     qos,
   };
@@ -220,12 +228,70 @@ export function parseBroker(argv: string[]): Parsed<BrokerCliOptions> {
 
 export interface LabCliOptions {
   display: Pick<OutputOptions, 'verbose' | 'color'>;
+  lab: LabOptions;
+  json?: string;
+  mermaid?: string;
 }
 
+export const DEFAULT_LAB_TOPIC = 'qos-lab';
+
 export function parseLab(argv: string[]): Parsed<LabCliOptions> {
-  const raw = parseRaw('npm start --', 'Run real publish/subscribe exchanges at QoS 0, 1 and 2 through an embedded broker and print every packet.', argv, displayOptions);
+  const raw = parseRaw(
+    'npm start --',
+    'The QoS lab: for each (publish QoS, subscription QoS) pair, a real publisher and subscriber through a broker, every packet of both legs on one timeline, then the matrix of the QoS actually delivered.',
+    argv,
+    (y) =>
+      traceOption(displayOptions(y))
+        .option('broker', { alias: 'b', type: 'string', describe: 'run against this broker (URL or host[:port]) instead of the embedded aedes broker; its lane is then derived from the client legs' })
+        .option('protocol', { alias: 'V', type: 'string', default: '3.1.1', describe: 'MQTT version of both clients: 3.1.1 or 5 (5 needs --broker: aedes speaks 3.1.1 only)' })
+        .option('pub', { type: 'string', default: '0,1,2', describe: 'publish QoS levels to run, e.g. 2 or 1,2' })
+        .option('sub', { type: 'string', default: '0,1,2', describe: 'subscription QoS levels to run, e.g. 1 or 0,2' })
+        .option('topic', { alias: 't', type: 'string', default: DEFAULT_LAB_TOPIC, describe: 'topic prefix: each pair uses <topic>/pub<P>-sub<S>' })
+        .option('message', { alias: 'm', type: 'string', default: DEFAULT_MESSAGE, describe: 'payload to publish' })
+        .option('mermaid', { type: 'string', describe: 'also write a Mermaid sequenceDiagram per pair to FILE (Markdown)' }),
+  );
   if (!raw) return { kind: 'shown' };
-  return { kind: 'run', options: { display: display(raw) } };
+  const broker = single(raw, 'broker');
+  const protocolText = single(raw, 'protocol') ?? '3.1.1';
+  const protocol = PROTOCOLS[protocolText];
+  if (!protocol) throw new UsageError(`--protocol must be 3.1.1 or 5, got '${protocolText}'`);
+  if (protocol === 5 && broker === undefined) throw new UsageError('--protocol 5 needs --broker: the embedded aedes broker speaks MQTT 3.1.1 only');
+  const topic = single(raw, 'topic') ?? DEFAULT_LAB_TOPIC;
+  const problem = topicNameProblem(topic);
+  if (problem) throw new UsageError(`--topic '${printable(topic)}': ${problem}`);
+  return {
+    kind: 'run',
+    options: {
+      display: display(raw),
+      lab: {
+        url: broker === undefined ? undefined : brokerUrl(broker),
+        protocol,
+        pubs: qosList('pub', single(raw, 'pub') ?? '0,1,2'),
+        subs: qosList('sub', single(raw, 'sub') ?? '0,1,2'),
+        topic,
+        message: single(raw, 'message') ?? DEFAULT_MESSAGE,
+      },
+      json: filePath(raw, 'json'),
+      mermaid: filePath(raw, 'mermaid'),
+    },
+  };
+}
+
+/** `1,2` → [1, 2]: QoS levels in the order 0, 1, 2, each once. */
+function qosList(flag: string, text: string): QoS[] {
+  const levels = text.split(',').map((part) => {
+    const qos = parseQos(part);
+    if (qos === null) throw new UsageError(`--${flag} must be QoS levels 0, 1 or 2 (e.g. 2 or 0,2), got '${printable(text)}'`);
+    return qos;
+  });
+  return [0, 1, 2].filter((q): q is QoS => levels.includes(q as QoS));
+}
+
+/** A file name option: absent, or a non-empty path. */
+function filePath(raw: Record<string, unknown>, flag: string): string | undefined {
+  const path = single(raw, flag);
+  if (path !== undefined && path.trim() === '') throw new UsageError(`--${flag} needs a file name`);
+  return path;
 }
 
 const PROTOCOLS: Record<string, ProtocolVersion> = { '3.1.1': 4, '4': 4, '5': 5, '5.0': 5 };

@@ -1,11 +1,13 @@
 // One real exchange: a subscriber at one QoS, a publisher at another, one
 // message through a broker. Every packet of both clients (and of the broker,
 // when it is ours and tapped) is recorded as it happens.
-import { connect, type Connection } from '../mqtt/connection';
+import { performance } from 'node:perf_hooks';
+import { connect, type Connection, type ProtocolVersion } from '../mqtt/connection';
 import type { PacketEvent } from '../mqtt/packet-event';
 import { publishAll } from '../mqtt/publisher';
 import type { QoS } from '../mqtt/qos';
 import { collectDeliveries, subscribe, type Delivery } from '../mqtt/subscriber';
+import { within } from './wait';
 
 export type Leg = 'publisher' | 'broker' | 'subscriber';
 
@@ -23,22 +25,36 @@ export interface ExchangeOptions {
   message: string;
   /** Prefix for the two client ids, unique per exchange. */
   idPrefix: string;
+  /** MQTT version of both clients; 4 (MQTT 3.1.1) when left out. */
+  protocol?: ProtocolVersion;
 }
 
 export interface ExchangeResult {
   publisherId: string;
   subscriberId: string;
   granted: number;
-  delivery: Omit<Delivery, 'acknowledged'>;
+  /** What the subscriber's application was handed, and when (performance.now()); null when nothing arrived. */
+  delivery: (Omit<Delivery, 'acknowledged'> & { at: number }) | null;
+  /** Why the exchange stopped short (the broker closed the publisher's connection, nothing arrived), or null. */
+  problem: string | null;
   events: LegEvent[];
 }
+
+/** How long to wait for a delivery once the publisher's flow is complete: only a broker that drops the message makes us wait this long. */
+const DELIVERY_WAIT_MS = 2000;
+/** After the broker cut the publisher off, a short explicit wait shows that nothing arrives. */
+const NOTHING_WAIT_MS = 200;
 
 /** The client ids an exchange will use, so a broker tap can pick out its connections. */
 export function exchangeIds(idPrefix: string): { publisherId: string; subscriberId: string } {
   return { publisherId: `${idPrefix}-pub`, subscriberId: `${idPrefix}-sub` };
 }
 
-/** Runs one exchange; `onEvent` sees each client packet as it happens. */
+/**
+ * Runs one exchange; `onEvent` sees each client packet as it happens. A broker
+ * that refuses the publish or drops the message is a result (`problem`), not
+ * an error: the lab shows what the broker did.
+ */
 export async function runExchange(options: ExchangeOptions, onEvent: (event: LegEvent) => void = () => undefined): Promise<ExchangeResult> {
   const events: LegEvent[] = [];
   const { publisherId, subscriberId } = exchangeIds(options.idPrefix);
@@ -46,12 +62,12 @@ export async function runExchange(options: ExchangeOptions, onEvent: (event: Leg
     events.push(event);
     onEvent(event);
   };
-  const base = { url: options.url, clean: true, protocol: 4 as const };
+  const base = { url: options.url, clean: true, protocol: options.protocol ?? 4 };
 
-  let delivered: (d: Delivery) => void = () => undefined;
-  const firstDelivery = new Promise<Delivery>((resolve) => (delivered = resolve));
+  let delivered: (d: Delivery & { at: number }) => void = () => undefined;
+  const firstDelivery = new Promise<Delivery & { at: number }>((resolve) => (delivered = resolve));
   const sub: Connection = await connect({ ...base, clientId: subscriberId }, (e) => record({ ...e, leg: 'subscriber' }), (client) =>
-    collectDeliveries(client, (d) => delivered(d)),
+    collectDeliveries(client, (d) => delivered({ ...d, at: performance.now() })),
   );
   let pub: Connection | undefined;
   try {
@@ -62,10 +78,20 @@ export async function runExchange(options: ExchangeOptions, onEvent: (event: Leg
       await d.acknowledged;
       return d;
     });
-    const [, delivery] = await Promise.race([Promise.all([publishAll(pub, job), acknowledged]), sub.lost, pub.lost]);
-    await Promise.all([pub.end(), sub.end()]);
-    const { acknowledged: _, ...rest } = delivery;
-    return { publisherId, subscriberId, granted: subscription.granted, delivery: rest, events };
+    const published = publishAll(pub, job).then(
+      () => null,
+      (error: unknown) => (error instanceof Error ? error.message : String(error)),
+    );
+    let problem = await Promise.race([published, sub.lost]);
+    const delivery = await Promise.race([within(acknowledged, problem ? NOTHING_WAIT_MS : DELIVERY_WAIT_MS), sub.lost]);
+    if (!delivery && !problem) problem = `nothing reached the subscriber within ${DELIVERY_WAIT_MS} ms of the publisher's last packet`;
+    await Promise.all([pub.client.connected ? pub.end() : pub.client.end(true), sub.end()]);
+    let kept: ExchangeResult['delivery'] = null;
+    if (delivery) {
+      const { acknowledged: _, ...rest } = delivery;
+      kept = rest;
+    }
+    return { publisherId, subscriberId, granted: subscription.granted, delivery: kept, problem, events };
   } catch (error) {
     sub.client.end(true);
     pub?.client.end(true);

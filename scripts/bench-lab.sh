@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Wall time of the full 9-pair lab (npm start), with and without the --json
+# trace and --mermaid export, then the trace's own cost measured in-process.
+# Loopback only: the lab starts its own broker on a free port.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+out=$(mktemp -d)
+trap 'rm -rf "$out"' EXIT
+hyperfine -N -w1 -r10 \
+  'node --import tsx src/lab.ts' \
+  "node --import tsx src/lab.ts --json $out/trace.jsonl" \
+  "node --import tsx src/lab.ts --json $out/trace.jsonl --mermaid $out/lab.md"
+node --import tsx scripts/bench-trace.ts "$out/in-process.jsonl"

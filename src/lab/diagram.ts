@@ -1,0 +1,72 @@
+// A pair's timeline as a terminal sequence diagram: three lanes, Publisher |
+// Broker | Subscriber, one arrow per packet, in the order they happened, with
+// the time each was sent (ms since the pair's first packet).
+import { packetDetails, paint, type Style } from '../mqtt/format';
+import { arrowLabel } from './label';
+import type { Arrow, Lane, Note, Timeline } from './timeline';
+
+const GAP = 34;
+const COLUMN: Record<Lane, number> = { publisher: 0, broker: GAP, subscriber: 2 * GAP };
+const TIME_WIDTH = 8;
+
+export const LANE_NAMES: Record<Lane, string> = { publisher: 'Publisher', broker: 'Broker', subscriber: 'Subscriber' };
+
+/** What the broker lane shows: the broker's own records, or what the client legs imply. */
+export function brokerLaneLabel(timeline: Timeline, brokerName: string): string {
+  return timeline.broker === 'tap'
+    ? `broker lane: ${brokerName}'s own packets (socket tap)`
+    : `broker lane: derived from the two client legs (no tap on ${brokerName})`;
+}
+
+export function formatDiagram(timeline: Timeline, style: Style): string[] {
+  const start = timeline.arrows[0]?.at ?? 0;
+  const heading = lanes((lane) => (lane === 'broker' && timeline.broker === 'derived' ? 'Broker (derived)' : LANE_NAMES[lane]));
+  const lines = [paint(`${'ms'.padStart(TIME_WIDTH - 1)} ${heading}`, 'dim', style.color)];
+  const steps: ({ at: number; arrow: Arrow } | { at: number; note: Note })[] = [
+    ...timeline.arrows.map((arrow) => ({ at: arrow.at, arrow })),
+    ...timeline.notes.map((note) => ({ at: note.at, note })),
+  ].sort((a, b) => a.at - b.at);
+  for (const step of steps) {
+    const time = (step.at - start).toFixed(2).padStart(TIME_WIDTH - 1);
+    if ('arrow' in step) {
+      const { arrow } = step;
+      const drawn = paint(arrowLine(arrow.from, arrow.to, arrowLabel(arrow.packet)), arrow.from === 'broker' ? 'receive' : 'send', style.color);
+      lines.push(`${time} ${drawn}${style.verbose ? `  ${packetDetails(arrow.packet)}` : ''}`.trimEnd());
+    } else {
+      lines.push(`${time} ${noteLine(step.note)}`);
+    }
+  }
+  return lines;
+}
+
+/** The three lane rails with one arrow between two of them: `|---- PUBLISH q1 id=1 --->|`. */
+export function arrowLine(from: Lane, to: Lane, label: string): string {
+  const chars = rails();
+  const left = Math.min(COLUMN[from], COLUMN[to]);
+  const right = Math.max(COLUMN[from], COLUMN[to]);
+  const inner = right - left - 1;
+  const text = ` ${label.length > inner - 6 ? label.slice(0, inner - 6) : label} `;
+  const before = Math.floor((inner - text.length) / 2);
+  const body = '-'.repeat(before) + text + '-'.repeat(inner - before - text.length);
+  const head = COLUMN[to] > COLUMN[from] ? `${body.slice(0, -1)}>` : `<${body.slice(1)}`;
+  chars.splice(left + 1, inner, ...head);
+  return chars.join('');
+}
+
+function noteLine(note: Note): string {
+  const chars = rails();
+  chars[COLUMN[note.lane]] = '*';
+  return `${chars.join('')} ${note.text}`.trimEnd();
+}
+
+function rails(): string[] {
+  const chars = Array.from({ length: COLUMN.subscriber + 1 }, () => ' ');
+  for (const column of Object.values(COLUMN)) chars[column] = '|';
+  return chars;
+}
+
+function lanes(name: (lane: Lane) => string): string {
+  const chars = Array.from({ length: COLUMN.subscriber + 12 }, () => ' ');
+  for (const lane of Object.keys(COLUMN) as Lane[]) chars.splice(COLUMN[lane], name(lane).length, ...name(lane));
+  return chars.join('').trimEnd();
+}

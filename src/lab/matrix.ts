@@ -1,0 +1,157 @@
+// The 3×3 picture: for each (publish QoS, subscription QoS) pair, the QoS the
+// subscriber really got, read from the PUBLISH on its leg, beside what
+// MIN(pub, sub) predicts; the packets on each leg; the publisher's ack wait;
+// and where delivery happened (which packet the broker had when it forwarded,
+// which packet the subscriber's application got the message at).
+import { effectiveQos, flowPackets, QOS_LEVELS, type QoS } from '../mqtt/qos';
+import { reasonName } from '../mqtt/reason-codes';
+import type { Arrow, Timeline } from './timeline';
+
+export interface PairRun {
+  publishQos: QoS;
+  subscribeQos: QoS;
+  /** The SUBACK's code: the granted QoS, or 0x80 and above for a refusal. */
+  granted: number;
+  timeline: Timeline;
+  /** When MQTT.js handed the message to the subscriber's application (performance.now()), or null. */
+  appAt: number | null;
+  /** Why the exchange stopped short, or null. */
+  problem: string | null;
+}
+
+export interface Cell {
+  publishQos: QoS;
+  subscribeQos: QoS;
+  granted: number;
+  /** The QoS of the PUBLISH the subscriber received; null when none arrived. */
+  delivered: QoS | null;
+  /** MIN(publish QoS, subscription QoS): what the spec's rule predicts. */
+  expected: QoS;
+  mismatch: boolean;
+  /** PUBLISH, PUBACK, PUBREC, PUBREL and PUBCOMP counted on each leg. */
+  packets: { publisher: number; subscriber: number };
+  /** Publisher's PUBLISH sent → its PUBACK/PUBCOMP received, in ms; null at QoS 0 or when no ack came. */
+  ackMs: number | null;
+  /** The last packet the broker had received from the publisher when it sent the PUBLISH on. */
+  forwardedAfter: string | null;
+  /** The last packet on the subscriber's leg when MQTT.js handed the message to the application. */
+  appGotItAt: string | null;
+  problem: string | null;
+  /** The Maximum QoS the broker announced in its CONNACK to the publisher (MQTT 5), if it did. */
+  maximumQos?: number;
+}
+
+const FLOW = new Set([...flowPackets(1), ...flowPackets(2)]);
+
+export function cellOf(run: PairRun): Cell {
+  const { arrows } = run.timeline;
+  const forward = arrows.find((a) => a.link === 'subscriber' && a.from === 'broker' && a.packet.cmd === 'publish');
+  // Only a PUBLISH the subscriber itself logged counts as delivered.
+  const delivered = forward?.receivedAt !== undefined && forward.packet.cmd === 'publish' ? forward.packet.qos : null;
+  const expected = effectiveQos(run.publishQos, run.subscribeQos);
+  return {
+    publishQos: run.publishQos,
+    subscribeQos: run.subscribeQos,
+    granted: run.granted,
+    delivered,
+    expected,
+    mismatch: delivered !== expected,
+    packets: { publisher: countFlow(arrows, 'publisher'), subscriber: countFlow(arrows, 'subscriber') },
+    ackMs: ackWait(arrows, run.publishQos),
+    forwardedAfter: forward ? lastBefore(arrows.filter((a) => a.link === 'publisher' && a.to === 'broker'), (a) => a.receivedAt ?? a.at, forward.at) : null,
+    appGotItAt: run.appAt === null ? null : lastBefore(arrows.filter((a) => a.link === 'subscriber'), subscriberTime, run.appAt),
+    problem: run.problem,
+    ...maximumQos(arrows),
+  };
+}
+
+function maximumQos(arrows: readonly Arrow[]): { maximumQos?: number } {
+  const connack = arrows.find((a) => a.link === 'publisher' && a.packet.cmd === 'connack');
+  const announced = connack?.packet.cmd === 'connack' ? connack.packet.properties?.maximumQoS : undefined;
+  return announced === undefined ? {} : { maximumQos: announced };
+}
+
+function countFlow(arrows: readonly Arrow[], link: Arrow['link']): number {
+  return arrows.filter((a) => a.link === link && FLOW.has(a.packet.cmd)).length;
+}
+
+function ackWait(arrows: readonly Arrow[], qos: QoS): number | null {
+  if (qos === 0) return null;
+  const last = flowPackets(qos).at(-1);
+  const publish = arrows.find((a) => a.link === 'publisher' && a.from === 'publisher' && a.packet.cmd === 'publish');
+  const ack = arrows.find((a) => a.link === 'publisher' && a.to === 'publisher' && a.packet.cmd === last);
+  if (publish?.sentAt === undefined || ack?.receivedAt === undefined) return null;
+  return ack.receivedAt - publish.sentAt;
+}
+
+/** When the subscriber itself logged the arrow. */
+function subscriberTime(a: Arrow): number | undefined {
+  return a.from === 'subscriber' ? a.sentAt : a.receivedAt;
+}
+
+function lastBefore(arrows: readonly Arrow[], time: (a: Arrow) => number | undefined, limit: number): string | null {
+  let last: Arrow | undefined;
+  for (const a of arrows) {
+    const t = time(a);
+    if (t !== undefined && t <= limit && (!last || t >= (time(last) ?? -Infinity))) last = a;
+  }
+  return last ? last.packet.cmd.toUpperCase() : null;
+}
+
+const WIDTH = 22;
+const ROW_HEAD = 8;
+
+export interface MatrixTitle {
+  /** e.g. "embedded aedes broker, MQTT 3.1.1". */
+  broker: string;
+}
+
+/** The matrix and its footnotes as lines of text; rows and columns present only where a pair ran. */
+export function formatMatrix(cells: readonly Cell[], title: MatrixTitle): string[] {
+  const pubs = QOS_LEVELS.filter((q) => cells.some((c) => c.publishQos === q));
+  const subs = QOS_LEVELS.filter((q) => cells.some((c) => c.subscribeQos === q));
+  const find = (p: QoS, s: QoS) => cells.find((c) => c.publishQos === p && c.subscribeQos === s);
+  const grid = (text: (c: Cell) => string) => {
+    const textOf = (c: Cell | undefined) => (c ? text(c) : '');
+    return [
+      ' '.repeat(ROW_HEAD) + subs.map((s) => `sub ${s}`.padEnd(WIDTH)).join('').trimEnd(),
+      ...pubs.map((p) => `pub ${p}`.padEnd(ROW_HEAD) + subs.map((s) => textOf(find(p, s)).padEnd(WIDTH)).join('').trimEnd()),
+    ];
+  };
+  const lines = [
+    `QoS matrix (${title.broker}): rows publish QoS, columns subscription QoS`,
+    'cell: delivered QoS (read from the PUBLISH on the subscriber\'s leg) [MIN(pub, sub) expected], ! where they differ;',
+    '      packets on the publisher\'s leg + the subscriber\'s leg (PUBLISH to PUBCOMP); publisher\'s ack wait',
+    '',
+    ...grid(cellText),
+    '',
+    'where delivery happened: the broker forwarded after receiving ... / the subscriber\'s application got it at ...',
+    '',
+    ...grid((c) => (c.delivered === null ? '-' : `${c.forwardedAfter ?? '?'} / ${c.appGotItAt ?? '?'}`)),
+  ];
+  const notes = cells.filter((c) => c.mismatch || c.problem || c.granted !== c.subscribeQos).map(footnote);
+  if (notes.length) lines.push('', ...notes);
+  return lines;
+}
+
+export function cellText(c: Cell): string {
+  const got = c.delivered === null ? '-' : String(c.delivered);
+  const ack = c.ackMs === null ? '-' : `${c.ackMs.toFixed(1)}ms`;
+  return `${got} [${c.expected}]${c.mismatch ? '!' : ' '} ${c.packets.publisher}+${c.packets.subscriber}  ${ack}`;
+}
+
+function footnote(c: Cell): string {
+  const where = `pub ${c.publishQos} / sub ${c.subscribeQos}:`;
+  const granted = c.granted >= 0x80 ? `subscription refused (0x${c.granted.toString(16)})` : `granted QoS ${c.granted}`;
+  const got = c.delivered === null ? 'nothing delivered' : `delivered at QoS ${c.delivered}`;
+  const why = (c.problem ? `; ${c.problem}` : '') + (c.maximumQos === undefined ? '' : `; its CONNACK announced Maximum QoS ${c.maximumQos}`);
+  return `${c.mismatch ? '!' : ' '} ${where} ${got}, MIN(${c.publishQos}, ${c.subscribeQos}) = ${c.expected} expected; ${granted}${why}`;
+}
+
+/** The DISCONNECT a broker sent to cut a client off, as words: `DISCONNECT 0x9b (QoS not supported)`. */
+export function brokerDisconnect(arrows: readonly Arrow[]): string | null {
+  const cut = arrows.find((a) => a.from === 'broker' && a.packet.cmd === 'disconnect');
+  if (!cut) return null;
+  const code = (cut.packet as { reasonCode?: number }).reasonCode ?? 0;
+  return `the broker sent DISCONNECT 0x${code.toString(16)} (${reasonName(code)}) to the ${cut.link}`;
+}

@@ -1,0 +1,40 @@
+// The same timelines as Mermaid sequence diagrams, one fenced block per pair in
+// a Markdown file, so they render on GitHub and in editors.
+import { arrowLabel } from './label';
+import type { Lane, Timeline } from './timeline';
+
+const ACTOR: Record<Lane, string> = { publisher: 'P', broker: 'B', subscriber: 'S' };
+
+export interface MermaidPair {
+  title: string;
+  timeline: Timeline;
+  /** How the broker participant is named, e.g. "Broker (aedes tap)". */
+  brokerName: string;
+}
+
+export function mermaidDiagram(pair: MermaidPair): string[] {
+  const lines = [
+    'sequenceDiagram',
+    `  title ${safe(pair.title)}`,
+    '  participant P as Publisher',
+    `  participant B as ${safe(pair.brokerName)}`,
+    '  participant S as Subscriber',
+  ];
+  const steps = [
+    ...pair.timeline.arrows.map((a) => ({ at: a.at, line: `  ${ACTOR[a.from]}->>${ACTOR[a.to]}: ${safe(arrowLabel(a.packet))}` })),
+    ...pair.timeline.notes.map((n) => ({ at: n.at, line: `  Note over ${ACTOR[n.lane]}: ${safe(n.text)}` })),
+  ].sort((a, b) => a.at - b.at);
+  return [...lines, ...steps.map((s) => s.line)];
+}
+
+/** A Markdown document: a heading and a ```mermaid block per pair. */
+export function mermaidDocument(heading: string, pairs: readonly MermaidPair[]): string {
+  const parts = [`# ${heading}`, ''];
+  for (const pair of pairs) parts.push(`## ${pair.title}`, '', '```mermaid', ...mermaidDiagram(pair), '```', '');
+  return parts.join('\n');
+}
+
+/** Mermaid reads `;` and `#` as syntax and `:` as a separator in titles; keep text plain. */
+function safe(text: string): string {
+  return text.replace(/[;#:]/g, ' ').replace(/\s+/g, ' ').trim();
+}

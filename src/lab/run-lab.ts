@@ -1,0 +1,67 @@
+// npm start: runs the pairs and shows them: per pair a title, the message-id
+// mapping and the three-lane diagram as each pair completes; the matrix last;
+// then the --json trace and --mermaid diagrams, if asked for.
+import type { LabCliOptions } from '../cli/options';
+import { paint, type Style } from '../mqtt/format';
+import { effectiveQos } from '../mqtt/qos';
+import { brokerLaneLabel, formatDiagram } from './diagram';
+import { cellOf, formatMatrix } from './matrix';
+import { mermaidDocument, type MermaidPair } from './mermaid';
+import { openOutputFile } from './output-file';
+import { runPairs, type LabPair, type LabSession } from './pairs';
+import type { Timeline } from './timeline';
+import { pairRecords, traceLine } from './trace';
+
+export async function runLab(options: LabCliOptions, style: Style, print: (line: string) => void): Promise<void> {
+  const json = options.json === undefined ? null : openOutputFile('json', options.json);
+  const mermaid = options.mermaid === undefined ? null : openOutputFile('mermaid', options.mermaid);
+  let session: LabSession | undefined;
+  const version = options.lab.protocol === 5 ? 'MQTT 5' : 'MQTT 3.1.1';
+  try {
+    const pairs = await runPairs(
+      options.lab,
+      (s) => {
+        session = s;
+        print(`QoS lab: ${s.brokerName}, ${version}\n`);
+      },
+      (pair) => {
+        print(paint(`== ${pairTitle(pair)} ==`, 'note', style.color));
+        print(idLine(pair.timeline));
+        print(paint(brokerLaneLabel(pair.timeline, brokerShortName(options)), 'dim', style.color));
+        for (const line of formatDiagram(pair.timeline, style)) print(line);
+        print('');
+        if (json && session) for (const record of pairRecords(pair, session.start, options.lab.protocol)) json.write(traceLine(record));
+      },
+    );
+    for (const line of formatMatrix(pairs.map(cellOf), { broker: `${session?.brokerName ?? ''}, ${version}` })) print(line);
+    if (json) print(`\ntrace: ${pairs.reduce((n, p) => n + p.events.length, 0)} packet records written to ${json.path}`);
+    if (mermaid) {
+      const brokerName = options.lab.url ? 'Broker (derived)' : 'Broker (aedes tap)';
+      const diagrams: MermaidPair[] = pairs.map((p) => ({ title: pairTitle(p), timeline: p.timeline, brokerName }));
+      mermaid.write(mermaidDocument(`QoS lab, ${session?.brokerName ?? ''}, ${version}`, diagrams));
+      print(`${json ? '' : '\n'}mermaid: ${pairs.length} sequence diagram(s) written to ${mermaid.path}`);
+    }
+  } finally {
+    json?.close();
+    mermaid?.close();
+  }
+}
+
+export function pairTitle(pair: LabPair): string {
+  const head = `publish QoS ${pair.publishQos}, subscribe QoS ${pair.subscribeQos}`;
+  const expected = `MIN(${pair.publishQos}, ${pair.subscribeQos}) = ${effectiveQos(pair.publishQos, pair.subscribeQos)}`;
+  const got = cellOf(pair).delivered;
+  return got === null ? `${head}, nothing delivered (${expected})` : `${head}, delivered at QoS ${got} (${expected})`;
+}
+
+/** The publisher's message id and the one the broker chose toward the subscriber. */
+export function idLine(timeline: Timeline): string {
+  const id = (value: number | undefined) => (value === undefined ? 'no id (QoS 0)' : `id=${value}`);
+  return timeline.messages
+    .map((m) => `message id: publisher's PUBLISH ${id(m.publisherId)} -> broker's PUBLISH to the subscriber ${m.forwarded ? id(m.subscriberId) : 'never sent'}`)
+    .join('\n');
+}
+
+function brokerShortName(options: LabCliOptions): string {
+  return options.lab.url ? 'an external broker' : 'aedes';
+}
