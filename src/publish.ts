@@ -6,13 +6,19 @@ import { makePrinter } from './cli/printer';
 import { withConnection } from './cli/session';
 import { EXIT } from './cli/errors';
 import { publishAll } from './mqtt/publisher';
+import { startFaultLink } from './faults/fault-link';
 
 export async function main(argv: string[]): Promise<number> {
   const parsed = parsePublish(argv);
   if (parsed.kind === 'shown') return EXIT.ok;
   const { options } = parsed;
   const printer = makePrinter(options.output);
-  return withConnection(options.connection, printer, (conn) => publishAll(conn, options));
+  const fault = options.fault ? await startFaultLink(options.connection, options.fault, printer.note) : undefined;
+  try {
+    return await withConnection(fault?.connection ?? options.connection, printer, (conn) => publishAll(conn, options), fault?.prepare);
+  } finally {
+    await fault?.close();
+  }
 }
 
 if (require.main === module) runMain(TOOL_NAMES.publish, main);

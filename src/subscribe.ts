@@ -8,6 +8,7 @@ import { withConnection } from './cli/session';
 import { CliError, EXIT } from './cli/errors';
 import { parseQos, type QoS } from './mqtt/qos';
 import { collectDeliveries, subscribe, type Delivery } from './mqtt/subscriber';
+import { startFaultLink } from './faults/fault-link';
 import { describeDelivery, describeGrant, explainDelivery } from './cli/notes';
 
 export async function main(argv: string[]): Promise<number> {
@@ -31,19 +32,27 @@ export async function main(argv: string[]): Promise<number> {
     if (options.count !== undefined && received === options.count) void delivery.acknowledged.then(finish);
   };
 
-  return withConnection(
-    options.connection,
-    printer,
-    async (conn) => {
-      const subscription = await subscribe(conn, options.topic, options.qos);
-      granted = parseQos(subscription.granted) ?? options.qos;
-      printer.note(describeGrant(subscription));
-      const waits: Promise<void>[] = [enough, conn.lost];
-      if (options.timeout !== undefined) waits.push(timeout(options.timeout, () => received, options.count));
-      await Promise.race(waits);
-    },
-    (client) => collectDeliveries(client, onDelivery),
-  );
+  const fault = options.fault ? await startFaultLink(options.connection, options.fault, printer.note) : undefined;
+  try {
+    return await withConnection(
+      fault?.connection ?? options.connection,
+      printer,
+      async (conn) => {
+        const subscription = await subscribe(conn, options.topic, options.qos);
+        granted = parseQos(subscription.granted) ?? options.qos;
+        printer.note(describeGrant(subscription));
+        const waits: Promise<void>[] = [enough, conn.lost];
+        if (options.timeout !== undefined) waits.push(timeout(options.timeout, () => received, options.count));
+        await Promise.race(waits);
+      },
+      (client) => {
+        fault?.prepare(client);
+        collectDeliveries(client, onDelivery);
+      },
+    );
+  } finally {
+    await fault?.close();
+  }
 }
 
 function timeout(seconds: number, received: () => number, count: number | undefined): Promise<void> {

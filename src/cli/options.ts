@@ -8,6 +8,7 @@ import { parseQos, type QoS } from '../mqtt/qos';
 import { topicFilterProblem, topicNameProblem } from '../mqtt/topic';
 import type { ConnectionOptions, ProtocolVersion } from '../mqtt/connection';
 import { UsageError } from './errors';
+import { FAULT_SYNTAX, parseFault, type FaultSpec } from '../faults/fault-spec';
 
 export type Role = 'publish' | 'subscribe';
 
@@ -40,6 +41,8 @@ interface CommonOptions {
   output: OutputOptions;
   topic: string;
   qos: QoS;
+  /** --fault: go through a loopback fault proxy and reconnect after each cut. */
+  fault?: FaultSpec;
 }
 
 export interface PublishOptions extends CommonOptions {
@@ -124,7 +127,7 @@ function parseRaw(tool: string, about: string, argv: string[], build: (y: Argv) 
 }
 
 export function parsePublish(argv: string[], env = process.env): Parsed<PublishOptions> {
-  const raw = parseRaw(TOOL_NAMES.publish, 'Publish at a QoS level and print every MQTT packet sent and received.', argv, (y) => publishOptions(sharedOptions(y)));
+  const raw = parseRaw(TOOL_NAMES.publish, 'Publish at a QoS level and print every MQTT packet sent and received.', argv, (y) => faultOption(publishOptions(sharedOptions(y))));
   if (!raw) return { kind: 'shown' };
   const common = validateCommon('publish', raw, env);
   const message = single(raw, 'message') ?? DEFAULT_MESSAGE;
@@ -136,13 +139,14 @@ export function parsePublish(argv: string[], env = process.env): Parsed<PublishO
       count: integer('count', single(raw, 'count') ?? '1', 1),
       interval: integer('interval', single(raw, 'interval') ?? '1000', 0),
       retain: Boolean(raw.retain),
+      fault: validateFault(raw, common.connection.url),
     },
   };
 }
 
 export function parseSubscribe(argv: string[], env = process.env): Parsed<SubscribeOptions> {
   const raw = parseRaw(TOOL_NAMES.subscribe, 'Subscribe at a QoS level and print every MQTT packet, and the QoS each message really came at.', argv, (y) =>
-    subscribeOptions(sharedOptions(y)),
+    faultOption(subscribeOptions(sharedOptions(y))),
   );
   if (!raw) return { kind: 'shown' };
   const common = validateCommon('subscribe', raw, env);
@@ -154,6 +158,7 @@ export function parseSubscribe(argv: string[], env = process.env): Parsed<Subscr
       ...common,
       count: count === undefined ? undefined : integer('count', count, 1),
       timeout: timeout === undefined ? undefined : seconds('timeout', timeout),
+      fault: validateFault(raw, common.connection.url),
     },
   };
 }
@@ -298,4 +303,21 @@ function seconds(flag: string, text: string): number {
 function printable(text: string): string {
   const shown = JSON.stringify(text).slice(1, -1);
   return shown.length > 60 ? `${shown.slice(0, 57)}...` : shown;
+}
+
+/** --fault: both tools have it; it needs a plain TCP broker because the proxy forwards TCP. */
+function faultOption(y: Argv): Argv {
+  return y.option('fault', {
+    type: 'string',
+    describe: `cut the connection through a loopback proxy, then reconnect (same id) and resend: ${FAULT_SYNTAX}`,
+  });
+}
+
+function validateFault(raw: Record<string, unknown>, url: string): FaultSpec | undefined {
+  const text = single(raw, 'fault');
+  if (text === undefined) return undefined;
+  const fault = parseFault(text);
+  if (typeof fault === 'string') throw new UsageError(`--fault ${fault}`);
+  if (!url.startsWith('mqtt://')) throw new UsageError(`--fault needs an mqtt:// broker (the proxy forwards plain TCP), got '${url}'`);
+  return fault;
 }
