@@ -9,6 +9,7 @@ import { topicFilterProblem, topicNameProblem } from '../mqtt/topic';
 import type { ConnectionOptions, ProtocolVersion } from '../mqtt/connection';
 import { UsageError } from './errors';
 import { FAULT_SYNTAX, parseFault, type FaultSpec } from '../faults/fault-spec';
+import { BROKER_KINDS, type BrokerKind } from '../faults/broker-kind';
 
 export type Role = 'publish' | 'subscribe';
 
@@ -320,4 +321,94 @@ function validateFault(raw: Record<string, unknown>, url: string): FaultSpec | u
   if (typeof fault === 'string') throw new UsageError(`--fault ${fault}`);
   if (!url.startsWith('mqtt://')) throw new UsageError(`--fault needs an mqtt:// broker (the proxy forwards plain TCP), got '${url}'`);
   return fault;
+}
+
+/** --broker for the commands that start their own broker on loopback. */
+function labBrokerOption(y: Argv): Argv {
+  return y.option('broker', {
+    alias: 'b',
+    type: 'string',
+    choices: [...BROKER_KINDS],
+    default: 'aedes',
+    describe: 'which broker to start on loopback: aedes (embedded) or mosquitto (Debian, must be installed)',
+  });
+}
+
+export const SCENARIOS = ['offline'] as const;
+export type ScenarioName = (typeof SCENARIOS)[number];
+
+export interface ScenarioCliOptions {
+  name: ScenarioName;
+  broker: BrokerKind;
+  display: Pick<OutputOptions, 'verbose' | 'color'>;
+}
+
+export function parseScenario(argv: string[]): Parsed<ScenarioCliOptions> {
+  const raw = parseRaw('npm run scenario --', `Run a scenario against a broker started on loopback. Scenarios: ${SCENARIOS.join(', ')}.`, argv, (y) =>
+    // Unknown flags stay errors; the scenario's name is a positional word.
+    labBrokerOption(displayOptions(y)).strict(false).strictOptions(),
+  );
+  if (!raw) return { kind: 'shown' };
+  const names = (raw._ as unknown[]).map(String);
+  if (names.length !== 1) throw new UsageError(`name one scenario (${SCENARIOS.join(', ')}), got ${names.length === 0 ? 'none' : `'${names.join(' ')}'`}`);
+  const name = names[0]!;
+  if (!(SCENARIOS as readonly string[]).includes(name)) throw new UsageError(`unknown scenario '${printable(name)}', use ${SCENARIOS.join(', ')}`);
+  return { kind: 'run', options: { name: name as ScenarioName, broker: labBroker(raw), display: display(raw) } };
+}
+
+export interface ChaosCliOptions {
+  broker: BrokerKind;
+  /** Messages per QoS level. */
+  count: number;
+  qos: QoS[];
+  /** Cut each connection after a random delay in this range (ms); in --burst mode the subscriber is offline instead. */
+  cut: { minMs: number; maxMs: number };
+  seed: number;
+  burst: boolean;
+}
+
+export function parseChaos(argv: string[]): Parsed<ChaosCliOptions> {
+  const raw = parseRaw(
+    'npm run chaos --',
+    'Send numbered messages at each QoS through a proxy that keeps cutting the connections, and count what arrived: lost, duplicated, out of order.',
+    argv,
+    (y) =>
+      labBrokerOption(y)
+        .option('count', { alias: 'n', type: 'string', default: '10000', describe: 'messages per QoS level' })
+        .option('qos', { alias: 'q', type: 'string', default: '0,1,2', describe: 'QoS levels to run, comma separated' })
+        .option('cut', { type: 'string', default: '200-500', describe: 'cut every connection after MIN-MAX milliseconds (random, seeded)' })
+        .option('seed', { type: 'string', default: '1', describe: 'seed for the cut times: the same seed cuts at the same moments' })
+        .option('burst', {
+          type: 'boolean',
+          default: false,
+          describe: 'no cuts: the subscriber is offline while all messages are published, then comes back (shows a broker queue limit)',
+        }),
+  );
+  if (!raw) return { kind: 'shown' };
+  const qosText = single(raw, 'qos') ?? '0,1,2';
+  const qos = qosText.split(',').map((q) => {
+    const level = parseQos(q);
+    if (level === null) throw new UsageError(`--qos must list 0, 1 or 2 (e.g. 0,1,2), got '${qosText}'`);
+    return level;
+  });
+  const cutText = single(raw, 'cut') ?? '200-500';
+  const fault = parseFault(`every:${cutText}`);
+  if (typeof fault === 'string' || fault.kind !== 'every') throw new UsageError(`--cut must be MIN-MAX milliseconds with 1 <= MIN <= MAX, got '${cutText}'`);
+  const seed = integer('seed', single(raw, 'seed') ?? '1', 0);
+  if (seed > 0xffffffff) throw new UsageError(`--seed must be below 2^32, got '${seed}'`);
+  return {
+    kind: 'run',
+    options: {
+      broker: labBroker(raw),
+      count: integer('count', single(raw, 'count') ?? '10000', 1),
+      qos: [...new Set(qos)],
+      cut: { minMs: fault.minMs, maxMs: fault.maxMs },
+      seed,
+      burst: Boolean(raw.burst),
+    },
+  };
+}
+
+function labBroker(raw: Record<string, unknown>): BrokerKind {
+  return (single(raw, 'broker') ?? 'aedes') as BrokerKind;
 }
