@@ -39,6 +39,8 @@ export interface FaultProxy {
   port: number;
   /** Connections cut so far. */
   cuts(): number;
+  /** Starts (or restarts) a fault now, including on connections already open. */
+  arm(fault: FaultSpec): void;
   /** Stops cutting (open connections stay up, new ones are not cut): lets a run drain. */
   calm(): void;
   close(): Promise<void>;
@@ -54,8 +56,13 @@ export async function startProxy(options: ProxyOptions): Promise<FaultProxy> {
   let fault = options.fault;
   let cuts = 0;
   let links = 0;
-  const nextDelay = fault?.kind === 'every' ? randomInts(fault.seed, fault.minMs, fault.maxMs) : null;
+  let nextDelay = delays(fault);
   const open = new Set<Link>();
+  const schedule = (entry: Link) => {
+    if (!nextDelay) return;
+    const delay = nextDelay();
+    entry.timer = setTimeout(() => entry.cut(`timer after ${delay} ms`), delay);
+  };
 
   const server = createServer((client) => {
     const link = ++links;
@@ -83,10 +90,7 @@ export async function startProxy(options: ProxyOptions): Promise<FaultProxy> {
     client.on('error', () => undefined);
     broker.on('error', () => undefined);
 
-    if (fault?.kind === 'every' && nextDelay) {
-      const delay = nextDelay();
-      entry.timer = setTimeout(() => entry.cut(`timer after ${delay} ms`), delay);
-    }
+    schedule(entry);
 
     const up = mqttPacket.parser();
     const down = mqttPacket.parser();
@@ -137,14 +141,29 @@ export async function startProxy(options: ProxyOptions): Promise<FaultProxy> {
     url: `mqtt://127.0.0.1:${port}`,
     port,
     cuts: () => cuts,
+    arm: (spec) => {
+      fault = spec;
+      nextDelay = delays(spec);
+      for (const entry of open) {
+        clearTimeout(entry.timer);
+        schedule(entry);
+      }
+    },
     calm: () => {
       fault = undefined;
+      nextDelay = null;
       for (const entry of open) clearTimeout(entry.timer);
     },
     close: async () => {
       fault = undefined;
+      nextDelay = null;
       for (const entry of [...open]) entry.close();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
+}
+
+/** The cut delays of an every-N-ms fault, from its seed; null for the other faults. */
+function delays(fault: FaultSpec | undefined): (() => number) | null {
+  return fault?.kind === 'every' ? randomInts(fault.seed, fault.minMs, fault.maxMs) : null;
 }
