@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import mqttPacket, { type Packet } from 'mqtt-packet';
+import { tally, verdict } from '../src/faults/accounting';
 import { parseFault } from '../src/faults/fault-spec';
 import { frameSize, framer } from '../src/faults/framer';
 import { nextRandom, randomInts } from '../src/faults/prng';
@@ -80,4 +81,21 @@ test('DupStore: a PUBLISH that was written comes back with DUP=1, one never writ
   store.put(publish(1), () => undefined);
   const again = await replay(store);
   assert.equal(again.find((p) => p.messageId === 1 && p.cmd === 'publish')?.dup, false);
+});
+
+test('chaos accounting: lost, duplicated, out of order, and lost after an acknowledgement', () => {
+  const acked = [true, true, true, false, true];
+  const t = tally(5, acked, [0, 2, 1, 2, 4]);
+  assert.deepEqual(t, { sent: 5, acked: 4, received: 4, duplicated: 1, lost: 1, ackedButLost: 0, outOfOrder: 1 });
+  assert.equal(tally(3, [true, true, true], [0, 2]).ackedButLost, 1);
+});
+
+test('verdicts: QoS 0 may lose; QoS 1 must not lose; QoS 2 must not lose or duplicate', () => {
+  const base = { sent: 10, acked: 10, received: 10, duplicated: 0, lost: 0, ackedButLost: 0, outOfOrder: 0 };
+  assert.ok(verdict(0, { ...base, received: 7, lost: 3 }).kept);
+  assert.ok(verdict(1, { ...base, duplicated: 4 }).kept);
+  assert.ok(!verdict(1, { ...base, received: 9, lost: 1, ackedButLost: 1 }).kept);
+  assert.match(verdict(1, { ...base, received: 9, lost: 1, ackedButLost: 1 }).text, /after the broker had acknowledged/);
+  assert.ok(!verdict(2, { ...base, duplicated: 1 }).kept);
+  assert.ok(verdict(2, base).kept);
 });

@@ -365,6 +365,8 @@ export interface ChaosCliOptions {
   cut: { minMs: number; maxMs: number };
   seed: number;
   burst: boolean;
+  /** Messages per second at most. */
+  rate: number;
 }
 
 export function parseChaos(argv: string[]): Parsed<ChaosCliOptions> {
@@ -378,6 +380,7 @@ export function parseChaos(argv: string[]): Parsed<ChaosCliOptions> {
         .option('qos', { alias: 'q', type: 'string', default: '0,1,2', describe: 'QoS levels to run, comma separated' })
         .option('cut', { type: 'string', default: '200-500', describe: 'cut every connection after MIN-MAX milliseconds (random, seeded)' })
         .option('seed', { type: 'string', default: '1', describe: 'seed for the cut times: the same seed cuts at the same moments' })
+        .option('rate', { type: 'string', default: '2000', describe: 'messages per second at most, so each QoS level runs long enough to meet the cuts' })
         .option('burst', {
           type: 'boolean',
           default: false,
@@ -405,6 +408,7 @@ export function parseChaos(argv: string[]): Parsed<ChaosCliOptions> {
       cut: { minMs: fault.minMs, maxMs: fault.maxMs },
       seed,
       burst: Boolean(raw.burst),
+      rate: integer('rate', single(raw, 'rate') ?? '2000', 1),
     },
   };
 }

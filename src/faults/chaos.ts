@@ -4,6 +4,7 @@
 // sent and acknowledged. Burst mode cuts nothing: the subscriber is simply
 // offline while everything is published, which shows a broker's queue limit.
 import { performance } from 'node:perf_hooks';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { connect, type Connection, type ConnectionOptions } from '../mqtt/connection';
 import type { PacketEvent } from '../mqtt/packet-event';
 import type { QoS } from '../mqtt/qos';
@@ -22,6 +23,8 @@ export interface ChaosOptions {
   cut: { minMs: number; maxMs: number };
   seed: number;
   burst: boolean;
+  /** Messages per second at most, so every QoS level runs long enough to meet the cuts. */
+  rate: number;
 }
 
 /** What the proxies saw of resends: by our publisher, and by the broker toward the subscriber. */
@@ -58,7 +61,7 @@ export async function runChaos(options: ChaosOptions, print: (line: string) => v
   const broker = await startLabBroker(options.broker);
   try {
     const mode = options.burst ? 'burst: the subscriber is offline while all messages are published' : `cuts every ${options.cut.minMs}-${options.cut.maxMs} ms (seed ${options.seed})`;
-    print(`broker: ${broker.name}; ${options.count} messages per QoS; ${mode}`);
+    print(`broker: ${broker.name}; ${options.count} messages per QoS at up to ${options.rate}/s; ${mode}`);
     const runs: QosRun[] = [];
     for (const qos of options.qos) {
       const run = await runQos(broker, qos, options, print);
@@ -108,7 +111,7 @@ async function runQos(target: { host: string; port: number }, qos: QoS, options:
     }
 
     const acked = new Array<boolean>(options.count).fill(false);
-    stalled = (await publishNumbered(pub, topic, qos, options.count, acked, print)) === 'stalled';
+    stalled = (await publishNumbered(pub, topic, qos, options, acked, print)) === 'stalled';
     for (const proxy of proxies) proxy.calm();
     if (options.burst) sub = await connect(subOptions, counting('subscriber'), listen);
     await arrivals.settled(QUIET_MS);
@@ -135,7 +138,9 @@ function every(options: ChaosOptions, offset: number): FaultSpec {
 }
 
 /** Publishes 0..count-1 as payloads, WINDOW at a time; marks each completed flow. */
-async function publishNumbered(pub: Connection, topic: string, qos: QoS, count: number, acked: boolean[], print: (line: string) => void): Promise<'done' | 'stalled'> {
+async function publishNumbered(pub: Connection, topic: string, qos: QoS, options: ChaosOptions, acked: boolean[], print: (line: string) => void): Promise<'done' | 'stalled'> {
+  const { count, rate } = options;
+  const start = performance.now();
   let next = 0;
   let done = 0;
   let lastProgress = performance.now();
@@ -143,11 +148,19 @@ async function publishNumbered(pub: Connection, topic: string, qos: QoS, count: 
   const worker = async () => {
     while (next < count) {
       const seq = next++;
-      try {
-        await pub.client.publishAsync(topic, String(seq), { qos });
-        acked[seq] = true;
-      } catch {
-        // Not acknowledged: counted as such; the accounting shows whether it arrived anyway.
+      // Pacing, not waiting for an event: QoS 0 would otherwise finish before the first cut.
+      const due = start + (seq * 1000) / rate - performance.now();
+      if (due > 1) await sleep(due);
+      if (qos === 0) {
+        // Nothing comes back for QoS 0, and MQTT.js may never call back for one queued across a cut: don't wait.
+        pub.client.publish(topic, String(seq), { qos }, (error) => (acked[seq] = !error));
+      } else {
+        try {
+          await pub.client.publishAsync(topic, String(seq), { qos });
+          acked[seq] = true;
+        } catch {
+          // Not acknowledged: counted as such; the accounting shows whether it arrived anyway.
+        }
       }
       lastProgress = performance.now();
       if (++done % step === 0 && done < count) print(`  QoS ${qos}: ${done} of ${count} published`);
@@ -223,7 +236,7 @@ export function describeRun(run: QosRun): string[] {
   const t = run.tally;
   const r = run.resends;
   return [
-    `QoS ${run.qos}: sent ${t.sent}, acked ${t.acked}, received ${t.received}, lost ${t.lost}, duplicated ${t.duplicated}, out of order ${t.outOfOrder} (${run.seconds.toFixed(1)} s)`,
+    `QoS ${run.qos}: sent ${t.sent}, ${run.qos === 0 ? 'written' : 'acked'} ${t.acked}, received ${t.received}, lost ${t.lost}, duplicated ${t.duplicated}, out of order ${t.outOfOrder} (${run.seconds.toFixed(1)} s)`,
     `  reconnects: publisher ${run.reconnects.publisher}, subscriber ${run.reconnects.subscriber} (connections cut: ${run.cuts})`,
     `  resent PUBLISH on the wire: publisher ${r.publisher.withDup} with DUP=1, ${r.publisher.withoutDup} with DUP=0; broker to subscriber ${r.broker.withDup} with DUP=1, ${r.broker.withoutDup} with DUP=0`,
     `  ${run.verdict.text}`,
