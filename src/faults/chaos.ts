@@ -43,6 +43,10 @@ export interface QosRun {
   seconds: number;
   /** The publisher made no progress for STALL_MS and was given up on. */
   stalled: boolean;
+  /** Publishes MQTT.js failed, by error message. */
+  publishErrors: Record<string, number>;
+  /** What the broker logged about dropping messages during the run (mosquitto). */
+  brokerSaid: string[];
 }
 
 export interface ChaosReport {
@@ -64,7 +68,9 @@ export async function runChaos(options: ChaosOptions, print: (line: string) => v
     print(`broker: ${broker.name}; ${options.count} messages per QoS at up to ${options.rate}/s; ${mode}`);
     const runs: QosRun[] = [];
     for (const qos of options.qos) {
+      const logged = broker.log().length;
       const run = await runQos(broker, qos, options, print);
+      run.brokerSaid = broker.log().slice(logged).split('\n').filter((l) => /drop/i.test(l)).map((l) => l.replace(/^\d+: /, ''));
       runs.push(run);
       for (const line of describeRun(run)) print(line);
     }
@@ -111,7 +117,8 @@ async function runQos(target: { host: string; port: number }, qos: QoS, options:
     }
 
     const acked = new Array<boolean>(options.count).fill(false);
-    stalled = (await publishNumbered(pub, topic, qos, options, acked, print)) === 'stalled';
+    const publishErrors: Record<string, number> = {};
+    stalled = (await publishNumbered(pub, topic, qos, options, acked, publishErrors, print)) === 'stalled';
     for (const proxy of proxies) proxy.calm();
     if (options.burst) sub = await connect(subOptions, counting('subscriber'), listen);
     await arrivals.settled(QUIET_MS);
@@ -126,6 +133,8 @@ async function runQos(target: { host: string; port: number }, qos: QoS, options:
       resends: { publisher: pubResends.counts, broker: subResends.counts },
       seconds: (performance.now() - started) / 1000,
       stalled,
+      publishErrors,
+      brokerSaid: [],
     };
   } finally {
     await Promise.all([finish(pub, stalled), finish(sub, stalled)]);
@@ -138,7 +147,15 @@ function every(options: ChaosOptions, offset: number): FaultSpec {
 }
 
 /** Publishes 0..count-1 as payloads, WINDOW at a time; marks each completed flow. */
-async function publishNumbered(pub: Connection, topic: string, qos: QoS, options: ChaosOptions, acked: boolean[], print: (line: string) => void): Promise<'done' | 'stalled'> {
+async function publishNumbered(
+  pub: Connection,
+  topic: string,
+  qos: QoS,
+  options: ChaosOptions,
+  acked: boolean[],
+  errors: Record<string, number>,
+  print: (line: string) => void,
+): Promise<'done' | 'stalled'> {
   const { count, rate } = options;
   const start = performance.now();
   let next = 0;
@@ -153,13 +170,18 @@ async function publishNumbered(pub: Connection, topic: string, qos: QoS, options
       if (due > 1) await sleep(due);
       if (qos === 0) {
         // Nothing comes back for QoS 0, and MQTT.js may never call back for one queued across a cut: don't wait.
-        pub.client.publish(topic, String(seq), { qos }, (error) => (acked[seq] = !error));
+        pub.client.publish(topic, String(seq), { qos }, (error) => {
+          acked[seq] = !error;
+          if (error) errors[error.message] = (errors[error.message] ?? 0) + 1;
+        });
       } else {
         try {
           await pub.client.publishAsync(topic, String(seq), { qos });
           acked[seq] = true;
-        } catch {
+        } catch (error) {
           // Not acknowledged: counted as such; the accounting shows whether it arrived anyway.
+          const why = (error as Error).message;
+          errors[why] = (errors[why] ?? 0) + 1;
         }
       }
       lastProgress = performance.now();
@@ -239,6 +261,8 @@ export function describeRun(run: QosRun): string[] {
     `QoS ${run.qos}: sent ${t.sent}, ${run.qos === 0 ? 'written' : 'acked'} ${t.acked}, received ${t.received}, lost ${t.lost}, duplicated ${t.duplicated}, out of order ${t.outOfOrder} (${run.seconds.toFixed(1)} s)`,
     `  reconnects: publisher ${run.reconnects.publisher}, subscriber ${run.reconnects.subscriber} (connections cut: ${run.cuts})`,
     `  resent PUBLISH on the wire: publisher ${r.publisher.withDup} with DUP=1, ${r.publisher.withoutDup} with DUP=0; broker to subscriber ${r.broker.withDup} with DUP=1, ${r.broker.withoutDup} with DUP=0`,
+    ...Object.entries(run.publishErrors).map(([why, n]) => `  MQTT.js failed ${n} publish(es) on the publisher: ${why}`),
+    ...run.brokerSaid.map((line) => `  the broker logged: ${line}`),
     `  ${run.verdict.text}`,
   ];
 }

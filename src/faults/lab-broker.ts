@@ -17,18 +17,20 @@ export interface LabBroker {
   url: string;
   host: string;
   port: number;
+  /** What the broker logged so far (mosquitto); empty for aedes, which logs nothing. */
+  log(): string;
   close(): Promise<void>;
 }
 
 export async function startLabBroker(kind: BrokerKind, onPacket?: (event: BrokerPacketEvent) => void): Promise<LabBroker> {
   if (kind === 'aedes') {
     const broker = await startBroker({ port: 0, onPacket });
-    return { kind, name: 'aedes (embedded)', ...broker };
+    return { kind, name: 'aedes (embedded)', ...broker, log: () => '' };
   }
   const mosquitto = await startMosquitto();
   const version = /mosquitto version (\S+)/.exec(mosquitto.log())?.[1] ?? '';
   const name = `mosquitto ${version}`.trim();
-  if (!onPacket) return { kind, name, url: mosquitto.url, host: mosquitto.host, port: mosquitto.port, close: mosquitto.close };
+  if (!onPacket) return { kind, name, url: mosquitto.url, host: mosquitto.host, port: mosquitto.port, log: mosquitto.log, close: mosquitto.close };
   const tap = await startProxy({ target: { host: mosquitto.host, port: mosquitto.port }, onPacket });
   return {
     kind,
@@ -36,6 +38,7 @@ export async function startLabBroker(kind: BrokerKind, onPacket?: (event: Broker
     url: tap.url,
     host: '127.0.0.1',
     port: tap.port,
+    log: mosquitto.log,
     close: async () => {
       await tap.close();
       await mosquitto.close();
