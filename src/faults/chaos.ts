@@ -18,8 +18,10 @@ import { startProxy, type FaultProxy, type ProxyPacketEvent } from './proxy';
 
 export interface ChaosOptions {
   broker: BrokerKind;
+  /** Messages per QoS level. */
   count: number;
   qos: QoS[];
+  /** Cut each connection after a random delay in this range (ms), unless burst. */
   cut: { minMs: number; maxMs: number };
   seed: number;
   burst: boolean;
