@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import mqttPacket, { type Packet } from 'mqtt-packet';
+import { parsePublish, parseSubscribe } from '../src/cli/options';
 import { tally, verdict } from '../src/faults/accounting';
 import { parseFault } from '../src/faults/fault-spec';
 import { frameSize, framer } from '../src/faults/framer';
@@ -98,4 +99,15 @@ test('verdicts: QoS 0 may lose; QoS 1 must not lose; QoS 2 must not lose or dupl
   assert.match(verdict(1, { ...base, received: 9, lost: 1, ackedButLost: 1 }).text, /after the broker had acknowledged/);
   assert.ok(!verdict(2, { ...base, duplicated: 1 }).kept);
   assert.ok(verdict(2, base).kept);
+});
+
+test('--fault on the command line: parsed once for both tools, refused for a non-TCP broker', () => {
+  const pub = parsePublish(['--fault', 'pubrec', '--broker', 'localhost:1884']);
+  assert.equal(pub.kind === 'run' && pub.options.fault?.kind, 'before');
+  const sub = parseSubscribe(['--fault', 'every:100-200:3']);
+  assert.deepEqual(sub.kind === 'run' && sub.options.fault, { kind: 'every', minMs: 100, maxMs: 200, seed: 3 });
+  const plain = parsePublish([]);
+  assert.equal(plain.kind === 'run' && plain.options.fault, undefined);
+  assert.throws(() => parsePublish(['--fault', 'pubrel']), /--fault must be puback \| pubrec \| pubcomp/);
+  assert.throws(() => parsePublish(['--fault', 'puback', '--broker', 'ws://localhost:8080']), /--fault needs an mqtt:\/\/ broker/);
 });
