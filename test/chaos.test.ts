@@ -26,7 +26,7 @@ test('chaos on aedes, QoS 0 and 1: the accounting adds up, QoS 1 loses nothing, 
   const runs = await chaos('aedes', [0, 1]);
   for (const run of runs) addsUp(run);
   const q1 = runs.find((r) => r.qos === 1)!;
-  assert.ok(q1.cuts > 0, 'the proxies did cut');
+  assert.ok(q1.cuts.publisher + q1.cuts.subscriber > 0, 'the proxies did cut');
   assert.equal(q1.reconnects.publisher + q1.reconnects.subscriber > 0, true, 'and the clients reconnected');
   assert.equal(q1.tally.lost, 0, q1.verdict.text);
   assert.ok(q1.verdict.kept);
@@ -37,7 +37,7 @@ test('chaos on aedes, QoS 0 and 1: the accounting adds up, QoS 1 loses nothing, 
 test('chaos on mosquitto, QoS 2: exactly once through the cuts', needsMosquitto, async () => {
   const [q2] = await chaos('mosquitto', [2]);
   addsUp(q2!);
-  assert.ok(q2!.cuts > 0);
+  assert.ok(q2!.cuts.publisher + q2!.cuts.subscriber > 0);
   assert.equal(q2!.tally.lost, 0, q2!.verdict.text);
   assert.equal(q2!.tally.duplicated, 0, q2!.verdict.text);
   assert.equal(q2!.resends.publisher.withoutDup, 0);

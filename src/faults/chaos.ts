@@ -40,7 +40,10 @@ export interface QosRun {
   tally: Tally;
   verdict: Verdict;
   reconnects: { publisher: number; subscriber: number };
-  cuts: number;
+  /** Connections the proxies cut; a side that reconnected more often than it was cut was closed by something else. */
+  cuts: { publisher: number; subscriber: number };
+  /** Connections the broker closed on its own. */
+  brokerClosed: { publisher: number; subscriber: number };
   resends: Resends;
   seconds: number;
   /** The publisher made no progress for STALL_MS and was given up on. */
@@ -131,7 +134,8 @@ async function runQos(target: { host: string; port: number }, qos: QoS, options:
       tally: t,
       verdict: stalled ? { kept: false, text: `STALLED: the publisher got no acknowledgement for ${STALL_MS / 1000} s; ${verdict(qos, t).text}` } : verdict(qos, t),
       reconnects: { publisher: connacks.publisher - 1, subscriber: connacks.subscriber - 1 },
-      cuts: pubProxy.cuts() + subProxy.cuts(),
+      cuts: { publisher: pubProxy.cuts(), subscriber: subProxy.cuts() },
+      brokerClosed: { publisher: pubProxy.brokerClosed(), subscriber: subProxy.brokerClosed() },
       resends: { publisher: pubResends.counts, broker: subResends.counts },
       seconds: (performance.now() - started) / 1000,
       stalled,
@@ -160,47 +164,52 @@ async function publishNumbered(
 ): Promise<'done' | 'stalled'> {
   const { count, rate } = options;
   const start = performance.now();
-  let next = 0;
   let done = 0;
   let lastProgress = performance.now();
+  let stalled = false;
   const step = Math.max(1, Math.floor(count / 4));
-  const worker = async () => {
-    while (next < count) {
-      const seq = next++;
+  const failed = (error: Error) => (errors[error.message] = (errors[error.message] ?? 0) + 1);
+  const completed = () => {
+    lastProgress = performance.now();
+    if (++done % step === 0 && done < count) print(`  QoS ${qos}: ${done} of ${count} published`);
+  };
+  // One publish: resolves when its flow is complete (QoS 1/2), at once for QoS 0.
+  const publishOne = async (seq: number): Promise<void> => {
+    if (qos === 0) {
+      // Nothing comes back for QoS 0, and MQTT.js may never call back for one queued across a cut: don't wait.
+      pub.client.publish(topic, String(seq), { qos }, (error) => {
+        acked[seq] = !error;
+        if (error) failed(error);
+      });
+    } else {
+      try {
+        await pub.client.publishAsync(topic, String(seq), { qos });
+        acked[seq] = true;
+      } catch (error) {
+        failed(error as Error); // not acknowledged: the accounting shows whether it arrived anyway
+      }
+    }
+    completed();
+  };
+
+  const watchdog = setInterval(() => {
+    if (performance.now() - lastProgress > STALL_MS) stalled = true;
+  }, 1000);
+  const inFlight = new Set<Promise<void>>();
+  try {
+    // Publishes are issued strictly in sequence order, so any reordering seen is the network's or the broker's.
+    for (let seq = 0; seq < count && !stalled; seq++) {
       // Pacing, not waiting for an event: QoS 0 would otherwise finish before the first cut.
       const due = start + (seq * 1000) / rate - performance.now();
       if (due > 1) await sleep(due);
-      if (qos === 0) {
-        // Nothing comes back for QoS 0, and MQTT.js may never call back for one queued across a cut: don't wait.
-        pub.client.publish(topic, String(seq), { qos }, (error) => {
-          acked[seq] = !error;
-          if (error) errors[error.message] = (errors[error.message] ?? 0) + 1;
-        });
-      } else {
-        try {
-          await pub.client.publishAsync(topic, String(seq), { qos });
-          acked[seq] = true;
-        } catch (error) {
-          // Not acknowledged: counted as such; the accounting shows whether it arrived anyway.
-          const why = (error as Error).message;
-          errors[why] = (errors[why] ?? 0) + 1;
-        }
-      }
-      lastProgress = performance.now();
-      if (++done % step === 0 && done < count) print(`  QoS ${qos}: ${done} of ${count} published`);
+      while (inFlight.size >= WINDOW && !stalled) await Promise.race([...inFlight, sleep(1000)]);
+      const flow: Promise<void> = publishOne(seq).finally(() => inFlight.delete(flow));
+      inFlight.add(flow);
     }
-  };
-  let watchdog: NodeJS.Timeout | undefined;
-  const stall = new Promise<'stalled'>((resolve) => {
-    watchdog = setInterval(() => {
-      if (performance.now() - lastProgress > STALL_MS) resolve('stalled');
-    }, 1000);
-  });
-  try {
-    return await Promise.race([Promise.all(Array.from({ length: Math.min(WINDOW, count) }, worker)).then(() => 'done' as const), stall]);
+    while (inFlight.size > 0 && !stalled) await Promise.race([...inFlight, sleep(1000)]);
+    return stalled ? 'stalled' : 'done';
   } finally {
     clearInterval(watchdog);
-    next = count; // a stalled run stops queueing more
   }
 }
 
@@ -261,8 +270,11 @@ export function describeRun(run: QosRun): string[] {
   const r = run.resends;
   return [
     `QoS ${run.qos}: sent ${t.sent}, ${run.qos === 0 ? 'written' : 'acked'} ${t.acked}, received ${t.received}, lost ${t.lost}, duplicated ${t.duplicated}, out of order ${t.outOfOrder} (${run.seconds.toFixed(1)} s)`,
-    `  reconnects: publisher ${run.reconnects.publisher}, subscriber ${run.reconnects.subscriber} (connections cut: ${run.cuts})`,
+    `  reconnects: publisher ${run.reconnects.publisher} after ${run.cuts.publisher} cuts, subscriber ${run.reconnects.subscriber} after ${run.cuts.subscriber} cuts`,
     `  resent PUBLISH on the wire: publisher ${r.publisher.withDup} with DUP=1, ${r.publisher.withoutDup} with DUP=0; broker to subscriber ${r.broker.withDup} with DUP=1, ${r.broker.withoutDup} with DUP=0`,
+    ...(run.brokerClosed.publisher + run.brokerClosed.subscriber > 0
+      ? [`  the broker itself closed connections: publisher ${run.brokerClosed.publisher}, subscriber ${run.brokerClosed.subscriber}`]
+      : []),
     ...Object.entries(run.publishErrors).map(([why, n]) => `  MQTT.js failed ${n} publish(es) on the publisher: ${why}`),
     ...run.brokerSaid.map((line) => `  the broker logged: ${line}`),
     `  ${run.verdict.text}`,

@@ -39,6 +39,8 @@ export interface FaultProxy {
   port: number;
   /** Connections cut so far. */
   cuts(): number;
+  /** Connections the broker closed itself (not cut by us, not ended by the client). */
+  brokerClosed(): number;
   /** Starts (or restarts) a fault now, including on connections already open. */
   arm(fault: FaultSpec): void;
   /** Stops cutting (open connections stay up, new ones are not cut): lets a run drain. */
@@ -55,6 +57,7 @@ interface Link {
 export async function startProxy(options: ProxyOptions): Promise<FaultProxy> {
   let fault = options.fault;
   let cuts = 0;
+  let brokerClosed = 0;
   let links = 0;
   let nextDelay = delays(fault);
   const open = new Set<Link>();
@@ -85,8 +88,16 @@ export async function startProxy(options: ProxyOptions): Promise<FaultProxy> {
       },
     };
     open.add(entry);
-    client.on('close', entry.close);
-    broker.on('close', entry.close);
+    let clientGone = false;
+    const said = { disconnect: false };
+    client.on('close', () => {
+      clientGone = true;
+      entry.close();
+    });
+    broker.on('close', () => {
+      if (!cut && !clientGone && !said.disconnect && open.has(entry)) brokerClosed++;
+      entry.close();
+    });
     client.on('error', () => undefined);
     broker.on('error', () => undefined);
 
@@ -112,6 +123,7 @@ export async function startProxy(options: ProxyOptions): Promise<FaultProxy> {
           parsed = null;
           parser.parse(frame); // a whole frame: 'packet' fires synchronously
           const packet = parsed as Packet | null;
+          if (packet?.cmd === 'disconnect' && direction === 'receive') said.disconnect = true;
           if (packet?.cmd === 'connect') {
             clientId = packet.clientId || '(empty id)';
             // The broker answers in the client's protocol version.
@@ -141,6 +153,7 @@ export async function startProxy(options: ProxyOptions): Promise<FaultProxy> {
     url: `mqtt://127.0.0.1:${port}`,
     port,
     cuts: () => cuts,
+    brokerClosed: () => brokerClosed,
     arm: (spec) => {
       fault = spec;
       nextDelay = delays(spec);
