@@ -87,17 +87,21 @@ test('DupStore: a PUBLISH that was written comes back with DUP=1, one never writ
 test('chaos accounting: lost, duplicated, out of order, and lost after an acknowledgement', () => {
   const acked = [true, true, true, false, true];
   const t = tally(5, acked, [0, 2, 1, 2, 4]);
-  assert.deepEqual(t, { sent: 5, acked: 4, received: 4, duplicated: 1, lost: 1, ackedButLost: 0, outOfOrder: 1 });
+  assert.deepEqual(t, { sent: 5, acked: 4, received: 4, duplicated: 1, lost: 1, ackedButLost: 0, failed: 0, failedAndLost: 0, outOfOrder: 1 });
   assert.equal(tally(3, [true, true, true], [0, 2]).ackedButLost, 1);
+  const told = tally(3, [true, false, true], [0, 2], [false, true, false]);
+  assert.deepEqual([told.lost, told.failed, told.failedAndLost, told.ackedButLost], [1, 1, 1, 0]);
 });
 
 test('verdicts: QoS 0 may lose; QoS 1 must not lose; QoS 2 must not lose or duplicate', () => {
-  const base = { sent: 10, acked: 10, received: 10, duplicated: 0, lost: 0, ackedButLost: 0, outOfOrder: 0 };
+  const base = { sent: 10, acked: 10, received: 10, duplicated: 0, lost: 0, ackedButLost: 0, failed: 0, failedAndLost: 0, outOfOrder: 0 };
   assert.ok(verdict(0, { ...base, received: 7, lost: 3 }).kept);
   assert.ok(verdict(1, { ...base, duplicated: 4 }).kept);
   assert.ok(!verdict(1, { ...base, received: 9, lost: 1, ackedButLost: 1 }).kept);
   assert.match(verdict(1, { ...base, received: 9, lost: 1, ackedButLost: 1 }).text, /after the broker had acknowledged/);
   assert.ok(!verdict(2, { ...base, duplicated: 1 }).kept);
+  // A publish the library failed with an error is not a silent loss: the application was told.
+  assert.ok(verdict(1, { ...base, acked: 9, received: 9, lost: 1, failed: 1, failedAndLost: 1 }).kept);
   assert.ok(verdict(2, base).kept);
 });
 

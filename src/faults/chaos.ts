@@ -122,13 +122,14 @@ async function runQos(target: { host: string; port: number }, qos: QoS, options:
     }
 
     const acked = new Array<boolean>(options.count).fill(false);
+    const failed = new Array<boolean>(options.count).fill(false);
     const publishErrors: Record<string, number> = {};
-    stalled = (await publishNumbered(pub, topic, qos, options, acked, publishErrors, print)) === 'stalled';
+    stalled = (await publishNumbered(pub, topic, qos, options, { acked, failed, errors: publishErrors }, print)) === 'stalled';
     for (const proxy of proxies) proxy.calm();
     if (options.burst) sub = await connect(subOptions, counting('subscriber'), listen);
     await arrivals.settled(QUIET_MS);
 
-    const t = tally(options.count, acked, delivered);
+    const t = tally(options.count, acked, delivered, failed);
     return {
       qos,
       tally: t,
@@ -158,17 +159,20 @@ async function publishNumbered(
   topic: string,
   qos: QoS,
   options: ChaosOptions,
-  acked: boolean[],
-  errors: Record<string, number>,
+  outcome: { acked: boolean[]; failed: boolean[]; errors: Record<string, number> },
   print: (line: string) => void,
 ): Promise<'done' | 'stalled'> {
+  const { acked, errors } = outcome;
   const { count, rate } = options;
   const start = performance.now();
   let done = 0;
   let lastProgress = performance.now();
   let stalled = false;
   const step = Math.max(1, Math.floor(count / 4));
-  const failed = (error: Error) => (errors[error.message] = (errors[error.message] ?? 0) + 1);
+  const failed = (seq: number, error: Error) => {
+    outcome.failed[seq] = true;
+    errors[error.message] = (errors[error.message] ?? 0) + 1;
+  };
   const completed = () => {
     lastProgress = performance.now();
     if (++done % step === 0 && done < count) print(`  QoS ${qos}: ${done} of ${count} published`);
@@ -179,14 +183,14 @@ async function publishNumbered(
       // Nothing comes back for QoS 0, and MQTT.js may never call back for one queued across a cut: don't wait.
       pub.client.publish(topic, String(seq), { qos }, (error) => {
         acked[seq] = !error;
-        if (error) failed(error);
+        if (error) failed(seq, error);
       });
     } else {
       try {
         await pub.client.publishAsync(topic, String(seq), { qos });
         acked[seq] = true;
       } catch (error) {
-        failed(error as Error); // not acknowledged: the accounting shows whether it arrived anyway
+        failed(seq, error as Error); // not acknowledged: the accounting shows whether it arrived anyway
       }
     }
     completed();
