@@ -90,6 +90,8 @@ export async function startProxy(options: ProxyOptions): Promise<FaultProxy> {
     open.add(entry);
     let clientGone = false;
     const said = { disconnect: false };
+    // A client that ends its side (FIN) closed the connection, even if the broker's close is seen first.
+    client.on('end', () => (clientGone = true));
     client.on('close', () => {
       clientGone = true;
       entry.close();
