@@ -22,7 +22,10 @@ export async function startFaultLink(connection: ConnectionOptions, fault: Fault
   const proxy = await startProxy({
     target: { host: target.hostname.replace(/^\[|\]$/g, ''), port: Number(target.port || 1883) },
     fault,
-    onCut: (cut) => note(`fault: the proxy cut the connection (${cut.reason}); ${cut.reason.startsWith('before') ? 'that packet never arrived' : 'anything in flight is lost'}`),
+    onCut: (cut) =>
+      note(
+        `fault: the proxy cut the connection (${cut.reason}); ${cut.reason.startsWith('before') ? 'that packet never arrived' : 'what was in flight may not have arrived (QoS 0 is gone, QoS 1/2 get resent)'}`,
+      ),
   });
   note(`fault: connecting through a proxy on ${proxy.url} that will ${describeFault(fault)}`);
   return {
