@@ -1,5 +1,6 @@
 // A small chaos run, for real: 300 numbered messages through proxies that cut
-// every 20-60 ms (fixed seed), against aedes and mosquitto. The outcome of a
+// every 20-60 ms (fixed seed), against aedes and mosquitto, and a burst that
+// overflows mosquitto's queue. The outcome of a
 // race is not fixed; the accounting must add up whatever happened.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -44,4 +45,15 @@ test('chaos on mosquitto, QoS 2: exactly once through the cuts', needsMosquitto,
   assert.equal(q2!.tally.lost, q2!.tally.failedAndLost, q2!.verdict.text);
   assert.equal(q2!.tally.duplicated, 0, q2!.verdict.text);
   assert.equal(q2!.resends.publisher.withoutDup, 0);
+});
+
+test('burst on mosquitto: it acknowledges every QoS 1 message, then drops what passes its queue of 1000', needsMosquitto, async () => {
+  const report = await runChaos({ ...SMALL, count: 1200, rate: 5000, broker: 'mosquitto', qos: [1], burst: true }, () => undefined);
+  const [q1] = report.runs;
+  addsUp(q1!);
+  assert.equal(q1!.tally.acked, 1200);
+  assert.equal(q1!.tally.received, 1000, 'stock max_queued_messages 1000');
+  assert.equal(q1!.tally.ackedButLost, 200);
+  assert.ok(!q1!.verdict.kept);
+  assert.ok(q1!.brokerSaid.some((l) => /dropped/.test(l)), 'mosquitto says so in its log');
 });
