@@ -9,6 +9,9 @@ import { topicFilterProblem, topicNameProblem } from '../mqtt/topic';
 import type { ConnectionOptions, ProtocolVersion } from '../mqtt/connection';
 import { UsageError } from './errors';
 import type { LabOptions } from '../lab/pairs';
+import { FAULT_SYNTAX, parseFault, type FaultSpec } from '../faults/fault-spec';
+import { BROKER_KINDS, type BrokerKind } from '../faults/broker-kind';
+import type { ChaosOptions } from '../faults/chaos';
 
 export type Role = 'publish' | 'subscribe';
 
@@ -38,11 +41,13 @@ export interface OutputOptions {
   json?: string;
 }
 
-interface CommonOptions {
+export interface CommonOptions {
   connection: ConnectionOptions;
   output: OutputOptions;
   topic: string;
   qos: QoS;
+  /** --fault: go through a loopback fault proxy and reconnect after each cut. */
+  fault?: FaultSpec;
 }
 
 export interface PublishOptions extends CommonOptions {
@@ -132,7 +137,7 @@ function parseRaw(tool: string, about: string, argv: string[], build: (y: Argv) 
 }
 
 export function parsePublish(argv: string[], env = process.env): Parsed<PublishOptions> {
-  const raw = parseRaw(TOOL_NAMES.publish, 'Publish at a QoS level and print every MQTT packet sent and received.', argv, (y) => publishOptions(sharedOptions(y)));
+  const raw = parseRaw(TOOL_NAMES.publish, 'Publish at a QoS level and print every MQTT packet sent and received.', argv, (y) => faultOption(publishOptions(sharedOptions(y))));
   if (!raw) return { kind: 'shown' };
   const common = validateCommon('publish', raw, env);
   const message = single(raw, 'message') ?? DEFAULT_MESSAGE;
@@ -144,13 +149,14 @@ export function parsePublish(argv: string[], env = process.env): Parsed<PublishO
       count: integer('count', single(raw, 'count') ?? '1', 1),
       interval: integer('interval', single(raw, 'interval') ?? '1000', 0),
       retain: Boolean(raw.retain),
+      fault: validateFault(raw, common.connection.url),
     },
   };
 }
 
 export function parseSubscribe(argv: string[], env = process.env): Parsed<SubscribeOptions> {
   const raw = parseRaw(TOOL_NAMES.subscribe, 'Subscribe at a QoS level and print every MQTT packet, and the QoS each message really came at.', argv, (y) =>
-    subscribeOptions(sharedOptions(y)),
+    faultOption(subscribeOptions(sharedOptions(y))),
   );
   if (!raw) return { kind: 'shown' };
   const common = validateCommon('subscribe', raw, env);
@@ -162,6 +168,7 @@ export function parseSubscribe(argv: string[], env = process.env): Parsed<Subscr
       ...common,
       count: count === undefined ? undefined : integer('count', count, 1),
       timeout: timeout === undefined ? undefined : seconds('timeout', timeout),
+      fault: validateFault(raw, common.connection.url),
     },
   };
 }
@@ -364,4 +371,103 @@ function seconds(flag: string, text: string): number {
 function printable(text: string): string {
   const shown = JSON.stringify(text).slice(1, -1);
   return shown.length > 60 ? `${shown.slice(0, 57)}...` : shown;
+}
+
+/** --fault: both tools have it; it needs a plain TCP broker because the proxy forwards TCP. */
+function faultOption(y: Argv): Argv {
+  return y.option('fault', {
+    type: 'string',
+    describe: `cut the connection through a loopback proxy, then reconnect (same id) and resend: ${FAULT_SYNTAX}`,
+  });
+}
+
+function validateFault(raw: Record<string, unknown>, url: string): FaultSpec | undefined {
+  const text = single(raw, 'fault');
+  if (text === undefined) return undefined;
+  const fault = parseFault(text);
+  if (typeof fault === 'string') throw new UsageError(`--fault ${fault}`);
+  if (!url.startsWith('mqtt://')) throw new UsageError(`--fault needs an mqtt:// broker (the proxy forwards plain TCP), got '${url}'`);
+  return fault;
+}
+
+/** --broker for the commands that start their own broker on loopback. */
+function labBrokerOption(y: Argv): Argv {
+  return y.option('broker', {
+    alias: 'b',
+    type: 'string',
+    default: 'aedes',
+    describe: `which broker to start on loopback: ${BROKER_KINDS.join(' or ')} (mosquitto must be installed)`,
+  });
+}
+
+export const SCENARIOS = ['offline'] as const;
+export type ScenarioName = (typeof SCENARIOS)[number];
+
+export interface ScenarioCliOptions {
+  name: ScenarioName;
+  broker: BrokerKind;
+  display: Pick<OutputOptions, 'verbose' | 'color'>;
+}
+
+export function parseScenario(argv: string[]): Parsed<ScenarioCliOptions> {
+  const raw = parseRaw('npm run scenario --', `Run a scenario against a broker started on loopback. Scenarios: ${SCENARIOS.join(', ')}.`, argv, (y) =>
+    // Unknown flags stay errors; the scenario's name is a positional word.
+    labBrokerOption(displayOptions(y)).strict(false).strictOptions(),
+  );
+  if (!raw) return { kind: 'shown' };
+  const names = (raw._ as unknown[]).map(String);
+  if (names.length !== 1) throw new UsageError(`name one scenario (${SCENARIOS.join(', ')}), got ${names.length === 0 ? 'none' : `'${names.join(' ')}'`}`);
+  const name = names[0]!;
+  if (!(SCENARIOS as readonly string[]).includes(name)) throw new UsageError(`unknown scenario '${printable(name)}', use ${SCENARIOS.join(', ')}`);
+  return { kind: 'run', options: { name: name as ScenarioName, broker: labBroker(raw), display: display(raw) } };
+}
+
+export function parseChaos(argv: string[]): Parsed<ChaosOptions> {
+  const raw = parseRaw(
+    'npm run chaos --',
+    'Send numbered messages at each QoS through a proxy that keeps cutting the connections, and count what arrived: lost, duplicated, out of order.',
+    argv,
+    (y) =>
+      labBrokerOption(y)
+        .option('count', { alias: 'n', type: 'string', default: '10000', describe: 'messages per QoS level' })
+        .option('qos', { alias: 'q', type: 'string', default: '0,1,2', describe: 'QoS levels to run, comma separated' })
+        .option('cut', { type: 'string', default: '200-500', describe: 'cut every connection after MIN-MAX milliseconds (random, seeded)' })
+        .option('seed', { type: 'string', default: '1', describe: 'seed for the cut times: the same seed cuts at the same moments' })
+        .option('rate', { type: 'string', default: '2000', describe: 'messages per second at most, so each QoS level runs long enough to meet the cuts' })
+        .option('burst', {
+          type: 'boolean',
+          default: false,
+          describe: 'no cuts: the subscriber is offline while all messages are published, then comes back (shows a broker queue limit)',
+        }),
+  );
+  if (!raw) return { kind: 'shown' };
+  const qosText = single(raw, 'qos') ?? '0,1,2';
+  const qos = qosText.split(',').map((q) => {
+    const level = parseQos(q);
+    if (level === null) throw new UsageError(`--qos must list 0, 1 or 2 (e.g. 0,1,2), got '${qosText}'`);
+    return level;
+  });
+  const cutText = single(raw, 'cut') ?? '200-500';
+  const fault = parseFault(`every:${cutText}`);
+  if (typeof fault === 'string' || fault.kind !== 'every') throw new UsageError(`--cut must be MIN-MAX milliseconds with 1 <= MIN <= MAX, got '${cutText}'`);
+  const seed = integer('seed', single(raw, 'seed') ?? '1', 0);
+  if (seed > 0xffffffff) throw new UsageError(`--seed must be below 2^32, got '${seed}'`);
+  return {
+    kind: 'run',
+    options: {
+      broker: labBroker(raw),
+      count: integer('count', single(raw, 'count') ?? '10000', 1),
+      qos: [...new Set(qos)],
+      cut: { minMs: fault.minMs, maxMs: fault.maxMs },
+      seed,
+      burst: Boolean(raw.burst),
+      rate: integer('rate', single(raw, 'rate') ?? '2000', 1),
+    },
+  };
+}
+
+function labBroker(raw: Record<string, unknown>): BrokerKind {
+  const kind = single(raw, 'broker') ?? 'aedes';
+  if (!(BROKER_KINDS as readonly string[]).includes(kind)) throw new UsageError(`--broker must be ${BROKER_KINDS.join(' or ')}, got '${printable(kind)}'`);
+  return kind as BrokerKind;
 }

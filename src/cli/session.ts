@@ -3,7 +3,11 @@
 import type { MqttClient } from 'mqtt';
 import { connect, type Connection, type ConnectionOptions } from '../mqtt/connection';
 import { EXIT } from './errors';
-import type { Printer } from './printer';
+import { startFaultLink } from '../faults/fault-link';
+import { tracedPrinter } from '../lab/trace';
+import type { Link } from '../lab/timeline';
+import type { CommonOptions } from './options';
+import { makePrinter, type Printer } from './printer';
 import { INTERRUPTED, interrupted } from './signals';
 
 export async function withConnection(
@@ -36,5 +40,34 @@ export async function withConnection(
     throw error;
   } finally {
     stop.dispose();
+  }
+}
+
+/** What a tool does once connected; `prepare` runs before CONNECT, `after` once DISCONNECT went out. */
+export interface Tool {
+  work(conn: Connection): Promise<void>;
+  prepare?(client: MqttClient): void;
+  after?(): void;
+}
+
+/**
+ * Everything around a tool's own work, in one place for both tools: the
+ * printer (and --json trace), the --fault proxy, the connection, Ctrl-C.
+ */
+export async function runTool(options: CommonOptions, role: Link, build: (printer: Printer) => Tool): Promise<number> {
+  const traced = tracedPrinter(makePrinter(options.output), options.output.json, role, options.connection.protocol);
+  const { printer } = traced;
+  const tool = build(printer);
+  const fault = options.fault ? await startFaultLink(options.connection, options.fault, printer.note) : undefined;
+  try {
+    const code = await withConnection(fault?.connection ?? options.connection, printer, (conn) => tool.work(conn), (client) => {
+      fault?.prepare(client);
+      tool.prepare?.(client);
+    });
+    if (code === EXIT.ok) tool.after?.();
+    return code;
+  } finally {
+    await fault?.close();
+    traced.close();
   }
 }

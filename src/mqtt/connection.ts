@@ -5,6 +5,7 @@ import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import type { IConnackPacket } from 'mqtt-packet';
 import { performance } from 'node:perf_hooks';
 import { CliError, EXIT } from '../cli/errors';
+import { attachDupStore, DupStore } from './dup-store';
 import type { PacketEvent } from './packet-event';
 import { connackReason } from './reason-codes';
 
@@ -18,12 +19,22 @@ export interface ConnectionOptions {
   protocol: ProtocolVersion;
   username?: string;
   password?: string;
+  /**
+   * Opt in to reconnecting after a lost connection (the fault lab): same client
+   * id, and in-flight QoS 1/2 messages resent with DUP=1. Without it: one attempt.
+   */
+  reconnect?: ReconnectOptions;
+}
+
+export interface ReconnectOptions {
+  /** Milliseconds between a lost connection and the next attempt. */
+  periodMs: number;
 }
 
 export interface Connection {
   client: MqttClient;
   connack: IConnackPacket;
-  /** Rejects with a CliError if the connection drops before end() is called; never resolves. */
+  /** Rejects with a CliError if the connection drops before end() is called (never with reconnect on); never resolves. */
   lost: Promise<never>;
   /** Sends DISCONNECT and closes the socket. */
   end(): Promise<void>;
@@ -38,10 +49,13 @@ const CONNECT_TIMEOUT_MS = 10_000;
  * must not miss what follows CONNACK (a resumed session's queued messages).
  */
 export function connect(options: ConnectionOptions, onPacket: PacketListener, prepare?: (client: MqttClient) => void): Promise<Connection> {
+  const store = options.reconnect ? new DupStore() : undefined;
   const client = mqtt.connect(options.url, {
     manualConnect: true,
     // One attempt: a learner with no broker gets one clear line, not endless retries.
-    reconnectPeriod: 0,
+    // (The first attempt stays single with reconnect on too: fail() ends the client.)
+    reconnectPeriod: options.reconnect?.periodMs ?? 0,
+    ...(store ? { outgoingStore: store } : {}),
     connectTimeout: CONNECT_TIMEOUT_MS,
     clientId: options.clientId,
     clean: options.clean,
@@ -52,11 +66,12 @@ export function connect(options: ConnectionOptions, onPacket: PacketListener, pr
 
   client.on('packetsend', (packet) => onPacket({ at: performance.now(), direction: 'send', packet }));
   client.on('packetreceive', (packet) => onPacket({ at: performance.now(), direction: 'receive', packet }));
+  if (store) attachDupStore(client, store);
 
   let ending = false;
   const lost = new Promise<never>((_, reject) => {
     client.on('close', () => {
-      if (!ending) reject(new CliError(`the broker at ${options.url} closed the connection`, EXIT.protocol));
+      if (!ending && !options.reconnect) reject(new CliError(`the broker at ${options.url} closed the connection`, EXIT.protocol));
     });
   });
   lost.catch(() => undefined); // observed by whoever races it; never an unhandled rejection
@@ -67,7 +82,9 @@ export function connect(options: ConnectionOptions, onPacket: PacketListener, pr
       client.end(true);
       reject(error);
     };
+    const closedBeforeConnack = () => fail(connectError(options, null));
     client.once('connect', (connack) => {
+      client.off('close', closedBeforeConnack); // a later close is `lost`, or a reconnect
       client.removeAllListeners('error');
       client.on('error', () => undefined); // later errors surface through 'close' → lost
       resolve({
@@ -82,7 +99,7 @@ export function connect(options: ConnectionOptions, onPacket: PacketListener, pr
       });
     });
     client.on('error', (error) => fail(connectError(options, error)));
-    client.once('close', () => fail(connectError(options, null)));
+    client.once('close', closedBeforeConnack);
     prepare?.(client);
     client.connect();
   });

@@ -1,0 +1,77 @@
+// The chaos check's arithmetic, pure: from what was sent, acknowledged and
+// delivered, how many were lost, duplicated or out of order, and whether the
+// QoS level kept its promise.
+import { QOS_NAMES, type QoS } from '../mqtt/qos';
+
+export interface Tally {
+  sent: number;
+  /** The publisher's flow completed: PUBACK (QoS 1), PUBCOMP (QoS 2), written (QoS 0). */
+  acked: number;
+  /** Distinct sequence numbers delivered. */
+  received: number;
+  /** Deliveries beyond the first of the same sequence number. */
+  duplicated: number;
+  /** Sent and never delivered. */
+  lost: number;
+  /** Lost although the broker had acknowledged it to the publisher: the broker dropped it. */
+  ackedButLost: number;
+  /** Publishes the client library failed with an error: the application was told and could send them again. */
+  failed: number;
+  /** Lost and failed: not a silent loss. */
+  failedAndLost: number;
+  /** First deliveries that came after a higher sequence number. */
+  outOfOrder: number;
+}
+
+/**
+ * `delivered` lists sequence numbers in the order they arrived; `acked[i]` says
+ * whether message i was acknowledged, `failed[i]` whether its publish failed with an error.
+ */
+export function tally(sent: number, acked: readonly boolean[], delivered: readonly number[], failed: readonly boolean[] = []): Tally {
+  const seen = new Set<number>();
+  let duplicated = 0;
+  let outOfOrder = 0;
+  let highest = -1;
+  for (const seq of delivered) {
+    if (seen.has(seq)) {
+      duplicated++;
+      continue;
+    }
+    seen.add(seq);
+    if (seq < highest) outOfOrder++;
+    highest = Math.max(highest, seq);
+  }
+  let lost = 0;
+  let ackedButLost = 0;
+  let failedAndLost = 0;
+  for (let seq = 0; seq < sent; seq++) {
+    if (seen.has(seq)) continue;
+    lost++;
+    if (acked[seq]) ackedButLost++;
+    if (failed[seq]) failedAndLost++;
+  }
+  const count = (flags: readonly boolean[]) => flags.filter(Boolean).length;
+  return { sent, acked: count(acked), received: seen.size, duplicated, lost, ackedButLost, failed: count(failed), failedAndLost, outOfOrder };
+}
+
+export interface Verdict {
+  kept: boolean;
+  text: string;
+}
+
+/**
+ * QoS 0 may lose; QoS 1 must lose nothing; QoS 2 must lose nothing and
+ * duplicate nothing. A publish the client failed with an error is not a silent
+ * loss (the application knows), so it does not break the promise; it is named.
+ */
+export function verdict(qos: QoS, t: Tally): Verdict {
+  const promise = `QoS ${qos} (${QOS_NAMES[qos]})`;
+  const silent = t.lost - t.failedAndLost;
+  const told = t.failedAndLost > 0 ? `; ${t.failedAndLost} publish(es) failed with an error the application saw, so it can send them again` : '';
+  const dropped = t.ackedButLost > 0 ? `, ${t.ackedButLost} of them after the broker had acknowledged them` : '';
+  if (qos === 0) return { kept: true, text: `kept: ${promise} may lose messages (${t.lost} lost)` };
+  if (silent > 0) return { kept: false, text: `BROKEN: ${promise} lost ${silent} without telling the publisher${dropped}${told}` };
+  if (qos === 2 && t.duplicated > 0) return { kept: false, text: `BROKEN: ${promise} delivered ${t.duplicated} duplicate(s)${told}` };
+  if (qos === 1) return { kept: true, text: `kept: ${promise} lost nothing silently (${t.duplicated} duplicate(s) are allowed)${told}` };
+  return { kept: true, text: `kept: ${promise} lost nothing silently and duplicated nothing${told}` };
+}

@@ -1,0 +1,286 @@
+// The chaos check: numbered messages at one QoS from a publisher to a
+// subscriber, both clean=false with stable ids, each through its own proxy
+// that keeps cutting the connection. Then count what arrived against what was
+// sent and acknowledged. Burst mode cuts nothing: the subscriber is simply
+// offline while everything is published, which shows a broker's queue limit.
+import { performance } from 'node:perf_hooks';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { connect, type Connection, type ConnectionOptions } from '../mqtt/connection';
+import type { PacketEvent } from '../mqtt/packet-event';
+import type { QoS } from '../mqtt/qos';
+import { subscribe } from '../mqtt/subscriber';
+import { tally, verdict, type Tally, type Verdict } from './accounting';
+import type { BrokerKind } from './broker-kind';
+import type { FaultSpec } from './fault-spec';
+import { RECONNECT_PERIOD_MS } from './fault-link';
+import { startLabBroker } from './lab-broker';
+import { startProxy, type FaultProxy, type ProxyPacketEvent } from './proxy';
+
+export interface ChaosOptions {
+  broker: BrokerKind;
+  /** Messages per QoS level. */
+  count: number;
+  qos: QoS[];
+  /** Cut each connection after a random delay in this range (ms), unless burst. */
+  cut: { minMs: number; maxMs: number };
+  seed: number;
+  burst: boolean;
+  /** Messages per second at most, so every QoS level runs long enough to meet the cuts. */
+  rate: number;
+}
+
+/** What the proxies saw of resends: by our publisher, and by the broker toward the subscriber. */
+export interface Resends {
+  publisher: { withDup: number; withoutDup: number };
+  broker: { withDup: number; withoutDup: number };
+}
+
+export interface QosRun {
+  qos: QoS;
+  tally: Tally;
+  verdict: Verdict;
+  reconnects: { publisher: number; subscriber: number };
+  /** Connections the proxies cut; a side that reconnected more often than it was cut was closed by something else. */
+  cuts: { publisher: number; subscriber: number };
+  /** Connections the broker closed on its own. */
+  brokerClosed: { publisher: number; subscriber: number };
+  resends: Resends;
+  seconds: number;
+  /** The publisher made no progress for STALL_MS and was given up on. */
+  stalled: boolean;
+  /** Publishes MQTT.js failed, by error message. */
+  publishErrors: Record<string, number>;
+  /** What the broker logged about dropping messages during the run (mosquitto). */
+  brokerSaid: string[];
+}
+
+export interface ChaosReport {
+  broker: string;
+  runs: QosRun[];
+}
+
+/** Publishes in flight at once: mosquitto's default max_inflight_messages toward a client. */
+const WINDOW = 20;
+/** After publishing, the run ends when everything arrived or nothing has arrived for this long. */
+const QUIET_MS = 2000;
+/** A publisher with no acknowledgement for this long is stuck: report it rather than hang. */
+const STALL_MS = 20_000;
+
+export async function runChaos(options: ChaosOptions, print: (line: string) => void): Promise<ChaosReport> {
+  const broker = await startLabBroker(options.broker);
+  try {
+    const mode = options.burst ? 'burst: the subscriber is offline while all messages are published' : `cuts every ${options.cut.minMs}-${options.cut.maxMs} ms (seed ${options.seed})`;
+    print(`broker: ${broker.name}; ${options.count} messages per QoS at up to ${options.rate}/s; ${mode}`);
+    const runs: QosRun[] = [];
+    for (const qos of options.qos) {
+      const logged = broker.log().length;
+      const run = await runQos(broker, qos, options, print);
+      run.brokerSaid = broker.log().slice(logged).split('\n').filter((l) => /drop/i.test(l)).map((l) => l.replace(/^\d+: /, ''));
+      runs.push(run);
+      for (const line of describeRun(run)) print(line);
+    }
+    return { broker: broker.name, runs };
+  } finally {
+    await broker.close();
+  }
+}
+
+async function runQos(target: { host: string; port: number }, qos: QoS, options: ChaosOptions, print: (line: string) => void): Promise<QosRun> {
+  const started = performance.now();
+  const topic = `chaos/q${qos}`;
+  const pubResends = resendCounter('receive');
+  const subResends = resendCounter('send');
+  const pubProxy = await startProxy({ target, onPacket: pubResends.onPacket });
+  const subProxy = await startProxy({ target, onPacket: subResends.onPacket });
+  const proxies = [pubProxy, subProxy];
+  const base = { protocol: 4 as const, clean: false, reconnect: { periodMs: RECONNECT_PERIOD_MS } };
+  const pubOptions: ConnectionOptions = { ...base, url: pubProxy.url, clientId: `chaos-pub-q${qos}` };
+  const subOptions: ConnectionOptions = { ...base, url: subProxy.url, clientId: `chaos-sub-q${qos}` };
+
+  const delivered: number[] = [];
+  const arrivals = arrivalWatch(() => new Set(delivered).size >= options.count);
+  const connacks = { publisher: 0, subscriber: 0 };
+  const counting = (who: keyof typeof connacks) => (e: PacketEvent) => {
+    if (e.direction === 'receive' && e.packet.cmd === 'connack') connacks[who]++;
+  };
+  const listen = (client: Connection['client']) =>
+    client.on('message', (_topic, payload) => {
+      delivered.push(Number(payload.toString()));
+      arrivals.arrived();
+    });
+
+  let sub = await connect(subOptions, counting('subscriber'), listen);
+  const pub = await connect(pubOptions, counting('publisher'));
+  let stalled = false;
+  try {
+    await subscribe(sub, topic, qos);
+    if (options.burst) {
+      await sub.end();
+    } else {
+      pubProxy.arm(every(options, qos * 2));
+      subProxy.arm(every(options, qos * 2 + 1));
+    }
+
+    const acked = new Array<boolean>(options.count).fill(false);
+    const failed = new Array<boolean>(options.count).fill(false);
+    const publishErrors: Record<string, number> = {};
+    stalled = (await publishNumbered(pub, topic, qos, options, { acked, failed, errors: publishErrors }, print)) === 'stalled';
+    for (const proxy of proxies) proxy.calm();
+    if (options.burst) sub = await connect(subOptions, counting('subscriber'), listen);
+    await arrivals.settled(QUIET_MS);
+
+    const t = tally(options.count, acked, delivered, failed);
+    return {
+      qos,
+      tally: t,
+      verdict: stalled ? { kept: false, text: `STALLED: the publisher got no acknowledgement for ${STALL_MS / 1000} s; ${verdict(qos, t).text}` } : verdict(qos, t),
+      reconnects: { publisher: connacks.publisher - 1, subscriber: connacks.subscriber - 1 },
+      cuts: { publisher: pubProxy.cuts(), subscriber: subProxy.cuts() },
+      brokerClosed: { publisher: pubProxy.brokerClosed(), subscriber: subProxy.brokerClosed() },
+      resends: { publisher: pubResends.counts, broker: subResends.counts },
+      seconds: (performance.now() - started) / 1000,
+      stalled,
+      publishErrors,
+      brokerSaid: [],
+    };
+  } finally {
+    await Promise.all([finish(pub, stalled), finish(sub, stalled)]);
+    await Promise.all(proxies.map((p) => p.close()));
+  }
+}
+
+function every(options: ChaosOptions, offset: number): FaultSpec {
+  return { kind: 'every', minMs: options.cut.minMs, maxMs: options.cut.maxMs, seed: (options.seed + offset) >>> 0 };
+}
+
+/** Publishes 0..count-1 as payloads, WINDOW at a time; marks each completed flow. */
+async function publishNumbered(
+  pub: Connection,
+  topic: string,
+  qos: QoS,
+  options: ChaosOptions,
+  outcome: { acked: boolean[]; failed: boolean[]; errors: Record<string, number> },
+  print: (line: string) => void,
+): Promise<'done' | 'stalled'> {
+  const { acked, errors } = outcome;
+  const { count, rate } = options;
+  const start = performance.now();
+  let done = 0;
+  let lastProgress = performance.now();
+  let stalled = false;
+  const step = Math.max(1, Math.floor(count / 4));
+  const failed = (seq: number, error: Error) => {
+    outcome.failed[seq] = true;
+    errors[error.message] = (errors[error.message] ?? 0) + 1;
+  };
+  const completed = () => {
+    lastProgress = performance.now();
+    if (++done % step === 0 && done < count) print(`  QoS ${qos}: ${done} of ${count} published`);
+  };
+  // One publish: resolves when its flow is complete (QoS 1/2), at once for QoS 0.
+  const publishOne = async (seq: number): Promise<void> => {
+    if (qos === 0) {
+      // Nothing comes back for QoS 0, and MQTT.js may never call back for one queued across a cut: don't wait.
+      pub.client.publish(topic, String(seq), { qos }, (error) => {
+        acked[seq] = !error;
+        if (error) failed(seq, error);
+      });
+    } else {
+      try {
+        await pub.client.publishAsync(topic, String(seq), { qos });
+        acked[seq] = true;
+      } catch (error) {
+        failed(seq, error as Error); // not acknowledged: the accounting shows whether it arrived anyway
+      }
+    }
+    completed();
+  };
+
+  const watchdog = setInterval(() => {
+    if (performance.now() - lastProgress > STALL_MS) stalled = true;
+  }, 1000);
+  const inFlight = new Set<Promise<void>>();
+  try {
+    // Publishes are issued strictly in sequence order, so any reordering seen is the network's or the broker's.
+    for (let seq = 0; seq < count && !stalled; seq++) {
+      // Pacing, not waiting for an event: QoS 0 would otherwise finish before the first cut.
+      const due = start + (seq * 1000) / rate - performance.now();
+      if (due > 1) await sleep(due);
+      while (inFlight.size >= WINDOW && !stalled) await Promise.race([...inFlight, sleep(1000)]);
+      const flow: Promise<void> = publishOne(seq).finally(() => inFlight.delete(flow));
+      inFlight.add(flow);
+    }
+    while (inFlight.size > 0 && !stalled) await Promise.race([...inFlight, sleep(1000)]);
+    return stalled ? 'stalled' : 'done';
+  } finally {
+    clearInterval(watchdog);
+  }
+}
+
+/**
+ * Resolves when `complete()` holds, or when nothing has arrived for `quietMs`
+ * after settled() was called: "nothing more is coming" has no event to await.
+ */
+function arrivalWatch(complete: () => boolean): { arrived(): void; settled(quietMs: number): Promise<void> } {
+  let onArrival: () => void = () => undefined;
+  return {
+    arrived: () => onArrival(),
+    settled: (quietMs) =>
+      new Promise<void>((resolve) => {
+        let timer = setTimeout(resolve, quietMs);
+        onArrival = () => {
+          clearTimeout(timer);
+          if (complete()) return resolve();
+          timer = setTimeout(resolve, quietMs);
+        };
+        if (complete()) {
+          clearTimeout(timer);
+          resolve();
+        }
+      }),
+  };
+}
+
+/**
+ * Counts PUBLISHes sent again under an id still waiting for its PUBACK/PUBREC,
+ * split by the DUP flag they carried. `publishDirection` is the broker-side
+ * direction of the PUBLISHes to watch ('receive': from our publisher; 'send': to our subscriber).
+ */
+function resendCounter(publishDirection: 'receive' | 'send'): { onPacket(e: ProxyPacketEvent): void; counts: { withDup: number; withoutDup: number } } {
+  const waiting = new Set<number>();
+  const counts = { withDup: 0, withoutDup: 0 };
+  return {
+    counts,
+    onPacket: ({ direction, packet, dropped }) => {
+      if (packet.cmd === 'publish' && packet.qos > 0 && direction === publishDirection && packet.messageId !== undefined) {
+        if (waiting.has(packet.messageId)) counts[packet.dup ? 'withDup' : 'withoutDup']++;
+        waiting.add(packet.messageId);
+      }
+      if ((packet.cmd === 'puback' || packet.cmd === 'pubrec') && direction !== publishDirection && !dropped && packet.messageId !== undefined) {
+        waiting.delete(packet.messageId);
+      }
+    },
+  };
+}
+
+async function finish(conn: Connection, force: boolean): Promise<void> {
+  if (force) conn.client.end(true);
+  else await conn.end();
+}
+
+/** The lines for one QoS run, from its figures. */
+export function describeRun(run: QosRun): string[] {
+  const t = run.tally;
+  const r = run.resends;
+  return [
+    `QoS ${run.qos}: sent ${t.sent}, ${run.qos === 0 ? 'written' : 'acked'} ${t.acked}, received ${t.received}, lost ${t.lost}, duplicated ${t.duplicated}, out of order ${t.outOfOrder} (${run.seconds.toFixed(1)} s)`,
+    `  reconnects: publisher ${run.reconnects.publisher} after ${run.cuts.publisher} cuts, subscriber ${run.reconnects.subscriber} after ${run.cuts.subscriber} cuts`,
+    `  resent PUBLISH on the wire: publisher ${r.publisher.withDup} with DUP=1, ${r.publisher.withoutDup} with DUP=0; broker to subscriber ${r.broker.withDup} with DUP=1, ${r.broker.withoutDup} with DUP=0`,
+    ...(run.brokerClosed.publisher + run.brokerClosed.subscriber > 0
+      ? [`  the broker itself closed connections: publisher ${run.brokerClosed.publisher}, subscriber ${run.brokerClosed.subscriber}`]
+      : []),
+    ...Object.entries(run.publishErrors).map(([why, n]) => `  MQTT.js failed ${n} publish(es) on the publisher: ${why}`),
+    ...run.brokerSaid.map((line) => `  the broker logged: ${line}`),
+    `  ${run.verdict.text}`,
+  ];
+}

@@ -1,0 +1,18 @@
+#!/usr/bin/env node
+// npm run scenario -- offline: persistent sessions, shown on the wire.
+import { EXIT } from './cli/errors';
+import { runMain } from './cli/main';
+import { parseScenario } from './cli/options';
+import { runOfflineScenario } from './faults/scenario';
+import { useColor } from './mqtt/format';
+
+export async function main(argv: string[]): Promise<number> {
+  const parsed = parseScenario(argv);
+  if (parsed.kind === 'shown') return EXIT.ok;
+  const { broker, display } = parsed.options;
+  const style = { verbose: display.verbose, color: useColor(display.color, process.stdout) };
+  await runOfflineScenario(broker, style, (line) => process.stdout.write(`${line}\n`));
+  return EXIT.ok;
+}
+
+if (require.main === module) runMain('npm run scenario --', main);
