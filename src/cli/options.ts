@@ -299,3 +299,73 @@ function printable(text: string): string {
   const shown = JSON.stringify(text).slice(1, -1);
   return shown.length > 60 ? `${shown.slice(0, 57)}...` : shown;
 }
+
+export const BENCH_TOOL = 'mqtt-qos-bench';
+export const DEFAULT_BENCH_TOPIC = 'mqtt-qos-lab/bench';
+
+export interface BenchOptions {
+  /** undefined: an embedded aedes broker started for the run. */
+  broker?: string;
+  levels: QoS[];
+  count: number;
+  size: number;
+  /** Most unacknowledged publishes at once; 0 for no limit. */
+  window: number;
+  /** Seconds without a delivery or an acknowledgement before a run ends and reports what is missing. */
+  idle: number;
+  topic: string;
+  json: boolean;
+  /** The subscriber stops reading after this many messages until the publisher is done. */
+  stallAfter?: number;
+  /** File to write every client packet line to (what tracing costs). */
+  trace?: string;
+}
+
+export function parseBench(argv: string[]): Parsed<BenchOptions> {
+  const raw = parseRaw(BENCH_TOOL, 'Measure what each QoS level costs: throughput, latency and end-to-end loss from a publisher to a subscriber.', argv, (y) =>
+    y
+      .option('broker', { alias: 'b', type: 'string', describe: 'broker URL or host[:port] (default: an embedded aedes broker on a free loopback port)' })
+      .option('qos', { alias: 'q', type: 'string', default: '0,1,2', describe: 'QoS levels to run, comma-separated' })
+      .option('count', { alias: 'n', type: 'string', default: '20000', describe: 'messages per QoS level' })
+      .option('size', { alias: 's', type: 'string', default: '32', describe: 'payload bytes per message (holds the sequence number)' })
+      .option('window', { alias: 'w', type: 'string', default: '20', describe: 'most unacknowledged messages in flight (like mosquitto_pub -M); 0 for no limit' })
+      .option('idle', { type: 'string', default: '5', describe: 'seconds with no delivery or ack before a run stops and reports what is missing' })
+      .option('topic', { alias: 't', type: 'string', default: DEFAULT_BENCH_TOPIC, describe: 'topic to publish and subscribe on' })
+      .option('json', { type: 'boolean', default: false, describe: 'print results as JSON' })
+      .option('stall-after', { type: 'string', describe: 'the subscriber stops reading after this many messages until the publisher is done (shows what a broker drops)' })
+      .option('trace', { type: 'string', describe: 'write every packet line of both clients to this file (measures what tracing costs)' }),
+  );
+  if (!raw) return { kind: 'shown' };
+  const brokerText = single(raw, 'broker');
+  if (brokerText !== undefined && PUBLIC_BROKERS[brokerText.toLowerCase()]) {
+    throw new UsageError(`--broker '${brokerText}': a bench floods its broker; run it against your own, not a public test broker`);
+  }
+  const levels = (single(raw, 'qos') ?? '0,1,2').split(',').map((text) => {
+    const qos = parseQos(text);
+    if (qos === null) throw new UsageError(`--qos must be 0, 1 or 2 (comma-separated), got '${text}'`);
+    return qos;
+  });
+  const count = integer('count', single(raw, 'count') ?? '20000', 1);
+  const size = integer('size', single(raw, 'size') ?? '32', 1);
+  const digits = String(count - 1).length;
+  if (size < digits) throw new UsageError(`--size must be at least ${digits} to hold sequence numbers up to ${count - 1}, got '${size}'`);
+  const topic = single(raw, 'topic') ?? DEFAULT_BENCH_TOPIC;
+  const problem = topicNameProblem(topic);
+  if (problem) throw new UsageError(`--topic '${printable(topic)}': ${problem}`);
+  const stallAfter = single(raw, 'stall-after');
+  return {
+    kind: 'run',
+    options: {
+      broker: brokerText === undefined ? undefined : brokerUrl(brokerText),
+      levels: [...new Set(levels)],
+      count,
+      size,
+      window: integer('window', single(raw, 'window') ?? '20', 0),
+      idle: seconds('idle', single(raw, 'idle') ?? '5'),
+      topic,
+      json: Boolean(raw.json),
+      stallAfter: stallAfter === undefined ? undefined : integer('stall-after', stallAfter, 1),
+      trace: single(raw, 'trace'),
+    },
+  };
+}
