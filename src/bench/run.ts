@@ -35,8 +35,9 @@ export interface RunSamples {
   job: RunJob;
   published: number;
   acked: number;
-  /** performance.now() of the first publish and of the last first-time delivery. */
+  /** performance.now() of the first publish, the first delivery and the last first-time delivery. */
   firstSend: number;
+  firstReceive: number;
   lastReceive: number;
   /** Publish → delivery, one per distinct message delivered (ms). */
   receiveLatency: Float64Array;
@@ -79,6 +80,7 @@ async function measure(job: RunJob, pub: Connection, sub: Connection, progress?:
   let inFlight = 0;
   let unique = 0;
   let firstSend = 0;
+  let firstReceive = 0;
   let lastReceive = 0;
   let lastActivity = performance.now();
   let publisherDone = false;
@@ -94,6 +96,7 @@ async function measure(job: RunJob, pub: Connection, sub: Connection, progress?:
     const before = tally.duplicated + tally.foreign;
     record(tally, seq);
     if (seq === null || tally.duplicated + tally.foreign !== before) return;
+    if (unique === 0) firstReceive = now;
     receiveLatency[unique++] = now - sendAt[seq]!;
     lastReceive = now;
     if (unique === job.stallAfter && !publisherDone) stall.pause();
@@ -159,6 +162,7 @@ async function measure(job: RunJob, pub: Connection, sub: Connection, progress?:
     published,
     acked: ackCount,
     firstSend,
+    firstReceive,
     lastReceive,
     receiveLatency: receiveLatency.subarray(0, unique),
     ackLatency: ackLatency.subarray(0, ackCount),

@@ -369,3 +369,31 @@ export function parseBench(argv: string[]): Parsed<BenchOptions> {
     },
   };
 }
+
+export interface CompareOptions {
+  levels: QoS[];
+  count: number;
+  size: number;
+  window: number;
+  rounds: number;
+}
+
+/** `npm run bench:compare`: our bench and the C client against one mosquitto. */
+export function parseCompare(argv: string[]): Parsed<CompareOptions> {
+  const raw = parseRaw('npm run bench:compare --', 'Run this bench and the C client (mosquitto_pub -l, mosquitto_sub -C) against one mosquitto, alternating, and print the ratio per QoS.', argv, (y) =>
+    y
+      .option('qos', { alias: 'q', type: 'string', default: '0,1,2', describe: 'QoS levels, comma-separated' })
+      .option('count', { alias: 'n', type: 'string', default: '20000', describe: 'messages per run' })
+      .option('size', { alias: 's', type: 'string', default: '32', describe: 'payload bytes per message' })
+      .option('window', { alias: 'w', type: 'string', default: '20', describe: 'in-flight window for both clients (mosquitto_pub -M)' })
+      .option('rounds', { alias: 'r', type: 'string', default: '3', describe: 'runs of each client per QoS, alternating' }),
+  );
+  if (!raw) return { kind: 'shown' };
+  const bench = parseBench(['--qos', single(raw, 'qos') ?? '0,1,2', '--count', single(raw, 'count') ?? '20000', '--size', single(raw, 'size') ?? '32']);
+  if (bench.kind !== 'run') return bench;
+  const window = integer('window', single(raw, 'window') ?? '20', 1);
+  // mosquitto_pub -M accepts 1 to 65535: there is no unbounded window to compare with.
+  if (window > 65535) throw new UsageError(`--window must be 1 to 65535 (mosquitto_pub -M), got '${window}'`);
+  const { levels, count, size } = bench.options;
+  return { kind: 'run', options: { levels, count, size, window, rounds: integer('rounds', single(raw, 'rounds') ?? '3', 1) } };
+}
