@@ -397,3 +397,12 @@ export function parseCompare(argv: string[]): Parsed<CompareOptions> {
   const { levels, count, size } = bench.options;
   return { kind: 'run', options: { levels, count, size, window, rounds: integer('rounds', single(raw, 'rounds') ?? '3', 1) } };
 }
+
+/** `npm run bench:startup`: how many timed runs of each command. */
+export function parseStartup(argv: string[]): Parsed<{ runs: number }> {
+  const raw = parseRaw('npm run bench:startup --', 'Time process start to PUBACK to exit for the compiled bin, the ts-node lesson path and MQTT.js\'s own bin.', argv, (y) =>
+    y.option('runs', { alias: 'r', type: 'string', default: '10', describe: 'timed runs of each command, alternating' }),
+  );
+  if (!raw) return { kind: 'shown' };
+  return { kind: 'run', options: { runs: integer('runs', single(raw, 'runs') ?? '10', 1) } };
+}
