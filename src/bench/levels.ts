@@ -2,6 +2,7 @@
 // another), then one measured run per QoS level, one after the other.
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { finished } from 'node:stream/promises';
+import { startBroker } from '../broker/embedded';
 import type { BenchOptions } from '../cli/options';
 import { formatPacket } from '../mqtt/format';
 import type { PacketListener } from '../mqtt/connection';
@@ -15,8 +16,7 @@ export interface Bench {
 }
 
 export async function runBench(options: BenchOptions, progress?: (label: string, total: number, p: RunProgress) => void): Promise<Bench> {
-  // Loaded only when used: a bench against another broker never loads aedes.
-  const embedded = options.broker ? undefined : await (await import('../broker/embedded.js')).startBroker({ port: 0 });
+  const embedded = options.broker ? undefined : await startBroker({ port: 0 });
   const url = options.broker ?? embedded!.url;
   const trace = options.trace ? createWriteStream(options.trace) : undefined;
   try {
