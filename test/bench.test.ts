@@ -1,6 +1,9 @@
 // The bench against real brokers: the accounting must add up when nothing is
 // lost, and must show the loss when a broker drops messages. Speed is not asserted.
 import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import { runBench } from '../src/bench/levels';
 import type { QosResult } from '../src/bench/result';
@@ -49,4 +52,16 @@ test('bench refuses a public test broker and a payload too small for its sequenc
   const run = await runCli('bench', ['--count', '1000', '--size', '2']).done;
   assert.equal(run.code, 1);
   assert.equal(run.stderr, "Error: --size must be at least 3 to hold sequence numbers up to 999, got '2' (see 'mqtt-qos-bench --help')\n");
+});
+
+test('bench --trace writes every packet line of both clients', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'bench-trace-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const file = join(dir, 'trace.txt');
+  const { results } = await runBench(options(['--qos', '1', '--count', '20', '--trace', file]));
+  assert.equal(results[0]!.accounting.unique, 20);
+  const lines = readFileSync(file, 'utf8').split('\n').map((l) => l.split('  ')[0]!.replace(/^[\d.]+ /, ''));
+  const count = (line: string) => lines.filter((l) => l === line).length;
+  // Publisher: 20 PUBLISH out, 20 PUBACK in; subscriber: 20 PUBLISH in, 20 PUBACK out.
+  assert.deepEqual([count('send: publish'), count('receive: puback'), count('receive: publish'), count('send: puback')], [20, 20, 20, 20]);
 });
