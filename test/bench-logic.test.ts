@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { account, newTally, payloadFor, record, seqOf } from '../src/bench/accounting';
-import { percentile, percentiles, rate } from '../src/bench/stats';
+import { median, percentile, percentiles, rate } from '../src/bench/stats';
 
 test('percentiles are nearest-rank: each is a sample that happened', () => {
   const samples = Array.from({ length: 100 }, (_, i) => 100 - i); // 100..1, unsorted
@@ -40,4 +40,9 @@ test('payloads carry their sequence number at the given size, as one line of tex
   assert.equal(seqOf(payloadFor(0, 1)), 0);
   assert.equal(seqOf(Buffer.from('hello')), null);
   assert.equal(seqOf(Buffer.alloc(0)), null);
+});
+
+test('median of odd and even counts', () => {
+  assert.equal(median([3, 1, 2]), 2);
+  assert.equal(median([4, 1, 3, 2]), 2.5);
 });

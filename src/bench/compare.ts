@@ -17,7 +17,7 @@ import type { QoS } from '../mqtt/qos';
 import { account, newTally, payloadFor, record, seqOf, type Accounting } from './accounting';
 import { rateText } from './report';
 import { runQos } from './run';
-import { rate } from './stats';
+import { median, rate } from './stats';
 
 interface Measured {
   msgPerSec: number;
@@ -83,12 +83,6 @@ async function cClient(broker: MosquittoBroker, qos: QoS, o: CompareOptions): Pr
   }
   const accounting = account(tally);
   return { msgPerSec: spanRate(accounting.unique, first, last), accounting };
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
 
 function lossText(runs: Measured[]): string {

@@ -11,6 +11,7 @@ import { startBroker } from '../broker/embedded';
 import { runMain } from '../cli/main';
 import { CliError, EXIT } from '../cli/errors';
 import { DEFAULT_MESSAGE, DEFAULT_TOPIC, parseStartup } from '../cli/options';
+import { median } from './stats';
 
 const ROOT = join(__dirname, '..', '..');
 
@@ -41,12 +42,6 @@ async function time(command: Command): Promise<number> {
   const ms = Number(process.hrtime.bigint() - start) / 1e6;
   if (code !== 0) throw new CliError(`${command.name} exited with ${code}: ${err.trim().split('\n').at(-1) ?? ''}`, EXIT.protocol);
   return ms;
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
 
 export async function main(argv: string[]): Promise<number> {

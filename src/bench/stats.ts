@@ -36,3 +36,11 @@ export function percentiles(samples: ArrayLike<number>): Percentiles | null {
 export function rate(messages: number, elapsedMs: number): number {
   return elapsedMs > 0 ? (messages * 1000) / elapsedMs : 0;
 }
+
+/** The middle value (the mean of the two middle ones for an even count); runs of a whole command are compared by it. */
+export function median(values: readonly number[]): number {
+  if (values.length === 0) throw new RangeError('median of no values');
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
