@@ -6,7 +6,9 @@
 // subscriber), so loss is reported instead of waited on forever.
 import type { MqttClient } from 'mqtt';
 import { performance } from 'node:perf_hooks';
+import { CliError, EXIT } from '../cli/errors';
 import { connect, type Connection, type PacketListener } from '../mqtt/connection';
+import { subscribe } from '../mqtt/subscriber';
 import type { QoS } from '../mqtt/qos';
 import { account, newTally, payloadFor, record, seqOf, type Accounting } from './accounting';
 
@@ -60,7 +62,9 @@ export async function runQos(job: RunJob, progress?: (p: RunProgress) => void): 
   const sub = await connect({ ...base, clientId: `${job.clientId}-sub` }, onPacket);
   let pub: Connection | undefined;
   try {
-    await sub.client.subscribeAsync(job.topic, { qos: job.qos });
+    const { granted } = await subscribe(sub, job.topic, job.qos);
+    // A bench at a QoS the broker will not deliver at would measure another level.
+    if (granted !== job.qos) throw new CliError(`the broker granted ${granted >= 0x80 ? 'no subscription' : `QoS ${granted}`} to a QoS ${job.qos} bench subscriber`, EXIT.protocol);
     pub = await connect({ ...base, clientId: `${job.clientId}-pub` }, onPacket);
     return await measure(job, pub, sub, progress);
   } finally {
