@@ -107,25 +107,26 @@ async function measure(job: RunJob, pub: Connection, sub: Connection, progress?:
     if (unique === count && publisherDone) finish('complete');
   });
 
-  // Re-entrant calls (QoS 0's callback can run inside publish()) only ask for another pass.
-  let pumping = false;
-  let again = false;
+  // Refills the window once per turn of the event loop, not once per ack: the
+  // acks that arrived together are all handled first, and the publishes that
+  // replace them go out in one write (measured: QoS 1 about a third faster
+  // against mosquitto than refilling from each ack's callback).
   const pump = () => {
-    if (pumping) {
-      again = true;
-      return;
-    }
-    pumping = true;
-    do {
-      again = false;
-      while (published < count && (window === 0 || inFlight < window)) send(published++);
-    } while (again);
-    pumping = false;
+    while (published < count && (window === 0 || inFlight < window)) send(published++);
     if (published === count && inFlight === 0 && !publisherDone) {
       publisherDone = true;
       stall.resume();
       if (unique === count) finish('complete');
     }
+  };
+  let scheduled = false;
+  const refill = () => {
+    if (scheduled) return;
+    scheduled = true;
+    setImmediate(() => {
+      scheduled = false;
+      pump();
+    });
   };
   const send = (seq: number) => {
     inFlight++;
@@ -140,7 +141,7 @@ async function measure(job: RunJob, pub: Connection, sub: Connection, progress?:
         acked[seq] = 1;
         ackLatency[ackCount++] = now - at;
       }
-      pump();
+      refill();
     });
   };
 
