@@ -5,14 +5,14 @@
 // Both are timed the same way, from the subscriber's clock: first delivery to
 // last delivery (mosquitto_sub stamps each line with -F %U). Process start and
 // connecting are left out for both.
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startMosquitto, type MosquittoBroker } from '../broker/mosquitto';
 import { runMain } from '../cli/main';
 import { parseCompare, type CompareOptions } from '../cli/options';
-import { EXIT } from '../cli/errors';
+import { CliError, EXIT } from '../cli/errors';
 import type { QoS } from '../mqtt/qos';
 import { account, newTally, payloadFor, record, seqOf, type Accounting } from './accounting';
 import { rateText } from './report';
@@ -53,7 +53,10 @@ async function cClient(broker: MosquittoBroker, qos: QoS, o: CompareOptions): Pr
   const exited = once(sub, 'exit');
   // mosquitto logs each subscription (log_type subscribe): publish only after it.
   const logLine = `${subId} ${qos} ${topic}`;
-  while (!broker.log().includes(logLine)) await sleep(10);
+  while (!broker.log().includes(logLine)) {
+    if (sub.exitCode !== null) throw new CliError(`mosquitto_sub exited (${sub.exitCode}) before subscribing`, EXIT.connect);
+    await sleep(10);
+  }
 
   const pub = spawn('mosquitto_pub', [...where, '-l', '-M', String(o.window), '-i', `cmp-c-${process.pid}-${n}-pub`], { stdio: ['pipe', 'ignore', 'inherit'] });
   const lines: Buffer[] = [];
@@ -95,6 +98,9 @@ export async function main(argv: string[]): Promise<number> {
   const parsed = parseCompare(argv);
   if (parsed.kind === 'shown') return EXIT.ok;
   const o = parsed.options;
+  for (const tool of ['mosquitto_pub', 'mosquitto_sub']) {
+    if (spawnSync(tool, ['--help']).error) throw new CliError(`${tool} is not installed (run 'bash scripts/install-mosquitto.sh')`, EXIT.usage);
+  }
   const broker = await startMosquitto({ config: ['log_type subscribe'] });
   const got = new Map<QoS, { ours: Measured[]; c: Measured[] }>(o.levels.map((q) => [q, { ours: [], c: [] }]));
   try {
