@@ -1,8 +1,8 @@
 // The measured loop for one QoS level: a subscriber and a publisher on their own
 // connections (the project's connection helper), N numbered messages with at
 // most `window` unacknowledged, and a record of when each was published,
-// acknowledged and delivered. It ends when every message has arrived, or when
-// nothing has happened for `idleMs` (a broker that drops messages, a stalled
+// acknowledged and delivered. It ends when every message has arrived and been
+// acknowledged, or when nothing has happened for `idleMs` (a broker that drops messages, a stalled
 // subscriber), so loss is reported instead of waited on forever.
 import type { MqttClient } from 'mqtt';
 import { performance } from 'node:perf_hooks';
@@ -111,7 +111,9 @@ async function measure(job: RunJob, pub: Connection, sub: Connection, progress?:
   // acks that arrived together are all handled first, and the publishes that
   // replace them go out in one write (measured: QoS 1 about a third faster
   // against mosquitto than refilling from each ack's callback).
+  let stopped = false;
   const pump = () => {
+    if (stopped) return;
     while (published < count && (window === 0 || inFlight < window)) send(published++);
     if (published === count && inFlight === 0 && !publisherDone) {
       publisherDone = true;
@@ -157,6 +159,7 @@ async function measure(job: RunJob, pub: Connection, sub: Connection, progress?:
 
   pump();
   const end = await ended;
+  stopped = true;
   clearInterval(idle);
   if (progressTimer) clearInterval(progressTimer);
   progress?.({ published, received: unique });
