@@ -16,7 +16,7 @@ export interface Run {
 }
 
 /** Runs src/<entry>.ts with args; NO_COLOR so output is plain text. */
-export function runCli(entry: 'publish' | 'subscribe' | 'broker' | 'lab' | 'scenario' | 'chaos', args: string[], env: NodeJS.ProcessEnv = {}): Run {
+export function runCli(entry: 'publish' | 'subscribe' | 'broker' | 'lab' | 'scenario' | 'chaos' | 'bench', args: string[], env: NodeJS.ProcessEnv = {}): Run {
   const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src', `${entry}.ts`), ...args], {
     cwd: ROOT,
     env: { ...process.env, NO_COLOR: '1', ...env },

@@ -1,0 +1,75 @@
+// npm run bench:startup: process start → CONNECT → PUBLISH QoS 1 → PUBACK →
+// exit, timed from outside with child_process (no hyperfine needed), for the
+// compiled bin, the lesson's ts-node path and MQTT.js's own `mqtt pub`,
+// against an embedded broker this script starts. Runs alternate between the
+// commands so a busy moment on the machine hits them all alike.
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { startBroker } from '../broker/embedded';
+import { runMain } from '../cli/main';
+import { CliError, EXIT } from '../cli/errors';
+import { DEFAULT_MESSAGE, DEFAULT_TOPIC, parseStartup } from '../cli/options';
+import { median } from './stats';
+
+const ROOT = join(__dirname, '..', '..');
+
+interface Command {
+  name: string;
+  argv: string[];
+}
+
+function commands(host: string, port: number, url: string): Command[] {
+  return [
+    { name: 'compiled bin (node dist/publish.js --qos=1)', argv: [process.execPath, join(ROOT, 'dist', 'publish.js'), '--qos=1', '--broker', url] },
+    { name: 'lesson path (npx ts-node src/publish.ts --qos=1)', argv: ['npx', 'ts-node', 'src/publish.ts', '--qos=1', '--broker', url] },
+    {
+      name: "MQTT.js bin (mqtt pub -q 1)",
+      argv: [join(ROOT, 'node_modules', '.bin', 'mqtt'), 'pub', '-h', host, '-p', String(port), '-q', '1', '-t', DEFAULT_TOPIC, '-m', DEFAULT_MESSAGE],
+    },
+  ];
+}
+
+/** Milliseconds from spawn to exit; a failed run is an error, not a figure. */
+async function time(command: Command): Promise<number> {
+  const [file, ...args] = command.argv;
+  const start = process.hrtime.bigint();
+  const child = spawn(file!, args, { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
+  let err = '';
+  child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+  const [code] = (await once(child, 'exit')) as [number | null];
+  const ms = Number(process.hrtime.bigint() - start) / 1e6;
+  if (code !== 0) throw new CliError(`${command.name} exited with ${code}: ${err.trim().split('\n').at(-1) ?? ''}`, EXIT.protocol);
+  return ms;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const parsed = parseStartup(argv);
+  if (parsed.kind === 'shown') return EXIT.ok;
+  if (!existsSync(join(ROOT, 'dist', 'publish.js'))) throw new CliError("dist/publish.js is missing: run 'npm run build' first", EXIT.usage);
+  const broker = await startBroker({ port: 0 });
+  const list = commands(broker.host, broker.port, broker.url);
+  const times = list.map(() => [] as number[]);
+  try {
+    await time(list[1]!); // warm the file cache and npx's lookup once; not counted
+    for (let run = 0; run < parsed.options.runs; run++) {
+      const order = list.map((_, i) => (i + run) % list.length);
+      for (const i of order) times[i]!.push(await time(list[i]!));
+    }
+  } finally {
+    await broker.close();
+  }
+  const medians = times.map(median);
+  process.stdout.write(`bench:startup: ${parsed.options.runs} runs each, start → PUBACK → exit, embedded broker ${broker.url}\n`);
+  list.forEach((c, i) => {
+    const t = times[i]!;
+    process.stdout.write(`  ${c.name.padEnd(52)} median ${medians[i]!.toFixed(0).padStart(5)} ms  (min ${Math.min(...t).toFixed(0)}, max ${Math.max(...t).toFixed(0)})\n`);
+  });
+  const [compiled, lesson, mqttjs] = medians as [number, number, number];
+  process.stdout.write(`  compiled bin / MQTT.js bin: ${(compiled / mqttjs).toFixed(2)}x (goal: at most 1.00x)\n`);
+  process.stdout.write(`  lesson path: ${(lesson / 1000).toFixed(2)} s median (goal: at most 1.00 s)\n`);
+  return EXIT.ok;
+}
+
+if (require.main === module) runMain('bench:startup', main);
