@@ -54,14 +54,17 @@ test('bench refuses a public test broker and a payload too small for its sequenc
   assert.equal(run.stderr, "Error: --size must be at least 3 to hold sequence numbers up to 999, got '2' (see 'mqtt-qos-bench --help')\n");
 });
 
-test('bench --trace writes every packet line of both clients', async (t) => {
+test('bench --trace writes every packet of both clients as JSON lines', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'bench-trace-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
-  const file = join(dir, 'trace.txt');
+  const file = join(dir, 'trace.jsonl');
   const { results } = await runBench(options(['--qos', '1', '--count', '20', '--trace', file]));
   assert.equal(results[0]!.accounting.unique, 20);
-  const lines = readFileSync(file, 'utf8').split('\n').map((l) => l.split('  ')[0]!.replace(/^[\d.]+ /, ''));
-  const count = (line: string) => lines.filter((l) => l === line).length;
+  const records = readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { seenBy: string; direction: string; type: string });
+  const count = (seenBy: string, direction: string, type: string) => records.filter((r) => r.seenBy === seenBy && r.direction === direction && r.type === type).length;
   // Publisher: 20 PUBLISH out, 20 PUBACK in; subscriber: 20 PUBLISH in, 20 PUBACK out.
-  assert.deepEqual([count('send: publish'), count('receive: puback'), count('receive: publish'), count('send: puback')], [20, 20, 20, 20]);
+  assert.deepEqual(
+    [count('publisher', 'send', 'publish'), count('publisher', 'receive', 'puback'), count('subscriber', 'receive', 'publish'), count('subscriber', 'send', 'puback')],
+    [20, 20, 20, 20],
+  );
 });

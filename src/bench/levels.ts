@@ -30,7 +30,7 @@ export async function runBench(options: BenchOptions, progress?: (label: string,
           topic: options.topic,
           clientId: `mqtt-qos-bench-${process.pid}-q${qos}`,
           stallAfter: options.stallAfter,
-          onPacket: trace?.listener,
+          onPacket: trace && ((client) => trace.listener(client)),
         },
         progress && ((p) => progress(`QoS ${qos}`, options.count, p)),
       );

@@ -8,6 +8,7 @@ import type { MqttClient } from 'mqtt';
 import { performance } from 'node:perf_hooks';
 import { CliError, EXIT } from '../cli/errors';
 import { connect, type Connection, type PacketListener } from '../mqtt/connection';
+import type { Link } from '../lab/timeline';
 import { subscribe } from '../mqtt/subscriber';
 import type { QoS } from '../mqtt/qos';
 import { account, newTally, payloadFor, record, seqOf, type Accounting } from './accounting';
@@ -26,8 +27,8 @@ export interface RunJob {
   clientId: string;
   /** After this many deliveries the subscriber stops reading its socket until the publisher is done. */
   stallAfter?: number;
-  /** Sees every packet both clients send and receive (the trace); none by default. */
-  onPacket?: PacketListener;
+  /** A listener for each client's packets (the trace); none by default. */
+  onPacket?: (client: Link) => PacketListener;
 }
 
 /** Why the run ended. */
@@ -57,15 +58,15 @@ export interface RunProgress {
 const NO_PACKETS: PacketListener = () => undefined;
 
 export async function runQos(job: RunJob, progress?: (p: RunProgress) => void): Promise<RunSamples> {
-  const onPacket = job.onPacket ?? NO_PACKETS;
+  const onPacket = (client: Link) => job.onPacket?.(client) ?? NO_PACKETS;
   const base = { url: job.url, clean: true, protocol: 4 as const };
-  const sub = await connect({ ...base, clientId: `${job.clientId}-sub` }, onPacket);
+  const sub = await connect({ ...base, clientId: `${job.clientId}-sub` }, onPacket('subscriber'));
   let pub: Connection | undefined;
   try {
     const { granted } = await subscribe(sub, job.topic, job.qos);
     // A bench at a QoS the broker will not deliver at would measure another level.
     if (granted !== job.qos) throw new CliError(`the broker granted ${granted >= 0x80 ? 'no subscription' : `QoS ${granted}`} to a QoS ${job.qos} bench subscriber`, EXIT.protocol);
-    pub = await connect({ ...base, clientId: `${job.clientId}-pub` }, onPacket);
+    pub = await connect({ ...base, clientId: `${job.clientId}-pub` }, onPacket('publisher'));
     return await measure(job, pub, sub, progress);
   } finally {
     await Promise.all([closeQuietly(pub), closeQuietly(sub)]);

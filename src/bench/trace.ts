@@ -1,18 +1,20 @@
-// The bench's trace: every packet either client sends or receives, as the
-// lesson prints it with --verbose, one line each, written to a file.
+// The bench's trace: every packet both clients send or receive, as the same
+// JSON lines the lab and the two tools write with --json (src/lab/trace.ts).
 //
-// Events are kept during the run and formatted when it closes: formatting a
-// line per packet live cost about a third of QoS 1 throughput (measured, see
-// docs/bench.md), keeping the event costs a push.
+// Events are kept during the run and turned into lines when it closes:
+// formatting a line per packet live cost about a third of QoS 1 throughput
+// (measured, see docs/bench.md), keeping the event costs a push.
 import { createWriteStream } from 'node:fs';
+import { performance } from 'node:perf_hooks';
 import { finished } from 'node:stream/promises';
 import type { PacketListener } from '../mqtt/connection';
-import { formatPacket } from '../mqtt/format';
 import type { PacketEvent } from '../mqtt/packet-event';
+import { traceLine, traceRecord } from '../lab/trace';
+import type { Link } from '../lab/timeline';
 
 export interface Trace {
-  listener: PacketListener;
-  /** Formats and writes what was recorded since the last flush; call outside the measured part. */
+  listener(client: Link): PacketListener;
+  /** Writes what was recorded since the last flush; call outside the measured part. */
   flush(): Promise<void>;
   close(): Promise<void>;
 }
@@ -21,12 +23,12 @@ const CHUNK = 64 * 1024;
 
 export function openTrace(path: string): Trace {
   const file = createWriteStream(path);
-  const style = { verbose: true, color: false };
-  let events: PacketEvent[] = [];
+  const start = performance.now();
+  let events: { client: Link; event: PacketEvent }[] = [];
   const flush = async () => {
     let pending = '';
-    for (const event of events) {
-      pending += `${event.at.toFixed(3)} ${formatPacket(event, style)}\n`;
+    for (const { client, event } of events) {
+      pending += traceLine(traceRecord(event, { leg: client, seenBy: client, protocol: 4, start }));
       if (pending.length >= CHUNK) {
         if (!file.write(pending)) await new Promise<void>((resolve) => file.once('drain', () => resolve()));
         pending = '';
@@ -36,8 +38,8 @@ export function openTrace(path: string): Trace {
     if (pending) file.write(pending);
   };
   return {
-    listener: (event) => {
-      events.push(event);
+    listener: (client) => (event) => {
+      events.push({ client, event });
     },
     flush,
     close: async () => {

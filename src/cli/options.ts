@@ -499,7 +499,7 @@ export function parseBench(argv: string[]): Parsed<BenchOptions> {
       .option('topic', { alias: 't', type: 'string', default: DEFAULT_BENCH_TOPIC, describe: 'topic to publish and subscribe on' })
       .option('json', { type: 'boolean', default: false, describe: 'print results as JSON' })
       .option('stall-after', { type: 'string', describe: 'the subscriber stops reading after this many messages until the publisher is done (shows what a broker drops)' })
-      .option('trace', { type: 'string', describe: 'write every packet line of both clients to this file (measures what tracing costs)' }),
+      .option('trace', { type: 'string', describe: 'write every packet of both clients to this file as JSON lines, the --json trace format (measures what tracing costs)' }),
   );
   if (!raw) return { kind: 'shown' };
   const brokerText = single(raw, 'broker');
