@@ -1,6 +1,7 @@
 // An in-process aedes broker on loopback, with a tap on every connection.
 // aedes speaks MQTT 3.1 and 3.1.1; a CONNECT for MQTT 5 is refused with
 // CONNACK code 1 (unacceptable protocol version).
+import { timingSafeEqual } from 'node:crypto';
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { Aedes } from 'aedes';
 import { tapSocket, type BrokerPacketListener } from './tap';
@@ -10,6 +11,13 @@ export interface BrokerOptions {
   /** 0 picks a free port (tests do this). */
   port?: number;
   onPacket?: BrokerPacketListener;
+  /** When given, CONNECT must carry exactly these; anything else gets CONNACK 4 (bad user name or password). */
+  credentials?: Credentials;
+}
+
+export interface Credentials {
+  username: string;
+  password: string;
 }
 
 export interface EmbeddedBroker {
@@ -21,7 +29,15 @@ export interface EmbeddedBroker {
 
 export async function startBroker(options: BrokerOptions = {}): Promise<EmbeddedBroker> {
   const host = options.host ?? '127.0.0.1';
-  const aedes = await Aedes.createBroker();
+  const { credentials } = options;
+  const aedes = await Aedes.createBroker(
+    credentials && {
+      authenticate: (_client, username, password, done) => {
+        if (username === credentials.username && password !== undefined && safeEqual(password, credentials.password)) return done(null, true);
+        done(Object.assign(new Error('bad user name or password'), { returnCode: 4 as const }), false);
+      },
+    },
+  );
   const sockets = new Set<Socket>();
   const server: Server = createServer((socket) => {
     sockets.add(socket);
@@ -45,4 +61,10 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Embedded
       await new Promise<void>((resolve) => aedes.close(() => resolve()));
     },
   };
+}
+
+/** Compares a password without leaking its length or prefix through timing. */
+function safeEqual(given: Buffer, expected: string): boolean {
+  const want = Buffer.from(expected);
+  return given.length === want.length && timingSafeEqual(given, want);
 }

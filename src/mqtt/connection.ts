@@ -18,6 +18,16 @@ export interface ConnectionOptions {
   protocol: ProtocolVersion;
   username?: string;
   password?: string;
+  /** For mqtts:// and wss:// only. */
+  tls?: TlsOptions;
+}
+
+/** PEM texts as read from --ca/--cert/--key; `verify` false only with --insecure. */
+export interface TlsOptions {
+  ca?: string;
+  cert?: string;
+  key?: string;
+  verify: boolean;
 }
 
 export interface Connection {
@@ -48,6 +58,7 @@ export function connect(options: ConnectionOptions, onPacket: PacketListener, pr
     protocolVersion: options.protocol,
     username: options.username,
     password: options.password,
+    ...(options.tls && { ca: options.tls.ca, cert: options.tls.cert, key: options.tls.key, rejectUnauthorized: options.tls.verify }),
   } satisfies IClientOptions);
 
   client.on('packetsend', (packet) => onPacket({ at: performance.now(), direction: 'send', packet }));
@@ -98,9 +109,23 @@ function connectError(options: ConnectionOptions, error: (Error & { code?: strin
   }
   const code = error.code;
   if (typeof code === 'number') {
-    return new CliError(`${where} refused the connection: ${connackReason(code, options.protocol === 5)} (code ${code})`, EXIT.refused);
+    const shown = options.protocol === 5 ? `0x${code.toString(16)}` : `code ${code}`;
+    return new CliError(`${where} refused the connection: ${connackReason(code, options.protocol === 5)} (${shown})`, EXIT.refused);
+  }
+  const tls = /^(mqtts|wss):/.test(options.url);
+  // Node's certificate verification codes: DEPTH_ZERO_SELF_SIGNED_CERT, UNABLE_TO_VERIFY_LEAF_SIGNATURE, ERR_TLS_CERT_ALTNAME_INVALID, ...
+  if (typeof code === 'string' && /CERT|SELF_SIGNED|UNABLE_TO_/.test(code)) {
+    return new CliError(`${where} presented a TLS certificate we cannot trust (${error.message}); pass the CA that signed it with --ca, or --insecure to skip the check`, EXIT.connect);
   }
   switch (code) {
+    case 'ECONNRESET':
+    case 'EPIPE':
+      return new CliError(
+        tls
+          ? `${where} dropped the TLS handshake: is that port a TLS listener? (a plain one needs mqtt://), or does it want a client certificate (--cert, --key)?`
+          : `${where} reset the connection: is that port a TLS listener? Then use mqtts://`,
+        EXIT.connect,
+      );
     case 'ECONNREFUSED':
       return new CliError(`cannot reach ${where}: connection refused; ${fix}`, EXIT.connect);
     case 'ENOTFOUND':
