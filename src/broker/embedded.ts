@@ -45,10 +45,16 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Embedded
     if (options.onPacket) tapSocket(socket, options.onPacket);
     aedes.handle(socket);
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 1883, host, () => resolve());
-  });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(options.port ?? 1883, host, () => resolve());
+    });
+  } catch (error) {
+    // aedes holds timers open: without this a failed listen (port in use) never lets the process exit.
+    await new Promise<void>((resolve) => aedes.close(() => resolve()));
+    throw error;
+  }
   const { port } = server.address() as AddressInfo;
   const shownHost = host.includes(':') ? `[${host}]` : host;
   return {

@@ -121,7 +121,8 @@ function parseRaw(tool: string, about: string, argv: string[], build: (y: Argv) 
     .exitProcess(false)
     .showHelpOnFail(false)
     .fail((message, error) => {
-      throw new UsageError(message ?? error?.message ?? 'invalid command line');
+      // yargs spreads some messages over lines ("Invalid values:\n  Argument: ..."): an error is one line.
+      throw new UsageError((message ?? error?.message ?? 'invalid command line').replace(/\s*\n\s*/g, ' '));
     })
     .help()
     .alias('help', 'h')

@@ -70,7 +70,7 @@ export function packetDetails(packet: Packet): string {
 export function packetReason(packet: Packet): string | null {
   switch (packet.cmd) {
     case 'connack': {
-      if (packet.reasonCode !== undefined) return packet.reasonCode === 0 ? null : `${hex(packet.reasonCode)} ${reasonName(packet.reasonCode)}`;
+      if (packet.reasonCode !== undefined) return packet.reasonCode === 0 ? null : `${hex(packet.reasonCode)} ${connackReason(packet.reasonCode, true)}`;
       const code = packet.returnCode ?? 0;
       return code === 0 ? null : `code ${code} ${connackReason(code, false)}`;
     }
