@@ -6,7 +6,7 @@ import type { IConnackPacket } from 'mqtt-packet';
 import { performance } from 'node:perf_hooks';
 import { CliError, EXIT } from '../cli/errors';
 import type { PacketEvent } from './packet-event';
-import { connackReason } from './reason-codes';
+import { connackReason, reasonName } from './reason-codes';
 
 /** MQTT.js's protocolVersion: 4 is MQTT 3.1.1, 5 is MQTT 5. */
 export type ProtocolVersion = 4 | 5;
@@ -65,9 +65,16 @@ export function connect(options: ConnectionOptions, onPacket: PacketListener, pr
   client.on('packetreceive', (packet) => onPacket({ at: performance.now(), direction: 'receive', packet }));
 
   let ending = false;
+  // An MQTT 5 broker says why it hangs up (DISCONNECT with a reason code, e.g. 0x9B QoS not supported).
+  let hangUpReason: number | undefined;
+  client.on('packetreceive', (packet) => {
+    if (packet.cmd === 'disconnect' && packet.reasonCode) hangUpReason = packet.reasonCode;
+  });
   const lost = new Promise<never>((_, reject) => {
     client.on('close', () => {
-      if (!ending) reject(new CliError(`the broker at ${options.url} closed the connection`, EXIT.protocol));
+      if (ending) return;
+      const why = hangUpReason === undefined ? 'closed the connection' : `disconnected us: ${reasonName(hangUpReason)} (0x${hangUpReason.toString(16)})`;
+      reject(new CliError(`the broker at ${options.url} ${why}`, EXIT.protocol));
     });
   });
   lost.catch(() => undefined); // observed by whoever races it; never an unhandled rejection

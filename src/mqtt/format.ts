@@ -47,6 +47,8 @@ export function packetDetails(packet: Packet): string {
       const v5 = packet.reasonCode !== undefined;
       const code = packet.reasonCode ?? packet.returnCode ?? 0;
       fields.push(`sessionPresent=${packet.sessionPresent}`, `code=${v5 ? hex(code) : code} (${connackReason(code, v5)})`);
+      // An MQTT 5 broker announces its limits here; a QoS above maximum-qos gets DISCONNECT 0x9B.
+      if (packet.properties?.maximumQoS !== undefined) fields.push(`maximum-qos=${packet.properties.maximumQoS}`);
       break;
     }
     case 'subscribe':
