@@ -112,7 +112,8 @@ function connectError(options: ConnectionOptions, error: (Error & { code?: strin
   const fix = `start one with 'npm run broker', or point --broker at a running broker`;
   if (error === null) {
     const version = options.protocol === 5 ? '5' : '3.1.1';
-    return new CliError(`${where} closed the connection before accepting it (does it speak MQTT ${version}?)`, EXIT.connect);
+    const tlsHint = /^(mqtts|wss):/.test(options.url) ? '' : ', or is it a TLS port that needs mqtts://';
+    return new CliError(`${where} closed the connection before accepting it (does it speak MQTT ${version}${tlsHint}?)`, EXIT.connect);
   }
   const code = error.code;
   if (typeof code === 'number') {
@@ -120,6 +121,12 @@ function connectError(options: ConnectionOptions, error: (Error & { code?: strin
     return new CliError(`${where} refused the connection: ${connackReason(code, options.protocol === 5)} (${shown})`, EXIT.refused);
   }
   const tls = /^(mqtts|wss):/.test(options.url);
+  // The broker ended the handshake with a TLS alert (ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED, ...): name the alert.
+  const alert = typeof code === 'string' ? /^ERR_SSL_\w*?_ALERT_(\w+)$/.exec(code)?.[1] : undefined;
+  if (alert !== undefined) {
+    const hint = alert === 'CERTIFICATE_REQUIRED' ? ': it wants a client certificate, pass --cert and --key' : '';
+    return new CliError(`${where} refused our TLS handshake (alert: ${alert.toLowerCase().replace(/_/g, ' ')})${hint}`, EXIT.connect);
+  }
   // Node's certificate verification codes: DEPTH_ZERO_SELF_SIGNED_CERT, UNABLE_TO_VERIFY_LEAF_SIGNATURE, ERR_TLS_CERT_ALTNAME_INVALID, ...
   if (typeof code === 'string' && /CERT|SELF_SIGNED|UNABLE_TO_/.test(code)) {
     return new CliError(`${where} presented a TLS certificate we cannot trust (${error.message}); pass the CA that signed it with --ca, or --insecure to skip the check`, EXIT.connect);

@@ -4,7 +4,6 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { TestContext } from 'node:test';
 
 export interface Certs {
   dir: string;
@@ -27,9 +26,10 @@ function issue(dir: string, name: string, subject: string, extensions: string): 
   openssl(dir, ['x509', '-req', '-in', `${name}.csr`, '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-days', '2', '-out', `${name}.pem`, '-extfile', `${name}.ext`]);
 }
 
-export function makeCerts(t: TestContext): Certs {
+/** `cleanup` is a TestContext or node:test's own { after }: the folder goes when the test (or file) ends. */
+export function makeCerts(cleanup: { after(fn: () => void): void }): Certs {
   const dir = mkdtempSync(join(tmpdir(), 'mqtt-qos-lab-certs-'));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  cleanup.after(() => rmSync(dir, { recursive: true, force: true }));
   openssl(dir, ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', 'ca.key', '-out', 'ca.pem', '-days', '2', '-subj', '/CN=mqtt-qos-lab test CA']);
   issue(dir, 'server', '/CN=localhost', 'subjectAltName=IP:127.0.0.1,DNS:localhost');
   issue(dir, 'client', '/CN=lab-client', 'extendedKeyUsage=clientAuth');
