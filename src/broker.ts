@@ -32,9 +32,10 @@ export async function main(argv: string[]): Promise<number> {
     }
   };
   const stop = interrupted();
+  const tap = options.quiet ? undefined : onPacket;
   let broker: Running;
   try {
-    broker = engine === 'mosquitto' ? await runMosquitto(options, onPacket) : await runAedes(options, onPacket);
+    broker = engine === 'mosquitto' ? await runMosquitto(options, tap) : await runAedes(options, tap);
   } catch (error) {
     stop.dispose();
     const code = (error as NodeJS.ErrnoException).code;
@@ -49,14 +50,15 @@ export async function main(argv: string[]): Promise<number> {
   return EXIT.ok;
 }
 
-async function runAedes(options: BrokerCliOptions, onPacket: BrokerPacketListener): Promise<Running> {
+async function runAedes(options: BrokerCliOptions, onPacket: BrokerPacketListener | undefined): Promise<Running> {
   const broker = await startBroker({ host: options.host, port: options.port, onPacket, credentials: options.credentials });
   return { url: broker.url, banner: 'embedded MQTT 3.1.1 broker (aedes)', close: broker.close };
 }
 
 /** mosquitto on a free loopback port, reached through the tap proxy on the port the user asked for. */
-async function runMosquitto(options: BrokerCliOptions, onPacket: BrokerPacketListener): Promise<Running> {
+async function runMosquitto(options: BrokerCliOptions, onPacket: BrokerPacketListener | undefined): Promise<Running> {
   const mosquitto = await startMosquitto({ credentials: options.credentials });
+  if (!onPacket) return { url: mosquitto.url, banner: 'mosquitto (MQTT 3.1.1 and 5, no packet tap)', close: mosquitto.close };
   try {
     const proxy = await startTapProxy({ host: options.host, port: options.port, upstream: mosquitto, onPacket });
     return {

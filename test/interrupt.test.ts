@@ -70,6 +70,9 @@ for (const engine of ['aedes', 'mosquitto'] as const) {
     assert.equal(stopped.code, 0, stopped.stderr);
     assert.equal(stopped.stderr, '');
     assert.match(stopped.stdout, /broker stopped\n$/);
+    // The same packet view for both engines: aedes's own sockets, or the tap proxy in front of mosquitto.
+    assert.match(stopped.stdout, /^mqtt-qos-lab-sub-\w+ -> broker: subscribe$/m);
+    assert.match(stopped.stdout, /^broker -> mqtt-qos-lab-sub-\w+: suback$/m);
     const dropped = await sub.done;
     assert.equal(dropped.code, EXIT.protocol);
     assert.match(dropped.stderr, /^Error: the broker at \S+ closed the connection\n$/);

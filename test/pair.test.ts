@@ -2,6 +2,9 @@
 // (the embedded aedes, and Debian's mosquitto behind the tap proxy), asserting
 // the exact packet sequence each side printed and the broker's own view.
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { packetLines, runCli } from './support/cli';
 import { testBroker } from './support/broker';
@@ -99,3 +102,18 @@ for (const engine of ENGINES) {
     assert.ok(connack, 'the second CONNACK says sessionPresent=true');
   });
 }
+
+test('publish --file sends the file as the payload, byte for byte', async (t) => {
+  const broker = await testBroker(t);
+  const dir = mkdtempSync(join(tmpdir(), 'mqtt-qos-lab-payload-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const file = join(dir, 'reading.json');
+  writeFileSync(file, '{"temperature": 21.5}');
+  const sub = runCli('subscribe', ['--broker', broker.url, '--qos', '1', '--count', '1', '--timeout', '20', '--topic', 'file/t', '--client-id', 'file-sub', '--log', 'stderr']);
+  await new Promise<void>((resolve) => sub.child.stderr!.on('data', (d: Buffer) => /subscribed to/.test(d.toString()) && resolve()));
+  const pub = await runCli('publish', ['--broker', broker.url, '--qos', '1', '--topic', 'file/t', '--file', file, '--client-id', 'file-pub']).done;
+  assert.equal(pub.code, 0, pub.stderr);
+  const got = await sub.done;
+  assert.equal(got.code, 0, got.stderr);
+  assert.equal(got.stdout, '{"temperature": 21.5}\n');
+});

@@ -2,7 +2,8 @@
 // aedes speaks MQTT 3.1 and 3.1.1; a CONNECT for MQTT 5 is refused with
 // CONNACK code 1 (unacceptable protocol version).
 import { timingSafeEqual } from 'node:crypto';
-import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import { createServer, type Server, type Socket } from 'node:net';
+import { closeServer, listen } from './listen';
 import { Aedes } from 'aedes';
 import { tapSocket, type BrokerPacketListener } from './tap';
 
@@ -45,25 +46,19 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Embedded
     if (options.onPacket) tapSocket(socket, options.onPacket);
     aedes.handle(socket);
   });
+  let bound: { port: number; url: string };
   try {
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(options.port ?? 1883, host, () => resolve());
-    });
+    bound = await listen(server, host, options.port ?? 1883);
   } catch (error) {
     // aedes holds timers open: without this a failed listen (port in use) never lets the process exit.
     await new Promise<void>((resolve) => aedes.close(() => resolve()));
     throw error;
   }
-  const { port } = server.address() as AddressInfo;
-  const shownHost = host.includes(':') ? `[${host}]` : host;
   return {
     host,
-    port,
-    url: `mqtt://${shownHost}:${port}`,
+    ...bound,
     close: async () => {
-      for (const socket of sockets) socket.destroy();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await closeServer(server, sockets);
       await new Promise<void>((resolve) => aedes.close(() => resolve()));
     },
   };

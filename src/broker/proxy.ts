@@ -2,7 +2,8 @@
 // front of it. Every byte is relayed unchanged; the client-facing socket is
 // tapped exactly as the embedded broker's sockets are, so the packet view is
 // the same, seen one hop before the broker.
-import { connect as tcpConnect, createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import { connect as tcpConnect, createServer, type Server, type Socket } from 'node:net';
+import { closeServer, listen } from './listen';
 import { tapSocket, type BrokerPacketListener } from './tap';
 
 export interface ProxyOptions {
@@ -44,19 +45,10 @@ export async function startTapProxy(options: ProxyOptions): Promise<TapProxy> {
     broker.on('close', () => client.destroy());
     client.on('close', () => broker.destroy());
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, host, () => resolve());
-  });
-  const { port } = server.address() as AddressInfo;
-  const shownHost = host.includes(':') ? `[${host}]` : host;
+  const bound = await listen(server, host, options.port ?? 0);
   return {
     host,
-    port,
-    url: `mqtt://${shownHost}:${port}`,
-    close: async () => {
-      for (const socket of sockets) socket.destroy();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    },
+    ...bound,
+    close: () => closeServer(server, sockets),
   };
 }

@@ -218,6 +218,8 @@ export interface BrokerCliOptions {
   port: number;
   /** Clients must connect with these; undefined lets anyone in. */
   credentials?: { username: string; password: string };
+  /** No packet lines: the tap stays off. */
+  quiet: boolean;
   display: Pick<OutputOptions, 'verbose' | 'color'>;
 }
 
@@ -232,7 +234,8 @@ export function parseBroker(argv: string[]): Parsed<BrokerCliOptions> {
         .option('port', { alias: 'p', type: 'string', default: '1883', describe: 'port to listen on (0 picks a free one)' })
         .option('engine', { type: 'string', choices: ['aedes', 'mosquitto'], default: 'aedes', describe: 'aedes (embedded, MQTT 3.1.1) or mosquitto (installed, MQTT 3.1.1 and 5)' })
         .option('username', { alias: 'u', type: 'string', describe: 'require this user name (with --password)' })
-        .option('password', { alias: 'P', type: 'string', describe: 'require this password (with --username); never printed' }),
+        .option('password', { alias: 'P', type: 'string', describe: 'require this password (with --username); never printed' })
+        .option('quiet', { type: 'boolean', default: false, describe: 'print no packet lines (for load tests)' }),
   );
   if (!raw) return { kind: 'shown' };
   const port = integer('port', single(raw, 'port') ?? '1883', 0);
@@ -247,6 +250,7 @@ export function parseBroker(argv: string[]): Parsed<BrokerCliOptions> {
       host: single(raw, 'host') ?? '127.0.0.1',
       port,
       credentials: username === undefined || password === undefined ? undefined : { username, password },
+      quiet: Boolean(raw.quiet),
       display: display(raw),
     },
   };
@@ -373,4 +377,32 @@ function readInput(flag: string, path: string): string {
     const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'it is a folder' : code === 'EACCES' ? 'permission denied' : (error as Error).message;
     throw new UsageError(`--${flag} '${printable(path)}': cannot read it: ${why}`);
   }
+}
+
+export interface LoadCliOptions {
+  seconds: number;
+  rate: number;
+  qos: QoS;
+  engine: BrokerEngine;
+}
+
+/** npm run load: the subscriber under a steady stream of messages. */
+export function parseLoad(argv: string[], mosquittoInstalled: boolean): Parsed<LoadCliOptions> {
+  const raw = parseRaw('npm run load --', 'Send the subscriber a steady stream of messages and report received, lost and its memory.', argv, (y) =>
+    y
+      .option('seconds', { alias: 's', type: 'string', default: '60', describe: 'how long to publish' })
+      .option('rate', { type: 'string', default: '20000', describe: 'messages per second' })
+      .option('qos', { alias: 'q', type: 'string', default: '1', describe: 'QoS of publish and subscription: 0, 1 or 2' })
+      .option('engine', { type: 'string', choices: ['aedes', 'mosquitto'], describe: 'broker (default: mosquitto when installed, else aedes)' }),
+  );
+  if (!raw) return { kind: 'shown' };
+  const qosText = single(raw, 'qos') ?? '1';
+  const qos = parseQos(qosText);
+  if (qos === null) throw new UsageError(`--qos must be 0, 1 or 2, got '${qosText}'`);
+  const engine = single(raw, 'engine') ?? (mosquittoInstalled ? 'mosquitto' : 'aedes');
+  if (engine === 'mosquitto' && !mosquittoInstalled) throw new UsageError("--engine mosquitto: mosquitto is not installed (bash scripts/install-mosquitto.sh)");
+  return {
+    kind: 'run',
+    options: { seconds: integer('seconds', single(raw, 'seconds') ?? '60', 1), rate: integer('rate', single(raw, 'rate') ?? '20000', 1), qos, engine: engine === 'mosquitto' ? 'mosquitto' : 'aedes' },
+  };
 }
