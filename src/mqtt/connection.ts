@@ -4,6 +4,7 @@
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import type { IConnackPacket } from 'mqtt-packet';
 import { performance } from 'node:perf_hooks';
+import { TLSSocket } from 'node:tls';
 import { CliError, EXIT } from '../cli/errors';
 import type { PacketEvent } from './packet-event';
 import { connackReason, reasonName } from './reason-codes';
@@ -61,7 +62,19 @@ export function connect(options: ConnectionOptions, onPacket: PacketListener, pr
     ...(options.tls && { ca: options.tls.ca, cert: options.tls.cert, key: options.tls.key, rejectUnauthorized: options.tls.verify }),
   } satisfies IClientOptions);
 
-  client.on('packetsend', (packet) => onPacket({ at: performance.now(), direction: 'send', packet }));
+  // MQTT.js reports CONNECT as sent when it is written into a socket still connecting: hold it until
+  // the socket (and TLS) is up, so a refused connection or a failed handshake prints no CONNECT that never left.
+  let onWire = false;
+  const held: PacketEvent[] = [];
+  const release = () => {
+    onWire = true;
+    for (const event of held.splice(0)) onPacket(event);
+  };
+  client.on('packetsend', (packet) => {
+    const event: PacketEvent = { at: performance.now(), direction: 'send', packet };
+    if (onWire) onPacket(event);
+    else held.push(event);
+  });
   client.on('packetreceive', (packet) => onPacket({ at: performance.now(), direction: 'receive', packet }));
 
   let ending = false;
@@ -103,6 +116,9 @@ export function connect(options: ConnectionOptions, onPacket: PacketListener, pr
     client.once('close', () => fail(connectError(options, null)));
     prepare?.(client);
     client.connect();
+    const stream = client.stream as MqttClient['stream'] & { connecting?: boolean };
+    if (stream.connecting) stream.once(stream instanceof TLSSocket ? 'secureConnect' : 'connect', release);
+    else release(); // a WebSocket stream has no 'connecting': it reports packets as before
   });
 }
 
