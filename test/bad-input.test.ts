@@ -3,6 +3,8 @@
 // the tools' main() in-process (the same path runMain takes, minus a spawn);
 // a representative few, and everything that needs the network, spawn the real CLI.
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { startBroker } from '../src/broker/embedded';
 import { freePort } from '../src/broker/mosquitto';
@@ -12,7 +14,7 @@ import { TOOL_NAMES } from '../src/cli/options';
 import { main as broker } from '../src/broker';
 import { main as publish } from '../src/publish';
 import { main as subscribe } from '../src/subscribe';
-import { runCli } from './support/cli';
+import { ROOT, runCli } from './support/cli';
 import { testBroker } from './support/broker';
 
 type Tool = 'publish' | 'subscribe' | 'broker';
@@ -154,4 +156,10 @@ test('MQTT 5 to the 3.1.1-only embedded broker: exit 3, unacceptable protocol ve
   const aedes = await testBroker(t);
   const run = await runCli('publish', ['--broker', aedes.url, '--protocol', '5']).done;
   assertOneError(run, EXIT.refused, /refused the connection: unacceptable protocol version \(0x1\)/);
+});
+
+test('the exit-code table in docs/edges.md lists exactly EXIT from src/cli/errors.ts', () => {
+  const doc = readFileSync(join(ROOT, 'docs', 'edges.md'), 'utf8');
+  const rows = [...doc.matchAll(/^\| (\d+) \| (\w+) \|/gm)].map((m) => [m[2], Number(m[1])]);
+  assert.deepEqual(rows, Object.entries(EXIT));
 });

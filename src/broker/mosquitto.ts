@@ -88,9 +88,16 @@ export async function startMosquitto(options: MosquittoOptions = {}): Promise<Mo
     child.once('exit', (code) => reject(new Error(`mosquitto exited (${code}) before it was ready:\n${output}`)));
     child.once('error', reject);
   });
+  // If our process ends without close() (an error path, a failed test), mosquitto must not outlive it.
+  const orphaned = () => {
+    child.kill('SIGTERM');
+    rmSync(dir, { recursive: true, force: true });
+  };
+  process.once('exit', orphaned);
   try {
     await ready;
   } catch (error) {
+    process.off('exit', orphaned);
     rmSync(dir, { recursive: true, force: true });
     throw error;
   }
@@ -102,6 +109,7 @@ export async function startMosquitto(options: MosquittoOptions = {}): Promise<Mo
     dir,
     log: () => output,
     close: async () => {
+      process.off('exit', orphaned);
       if (child.exitCode === null && child.signalCode === null) {
         const exited = once(child, 'exit');
         child.kill('SIGTERM');

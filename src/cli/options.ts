@@ -173,9 +173,7 @@ export function parseSubscribe(argv: string[], env = process.env): Parsed<Subscr
 }
 
 function validateCommon(role: Role, raw: Record<string, unknown>, env: NodeJS.ProcessEnv): CommonOptions {
-  const qosText = single(raw, 'qos') ?? '0';
-  const qos = parseQos(qosText);
-  if (qos === null) throw new UsageError(`--qos must be 0, 1 or 2, got '${qosText}'`);
+  const qos = qosFlag(raw, '0');
 
   const url = brokerUrl(single(raw, 'broker') ?? DEFAULT_BROKER);
   const machine = machineTag();
@@ -396,13 +394,18 @@ export function parseLoad(argv: string[], mosquittoInstalled: boolean): Parsed<L
       .option('engine', { type: 'string', choices: ['aedes', 'mosquitto'], describe: 'broker (default: mosquitto when installed, else aedes)' }),
   );
   if (!raw) return { kind: 'shown' };
-  const qosText = single(raw, 'qos') ?? '1';
-  const qos = parseQos(qosText);
-  if (qos === null) throw new UsageError(`--qos must be 0, 1 or 2, got '${qosText}'`);
+  const qos = qosFlag(raw, '1');
   const engine = single(raw, 'engine') ?? (mosquittoInstalled ? 'mosquitto' : 'aedes');
   if (engine === 'mosquitto' && !mosquittoInstalled) throw new UsageError("--engine mosquitto: mosquitto is not installed (bash scripts/install-mosquitto.sh)");
   return {
     kind: 'run',
     options: { seconds: integer('seconds', single(raw, 'seconds') ?? '60', 1), rate: integer('rate', single(raw, 'rate') ?? '20000', 1), qos, engine: engine === 'mosquitto' ? 'mosquitto' : 'aedes' },
   };
+}
+
+function qosFlag(raw: Record<string, unknown>, fallback: string): QoS {
+  const text = single(raw, 'qos') ?? fallback;
+  const qos = parseQos(text);
+  if (qos === null) throw new UsageError(`--qos must be 0, 1 or 2, got '${text}'`);
+  return qos;
 }
