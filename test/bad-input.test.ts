@@ -109,6 +109,7 @@ for (const [name, tool, args, words] of USAGE) {
     const outcome = await inProcess(tool, args);
     assertOneError(outcome, EXIT.usage, words);
     assert.ok(outcome.stderr.includes(`(see '${MAINS[tool].name} --help')`), 'points at --help');
+    assert.doesNotMatch(outcome.stderr, /hunter2/, 'a password given on the command line is never echoed');
   });
 }
 
