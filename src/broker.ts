@@ -1,39 +1,78 @@
 #!/usr/bin/env node
-// npm run broker: an embedded MQTT broker that prints the broker's side of
-// every flow, so a downgrade (PUBLISH q1 in, PUBLISH q0 out) is visible here too.
+// npm run broker: a broker that prints the broker's side of every flow, so a
+// downgrade (PUBLISH q1 in, PUBLISH q0 out) is visible here too. The embedded
+// aedes by default; --engine mosquitto runs mosquitto behind the same packet tap.
 import { startBroker } from './broker/embedded';
+import { startMosquitto } from './broker/mosquitto';
+import { startTapProxy } from './broker/proxy';
 import { EXIT } from './cli/errors';
 import { runMain } from './cli/main';
-import { parseBroker } from './cli/options';
+import { parseBroker, type BrokerCliOptions } from './cli/options';
 import { interrupted } from './cli/signals';
 import { formatBrokerPacket, paint, useColor } from './mqtt/format';
+import type { BrokerPacketListener } from './broker/tap';
+
+interface Running {
+  url: string;
+  banner: string;
+  close(): Promise<void>;
+}
 
 export async function main(argv: string[]): Promise<number> {
   const parsed = parseBroker(argv);
   if (parsed.kind === 'shown') return EXIT.ok;
-  const { host, port, display } = parsed.options;
+  const { options } = parsed;
+  const { display, engine } = options;
   const style = { verbose: display.verbose, color: useColor(display.color, process.stdout) };
   const print = (line: string) => process.stdout.write(`${line}\n`);
+  const onPacket: BrokerPacketListener = (event) => {
+    print(formatBrokerPacket(event, style));
+    if (engine === 'aedes' && event.packet.cmd === 'connect' && event.packet.protocolVersion === 5) {
+      print(paint(`  ${event.clientId} asked for MQTT 5; this broker (aedes) speaks MQTT 3.1.1 only and refuses it: use --protocol 3.1.1, or --engine mosquitto`, 'note', style.color));
+    }
+  };
   const stop = interrupted();
-  const broker = await startBroker({
-    host,
-    port,
-    onPacket: (event) => {
-      print(formatBrokerPacket(event, style));
-      if (event.packet.cmd === 'connect' && event.packet.protocolVersion === 5) {
-        print(paint(`  ${event.clientId} asked for MQTT 5; this broker (aedes) speaks MQTT 3.1.1 only and refuses it: use --protocol 3.1.1`, 'note', style.color));
-      }
-    },
-  }).catch((error: NodeJS.ErrnoException) => {
+  const tap = options.quiet ? undefined : onPacket;
+  let broker: Running;
+  try {
+    broker = engine === 'mosquitto' ? await runMosquitto(options, tap) : await runAedes(options, tap);
+  } catch (error) {
     stop.dispose();
-    throw new Error(error.code === 'EADDRINUSE' ? `port ${port} on ${host} is in use: is a broker already running? Try --port` : error.message);
-  });
-  print(`embedded MQTT 3.1.1 broker (aedes) listening on ${broker.url}; Ctrl-C stops it`);
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new Error(code === 'EADDRINUSE' ? `port ${options.port} on ${options.host} is in use: is a broker already running? Try --port` : (error as Error).message);
+  }
+  const auth = options.credentials ? `; clients must log in as '${options.credentials.username}'` : '';
+  print(`${broker.banner} listening on ${broker.url}${auth}; Ctrl-C stops it`);
   await stop.promise;
   stop.dispose();
   await broker.close();
   print('broker stopped');
   return EXIT.ok;
+}
+
+async function runAedes(options: BrokerCliOptions, onPacket: BrokerPacketListener | undefined): Promise<Running> {
+  const broker = await startBroker({ host: options.host, port: options.port, onPacket, credentials: options.credentials });
+  return { url: broker.url, banner: 'embedded MQTT 3.1.1 broker (aedes)', close: broker.close };
+}
+
+/** mosquitto on a free loopback port, reached through the tap proxy on the port the user asked for. */
+async function runMosquitto(options: BrokerCliOptions, onPacket: BrokerPacketListener | undefined): Promise<Running> {
+  const mosquitto = await startMosquitto({ credentials: options.credentials });
+  if (!onPacket) return { url: mosquitto.url, banner: 'mosquitto (MQTT 3.1.1 and 5, no packet tap)', close: mosquitto.close };
+  try {
+    const proxy = await startTapProxy({ host: options.host, port: options.port, upstream: mosquitto, onPacket });
+    return {
+      url: proxy.url,
+      banner: `mosquitto (MQTT 3.1.1 and 5, itself on ${mosquitto.url}, packets seen by the tap in front of it)`,
+      close: async () => {
+        await proxy.close();
+        await mosquitto.close();
+      },
+    };
+  } catch (error) {
+    await mosquitto.close();
+    throw error;
+  }
 }
 
 if (require.main === module) runMain('npm run broker --', main);

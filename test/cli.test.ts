@@ -41,13 +41,6 @@ test('no broker listening: one line naming the URL and the fix, exit 2, no retry
   );
 });
 
-test('MQTT 5 against the embedded broker (3.1.1 only) is refused in words, exit 3', async (t) => {
-  const broker = await testBroker(t);
-  const run = await runCli('publish', ['--broker', broker.url, '--protocol', '5', '--client-id', 'v5']).done;
-  assert.equal(run.code, 3, run.stderr);
-  assert.match(run.stderr, /^Error: the broker at .* refused the connection: unacceptable protocol version \(code 1\): it does not speak MQTT 5, try --protocol 3.1.1$/m);
-});
-
 test('subscribe --timeout ends with exit code 4 when nothing arrives', async (t) => {
   const broker = await testBroker(t);
   const run = await runCli('subscribe', ['--broker', broker.url, '--timeout', '0.5', '--client-id', 'idle', '--clean']).done;

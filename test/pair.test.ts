@@ -1,9 +1,23 @@
-// The lesson's runs, for real: both CLIs against a fresh embedded broker,
-// asserting the exact packet sequence each side printed.
+// The lesson's runs, for real: both CLIs against a fresh broker of each engine
+// (the embedded aedes, and Debian's mosquitto behind the tap proxy), asserting
+// the exact packet sequence each side printed and the broker's own view.
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test, type TestContext } from 'node:test';
 import { packetLines, runCli } from './support/cli';
 import { testBroker } from './support/broker';
+import { needsMosquitto, testTappedMosquitto } from './support/mosquitto';
+import type { BrokerPacketEvent } from '../src/mqtt/packet-event';
+
+type Engine = 'aedes' | 'mosquitto';
+const ENGINES: Engine[] = ['aedes', 'mosquitto'];
+
+/** A fresh broker of either engine, with what its tap saw. */
+function brokerFor(engine: Engine, t: TestContext): Promise<{ url: string; events: BrokerPacketEvent[] }> {
+  return engine === 'aedes' ? testBroker(t) : testTappedMosquitto(t);
+}
 
 const CONNECT = ['send: connect', 'receive: connack'];
 const PUBLISHER_FLOW: Record<number, string[]> = {
@@ -26,61 +40,89 @@ async function exchange(url: string, pubQos: number, subQos: number) {
   return { pub: await pub.done, sub: await sub.done };
 }
 
-for (const [pubQos, subQos] of [
-  [0, 0],
-  [1, 1],
-  [2, 2],
-  [1, 0],
-  [0, 1],
-  [2, 1],
-] as const) {
-  test(`publish QoS ${pubQos}, subscribe QoS ${subQos}: each side prints its own flow, delivery at MIN = ${Math.min(pubQos, subQos)}`, async (t) => {
-    const broker = await testBroker(t);
-    const { pub, sub } = await exchange(broker.url, pubQos, subQos);
-    assert.equal(pub.code, 0, pub.stderr);
-    assert.equal(sub.code, 0, sub.stderr);
-    assert.deepEqual(packetLines(pub.stdout), [...CONNECT, ...PUBLISHER_FLOW[pubQos]!, 'send: disconnect']);
-    const delivered = Math.min(pubQos, subQos);
-    assert.deepEqual(packetLines(sub.stdout), [...CONNECT, 'send: subscribe', 'receive: suback', ...SUBSCRIBER_FLOW[delivered]!, 'send: disconnect']);
-    assert.match(sub.stdout, new RegExp(`^message #1 on t/\\S+ at QoS ${delivered}: \\{"data":"test"\\}$`, 'm'));
-    if (delivered < subQos) assert.match(sub.stdout, /the publisher sent at QoS \d, and the broker forwards at MIN/);
-    else assert.doesNotMatch(sub.stdout, /MIN\(/);
+for (const engine of ENGINES) {
+  for (const [pubQos, subQos] of [
+    [0, 0],
+    [1, 1],
+    [2, 2],
+    [1, 0],
+    [0, 1],
+    [2, 1],
+  ] as const) {
+    test(`${engine}: publish QoS ${pubQos}, subscribe QoS ${subQos}: each side prints its own flow, delivery at MIN = ${Math.min(pubQos, subQos)}`, engine === 'mosquitto' ? needsMosquitto : {}, async (t) => {
+      const broker = await brokerFor(engine, t);
+      const { pub, sub } = await exchange(broker.url, pubQos, subQos);
+      assert.equal(pub.code, 0, pub.stderr);
+      assert.equal(sub.code, 0, sub.stderr);
+      assert.deepEqual(packetLines(pub.stdout), [...CONNECT, ...PUBLISHER_FLOW[pubQos]!, 'send: disconnect']);
+      const delivered = Math.min(pubQos, subQos);
+      assert.deepEqual(packetLines(sub.stdout), [...CONNECT, 'send: subscribe', 'receive: suback', ...SUBSCRIBER_FLOW[delivered]!, 'send: disconnect']);
+      assert.match(sub.stdout, new RegExp(`^message #1 on t/\\S+ at QoS ${delivered}: \\{"data":"test"\\}$`, 'm'));
+      if (delivered < subQos) assert.match(sub.stdout, /the publisher sent at QoS \d, and the broker forwards at MIN/);
+      else assert.doesNotMatch(sub.stdout, /MIN\(/);
 
-    // The broker's own view: PUBLISH in at the publisher's QoS, out at the delivered QoS.
-    const publishes = broker.events.filter((e) => e.packet.cmd === 'publish');
-    assert.deepEqual(
-      publishes.map((e) => [e.direction, e.packet.cmd === 'publish' && e.packet.qos]),
-      [
-        ['receive', pubQos],
-        ['send', delivered],
-      ],
-    );
+      // The broker's own view: PUBLISH in at the publisher's QoS, out at the delivered QoS.
+      const publishes = broker.events.filter((e) => e.packet.cmd === 'publish');
+      assert.deepEqual(
+        publishes.map((e) => [e.direction, e.packet.cmd === 'publish' && e.packet.qos]),
+        [
+          ['receive', pubQos],
+          ['send', delivered],
+        ],
+      );
+      if (engine === 'mosquitto' && pubQos === 2 && delivered > 0) {
+        // mosquitto forwards a QoS 2 message only once the publisher's PUBREL has arrived (aedes forwards on PUBLISH).
+        const at = (cmd: string, direction: string) => broker.events.findIndex((e) => e.packet.cmd === cmd && e.direction === direction);
+        assert.ok(at('pubrel', 'receive') < at('publish', 'send'), 'PUBREL in before PUBLISH out');
+      }
+    });
+  }
+}
+
+for (const engine of ENGINES) {
+  test(`${engine}: a clean:false subscriber gets QoS 1 and 2 messages queued while it was away, labelled, and not QoS 0`, engine === 'mosquitto' ? needsMosquitto : {}, async (t) => {
+    const broker = await brokerFor(engine, t);
+    const common = ['--broker', broker.url, '--client-id', 'offline-sub', '--topic', 'offline/t', '--no-clean'];
+    const first = runCli('subscribe', [...common, '--qos', '2', '--timeout', '20']);
+    await first.waitFor(/^subscribed to/m);
+    first.child.kill('SIGINT');
+    assert.equal((await first.done).code, 130);
+
+    for (const qos of [0, 1, 2]) {
+      const pub = await runCli('publish', ['--broker', broker.url, '--topic', 'offline/t', '--qos', String(qos), '--message', `m${qos}`, '--client-id', `offline-pub-${qos}`]).done;
+      assert.equal(pub.code, 0, pub.stderr);
+    }
+
+    const back = await runCli('subscribe', [...common, '--qos', '2', '--count', '2', '--timeout', '20']).done;
+    assert.equal(back.code, 0, back.stderr);
+    assert.match(back.stdout, /receive: connack/);
+    const messages = back.stdout.split('\n').filter((l) => l.startsWith('message #'));
+    if (engine === 'mosquitto') {
+      // mosquitto sends the whole stored queue right after CONNACK, before it reads our SUBSCRIBE.
+      assert.deepEqual(messages, ['message #1 on offline/t at QoS 1 (queued while offline): m1', 'message #2 on offline/t at QoS 2 (queued while offline): m2']);
+    } else {
+      // aedes reads SUBSCRIBE while it is still streaming the queue, so the second stored message may
+      // come after SUBACK, where the wire cannot tell it from a live one: only the first label is certain.
+      assert.equal(messages[0], 'message #1 on offline/t at QoS 1 (queued while offline): m1');
+      assert.match(messages[1] ?? '', /^message #2 on offline\/t at QoS 2( \(queued while offline\))?: m2$/);
+      assert.equal(messages.length, 2);
+    }
+    const connack = broker.events.find((e) => e.clientId === 'offline-sub' && e.packet.cmd === 'connack' && e.packet.sessionPresent);
+    assert.ok(connack, 'the second CONNACK says sessionPresent=true');
   });
 }
 
-test('a clean:false subscriber gets QoS 1 and 2 messages queued while it was away, labelled, and not QoS 0', async (t) => {
+test('publish --file sends the file as the payload, byte for byte', async (t) => {
   const broker = await testBroker(t);
-  const common = ['--broker', broker.url, '--client-id', 'offline-sub', '--topic', 'offline/t', '--no-clean'];
-  const first = runCli('subscribe', [...common, '--qos', '2', '--timeout', '20']);
-  await first.waitFor(/^subscribed to/m);
-  first.child.kill('SIGINT');
-  assert.equal((await first.done).code, 130);
-
-  for (const qos of [0, 1, 2]) {
-    const pub = await runCli('publish', ['--broker', broker.url, '--topic', 'offline/t', '--qos', String(qos), '--message', `m${qos}`, '--client-id', `offline-pub-${qos}`]).done;
-    assert.equal(pub.code, 0, pub.stderr);
-  }
-
-  const back = await runCli('subscribe', [...common, '--qos', '2', '--count', '2', '--timeout', '20']).done;
-  assert.equal(back.code, 0, back.stderr);
-  assert.match(back.stdout, /receive: connack/);
-  const messages = back.stdout.split('\n').filter((l) => l.startsWith('message #'));
-  // The first stored message follows CONNACK before our SUBSCRIBE can be answered. aedes reads
-  // SUBSCRIBE while it is still streaming the queue, so the second may come after SUBACK and
-  // then cannot be told from a live message on the wire: only the first label is certain.
-  assert.equal(messages[0], 'message #1 on offline/t at QoS 1 (queued while offline): m1');
-  assert.match(messages[1] ?? '', /^message #2 on offline\/t at QoS 2( \(queued while offline\))?: m2$/);
-  assert.equal(messages.length, 2);
-  const connack = broker.events.find((e) => e.clientId === 'offline-sub' && e.packet.cmd === 'connack' && e.packet.sessionPresent);
-  assert.ok(connack, 'the second CONNACK says sessionPresent=true');
+  const dir = mkdtempSync(join(tmpdir(), 'mqtt-qos-lab-payload-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const file = join(dir, 'reading.json');
+  writeFileSync(file, '{"temperature": 21.5}');
+  const sub = runCli('subscribe', ['--broker', broker.url, '--qos', '1', '--count', '1', '--timeout', '20', '--topic', 'file/t', '--client-id', 'file-sub', '--log', 'stderr']);
+  await new Promise<void>((resolve) => sub.child.stderr!.on('data', (d: Buffer) => /subscribed to/.test(d.toString()) && resolve()));
+  const pub = await runCli('publish', ['--broker', broker.url, '--qos', '1', '--topic', 'file/t', '--file', file, '--client-id', 'file-pub']).done;
+  assert.equal(pub.code, 0, pub.stderr);
+  const got = await sub.done;
+  assert.equal(got.code, 0, got.stderr);
+  assert.equal(got.stdout, '{"temperature": 21.5}\n');
 });

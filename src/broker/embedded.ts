@@ -1,7 +1,9 @@
 // An in-process aedes broker on loopback, with a tap on every connection.
 // aedes speaks MQTT 3.1 and 3.1.1; a CONNECT for MQTT 5 is refused with
 // CONNACK code 1 (unacceptable protocol version).
-import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import { timingSafeEqual } from 'node:crypto';
+import { createServer, type Server, type Socket } from 'node:net';
+import { closeServer, listen } from './listen';
 import { Aedes } from 'aedes';
 import { tapSocket, type BrokerPacketListener } from './tap';
 
@@ -10,6 +12,13 @@ export interface BrokerOptions {
   /** 0 picks a free port (tests do this). */
   port?: number;
   onPacket?: BrokerPacketListener;
+  /** When given, CONNECT must carry exactly these; anything else gets CONNACK 4 (bad user name or password). */
+  credentials?: Credentials;
+}
+
+export interface Credentials {
+  username: string;
+  password: string;
 }
 
 export interface EmbeddedBroker {
@@ -21,7 +30,15 @@ export interface EmbeddedBroker {
 
 export async function startBroker(options: BrokerOptions = {}): Promise<EmbeddedBroker> {
   const host = options.host ?? '127.0.0.1';
-  const aedes = await Aedes.createBroker();
+  const { credentials } = options;
+  const aedes = await Aedes.createBroker(
+    credentials && {
+      authenticate: (_client, username, password, done) => {
+        if (username === credentials.username && password !== undefined && safeEqual(password, credentials.password)) return done(null, true);
+        done(Object.assign(new Error('bad user name or password'), { returnCode: 4 as const }), false);
+      },
+    },
+  );
   const sockets = new Set<Socket>();
   const server: Server = createServer((socket) => {
     sockets.add(socket);
@@ -32,20 +49,26 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Embedded
     if (options.onPacket) tapSocket(socket, options.onPacket);
     aedes.handle(socket);
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 1883, host, () => resolve());
-  });
-  const { port } = server.address() as AddressInfo;
-  const shownHost = host.includes(':') ? `[${host}]` : host;
+  let bound: { port: number; url: string };
+  try {
+    bound = await listen(server, host, options.port ?? 1883);
+  } catch (error) {
+    // aedes holds timers open: without this a failed listen (port in use) never lets the process exit.
+    await new Promise<void>((resolve) => aedes.close(() => resolve()));
+    throw error;
+  }
   return {
     host,
-    port,
-    url: `mqtt://${shownHost}:${port}`,
+    ...bound,
     close: async () => {
-      for (const socket of sockets) socket.destroy();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await closeServer(server, sockets);
       await new Promise<void>((resolve) => aedes.close(() => resolve()));
     },
   };
+}
+
+/** Compares a password without leaking its length or prefix through timing. */
+function safeEqual(given: Buffer, expected: string): boolean {
+  const want = Buffer.from(expected);
+  return given.length === want.length && timingSafeEqual(given, want);
 }

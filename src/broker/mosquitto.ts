@@ -2,6 +2,7 @@
 // a second, independent broker for tests, benches and `npm run broker`.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import { pbkdf2Sync, randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -13,6 +14,8 @@ export interface MosquittoOptions {
   port?: number;
   /** Extra config lines for the listener, e.g. `max_qos 1`, `password_file ...`. */
   config?: string[];
+  /** Written as a mosquitto password_file (hashed, never on a command line); anonymous clients are then refused. */
+  credentials?: { username: string; password: string };
 }
 
 export interface MosquittoBroker {
@@ -51,6 +54,12 @@ export async function startMosquitto(options: MosquittoOptions = {}): Promise<Mo
   const port = options.port || (await freePort(host));
   const dir = mkdtempSync(join(tmpdir(), 'mqtt-qos-lab-mosquitto-'));
   const configPath = join(dir, 'mosquitto.conf');
+  const extra = [...(options.config ?? [])];
+  if (options.credentials) {
+    const passwordPath = join(dir, 'passwords');
+    writeFileSync(passwordPath, passwordLine(options.credentials.username, options.credentials.password), { mode: 0o600 });
+    extra.push(`password_file ${passwordPath}`, 'allow_anonymous false');
+  }
   const lines = [
     // As root, mosquitto would switch to the 'mosquitto' user; stay who we are so it can read our files.
     ...(process.getuid?.() === 0 ? ['user root'] : []),
@@ -62,9 +71,9 @@ export async function startMosquitto(options: MosquittoOptions = {}): Promise<Mo
     'log_type information',
     'per_listener_settings false',
     `listener ${port} ${host}`,
-    ...(options.config ?? []),
+    ...extra,
   ];
-  if (!(options.config ?? []).some((l) => /^\s*(allow_anonymous|password_file)\b/.test(l))) lines.push('allow_anonymous true');
+  if (!extra.some((l) => /^\s*(allow_anonymous|password_file)\b/.test(l))) lines.push('allow_anonymous true');
   writeFileSync(configPath, `${lines.join('\n')}\n`);
 
   const child: ChildProcess = spawn(binary, ['-c', configPath], { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -79,9 +88,16 @@ export async function startMosquitto(options: MosquittoOptions = {}): Promise<Mo
     child.once('exit', (code) => reject(new Error(`mosquitto exited (${code}) before it was ready:\n${output}`)));
     child.once('error', reject);
   });
+  // If our process ends without close() (an error path, a failed test), mosquitto must not outlive it.
+  const orphaned = () => {
+    child.kill('SIGTERM');
+    rmSync(dir, { recursive: true, force: true });
+  };
+  process.once('exit', orphaned);
   try {
     await ready;
   } catch (error) {
+    process.off('exit', orphaned);
     rmSync(dir, { recursive: true, force: true });
     throw error;
   }
@@ -93,6 +109,7 @@ export async function startMosquitto(options: MosquittoOptions = {}): Promise<Mo
     dir,
     log: () => output,
     close: async () => {
+      process.off('exit', orphaned);
       if (child.exitCode === null && child.signalCode === null) {
         const exited = once(child, 'exit');
         child.kill('SIGTERM');
@@ -101,4 +118,15 @@ export async function startMosquitto(options: MosquittoOptions = {}): Promise<Mo
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * One password_file line in mosquitto 2's own format ($7$: PBKDF2-SHA512,
+ * 101 iterations, as mosquitto_passwd writes it), so the password never goes
+ * on a command line.
+ */
+export function passwordLine(username: string, password: string): string {
+  const salt = randomBytes(12);
+  const hash = pbkdf2Sync(password, salt, 101, 64, 'sha512');
+  return `${username}:$7$101$${salt.toString('base64')}$${hash.toString('base64')}\n`;
 }

@@ -6,13 +6,18 @@ export type Main = (argv: string[]) => Promise<number>;
 
 export function runMain(tool: string, main: Main): void {
   quietOnClosedPipe(process.stdout);
-  main(process.argv.slice(2)).then(
-    (code) => {
-      process.exitCode = code;
-    },
+  void settle(tool, main, process.argv.slice(2), (line) => process.stderr.write(line)).then((code) => {
+    process.exitCode = code;
+  });
+}
+
+/** Runs main to an exit code, writing an error as its one line: what runMain does, callable from tests. */
+export function settle(tool: string, main: Main, argv: string[], writeError: (line: string) => void): Promise<number> {
+  return main(argv).then(
+    (code) => code,
     (error: unknown) => {
-      process.stderr.write(`${errorLine(error, tool)}\n`);
-      process.exitCode = exitCodeOf(error);
+      writeError(`${errorLine(error, tool)}\n`);
+      return exitCodeOf(error);
     },
   );
 }

@@ -2,11 +2,12 @@
 // the yargs definitions, and the validation that turns what the user typed into
 // typed options or a UsageError naming the flag and the value.
 import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { hostname, userInfo } from 'node:os';
 import yargs, { type Argv } from 'yargs';
 import { parseQos, type QoS } from '../mqtt/qos';
 import { topicFilterProblem, topicNameProblem } from '../mqtt/topic';
-import type { ConnectionOptions, ProtocolVersion } from '../mqtt/connection';
+import type { ConnectionOptions, ProtocolVersion, TlsOptions } from '../mqtt/connection';
 import { UsageError } from './errors';
 import type { LabOptions } from '../lab/pairs';
 import { FAULT_SYNTAX, parseFault, type FaultSpec } from '../faults/fault-spec';
@@ -95,12 +96,18 @@ function sharedOptions(y: Argv): Argv {
     .option('protocol', { alias: 'V', type: 'string', default: '3.1.1', describe: 'MQTT version: 3.1.1 or 5' })
     .option('username', { alias: 'u', type: 'string', describe: 'user name (or MQTT_USERNAME)' })
     .option('password', { alias: 'P', type: 'string', describe: 'password (or MQTT_PASSWORD); never printed' })
-    .option('log', { type: 'string', choices: ['stdout', 'stderr'], default: 'stdout', describe: 'where packet lines go; stderr leaves stdout to payloads' });
+    .option('log', { type: 'string', choices: ['stdout', 'stderr'], default: 'stdout', describe: 'where packet lines go; stderr leaves stdout to payloads' })
+    .option('ca', { type: 'string', describe: 'CA certificate file (PEM) that signed the broker\'s certificate; with mqtts:// or wss://' })
+    .option('cert', { type: 'string', describe: 'client certificate file (PEM), with --key; with mqtts:// or wss://' })
+    .option('key', { type: 'string', describe: 'client private key file (PEM), with --cert' })
+    .option('insecure', { type: 'boolean', default: false, describe: 'do not verify the broker\'s certificate (TLS stays on; for self-signed test brokers only)' });
 }
 
 function publishOptions(y: Argv): Argv {
   return y
-    .option('message', { alias: 'm', type: 'string', default: DEFAULT_MESSAGE, describe: 'payload to publish' })
+    .option('message', { alias: 'm', type: 'string', describe: `payload to publish (default ${DEFAULT_MESSAGE})` })
+    .option('file', { alias: 'f', type: 'string', describe: 'publish the contents of this file as the payload' })
+    .conflicts('message', 'file')
     .option('count', { alias: 'n', type: 'string', default: '1', describe: 'how many messages to publish' })
     .option('interval', { type: 'string', default: '1000', describe: 'milliseconds between messages' })
     .option('retain', { alias: 'r', type: 'boolean', default: false, describe: 'set the RETAIN flag' });
@@ -121,18 +128,24 @@ function parseRaw(tool: string, about: string, argv: string[], build: (y: Argv) 
   const y = yargs(argv)
     .scriptName(tool)
     .usage(`$0 [options]\n\n${about}`)
-    .parserConfiguration({ 'parse-numbers': false, 'parse-positional-numbers': false })
+    // No camelCase twins: an unknown flag is named once, as typed.
+    .parserConfiguration({ 'parse-numbers': false, 'parse-positional-numbers': false, 'camel-case-expansion': false })
     .strict()
     .exitProcess(false)
     .showHelpOnFail(false)
     .fail((message, error) => {
-      throw new UsageError(message ?? error?.message ?? 'invalid command line');
+      // yargs spreads some messages over lines ("Invalid values:\n  Argument: ..."): an error is one line.
+      throw new UsageError((message ?? error?.message ?? 'invalid command line').replace(/\s*\n\s*/g, ' '));
     })
     .help()
     .alias('help', 'h')
     .version()
     .wrap(Math.min(100, process.stdout.columns ?? 100));
-  const raw = build(y).parseSync() as Record<string, unknown>;
+  const built = build(y);
+  // A value flag with nothing after it (`--qos` at the end) is an error, not a silent default.
+  // (getOptions is public in yargs but missing from @types/yargs.)
+  built.requiresArg((built as Argv & { getOptions(): { string: string[] } }).getOptions().string);
+  const raw = built.parseSync() as Record<string, unknown>;
   return raw.help || raw.version ? null : raw;
 }
 
@@ -140,7 +153,8 @@ export function parsePublish(argv: string[], env = process.env): Parsed<PublishO
   const raw = parseRaw(TOOL_NAMES.publish, 'Publish at a QoS level and print every MQTT packet sent and received.', argv, (y) => faultOption(publishOptions(sharedOptions(y))));
   if (!raw) return { kind: 'shown' };
   const common = validateCommon('publish', raw, env);
-  const message = single(raw, 'message') ?? DEFAULT_MESSAGE;
+  const file = single(raw, 'file');
+  const message = file === undefined ? (single(raw, 'message') ?? DEFAULT_MESSAGE) : readInput('file', file);
   return {
     kind: 'run',
     options: {
@@ -174,9 +188,7 @@ export function parseSubscribe(argv: string[], env = process.env): Parsed<Subscr
 }
 
 function validateCommon(role: Role, raw: Record<string, unknown>, env: NodeJS.ProcessEnv): CommonOptions {
-  const qosText = single(raw, 'qos') ?? '0';
-  const qos = parseQos(qosText);
-  if (qos === null) throw new UsageError(`--qos must be 0, 1 or 2, got '${qosText}'`);
+  const qos = qosFlag(raw, '0');
 
   const url = brokerUrl(single(raw, 'broker') ?? DEFAULT_BROKER);
   const machine = machineTag();
@@ -200,7 +212,7 @@ function validateCommon(role: Role, raw: Record<string, unknown>, env: NodeJS.Pr
   }
 
   return {
-    connection: { url, clientId, clean: Boolean(raw.clean), protocol, username, password },
+    connection: { url, clientId, clean: Boolean(raw.clean), protocol, username, password, tls: tlsOptions(raw, url) },
     output: { ...display(raw), log: raw.log === 'stderr' ? 'stderr' : 'stdout', json: filePath(raw, 'json') },
     topic,
     qos,
@@ -211,26 +223,50 @@ function display(raw: Record<string, unknown>): Pick<OutputOptions, 'verbose' | 
   return { verbose: Boolean(raw.verbose), color: raw.color !== false };
 }
 
+export type BrokerEngine = 'aedes' | 'mosquitto';
+
 export interface BrokerCliOptions {
+  engine: BrokerEngine;
   host: string;
   port: number;
+  /** Clients must connect with these; undefined lets anyone in. */
+  credentials?: { username: string; password: string };
+  /** No packet lines: the tap stays off. */
+  quiet: boolean;
   display: Pick<OutputOptions, 'verbose' | 'color'>;
 }
 
 export function parseBroker(argv: string[]): Parsed<BrokerCliOptions> {
   const raw = parseRaw(
     'npm run broker --',
-    'Run an embedded MQTT 3.1.1 broker (aedes) and print every packet it sends and receives, per client.',
+    'Run an MQTT broker (the embedded aedes, or mosquitto behind a packet tap) and print every packet it sends and receives, per client.',
     argv,
     (y) =>
       displayOptions(y)
         .option('host', { type: 'string', default: '127.0.0.1', describe: 'address to listen on (loopback by default)' })
-        .option('port', { alias: 'p', type: 'string', default: '1883', describe: 'port to listen on (0 picks a free one)' }),
+        .option('port', { alias: 'p', type: 'string', default: '1883', describe: 'port to listen on (0 picks a free one)' })
+        .option('engine', { type: 'string', choices: ['aedes', 'mosquitto'], default: 'aedes', describe: 'aedes (embedded, MQTT 3.1.1) or mosquitto (installed, MQTT 3.1.1 and 5)' })
+        .option('username', { alias: 'u', type: 'string', describe: 'require this user name (with --password)' })
+        .option('password', { alias: 'P', type: 'string', describe: 'require this password (with --username); never printed' })
+        .option('quiet', { type: 'boolean', default: false, describe: 'print no packet lines (for load tests)' }),
   );
   if (!raw) return { kind: 'shown' };
   const port = integer('port', single(raw, 'port') ?? '1883', 0);
   if (port > 65535) throw new UsageError(`--port must be 0 to 65535, got '${port}'`);
-  return { kind: 'run', options: { host: single(raw, 'host') ?? '127.0.0.1', port, display: display(raw) } };
+  const username = single(raw, 'username');
+  const password = single(raw, 'password');
+  if ((username === undefined) !== (password === undefined)) throw new UsageError('--username and --password go together: give both or neither');
+  return {
+    kind: 'run',
+    options: {
+      engine: raw.engine === 'mosquitto' ? 'mosquitto' : 'aedes',
+      host: single(raw, 'host') ?? '127.0.0.1',
+      port,
+      credentials: username === undefined || password === undefined ? undefined : { username, password },
+      quiet: Boolean(raw.quiet),
+      display: display(raw),
+    },
+  };
 }
 
 export interface LabCliOptions {
@@ -323,6 +359,8 @@ export function brokerUrl(value: string): string {
   const scheme = url.protocol.slice(0, -1);
   if (!SCHEMES.includes(scheme)) throw new UsageError(`--broker '${value}': unknown scheme '${scheme}', use ${SCHEMES.join(', ')}`);
   if (!url.hostname) throw new UsageError(`--broker '${value}' names no host`);
+  const badHost = hostProblem(url.hostname);
+  if (badHost) throw new UsageError(`--broker '${value}': ${badHost}`);
   if (url.username || url.password) throw new UsageError(`--broker '${scrub(url)}': pass credentials with --username and --password, not in the URL`);
   return url.toString().replace(/\/$/, '');
 }
@@ -577,4 +615,76 @@ export function parseStartup(argv: string[]): Parsed<{ runs: number }> {
   );
   if (!raw) return { kind: 'shown' };
   return { kind: 'run', options: { runs: integer('runs', single(raw, 'runs') ?? '10', 1) } };
+}
+
+/** What is wrong with a host name (RFC 1123 letters, digits, '-', '.'; '_' too, as container names use it), or null. */
+function hostProblem(host: string): string | null {
+  if (host.startsWith('[')) return null; // an IPv6 literal: new URL() has checked it
+  const bad = host.match(/[^a-z0-9._-]/i)?.[0];
+  if (bad !== undefined) return `host '${host}' contains '${bad}', which a host name cannot contain`;
+  if (host.split('.').some((label) => label === '' || label.startsWith('-') || label.endsWith('-'))) {
+    return `host '${host}' is not a valid host name (empty label, or one starting or ending with '-')`;
+  }
+  return null;
+}
+
+/** --ca/--cert/--key/--insecure: read the files now, so a missing one is a usage error before any connection. */
+function tlsOptions(raw: Record<string, unknown>, url: string): TlsOptions | undefined {
+  const files = { ca: single(raw, 'ca'), cert: single(raw, 'cert'), key: single(raw, 'key') };
+  const given = [...Object.entries(files).filter(([, v]) => v !== undefined).map(([k]) => k), ...(raw.insecure ? ['insecure'] : [])];
+  if (!/^(mqtts|wss):/.test(url)) {
+    if (given.length > 0) throw new UsageError(`--${given[0]} needs a TLS broker URL (mqtts:// or wss://), got '${url}'`);
+    return undefined;
+  }
+  if ((files.cert === undefined) !== (files.key === undefined)) throw new UsageError('--cert and --key go together: give both or neither');
+  return {
+    ca: files.ca === undefined ? undefined : readInput('ca', files.ca),
+    cert: files.cert === undefined ? undefined : readInput('cert', files.cert),
+    key: files.key === undefined ? undefined : readInput('key', files.key),
+    verify: !raw.insecure,
+  };
+}
+
+/** Reads a file named by a flag; any failure is one line naming the flag, the path and why. */
+function readInput(flag: string, path: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'it is a folder' : code === 'EACCES' ? 'permission denied' : (error as Error).message;
+    throw new UsageError(`--${flag} '${printable(path)}': cannot read it: ${why}`);
+  }
+}
+
+export interface LoadCliOptions {
+  seconds: number;
+  rate: number;
+  qos: QoS;
+  engine: BrokerEngine;
+}
+
+/** npm run load: the subscriber under a steady stream of messages. */
+export function parseLoad(argv: string[], mosquittoInstalled: boolean): Parsed<LoadCliOptions> {
+  const raw = parseRaw('npm run load --', 'Send the subscriber a steady stream of messages and report received, lost and its memory.', argv, (y) =>
+    y
+      .option('seconds', { alias: 's', type: 'string', default: '60', describe: 'how long to publish' })
+      .option('rate', { type: 'string', default: '20000', describe: 'messages per second' })
+      .option('qos', { alias: 'q', type: 'string', default: '1', describe: 'QoS of publish and subscription: 0, 1 or 2' })
+      .option('engine', { type: 'string', choices: ['aedes', 'mosquitto'], describe: 'broker (default: mosquitto when installed, else aedes)' }),
+  );
+  if (!raw) return { kind: 'shown' };
+  const qos = qosFlag(raw, '1');
+  const engine = single(raw, 'engine') ?? (mosquittoInstalled ? 'mosquitto' : 'aedes');
+  if (engine === 'mosquitto' && !mosquittoInstalled) throw new UsageError("--engine mosquitto: mosquitto is not installed (bash scripts/install-mosquitto.sh)");
+  return {
+    kind: 'run',
+    options: { seconds: integer('seconds', single(raw, 'seconds') ?? '60', 1), rate: integer('rate', single(raw, 'rate') ?? '20000', 1), qos, engine: engine === 'mosquitto' ? 'mosquitto' : 'aedes' },
+  };
+}
+
+function qosFlag(raw: Record<string, unknown>, fallback: string): QoS {
+  const text = single(raw, 'qos') ?? fallback;
+  const qos = parseQos(text);
+  if (qos === null) throw new UsageError(`--qos must be 0, 1 or 2, got '${text}'`);
+  return qos;
 }

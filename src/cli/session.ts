@@ -19,17 +19,24 @@ export async function withConnection(
   const stop = interrupted();
   let conn: Connection | undefined;
   try {
-    const connecting = connect(options, printer.packet, prepare);
+    let client: MqttClient | undefined;
+    const connecting = connect(options, printer.packet, (c) => {
+      client = c;
+      prepare?.(c);
+    });
     const first = await Promise.race([connecting, stop.promise]);
     if (first === INTERRUPTED) {
-      connecting.then((c) => c.client.end(true), () => undefined);
+      // Close the socket now: left alone, a silent broker would hold the process until the connect timeout.
+      connecting.catch(() => undefined);
+      client?.end(true);
       return EXIT.interrupted;
     }
     conn = first;
     const outcome = await Promise.race([work(conn), stop.promise]);
     if (outcome === INTERRUPTED) {
       const inFlight = Object.keys(conn.client.outgoing).length;
-      if (inFlight > 0) printer.note(`interrupted: finishing ${inFlight} handshake(s) in flight, then disconnecting`);
+      // The first Ctrl-C's listener is gone now: a second one takes Node's default and quits at once.
+      if (inFlight > 0) printer.note(`interrupted: finishing ${inFlight} handshake(s) in flight, then disconnecting (Ctrl-C again quits at once)`);
       await conn.end();
       return EXIT.interrupted;
     }

@@ -1,7 +1,7 @@
 // How a packet becomes one line of text. Every line printed for a packet comes
 // from a real packet event; nothing here invents packets.
 import type { Packet, PacketEvent, BrokerPacketEvent } from './packet-event';
-import { connackReason } from './reason-codes';
+import { connackReason, reasonName } from './reason-codes';
 
 export interface Style {
   verbose: boolean;
@@ -44,27 +44,63 @@ export function packetDetails(packet: Packet): string {
       if (packet.password !== undefined) fields.push('password=<hidden>');
       break;
     case 'connack': {
+      const v5 = packet.reasonCode !== undefined;
       const code = packet.reasonCode ?? packet.returnCode ?? 0;
-      fields.push(`sessionPresent=${packet.sessionPresent}`, `code=${code} (${connackReason(code, packet.reasonCode !== undefined)})`);
+      fields.push(`sessionPresent=${packet.sessionPresent}`, `code=${v5 ? hex(code) : code} (${connackReason(code, v5)})`);
+      // An MQTT 5 broker announces its limits here; a QoS above maximum-qos gets DISCONNECT 0x9B.
+      if (packet.properties?.maximumQoS !== undefined) fields.push(`maximum-qos=${packet.properties.maximumQoS}`);
       break;
     }
     case 'subscribe':
       fields.push(`id=${id}`, ...packet.subscriptions.map((s) => `topic=${s.topic} qos=${s.qos}`));
       break;
     case 'suback':
-      fields.push(`id=${id}`, `granted=${(packet.granted as number[]).join(',')}`);
+      fields.push(`id=${id}`, `granted=${(packet.granted as number[]).map((g) => (g >= 0x80 ? `${hex(g)} (${reasonName(g)})` : g)).join(',')}`);
       break;
     default:
       if (id !== undefined) fields.push(`id=${id}`);
-      if (typeof p.reasonCode === 'number' && p.reasonCode !== 0) fields.push(`reason=0x${p.reasonCode.toString(16)}`);
+      if (typeof p.reasonCode === 'number' && p.reasonCode !== 0) fields.push(`reason=${hex(p.reasonCode)} (${reasonName(p.reasonCode)})`);
   }
   return fields.join(' ');
+}
+
+/**
+ * A code other than success that a packet carries, by name: `0x87 not
+ * authorized` (MQTT 5), `code 5 not authorized` (a 3.1.1 CONNACK), or null.
+ * Shown even without --verbose: a refusal is part of the flow, not a detail.
+ */
+export function packetReason(packet: Packet): string | null {
+  switch (packet.cmd) {
+    case 'connack': {
+      if (packet.reasonCode !== undefined) return packet.reasonCode === 0 ? null : `${hex(packet.reasonCode)} ${connackReason(packet.reasonCode, true)}`;
+      const code = packet.returnCode ?? 0;
+      return code === 0 ? null : `code ${code} ${connackReason(code, false)}`;
+    }
+    case 'suback': {
+      const refused = (packet.granted as number[]).filter((g) => g >= 0x80);
+      return refused.length ? refused.map((g) => `${hex(g)} ${reasonName(g)}`).join(', ') : null;
+    }
+    case 'puback':
+    case 'pubrec':
+    case 'pubrel':
+    case 'pubcomp':
+    case 'disconnect':
+      return packet.reasonCode ? `${hex(packet.reasonCode)} ${reasonName(packet.reasonCode)}` : null;
+    default:
+      return null;
+  }
+}
+
+function hex(code: number): string {
+  return `0x${code.toString(16).padStart(2, '0')}`;
 }
 
 /** `send: publish`, the lesson's form; with verbose, the details follow. */
 export function formatPacket(event: PacketEvent, style: Style): string {
   const head = paint(`${event.direction}: ${event.packet.cmd}`, event.direction, style.color);
-  return style.verbose ? `${head}  ${packetDetails(event.packet)}`.trimEnd() : head;
+  if (style.verbose) return `${head}  ${packetDetails(event.packet)}`.trimEnd();
+  const reason = packetReason(event.packet);
+  return reason ? `${head}  ${reason}` : head;
 }
 
 /**
@@ -75,6 +111,7 @@ export function formatBrokerPacket(event: BrokerPacketEvent, style: Style): stri
   const way = event.direction === 'receive' ? `${event.clientId} -> broker` : `broker -> ${event.clientId}`;
   const { packet } = event;
   const qos = packet.cmd === 'publish' ? ` qos=${packet.qos}` : '';
-  const details = style.verbose ? `  ${packetDetails(packet)}` : qos;
+  const reason = packetReason(packet);
+  const details = style.verbose ? `  ${packetDetails(packet)}` : `${qos}${reason ? `  ${reason}` : ''}`;
   return `${paint(way, event.direction, style.color)}: ${packet.cmd}${details}`.trimEnd();
 }

@@ -45,11 +45,13 @@ const REASON_V5: Record<number, string> = {
 };
 
 /**
- * A CONNACK code by name. A code below 0x80 on an MQTT 5 connection is a
- * 3.1.1-only broker answering in its own form (aedes answers a v5 CONNECT with 1).
+ * A CONNACK's code by name. A 3.1.1-only broker (aedes) answers an MQTT 5
+ * CONNECT with a 3.1.1 CONNACK (code 1), which an MQTT 5 parser reads as a
+ * reason code below 0x80: no MQTT 5 CONNACK has one, so read it as 3.1.1.
  */
 export function connackReason(code: number, v5: boolean): string {
-  return (v5 && (code === 0 || code >= 0x80) ? REASON_V5[code] : CONNACK_V3[code]) ?? 'unknown';
+  const asV5 = v5 && (code === 0 || code >= 0x80);
+  return (asV5 ? REASON_V5[code] : CONNACK_V3[code]) ?? 'unknown';
 }
 
 export function reasonName(code: number): string {

@@ -1,0 +1,64 @@
+// The load test's publisher, run as its own process so the subscriber's memory
+// and CPU are measured alone. It paces PUBLISHes to a fixed rate (each payload
+// is its sequence number) and reports, as one JSON line, how many it sent.
+// Not a user-facing tool: src/load.ts starts it with a JSON argument.
+import mqtt from 'mqtt';
+import type { QoS } from '../mqtt/qos';
+
+export interface PublisherJob {
+  url: string;
+  topic: string;
+  qos: QoS;
+  rate: number;
+  seconds: number;
+}
+
+export interface PublisherReport {
+  sent: number;
+  /** PUBACK/PUBCOMP received; for QoS 0, written to the socket. */
+  acked: number;
+  /** From the first PUBLISH to the last acknowledgement. */
+  seconds: number;
+}
+
+const TICK_MS = 10;
+/**
+ * At most this many messages unacknowledged (QoS 0: not yet written to the socket): past it the publisher
+ * waits (and catches up later), as a real one must. Unbounded, MQTT.js's
+ * in-flight store grows without limit and its acks slow down, and we would be
+ * measuring that rather than the subscriber.
+ */
+const WINDOW = 1000;
+/** How long past the end the publisher may go on catching up before it stops short. */
+const LATE_MS = 10_000;
+
+async function run(job: PublisherJob): Promise<PublisherReport> {
+  const client = await mqtt.connectAsync(job.url, { clientId: `load-pub-${process.pid}`, clean: true, reconnectPeriod: 0 });
+  let sent = 0;
+  let acked = 0;
+  const start = performance.now();
+  const end = start + job.seconds * 1000;
+  await new Promise<void>((resolve) => {
+    const timer = setInterval(() => {
+      const now = Math.min(performance.now(), end);
+      const due = Math.floor(((now - start) / 1000) * job.rate);
+      while (sent < due && sent - acked < WINDOW) client.publish(job.topic, String(sent++), { qos: job.qos }, (error) => error || acked++);
+      if (now >= end && (sent >= due || performance.now() > end + LATE_MS)) {
+        clearInterval(timer);
+        resolve();
+      }
+    }, TICK_MS);
+  });
+  await client.endAsync(false); // waits for the last acknowledgements
+  return { sent, acked, seconds: (performance.now() - start) / 1000 };
+}
+
+if (require.main === module) {
+  run(JSON.parse(process.argv[2] ?? '{}') as PublisherJob).then(
+    (report) => process.stdout.write(`${JSON.stringify(report)}\n`),
+    (error: Error) => {
+      process.stderr.write(`Error: load publisher: ${error.message}\n`);
+      process.exitCode = 1;
+    },
+  );
+}

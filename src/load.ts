@@ -1,0 +1,17 @@
+#!/usr/bin/env node
+// npm run load: the subscriber under 20,000 msg/s (by default) for 60 s;
+// prints received, lost and memory at start and end. A benchmark, never a test.
+import { mosquittoPath } from './broker/mosquitto';
+import { EXIT } from './cli/errors';
+import { runMain } from './cli/main';
+import { parseLoad } from './cli/options';
+import { runLoad } from './lab/load';
+
+export async function main(argv: string[]): Promise<number> {
+  const parsed = parseLoad(argv, mosquittoPath() !== null);
+  if (parsed.kind === 'shown') return EXIT.ok;
+  await runLoad(parsed.options, (line) => process.stdout.write(`${line}\n`));
+  return EXIT.ok;
+}
+
+if (require.main === module) runMain('npm run load --', main);
