@@ -2,6 +2,9 @@
 // against a mosquitto TLS listener with certificates made here by openssl, and
 // user name/password against the embedded broker. A password never shows.
 import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { EXIT } from '../src/cli/errors';
 import { makeCerts, type Certs } from './support/certs';
@@ -90,9 +93,12 @@ test('npm run broker -- --username U --password P: right password in, wrong one 
     return r;
   };
 
-  const sub = runCli('subscribe', [...login, '--password', PASSWORD, '--count', '4', '--timeout', '20', '--topic', 'auth/t', '--verbose']);
+  const dir = mkdtempSync(join(tmpdir(), 'auth-trace-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const traces = [join(dir, 'sub.jsonl'), join(dir, 'pub.jsonl')];
+  const sub = runCli('subscribe', [...login, '--password', PASSWORD, '--count', '5', '--timeout', '20', '--topic', 'auth/t', '--verbose', '--json', traces[0]!]);
   await sub.waitFor(/^subscribed to/m);
-  for (const extra of [[], ['--verbose'], ['--log', 'stderr'], ['--verbose', '--log', 'stderr']]) {
+  for (const extra of [[], ['--verbose'], ['--log', 'stderr'], ['--verbose', '--log', 'stderr'], ['--json', traces[1]!]]) {
     const pub = keep(await runCli('publish', [...login, '--password', PASSWORD, '--topic', 'auth/t', ...extra]).done);
     assert.equal(pub.stdout.includes('send: publish') || pub.stderr.includes('send: publish'), true, pub.stderr);
   }
@@ -113,6 +119,12 @@ test('npm run broker -- --username U --password P: right password in, wrong one 
   const stopped = keep(await broker.run.done);
   assert.equal(stopped.code, 0, stopped.stderr);
   assert.match(stopped.stdout, /-> broker: connect {2}.*username=carol password=<hidden>$/m);
+  // The JSON traces record the CONNECT too, without its password.
+  for (const file of traces) {
+    const trace = readFileSync(file, 'utf8');
+    assert.match(trace, /"type":"connect"/);
+    outputs.push(trace);
+  }
   for (const text of outputs) {
     assert.ok(!text.includes(PASSWORD), `the password leaked:\n${text}`);
     assert.ok(!text.includes(WRONG), `the wrong password leaked:\n${text}`);
