@@ -1,6 +1,7 @@
 // The chaos check's arithmetic, pure: from what was sent, acknowledged and
 // delivered, how many were lost, duplicated or out of order, and whether the
 // QoS level kept its promise.
+import { account, newTally, record } from '../bench/accounting';
 import { QOS_NAMES, type QoS } from '../mqtt/qos';
 
 export interface Tally {
@@ -26,32 +27,26 @@ export interface Tally {
 /**
  * `delivered` lists sequence numbers in the order they arrived; `acked[i]` says
  * whether message i was acknowledged, `failed[i]` whether its publish failed with an error.
+ * The counting is the bench's (one rule for lost, duplicated and out of order).
  */
 export function tally(sent: number, acked: readonly boolean[], delivered: readonly number[], failed: readonly boolean[] = []): Tally {
-  const seen = new Set<number>();
-  let duplicated = 0;
-  let outOfOrder = 0;
-  let highest = -1;
-  for (const seq of delivered) {
-    if (seen.has(seq)) {
-      duplicated++;
-      continue;
-    }
-    seen.add(seq);
-    if (seq < highest) outOfOrder++;
-    highest = Math.max(highest, seq);
-  }
-  let lost = 0;
-  let ackedButLost = 0;
+  const counts = newTally(sent);
+  for (const seq of delivered) record(counts, seq);
+  const summary = account(counts, Uint8Array.from({ length: sent }, (_, seq) => (acked[seq] ? 1 : 0)));
   let failedAndLost = 0;
-  for (let seq = 0; seq < sent; seq++) {
-    if (seen.has(seq)) continue;
-    lost++;
-    if (acked[seq]) ackedButLost++;
-    if (failed[seq]) failedAndLost++;
-  }
+  for (let seq = 0; seq < sent; seq++) if (!counts.seen[seq] && failed[seq]) failedAndLost++;
   const count = (flags: readonly boolean[]) => flags.filter(Boolean).length;
-  return { sent, acked: count(acked), received: seen.size, duplicated, lost, ackedButLost, failed: count(failed), failedAndLost, outOfOrder };
+  return {
+    sent,
+    acked: count(acked),
+    received: summary.unique,
+    duplicated: summary.duplicated,
+    lost: summary.lost,
+    ackedButLost: summary.ackedButLost,
+    failed: count(failed),
+    failedAndLost,
+    outOfOrder: summary.outOfOrder,
+  };
 }
 
 export interface Verdict {
