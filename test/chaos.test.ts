@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { runChaos, type QosRun } from '../src/faults/chaos';
-import type { BrokerKind } from '../src/faults/broker-kind';
+import type { BrokerKind } from '../src/broker/kind';
 import type { QoS } from '../src/mqtt/qos';
 import { needsMosquitto } from './support/mosquitto';
 

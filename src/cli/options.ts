@@ -11,7 +11,7 @@ import type { ConnectionOptions, ProtocolVersion, TlsOptions } from '../mqtt/con
 import { UsageError } from './errors';
 import type { LabOptions } from '../lab/pairs';
 import { FAULT_SYNTAX, parseFault, type FaultSpec } from '../faults/fault-spec';
-import { BROKER_KINDS, type BrokerKind } from '../faults/broker-kind';
+import { BROKER_KINDS, type BrokerKind } from '../broker/kind';
 import type { ChaosOptions } from '../faults/chaos';
 
 export type Role = 'publish' | 'subscribe';

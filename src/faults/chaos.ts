@@ -10,7 +10,7 @@ import type { PacketEvent } from '../mqtt/packet-event';
 import type { QoS } from '../mqtt/qos';
 import { subscribe } from '../mqtt/subscriber';
 import { tally, verdict, type Tally, type Verdict } from './accounting';
-import type { BrokerKind } from './broker-kind';
+import type { BrokerKind } from '../broker/kind';
 import type { FaultSpec } from './fault-spec';
 import { RECONNECT_PERIOD_MS } from './fault-link';
 import { startLabBroker } from './lab-broker';

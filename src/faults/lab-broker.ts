@@ -1,12 +1,12 @@
 // The broker a scenario or chaos run uses, started on loopback for that run:
 // the embedded aedes, or Debian's mosquitto. Either way the broker's side of
-// the wire is visible: aedes through its socket tap, mosquitto through a
-// fault-free proxy in front of it (the same bytes, read on the way).
+// the wire is visible: aedes through its socket tap, mosquitto through the
+// tap proxy in front of it (the same bytes, read on the way).
 import { startBroker } from '../broker/embedded';
 import { startMosquitto } from '../broker/mosquitto';
 import type { BrokerPacketEvent } from '../mqtt/packet-event';
-import type { BrokerKind } from './broker-kind';
-import { startProxy } from './proxy';
+import type { BrokerKind } from '../broker/kind';
+import { startTapProxy } from '../broker/proxy';
 
 export type { BrokerKind };
 
@@ -31,12 +31,12 @@ export async function startLabBroker(kind: BrokerKind, onPacket?: (event: Broker
   const version = /mosquitto version (\S+)/.exec(mosquitto.log())?.[1] ?? '';
   const name = `mosquitto ${version}`.trim();
   if (!onPacket) return { kind, name, url: mosquitto.url, host: mosquitto.host, port: mosquitto.port, log: mosquitto.log, close: mosquitto.close };
-  const tap = await startProxy({ target: { host: mosquitto.host, port: mosquitto.port }, onPacket });
+  const tap = await startTapProxy({ upstream: { host: mosquitto.host, port: mosquitto.port }, onPacket });
   return {
     kind,
     name,
     url: tap.url,
-    host: '127.0.0.1',
+    host: tap.host,
     port: tap.port,
     log: mosquitto.log,
     close: async () => {
