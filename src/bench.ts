@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // mqtt-qos-bench: what each QoS level costs, measured end to end.
 import { runMain } from './cli/main';
-import { BENCH_TOOL, parseBench } from './cli/options';
+import { BENCH_TOOL, parseBench } from './cli/options/bench';
 import { EXIT } from './cli/errors';
 import { runBench } from './bench/levels';
 import { progressBar } from './bench/progress';

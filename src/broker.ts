@@ -7,7 +7,7 @@ import { startMosquitto } from './broker/mosquitto';
 import { startTapProxy } from './broker/proxy';
 import { EXIT } from './cli/errors';
 import { runMain } from './cli/main';
-import { parseBroker, type BrokerCliOptions } from './cli/options';
+import { parseBroker, type BrokerCliOptions } from './cli/options/broker';
 import { interrupted } from './cli/signals';
 import { formatBrokerPacket, paint, useColor } from './mqtt/format';
 import type { BrokerPacketListener } from './broker/tap';

@@ -2,7 +2,7 @@
 // npm run chaos: does each QoS level keep its promise when connections keep breaking?
 import { EXIT } from './cli/errors';
 import { runMain } from './cli/main';
-import { parseChaos } from './cli/options';
+import { parseChaos } from './cli/options/faults';
 import { runChaos } from './faults/chaos';
 
 export async function main(argv: string[]): Promise<number> {

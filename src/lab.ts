@@ -2,7 +2,7 @@
 // npm start: the QoS lab. No setup: it starts its own broker on loopback.
 import { EXIT } from './cli/errors';
 import { runMain } from './cli/main';
-import { parseLab } from './cli/options';
+import { parseLab } from './cli/options/lab';
 import { useColor } from './mqtt/format';
 import { runLab } from './lab/run-lab';
 

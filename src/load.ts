@@ -4,7 +4,7 @@
 import { mosquittoPath } from './broker/mosquitto';
 import { EXIT } from './cli/errors';
 import { runMain } from './cli/main';
-import { parseLoad } from './cli/options';
+import { parseLoad } from './cli/options/load';
 import { runLoad } from './lab/load';
 
 export async function main(argv: string[]): Promise<number> {

@@ -2,7 +2,7 @@
 // publish-with-qos: publish at a QoS level and print every packet of the flow.
 import { EXIT } from './cli/errors';
 import { runMain } from './cli/main';
-import { parsePublish, TOOL_NAMES } from './cli/options';
+import { parsePublish, TOOL_NAMES } from './cli/options/pair';
 import { runTool } from './cli/session';
 import { publishAll } from './mqtt/publisher';
 

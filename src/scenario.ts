@@ -2,7 +2,7 @@
 // npm run scenario -- offline: persistent sessions, shown on the wire.
 import { EXIT } from './cli/errors';
 import { runMain } from './cli/main';
-import { parseScenario } from './cli/options';
+import { parseScenario } from './cli/options/faults';
 import { runOfflineScenario } from './faults/scenario';
 import { useColor } from './mqtt/format';
 

@@ -3,7 +3,7 @@
 // at which QoS each message really arrived and why.
 import { EXIT } from './cli/errors';
 import { runMain } from './cli/main';
-import { parseSubscribe, TOOL_NAMES } from './cli/options';
+import { parseSubscribe, TOOL_NAMES } from './cli/options/pair';
 import { receiver } from './cli/receiver';
 import { runTool } from './cli/session';
 

@@ -14,7 +14,7 @@ import type { BrokerKind } from '../broker/kind';
 import type { FaultSpec } from './fault-spec';
 import { RECONNECT_PERIOD_MS } from './fault-link';
 import { startLabBroker } from './lab-broker';
-import { startProxy, type FaultProxy, type ProxyPacketEvent } from './proxy';
+import { startProxy, type ProxyPacketEvent } from './proxy';
 
 export interface ChaosOptions {
   broker: BrokerKind;

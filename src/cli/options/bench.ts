@@ -1,0 +1,107 @@
+// The bench and its two companions: bench:compare and bench:startup.
+import { UsageError } from '../errors';
+import { brokerUrl, PUBLIC_BROKERS } from './broker-url';
+import { integer, parseRaw, qosList, seconds, single, topicFlag, type Parsed } from './parse';
+import type { QoS } from '../../mqtt/qos';
+
+export const BENCH_TOOL = 'mqtt-qos-bench';
+
+export const DEFAULT_BENCH_TOPIC = 'mqtt-qos-lab/bench';
+
+export interface BenchOptions {
+  /** undefined: an embedded aedes broker started for the run. */
+  broker?: string;
+  levels: QoS[];
+  count: number;
+  size: number;
+  /** Most unacknowledged publishes at once; 0 for no limit. */
+  window: number;
+  /** Seconds without a delivery or an acknowledgement before a run ends and reports what is missing. */
+  idle: number;
+  topic: string;
+  json: boolean;
+  /** The subscriber stops reading after this many messages until the publisher is done. */
+  stallAfter?: number;
+  /** File to write every client packet line to (what tracing costs). */
+  trace?: string;
+}
+
+export function parseBench(argv: string[]): Parsed<BenchOptions> {
+  const raw = parseRaw(BENCH_TOOL, 'Measure what each QoS level costs: throughput, latency and end-to-end loss from a publisher to a subscriber.', argv, (y) =>
+    y
+      .option('broker', { alias: 'b', type: 'string', describe: 'broker URL or host[:port] (default: an embedded aedes broker on a free loopback port)' })
+      .option('qos', { alias: 'q', type: 'string', default: '0,1,2', describe: 'QoS levels to run, comma-separated' })
+      .option('count', { alias: 'n', type: 'string', default: '20000', describe: 'messages per QoS level' })
+      .option('size', { alias: 's', type: 'string', default: '32', describe: 'payload bytes per message (holds the sequence number)' })
+      .option('window', { alias: 'w', type: 'string', default: '20', describe: 'most unacknowledged messages in flight (like mosquitto_pub -M); 0 for no limit' })
+      .option('idle', { type: 'string', default: '5', describe: 'seconds with no delivery or ack before a run stops and reports what is missing' })
+      .option('topic', { alias: 't', type: 'string', default: DEFAULT_BENCH_TOPIC, describe: 'topic to publish and subscribe on' })
+      .option('json', { type: 'boolean', default: false, describe: 'print results as JSON' })
+      .option('stall-after', { type: 'string', describe: 'the subscriber stops reading after this many messages until the publisher is done (shows what a broker drops)' })
+      .option('trace', { type: 'string', describe: 'write every packet of both clients to this file as JSON lines, the --json trace format (measures what tracing costs)' }),
+  );
+  if (!raw) return { kind: 'shown' };
+  const brokerText = single(raw, 'broker');
+  if (brokerText !== undefined && PUBLIC_BROKERS[brokerText.toLowerCase()]) {
+    throw new UsageError(`--broker '${brokerText}': a bench floods its broker; run it against your own, not a public test broker`);
+  }
+  const levels = qosList('qos', single(raw, 'qos') ?? '0,1,2');
+  const count = integer('count', single(raw, 'count') ?? '20000', 1);
+  const size = integer('size', single(raw, 'size') ?? '32', 1);
+  const digits = String(count - 1).length;
+  if (size < digits) throw new UsageError(`--size must be at least ${digits} to hold sequence numbers up to ${count - 1}, got '${size}'`);
+  const topic = topicFlag(raw, DEFAULT_BENCH_TOPIC);
+  const stallAfter = single(raw, 'stall-after');
+  return {
+    kind: 'run',
+    options: {
+      broker: brokerText === undefined ? undefined : brokerUrl(brokerText),
+      levels,
+      count,
+      size,
+      window: integer('window', single(raw, 'window') ?? '20', 0),
+      idle: seconds('idle', single(raw, 'idle') ?? '5'),
+      topic,
+      json: Boolean(raw.json),
+      stallAfter: stallAfter === undefined ? undefined : integer('stall-after', stallAfter, 1),
+      trace: single(raw, 'trace'),
+    },
+  };
+}
+
+export interface CompareOptions {
+  levels: QoS[];
+  count: number;
+  size: number;
+  window: number;
+  rounds: number;
+}
+
+/** `npm run bench:compare`: our bench and the C client against one mosquitto. */
+export function parseCompare(argv: string[]): Parsed<CompareOptions> {
+  const raw = parseRaw('npm run bench:compare --', 'Run this bench and the C client (mosquitto_pub -l, mosquitto_sub -C) against one mosquitto, alternating, and print the ratio per QoS.', argv, (y) =>
+    y
+      .option('qos', { alias: 'q', type: 'string', default: '0,1,2', describe: 'QoS levels, comma-separated' })
+      .option('count', { alias: 'n', type: 'string', default: '20000', describe: 'messages per run' })
+      .option('size', { alias: 's', type: 'string', default: '32', describe: 'payload bytes per message' })
+      .option('window', { alias: 'w', type: 'string', default: '20', describe: 'in-flight window for both clients (mosquitto_pub -M)' })
+      .option('rounds', { alias: 'r', type: 'string', default: '3', describe: 'runs of each client per QoS, alternating' }),
+  );
+  if (!raw) return { kind: 'shown' };
+  const bench = parseBench(['--qos', single(raw, 'qos') ?? '0,1,2', '--count', single(raw, 'count') ?? '20000', '--size', single(raw, 'size') ?? '32']);
+  if (bench.kind !== 'run') return bench;
+  const window = integer('window', single(raw, 'window') ?? '20', 1);
+  // mosquitto_pub -M accepts 1 to 65535: there is no unbounded window to compare with.
+  if (window > 65535) throw new UsageError(`--window must be 1 to 65535 (mosquitto_pub -M), got '${window}'`);
+  const { levels, count, size } = bench.options;
+  return { kind: 'run', options: { levels, count, size, window, rounds: integer('rounds', single(raw, 'rounds') ?? '3', 1) } };
+}
+
+/** `npm run bench:startup`: how many timed runs of each command. */
+export function parseStartup(argv: string[]): Parsed<{ runs: number }> {
+  const raw = parseRaw('npm run bench:startup --', 'Time process start to PUBACK to exit for the compiled bin, the ts-node lesson path and MQTT.js\'s own bin.', argv, (y) =>
+    y.option('runs', { alias: 'r', type: 'string', default: '10', describe: 'timed runs of each command, alternating' }),
+  );
+  if (!raw) return { kind: 'shown' };
+  return { kind: 'run', options: { runs: integer('runs', single(raw, 'runs') ?? '10', 1) } };
+}

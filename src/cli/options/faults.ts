@@ -1,0 +1,85 @@
+// npm run scenario and npm run chaos: the broker they start, and the chaos check's load.
+import type { Argv } from 'yargs';
+import { BROKER_KINDS, type BrokerKind } from '../../broker/kind';
+import type { ChaosOptions } from '../../faults/chaos';
+import { parseFault } from '../../faults/fault-spec';
+import { UsageError } from '../errors';
+import { display, displayOptions, integer, parseRaw, printable, qosList, single, type Display, type Parsed } from './parse';
+
+/** --broker for the commands that start their own broker on loopback. */
+function labBrokerOption(y: Argv): Argv {
+  return y.option('broker', {
+    alias: 'b',
+    type: 'string',
+    default: 'aedes',
+    describe: `which broker to start on loopback: ${BROKER_KINDS.join(' or ')} (mosquitto must be installed)`,
+  });
+}
+
+export const SCENARIOS = ['offline'] as const;
+
+export type ScenarioName = (typeof SCENARIOS)[number];
+
+export interface ScenarioCliOptions {
+  name: ScenarioName;
+  broker: BrokerKind;
+  display: Display;
+}
+
+export function parseScenario(argv: string[]): Parsed<ScenarioCliOptions> {
+  const raw = parseRaw('npm run scenario --', `Run a scenario against a broker started on loopback. Scenarios: ${SCENARIOS.join(', ')}.`, argv, (y) =>
+    // Unknown flags stay errors; the scenario's name is a positional word.
+    labBrokerOption(displayOptions(y)).strict(false).strictOptions(),
+  );
+  if (!raw) return { kind: 'shown' };
+  const names = (raw._ as unknown[]).map(String);
+  if (names.length !== 1) throw new UsageError(`name one scenario (${SCENARIOS.join(', ')}), got ${names.length === 0 ? 'none' : `'${names.join(' ')}'`}`);
+  const name = names[0]!;
+  if (!(SCENARIOS as readonly string[]).includes(name)) throw new UsageError(`unknown scenario '${printable(name)}', use ${SCENARIOS.join(', ')}`);
+  return { kind: 'run', options: { name: name as ScenarioName, broker: labBroker(raw), display: display(raw) } };
+}
+
+export function parseChaos(argv: string[]): Parsed<ChaosOptions> {
+  const raw = parseRaw(
+    'npm run chaos --',
+    'Send numbered messages at each QoS through a proxy that keeps cutting the connections, and count what arrived: lost, duplicated, out of order.',
+    argv,
+    (y) =>
+      labBrokerOption(y)
+        .option('count', { alias: 'n', type: 'string', default: '10000', describe: 'messages per QoS level' })
+        .option('qos', { alias: 'q', type: 'string', default: '0,1,2', describe: 'QoS levels to run, comma separated' })
+        .option('cut', { type: 'string', default: '200-500', describe: 'cut every connection after MIN-MAX milliseconds (random, seeded)' })
+        .option('seed', { type: 'string', default: '1', describe: 'seed for the cut times: the same seed cuts at the same moments' })
+        .option('rate', { type: 'string', default: '2000', describe: 'messages per second at most, so each QoS level runs long enough to meet the cuts' })
+        .option('burst', {
+          type: 'boolean',
+          default: false,
+          describe: 'no cuts: the subscriber is offline while all messages are published, then comes back (shows a broker queue limit)',
+        }),
+  );
+  if (!raw) return { kind: 'shown' };
+  const qos = qosList('qos', single(raw, 'qos') ?? '0,1,2');
+  const cutText = single(raw, 'cut') ?? '200-500';
+  const fault = parseFault(`every:${cutText}`);
+  if (typeof fault === 'string' || fault.kind !== 'every') throw new UsageError(`--cut must be MIN-MAX milliseconds with 1 <= MIN <= MAX, got '${cutText}'`);
+  const seed = integer('seed', single(raw, 'seed') ?? '1', 0);
+  if (seed > 0xffffffff) throw new UsageError(`--seed must be below 2^32, got '${seed}'`);
+  return {
+    kind: 'run',
+    options: {
+      broker: labBroker(raw),
+      count: integer('count', single(raw, 'count') ?? '10000', 1),
+      qos,
+      cut: { minMs: fault.minMs, maxMs: fault.maxMs },
+      seed,
+      burst: Boolean(raw.burst),
+      rate: integer('rate', single(raw, 'rate') ?? '2000', 1),
+    },
+  };
+}
+
+function labBroker(raw: Record<string, unknown>): BrokerKind {
+  const kind = single(raw, 'broker') ?? 'aedes';
+  if (!(BROKER_KINDS as readonly string[]).includes(kind)) throw new UsageError(`--broker must be ${BROKER_KINDS.join(' or ')}, got '${printable(kind)}'`);
+  return kind as BrokerKind;
+}

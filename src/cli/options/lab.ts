@@ -1,0 +1,53 @@
+// npm start: the QoS lab's pairs, broker and exports.
+import type { LabOptions } from '../../lab/pairs';
+import { UsageError } from '../errors';
+import { brokerUrl } from './broker-url';
+import { DEFAULT_MESSAGE } from './pair';
+import { display, displayOptions, filePath, parseRaw, protocolFlag, qosList, single, topicFlag, traceOption, type Display, type Parsed } from './parse';
+
+export interface LabCliOptions {
+  display: Display;
+  lab: LabOptions;
+  json?: string;
+  mermaid?: string;
+}
+
+export const DEFAULT_LAB_TOPIC = 'qos-lab';
+
+export function parseLab(argv: string[]): Parsed<LabCliOptions> {
+  const raw = parseRaw(
+    'npm start --',
+    'The QoS lab: for each (publish QoS, subscription QoS) pair, a real publisher and subscriber through a broker, every packet of both legs on one timeline, then the matrix of the QoS actually delivered.',
+    argv,
+    (y) =>
+      traceOption(displayOptions(y))
+        .option('broker', { alias: 'b', type: 'string', describe: 'run against this broker (URL or host[:port]) instead of the embedded aedes broker; its lane is then derived from the client legs' })
+        .option('protocol', { alias: 'V', type: 'string', default: '3.1.1', describe: 'MQTT version of both clients: 3.1.1 or 5 (5 needs --broker: aedes speaks 3.1.1 only)' })
+        .option('pub', { type: 'string', default: '0,1,2', describe: 'publish QoS levels to run, e.g. 2 or 1,2' })
+        .option('sub', { type: 'string', default: '0,1,2', describe: 'subscription QoS levels to run, e.g. 1 or 0,2' })
+        .option('topic', { alias: 't', type: 'string', default: DEFAULT_LAB_TOPIC, describe: 'topic prefix: each pair uses <topic>/pub<P>-sub<S>' })
+        .option('message', { alias: 'm', type: 'string', default: DEFAULT_MESSAGE, describe: 'payload to publish' })
+        .option('mermaid', { type: 'string', describe: 'also write a Mermaid sequenceDiagram per pair to FILE (Markdown)' }),
+  );
+  if (!raw) return { kind: 'shown' };
+  const broker = single(raw, 'broker');
+  const protocol = protocolFlag(raw);
+  if (protocol === 5 && broker === undefined) throw new UsageError('--protocol 5 needs --broker: the embedded aedes broker speaks MQTT 3.1.1 only');
+  const topic = topicFlag(raw, DEFAULT_LAB_TOPIC);
+  return {
+    kind: 'run',
+    options: {
+      display: display(raw),
+      lab: {
+        url: broker === undefined ? undefined : brokerUrl(broker),
+        protocol,
+        pubs: qosList('pub', single(raw, 'pub') ?? '0,1,2'),
+        subs: qosList('sub', single(raw, 'sub') ?? '0,1,2'),
+        topic,
+        message: single(raw, 'message') ?? DEFAULT_MESSAGE,
+      },
+      json: filePath(raw, 'json'),
+      mermaid: filePath(raw, 'mermaid'),
+    },
+  };
+}

@@ -1,0 +1,205 @@
+// publish-with-qos and subscribe-with-qos: the options they share, defined
+// once, and what each adds. A flag of the other tool is an unknown option.
+import { createHash } from 'node:crypto';
+import { hostname, userInfo } from 'node:os';
+import type { Argv } from 'yargs';
+import type { QoS } from '../../mqtt/qos';
+import { topicFilterProblem, topicNameProblem } from '../../mqtt/topic';
+import type { ConnectionOptions, TlsOptions } from '../../mqtt/connection';
+import { FAULT_SYNTAX, parseFault, type FaultSpec } from '../../faults/fault-spec';
+import { UsageError } from '../errors';
+import { brokerUrl, DEFAULT_BROKER, PUBLIC_BROKERS } from './broker-url';
+import { display, displayOptions, filePath, integer, parseRaw, printable, protocolFlag, qosFlag, readInput, seconds, single, traceOption, type Display, type Parsed } from './parse';
+
+export type Role = 'publish' | 'subscribe';
+
+export const TOOL_NAMES: Record<Role, string> = {
+  publish: 'publish-with-qos',
+  subscribe: 'subscribe-with-qos',
+};
+
+export const DEFAULT_TOPIC = 'home/sample_topic';
+
+export const DEFAULT_MESSAGE = JSON.stringify({ data: 'test' });
+
+export interface OutputOptions extends Display {
+  /** Where packet lines and notes go; with 'stderr', stdout carries only received payloads. */
+  log: 'stdout' | 'stderr';
+  /** --json FILE: also write every packet as JSON lines there. */
+  json?: string;
+}
+
+export interface CommonOptions {
+  connection: ConnectionOptions;
+  output: OutputOptions;
+  topic: string;
+  qos: QoS;
+  /** --fault: go through a loopback fault proxy and reconnect after each cut. */
+  fault?: FaultSpec;
+}
+
+export interface PublishOptions extends CommonOptions {
+  message: string;
+  count: number;
+  /** Milliseconds between two publishes. */
+  interval: number;
+  retain: boolean;
+}
+
+export interface SubscribeOptions extends CommonOptions {
+  /** Exit after this many messages; undefined runs until Ctrl-C. */
+  count?: number;
+  /** Seconds to wait before giving up with EXIT.timeout. */
+  timeout?: number;
+}
+
+function sharedOptions(y: Argv): Argv {
+  return traceOption(displayOptions(y))
+    .option('broker', {
+      alias: 'b',
+      type: 'string',
+      default: DEFAULT_BROKER,
+      describe: `broker URL (mqtt://, mqtts://, ws://, wss://), host[:port], or a public test broker: ${Object.keys(PUBLIC_BROKERS).join(', ')}`,
+    })
+    .option('topic', { alias: 't', type: 'string', describe: `topic (default ${DEFAULT_TOPIC}; namespaced per machine on a public broker)` })
+    .option('qos', { alias: 'q', type: 'string', default: '0', describe: 'QoS level: 0, 1 or 2' })
+    .option('client-id', { alias: 'i', type: 'string', describe: 'client id (default: stable per tool and machine, so a --no-clean session survives a restart)' })
+    .option('clean', { type: 'boolean', default: false, describe: 'start a clean session (--no-clean, the default, keeps the session on the broker)' })
+    .option('protocol', { alias: 'V', type: 'string', default: '3.1.1', describe: 'MQTT version: 3.1.1 or 5' })
+    .option('username', { alias: 'u', type: 'string', describe: 'user name (or MQTT_USERNAME)' })
+    .option('password', { alias: 'P', type: 'string', describe: 'password (or MQTT_PASSWORD); never printed' })
+    .option('log', { type: 'string', choices: ['stdout', 'stderr'], default: 'stdout', describe: 'where packet lines go; stderr leaves stdout to payloads' })
+    .option('ca', { type: 'string', describe: 'CA certificate file (PEM) that signed the broker\'s certificate; with mqtts:// or wss://' })
+    .option('cert', { type: 'string', describe: 'client certificate file (PEM), with --key; with mqtts:// or wss://' })
+    .option('key', { type: 'string', describe: 'client private key file (PEM), with --cert' })
+    .option('insecure', { type: 'boolean', default: false, describe: 'do not verify the broker\'s certificate (TLS stays on; for self-signed test brokers only)' });
+}
+
+function publishOptions(y: Argv): Argv {
+  return y
+    .option('message', { alias: 'm', type: 'string', describe: `payload to publish (default ${DEFAULT_MESSAGE})` })
+    .option('file', { alias: 'f', type: 'string', describe: 'publish the contents of this file as the payload' })
+    .conflicts('message', 'file')
+    .option('count', { alias: 'n', type: 'string', default: '1', describe: 'how many messages to publish' })
+    .option('interval', { type: 'string', default: '1000', describe: 'milliseconds between messages' })
+    .option('retain', { alias: 'r', type: 'boolean', default: false, describe: 'set the RETAIN flag' });
+}
+
+function subscribeOptions(y: Argv): Argv {
+  return y
+    .option('count', { alias: 'n', type: 'string', describe: 'exit after this many messages (default: run until Ctrl-C)' })
+    .option('timeout', { alias: 'W', type: 'string', describe: 'give up after this many seconds with exit code 4 if the messages did not arrive' });
+}
+
+export function parsePublish(argv: string[], env = process.env): Parsed<PublishOptions> {
+  const raw = parseRaw(TOOL_NAMES.publish, 'Publish at a QoS level and print every MQTT packet sent and received.', argv, (y) => faultOption(publishOptions(sharedOptions(y))));
+  if (!raw) return { kind: 'shown' };
+  const common = validateCommon('publish', raw, env);
+  const file = single(raw, 'file');
+  const message = file === undefined ? (single(raw, 'message') ?? DEFAULT_MESSAGE) : readInput('file', file);
+  return {
+    kind: 'run',
+    options: {
+      ...common,
+      message,
+      count: integer('count', single(raw, 'count') ?? '1', 1),
+      interval: integer('interval', single(raw, 'interval') ?? '1000', 0),
+      retain: Boolean(raw.retain),
+      fault: validateFault(raw, common.connection.url),
+    },
+  };
+}
+
+export function parseSubscribe(argv: string[], env = process.env): Parsed<SubscribeOptions> {
+  const raw = parseRaw(TOOL_NAMES.subscribe, 'Subscribe at a QoS level and print every MQTT packet, and the QoS each message really came at.', argv, (y) =>
+    faultOption(subscribeOptions(sharedOptions(y))),
+  );
+  if (!raw) return { kind: 'shown' };
+  const common = validateCommon('subscribe', raw, env);
+  const count = single(raw, 'count');
+  const timeout = single(raw, 'timeout');
+  return {
+    kind: 'run',
+    options: {
+      ...common,
+      count: count === undefined ? undefined : integer('count', count, 1),
+      timeout: timeout === undefined ? undefined : seconds('timeout', timeout),
+      fault: validateFault(raw, common.connection.url),
+    },
+  };
+}
+
+function validateCommon(role: Role, raw: Record<string, unknown>, env: NodeJS.ProcessEnv): CommonOptions {
+  const qos = qosFlag(raw, '0');
+
+  const url = brokerUrl(single(raw, 'broker') ?? DEFAULT_BROKER);
+  const machine = machineTag();
+  const onPublicBroker = Object.values(PUBLIC_BROKERS).some((u) => new URL(u).hostname === new URL(url).hostname);
+
+  const topic = single(raw, 'topic') ?? (onPublicBroker ? `mqtt-qos-lab/${machine}/sample_topic` : DEFAULT_TOPIC);
+  const problem = role === 'publish' ? topicNameProblem(topic) : topicFilterProblem(topic);
+  if (problem) throw new UsageError(`--topic '${printable(topic)}': ${problem}`);
+
+  const clientId = single(raw, 'client-id') ?? `mqtt-qos-lab-${role === 'publish' ? 'pub' : 'sub'}-${machine}`;
+  if (clientId.length === 0) throw new UsageError('--client-id cannot be empty');
+
+  const protocol = protocolFlag(raw);
+
+  const username = single(raw, 'username') ?? (env.MQTT_USERNAME || undefined);
+  const password = single(raw, 'password') ?? (env.MQTT_PASSWORD || undefined);
+  if (password !== undefined && username === undefined) {
+    throw new UsageError('--password needs --username (MQTT 3.1.1 sends a password only with a user name)');
+  }
+
+  return {
+    connection: { url, clientId, clean: Boolean(raw.clean), protocol, username, password, tls: tlsOptions(raw, url) },
+    output: { ...display(raw), log: raw.log === 'stderr' ? 'stderr' : 'stdout', json: filePath(raw, 'json') },
+    topic,
+    qos,
+  };
+}
+
+/** A short, stable tag for this machine and user, so default ids and topics do not collide on public brokers. */
+function machineTag(): string {
+  let user = '';
+  try {
+    user = userInfo().username;
+  } catch {
+    // no passwd entry (some containers): the host name alone still separates machines
+  }
+  return createHash('sha256').update(`${hostname()}\0${user}`).digest('hex').slice(0, 8);
+}
+
+/** --ca/--cert/--key/--insecure: read the files now, so a missing one is a usage error before any connection. */
+function tlsOptions(raw: Record<string, unknown>, url: string): TlsOptions | undefined {
+  const files = { ca: single(raw, 'ca'), cert: single(raw, 'cert'), key: single(raw, 'key') };
+  const given = [...Object.entries(files).filter(([, v]) => v !== undefined).map(([k]) => k), ...(raw.insecure ? ['insecure'] : [])];
+  if (!/^(mqtts|wss):/.test(url)) {
+    if (given.length > 0) throw new UsageError(`--${given[0]} needs a TLS broker URL (mqtts:// or wss://), got '${url}'`);
+    return undefined;
+  }
+  if ((files.cert === undefined) !== (files.key === undefined)) throw new UsageError('--cert and --key go together: give both or neither');
+  return {
+    ca: files.ca === undefined ? undefined : readInput('ca', files.ca),
+    cert: files.cert === undefined ? undefined : readInput('cert', files.cert),
+    key: files.key === undefined ? undefined : readInput('key', files.key),
+    verify: !raw.insecure,
+  };
+}
+
+/** --fault: both tools have it; it needs a plain TCP broker because the proxy forwards TCP. */
+function faultOption(y: Argv): Argv {
+  return y.option('fault', {
+    type: 'string',
+    describe: `cut the connection through a loopback proxy, then reconnect (same id) and resend: ${FAULT_SYNTAX}`,
+  });
+}
+
+function validateFault(raw: Record<string, unknown>, url: string): FaultSpec | undefined {
+  const text = single(raw, 'fault');
+  if (text === undefined) return undefined;
+  const fault = parseFault(text);
+  if (typeof fault === 'string') throw new UsageError(`--fault ${fault}`);
+  if (!url.startsWith('mqtt://')) throw new UsageError(`--fault needs an mqtt:// broker (the proxy forwards plain TCP), got '${url}'`);
+  return fault;
+}
