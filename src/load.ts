@@ -5,7 +5,7 @@ import { mosquittoPath } from './broker/mosquitto';
 import { EXIT } from './cli/errors';
 import { runMain } from './cli/main';
 import { parseLoad } from './cli/options/load';
-import { runLoad } from './lab/load';
+import { runLoad } from './bench/load';
 
 export async function main(argv: string[]): Promise<number> {
   const parsed = parseLoad(argv, mosquittoPath() !== null);
