@@ -17,8 +17,12 @@ export function brokerUrl(value: string): string {
   const preset = PUBLIC_BROKERS[value.toLowerCase()];
   if (preset) return preset;
   const text = /^[a-z][a-z0-9+.-]*:\/\//i.test(value) ? value : `mqtt://${value}`;
-  // new URL() drops an explicit port 0 and rejects > 65535 as "invalid": read the port from the text.
   const authority = text.split('://')[1]?.split('/')[0] ?? '';
+  // Every message below shows the value as typed, so a password in it must never get that far.
+  if (authority.includes('@')) {
+    throw new UsageError(`--broker '${hidePassword(value)}': pass credentials with --username and --password, not in the URL`);
+  }
+  // new URL() drops an explicit port 0 and rejects > 65535 as "invalid": read the port from the text.
   const port = /:(\d+)$/.exec(authority)?.[1];
   if (port !== undefined && (Number(port) < 1 || Number(port) > 65535)) {
     throw new UsageError(`--broker '${value}': port must be 1 to 65535, got ${port}`);
@@ -34,14 +38,12 @@ export function brokerUrl(value: string): string {
   if (!url.hostname) throw new UsageError(`--broker '${value}' names no host`);
   const badHost = hostProblem(url.hostname);
   if (badHost) throw new UsageError(`--broker '${value}': ${badHost}`);
-  if (url.username || url.password) throw new UsageError(`--broker '${scrub(url)}': pass credentials with --username and --password, not in the URL`);
   return url.toString().replace(/\/$/, '');
 }
 
-function scrub(url: URL): string {
-  const copy = new URL(url.toString());
-  copy.password = copy.password ? '***' : '';
-  return copy.toString();
+/** `mqtt://u:secret@host` → `mqtt://u:***@host`. */
+function hidePassword(value: string): string {
+  return value.replace(/^([a-z][a-z0-9+.-]*:\/\/)?([^/@:]*):[^/@]*@/i, (_, scheme: string | undefined, user: string) => `${scheme ?? ''}${user}:***@`);
 }
 
 /** What is wrong with a host name (RFC 1123 letters, digits, '-', '.'; '_' too, as container names use it), or null. */
