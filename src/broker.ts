@@ -11,6 +11,7 @@ import { parseBroker, type BrokerCliOptions } from './cli/options/broker';
 import { interrupted } from './cli/signals';
 import { formatBrokerPacket, paint, useColor } from './mqtt/format';
 import type { BrokerPacketListener } from './broker/tap';
+import { COMMANDS } from './cli/options/parse';
 
 interface Running {
   url: string;
@@ -75,4 +76,4 @@ async function runMosquitto(options: BrokerCliOptions, onPacket: BrokerPacketLis
   }
 }
 
-if (require.main === module) runMain('npm run broker --', main);
+if (require.main === module) runMain(COMMANDS.broker, main);

@@ -4,6 +4,7 @@ import { EXIT } from './cli/errors';
 import { runMain } from './cli/main';
 import { parseChaos } from './cli/options/faults';
 import { runChaos } from './faults/chaos';
+import { COMMANDS } from './cli/options/parse';
 
 export async function main(argv: string[]): Promise<number> {
   const parsed = parseChaos(argv);
@@ -13,4 +14,4 @@ export async function main(argv: string[]): Promise<number> {
   return report.runs.every((run) => run.verdict.kept) ? EXIT.ok : EXIT.protocol;
 }
 
-if (require.main === module) runMain('npm run chaos --', main);
+if (require.main === module) runMain(COMMANDS.chaos, main);

@@ -5,6 +5,7 @@ import { runMain } from './cli/main';
 import { parseLab } from './cli/options/lab';
 import { useColor } from './mqtt/format';
 import { runLab } from './lab/run-lab';
+import { COMMANDS } from './cli/options/parse';
 
 export async function main(argv: string[]): Promise<number> {
   const parsed = parseLab(argv);
@@ -15,4 +16,4 @@ export async function main(argv: string[]): Promise<number> {
   return EXIT.ok;
 }
 
-if (require.main === module) runMain('npm start --', main);
+if (require.main === module) runMain(COMMANDS.lab, main);

@@ -6,6 +6,7 @@ import { EXIT } from './cli/errors';
 import { runMain } from './cli/main';
 import { parseLoad } from './cli/options/load';
 import { runLoad } from './bench/load';
+import { COMMANDS } from './cli/options/parse';
 
 export async function main(argv: string[]): Promise<number> {
   const parsed = parseLoad(argv, mosquittoPath() !== null);
@@ -14,4 +15,4 @@ export async function main(argv: string[]): Promise<number> {
   return EXIT.ok;
 }
 
-if (require.main === module) runMain('npm run load --', main);
+if (require.main === module) runMain(COMMANDS.load, main);

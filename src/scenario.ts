@@ -5,6 +5,7 @@ import { runMain } from './cli/main';
 import { parseScenario } from './cli/options/faults';
 import { runOfflineScenario } from './faults/scenario';
 import { useColor } from './mqtt/format';
+import { COMMANDS } from './cli/options/parse';
 
 export async function main(argv: string[]): Promise<number> {
   const parsed = parseScenario(argv);
@@ -15,4 +16,4 @@ export async function main(argv: string[]): Promise<number> {
   return EXIT.ok;
 }
 
-if (require.main === module) runMain('npm run scenario --', main);
+if (require.main === module) runMain(COMMANDS.scenario, main);

@@ -88,7 +88,7 @@ test('npm run broker -- --username U --password P: right password in, wrong one 
   const broker = await brokerCli(t, ['--username', 'carol', '--password', PASSWORD, '--verbose']);
   const login = ['--broker', broker.url, '--username', 'carol'];
   const outputs: string[] = [];
-  const keep = (r: { stdout: string; stderr: string }) => {
+  const keep = <R extends { stdout: string; stderr: string }>(r: R): R => {
     outputs.push(r.stdout, r.stderr);
     return r;
   };

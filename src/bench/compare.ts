@@ -18,6 +18,7 @@ import { account, newTally, payloadFor, record, seqOf, type Accounting } from '.
 import { rateText } from './report';
 import { runQos } from './run';
 import { median, rate } from './stats';
+import { COMMANDS } from '../cli/options/parse';
 
 interface Measured {
   msgPerSec: number;
@@ -126,4 +127,4 @@ export async function main(argv: string[]): Promise<number> {
   return EXIT.ok;
 }
 
-if (require.main === module) runMain('bench:compare', main);
+if (require.main === module) runMain(COMMANDS.compare, main);

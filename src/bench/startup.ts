@@ -12,6 +12,7 @@ import { runMain } from '../cli/main';
 import { CliError, EXIT } from '../cli/errors';
 import { DEFAULT_MESSAGE, DEFAULT_TOPIC, parseStartup } from '../cli/options';
 import { median } from './stats';
+import { COMMANDS } from '../cli/options/parse';
 
 const ROOT = join(__dirname, '..', '..');
 
@@ -72,4 +73,4 @@ export async function main(argv: string[]): Promise<number> {
   return EXIT.ok;
 }
 
-if (require.main === module) runMain('bench:startup', main);
+if (require.main === module) runMain(COMMANDS.startup, main);

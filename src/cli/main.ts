@@ -6,6 +6,11 @@ export type Main = (argv: string[]) => Promise<number>;
 
 export function runMain(tool: string, main: Main): void {
   quietOnClosedPipe(process.stdout);
+  // A throw inside an event handler (a socket, a file) never reaches main's promise: still one line, never a stack.
+  process.on('uncaughtException', (error) => {
+    process.stderr.write(`${errorLine(error, tool)}\n`);
+    process.exit(exitCodeOf(error));
+  });
   void settle(tool, main, process.argv.slice(2), (line) => process.stderr.write(line)).then((code) => {
     process.exitCode = code;
   });

@@ -29,15 +29,15 @@ export function receiver(options: SubscribeOptions, printer: Printer): Tool {
   return {
     prepare: (client) => collectDeliveries(client, onDelivery),
     work: async (conn) => {
-      const subscription = await subscribe(conn, options.topic, options.qos);
+      // The clock starts before SUBSCRIBE: a broker that never answers it is a timeout too.
+      const seconds = options.timeout;
+      const expired =
+        seconds === undefined ? new Promise<void>(() => undefined) : delay(seconds).then(() => void (timedOut = timeoutError(seconds, received, options.count)));
+      const subscription = await Promise.race([subscribe(conn, options.topic, options.qos), expired]);
+      if (subscription === undefined) return;
       granted = parseQos(subscription.granted) ?? options.qos;
       printer.note(describeGrant(subscription));
-      const waits: Promise<void>[] = [enough, conn.lost];
-      if (options.timeout !== undefined) {
-        const seconds = options.timeout;
-        waits.push(delay(seconds).then(() => void (timedOut = timeoutError(seconds, received, options.count))));
-      }
-      await Promise.race(waits);
+      await Promise.race([enough, conn.lost, expired]);
     },
     // Reported after DISCONNECT went out: running out of time is no reason to drop the connection.
     after: () => {

@@ -98,19 +98,26 @@ async function runQos(target: { host: string; port: number }, qos: QoS, options:
   const subOptions: ConnectionOptions = { ...base, url: subProxy.url, clientId: `chaos-sub-q${qos}` };
 
   const delivered: number[] = [];
-  const arrivals = arrivalWatch(() => new Set(delivered).size >= options.count);
+  const distinct = new Set<number>(); // kept alongside: rebuilding it per arrival was O(n²)
+  const arrivals = arrivalWatch(() => distinct.size >= options.count);
   const connacks = { publisher: 0, subscriber: 0 };
   const counting = (who: keyof typeof connacks) => (e: PacketEvent) => {
     if (e.direction === 'receive' && e.packet.cmd === 'connack') connacks[who]++;
   };
   const listen = (client: Connection['client']) =>
     client.on('message', (_topic, payload) => {
-      delivered.push(Number(payload.toString()));
+      const seq = Number(payload.toString());
+      delivered.push(seq);
+      distinct.add(seq);
       arrivals.arrived();
     });
 
   let sub = await connect(subOptions, counting('subscriber'), listen);
-  const pub = await connect(pubOptions, counting('publisher'));
+  // The subscriber reconnects on its own: if the publisher cannot connect, end it rather than leave it retrying.
+  const pub = await connect(pubOptions, counting('publisher')).catch((error: unknown) => {
+    sub.client.end(true);
+    throw error;
+  });
   let stalled = false;
   try {
     await subscribe(sub, topic, qos);

@@ -1,10 +1,10 @@
 // The bench and its two companions: bench:compare and bench:startup.
 import { UsageError } from '../errors';
 import { brokerUrl, PUBLIC_BROKERS } from './broker-url';
-import { integer, parseRaw, qosList, seconds, single, topicFlag, type Parsed } from './parse';
+import { COMMANDS, integer, parseRaw, qosList, seconds, single, topicFlag, type Parsed } from './parse';
 import type { QoS } from '../../mqtt/qos';
 
-export const BENCH_TOOL = 'mqtt-qos-bench';
+export const BENCH_TOOL = COMMANDS.bench;
 
 export const DEFAULT_BENCH_TOPIC = 'mqtt-qos-lab/bench';
 
@@ -79,7 +79,7 @@ export interface CompareOptions {
 
 /** `npm run bench:compare`: our bench and the C client against one mosquitto. */
 export function parseCompare(argv: string[]): Parsed<CompareOptions> {
-  const raw = parseRaw('npm run bench:compare --', 'Run this bench and the C client (mosquitto_pub -l, mosquitto_sub -C) against one mosquitto, alternating, and print the ratio per QoS.', argv, (y) =>
+  const raw = parseRaw(COMMANDS.compare, 'Run this bench and the C client (mosquitto_pub -l, mosquitto_sub -C) against one mosquitto, alternating, and print the ratio per QoS.', argv, (y) =>
     y
       .option('qos', { alias: 'q', type: 'string', default: '0,1,2', describe: 'QoS levels, comma-separated' })
       .option('count', { alias: 'n', type: 'string', default: '20000', describe: 'messages per run' })
@@ -99,7 +99,7 @@ export function parseCompare(argv: string[]): Parsed<CompareOptions> {
 
 /** `npm run bench:startup`: how many timed runs of each command. */
 export function parseStartup(argv: string[]): Parsed<{ runs: number }> {
-  const raw = parseRaw('npm run bench:startup --', 'Time process start to PUBACK to exit for the compiled bin, the ts-node lesson path and MQTT.js\'s own bin.', argv, (y) =>
+  const raw = parseRaw(COMMANDS.startup, 'Time process start to PUBACK to exit for the compiled bin, the ts-node lesson path and MQTT.js\'s own bin.', argv, (y) =>
     y.option('runs', { alias: 'r', type: 'string', default: '10', describe: 'timed runs of each command, alternating' }),
   );
   if (!raw) return { kind: 'shown' };

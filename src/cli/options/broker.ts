@@ -1,7 +1,7 @@
 // npm run broker: which engine, where to listen, optional credentials.
 import { UsageError } from '../errors';
 import { BROKER_KINDS, type BrokerKind } from '../../broker/kind';
-import { display, displayOptions, integer, parseRaw, single, type Display, type Parsed } from './parse';
+import { COMMANDS, display, displayOptions, integer, parseRaw, single, type Display, type Parsed } from './parse';
 
 export interface BrokerCliOptions {
   engine: BrokerKind;
@@ -16,7 +16,7 @@ export interface BrokerCliOptions {
 
 export function parseBroker(argv: string[]): Parsed<BrokerCliOptions> {
   const raw = parseRaw(
-    'npm run broker --',
+    COMMANDS.broker,
     'Run an MQTT broker (the embedded aedes, or mosquitto behind a packet tap) and print every packet it sends and receives, per client.',
     argv,
     (y) =>

@@ -4,7 +4,7 @@ import { BROKER_KINDS, type BrokerKind } from '../../broker/kind';
 import type { ChaosOptions } from '../../faults/chaos';
 import { parseFault } from '../../faults/fault-spec';
 import { UsageError } from '../errors';
-import { display, displayOptions, integer, parseRaw, printable, qosList, single, type Display, type Parsed } from './parse';
+import { COMMANDS, display, displayOptions, integer, parseRaw, printable, qosList, single, type Display, type Parsed } from './parse';
 
 /** --broker for the commands that start their own broker on loopback. */
 function labBrokerOption(y: Argv): Argv {
@@ -27,7 +27,7 @@ export interface ScenarioCliOptions {
 }
 
 export function parseScenario(argv: string[]): Parsed<ScenarioCliOptions> {
-  const raw = parseRaw('npm run scenario --', `Run a scenario against a broker started on loopback. Scenarios: ${SCENARIOS.join(', ')}.`, argv, (y) =>
+  const raw = parseRaw(COMMANDS.scenario, `Run a scenario against a broker started on loopback. Scenarios: ${SCENARIOS.join(', ')}.`, argv, (y) =>
     // Unknown flags stay errors; the scenario's name is a positional word.
     labBrokerOption(displayOptions(y)).strict(false).strictOptions(),
   );
@@ -41,7 +41,7 @@ export function parseScenario(argv: string[]): Parsed<ScenarioCliOptions> {
 
 export function parseChaos(argv: string[]): Parsed<ChaosOptions> {
   const raw = parseRaw(
-    'npm run chaos --',
+    COMMANDS.chaos,
     'Send numbered messages at each QoS through a proxy that keeps cutting the connections, and count what arrived: lost, duplicated, out of order.',
     argv,
     (y) =>
@@ -60,7 +60,8 @@ export function parseChaos(argv: string[]): Parsed<ChaosOptions> {
   if (!raw) return { kind: 'shown' };
   const qos = qosList('qos', single(raw, 'qos') ?? '0,1,2');
   const cutText = single(raw, 'cut') ?? '200-500';
-  const fault = parseFault(`every:${cutText}`);
+  // MIN-MAX only: the seed has its own flag, so a ':SEED' here would be silently ignored.
+  const fault = /^\d+(-\d+)?$/.test(cutText) ? parseFault(`every:${cutText}`) : 'not MIN-MAX';
   if (typeof fault === 'string' || fault.kind !== 'every') throw new UsageError(`--cut must be MIN-MAX milliseconds with 1 <= MIN <= MAX, got '${cutText}'`);
   const seed = integer('seed', single(raw, 'seed') ?? '1', 0);
   if (seed > 0xffffffff) throw new UsageError(`--seed must be below 2^32, got '${seed}'`);

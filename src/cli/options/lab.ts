@@ -3,7 +3,7 @@ import type { LabOptions } from '../../lab/pairs';
 import { UsageError } from '../errors';
 import { brokerUrl } from './broker-url';
 import { DEFAULT_MESSAGE } from './pair';
-import { display, displayOptions, filePath, parseRaw, protocolFlag, qosList, single, topicFlag, traceOption, type Display, type Parsed } from './parse';
+import { COMMANDS, display, displayOptions, filePath, parseRaw, protocolFlag, qosList, single, topicFlag, traceOption, type Display, type Parsed } from './parse';
 
 export interface LabCliOptions {
   display: Display;
@@ -16,7 +16,7 @@ export const DEFAULT_LAB_TOPIC = 'qos-lab';
 
 export function parseLab(argv: string[]): Parsed<LabCliOptions> {
   const raw = parseRaw(
-    'npm start --',
+    COMMANDS.lab,
     'The QoS lab: for each (publish QoS, subscription QoS) pair, a real publisher and subscriber through a broker, every packet of both legs on one timeline, then the matrix of the QoS actually delivered.',
     argv,
     (y) =>

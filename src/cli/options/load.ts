@@ -2,7 +2,7 @@
 import { BROKER_KINDS, type BrokerKind } from '../../broker/kind';
 import type { QoS } from '../../mqtt/qos';
 import { UsageError } from '../errors';
-import { integer, parseRaw, qosFlag, single, type Parsed } from './parse';
+import { COMMANDS, integer, parseRaw, qosFlag, single, type Parsed } from './parse';
 
 export interface LoadCliOptions {
   seconds: number;
@@ -13,7 +13,7 @@ export interface LoadCliOptions {
 
 /** npm run load: the subscriber under a steady stream of messages. */
 export function parseLoad(argv: string[], mosquittoInstalled: boolean): Parsed<LoadCliOptions> {
-  const raw = parseRaw('npm run load --', 'Send the subscriber a steady stream of messages and report received, lost and its memory.', argv, (y) =>
+  const raw = parseRaw(COMMANDS.load, 'Send the subscriber a steady stream of messages and report received, lost and its memory.', argv, (y) =>
     y
       .option('seconds', { alias: 's', type: 'string', default: '60', describe: 'how long to publish' })
       .option('rate', { type: 'string', default: '20000', describe: 'messages per second' })

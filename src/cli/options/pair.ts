@@ -9,14 +9,11 @@ import type { ConnectionOptions, TlsOptions } from '../../mqtt/connection';
 import { FAULT_SYNTAX, parseFault, type FaultSpec } from '../../faults/fault-spec';
 import { UsageError } from '../errors';
 import { brokerUrl, DEFAULT_BROKER, PUBLIC_BROKERS } from './broker-url';
-import { display, displayOptions, filePath, integer, parseRaw, printable, protocolFlag, qosFlag, readInput, seconds, single, traceOption, type Display, type Parsed } from './parse';
+import { COMMANDS, display, displayOptions, filePath, integer, parseRaw, printable, protocolFlag, qosFlag, readInput, seconds, single, traceOption, type Display, type Parsed } from './parse';
 
 export type Role = 'publish' | 'subscribe';
 
-export const TOOL_NAMES: Record<Role, string> = {
-  publish: 'publish-with-qos',
-  subscribe: 'subscribe-with-qos',
-};
+export const TOOL_NAMES: Record<Role, string> = { publish: COMMANDS.publish, subscribe: COMMANDS.subscribe };
 
 export const DEFAULT_TOPIC = 'home/sample_topic';
 

@@ -8,6 +8,20 @@ import { topicNameProblem } from '../../mqtt/topic';
 import type { ProtocolVersion } from '../../mqtt/connection';
 import { UsageError } from '../errors';
 
+/** How each command is invoked: its --help and its error hints name it so. */
+export const COMMANDS = {
+  publish: 'publish-with-qos',
+  subscribe: 'subscribe-with-qos',
+  broker: 'npm run broker --',
+  lab: 'npm start --',
+  scenario: 'npm run scenario --',
+  chaos: 'npm run chaos --',
+  load: 'npm run load --',
+  bench: 'mqtt-qos-bench',
+  compare: 'npm run bench:compare --',
+  startup: 'npm run bench:startup --',
+} as const;
+
 /** A parse either asks for help/version (already printed) or yields options. */
 export type Parsed<T> = { kind: 'shown' } | { kind: 'run'; options: T };
 
