@@ -8,6 +8,7 @@ import { test } from 'node:test';
 import { freePort } from '../src/broker/mosquitto';
 import { ROOT, packetLines, runCli } from './support/cli';
 import { testBroker } from './support/broker';
+import { startBroker } from '../src/broker/embedded';
 
 for (const entry of ['publish', 'subscribe'] as const) {
   test(`${entry} --help exits 0 with empty stderr`, async () => {
@@ -39,6 +40,15 @@ test('no broker listening: one line naming the URL and the fix, exit 2, no retry
     run.stderr,
     `Error: cannot reach the broker at mqtt://127.0.0.1:${port}: connection refused; start one with 'npm run broker', or point --broker at a running broker\n`,
   );
+});
+
+test('a subscription the broker refuses (SUBACK 0x80) is one line naming the topic, exit 5', async (t) => {
+  const broker = await startBroker({ port: 0, refuse: (filter) => filter.startsWith('secret/') });
+  t.after(() => broker.close());
+  const run = await runCli('subscribe', ['--broker', broker.url, '--topic', 'secret/plans', '--qos', '1', '--client-id', 'refused', '--clean']).done;
+  assert.equal(run.code, 5);
+  assert.equal(run.stderr, "Error: the broker refused the subscription to 'secret/plans': unspecified error (0x80)\n");
+  assert.deepEqual(packetLines(run.stdout).slice(-2), ['receive: suback', 'send: disconnect']);
 });
 
 test('subscribe --timeout ends with exit code 4 when nothing arrives', async (t) => {

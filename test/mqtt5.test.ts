@@ -49,7 +49,8 @@ for (const [qos, ack] of [
     writeFileSync(join(dir, 'acl'), 'topic read secret/#\n');
     const locked = await testMosquitto(t, { config: [`acl_file ${join(dir, 'acl')}`] });
     const run = await runCli('publish', ['--broker', locked.url, ...V5, '--qos', qos, '--topic', 'secret/plans']).done;
-    assert.deepEqual(packetLines(run.stdout), ['send: connect', 'receive: connack', 'send: publish', `receive: ${ack}`]);
+    // The refusal ends the flow; nothing is left in flight, so the tool still says goodbye.
+    assert.deepEqual(packetLines(run.stdout), ['send: connect', 'receive: connack', 'send: publish', `receive: ${ack}`, 'send: disconnect']);
     assert.match(run.stdout, new RegExp(`^receive: ${ack} {2}0x87 not authorized$`, 'm'));
     assert.match(errorLine(run.stderr), /the broker did not accept message 1 of 1: not authorized \(0x87\)$/);
     assert.equal(run.code, EXIT.protocol);

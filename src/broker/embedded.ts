@@ -14,6 +14,8 @@ export interface BrokerOptions {
   onPacket?: BrokerPacketListener;
   /** When given, CONNECT must carry exactly these; anything else gets CONNACK 4 (bad user name or password). */
   credentials?: Credentials;
+  /** Topic filters this broker refuses (SUBACK 0x80), to show what a refusal looks like. */
+  refuse?: (filter: string) => boolean;
 }
 
 export interface Credentials {
@@ -31,14 +33,17 @@ export interface EmbeddedBroker {
 export async function startBroker(options: BrokerOptions = {}): Promise<EmbeddedBroker> {
   const host = options.host ?? '127.0.0.1';
   const { credentials } = options;
-  const aedes = await Aedes.createBroker(
-    credentials && {
+  const { refuse } = options;
+  const aedes = await Aedes.createBroker({
+    ...(credentials && {
       authenticate: (_client, username, password, done) => {
         if (username === credentials.username && password !== undefined && safeEqual(password, credentials.password)) return done(null, true);
         done(Object.assign(new Error('bad user name or password'), { returnCode: 4 as const }), false);
       },
-    },
-  );
+    }),
+    // aedes answers a subscription passed back as null with SUBACK 0x80.
+    ...(refuse && { authorizeSubscribe: (_client, sub, done) => done(null, refuse(sub.topic) ? null : sub) }),
+  });
   const sockets = new Set<Socket>();
   const server: Server = createServer((socket) => {
     sockets.add(socket);

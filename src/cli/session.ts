@@ -43,7 +43,10 @@ export async function withConnection(
     await conn.end();
     return EXIT.ok;
   } catch (error) {
-    conn?.client.end(true);
+    // Still connected with nothing in flight (a refused subscription, a timeout): say goodbye with DISCONNECT.
+    // Otherwise close at once; waiting for handshakes the broker may never finish would hang.
+    if (conn?.client.connected && Object.keys(conn.client.outgoing).length === 0) await conn.end();
+    else conn?.client.end(true);
     throw error;
   } finally {
     stop.dispose();

@@ -70,7 +70,8 @@ export async function subscribe(conn: Connection, topic: string, qos: QoS): Prom
     return { topic, requested: qos, granted: granted[0]?.qos ?? 0x80 };
   } catch (error) {
     if (error instanceof CliError) throw error;
-    const code = (error as { code?: unknown }).code;
+    // MQTT.js rejects a SUBACK code of 0x80 or above with the SUBACK itself attached (error.packet).
+    const code = (error as { packet?: { granted?: unknown[] } }).packet?.granted?.[0];
     const why = typeof code === 'number' ? `${reasonName(code)} (0x${code.toString(16)})` : (error as Error).message;
     throw new CliError(`the broker refused the subscription to '${topic}': ${why}`, EXIT.protocol);
   }
