@@ -44,7 +44,7 @@ export function formatDiagram(timeline: Timeline, style: Style): string[] {
   return lines;
 }
 
-export const LOST_TEXT = 'lost in the cut: the proxy swallowed it';
+export const LOST_TEXT = 'lost in the cut: never arrived';
 
 /** The words after a cut line: `connection cut by the proxy (before PUBACK)`. */
 export function cutText(cut: Cut): string {

@@ -106,6 +106,7 @@ export async function runExchange(options: ExchangeOptions, onEvent: (event: Leg
     let problem = await Promise.race([published, sub.lost]);
     const delivery = await Promise.race([within(acknowledged, problem ? NOTHING_WAIT_MS : DELIVERY_WAIT_MS), sub.lost]);
     if (!delivery && !problem) problem = `nothing reached the subscriber within ${DELIVERY_WAIT_MS} ms of the publisher's last packet`;
+    proxy?.calm(); // a timer cut during the goodbye would show nothing but the ending
     await Promise.all([pub.client.connected ? pub.end() : pub.client.end(true), sub.end()]);
     let kept: ExchangeResult['delivery'] = null;
     if (delivery) {

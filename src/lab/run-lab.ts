@@ -65,7 +65,7 @@ export function pairTitle(pair: LabPair): string {
 export function idLine(timeline: Timeline): string {
   const id = (value: number | undefined) => (value === undefined ? 'no id (QoS 0)' : `id=${value}`);
   return timeline.messages
-    .map((m) => `message id: publisher's PUBLISH ${id(m.publisherId)} -> broker's PUBLISH to the subscriber ${m.forwarded ? id(m.subscriberId) : 'never sent'}`)
+    .map((m) => `message id: publisher's ${m.resent ? 'resent ' : ''}PUBLISH ${id(m.publisherId)} -> broker's PUBLISH to the subscriber ${m.forwarded ? id(m.subscriberId) : 'never sent'}`)
     .join('\n');
 }
 

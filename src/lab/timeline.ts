@@ -56,6 +56,8 @@ export interface Correlation {
   topic: string;
   /** The publisher's id; none at QoS 0. */
   publisherId?: number;
+  /** The publisher's PUBLISH carried DUP=1: a resend after a cut. */
+  resent?: boolean;
   /** Whether the broker sent the message on to the subscriber at all. */
   forwarded: boolean;
   /** The id the broker chose toward the subscriber; none at QoS 0. */
@@ -104,7 +106,7 @@ export function buildTimeline(events: readonly LegEvent[], clients: ClientIds, n
   }
   const arrows: Arrow[] = [];
   for (const { sent, received } of groups.values()) arrows.push(...pairUp(sent, received));
-  if (proxy) markLost(arrows, proxy.dropped);
+  if (proxy) markLost(arrows, proxy, tapped);
   arrows.sort((a, b) => a.at - b.at);
   return {
     arrows,
@@ -118,16 +120,22 @@ export function buildTimeline(events: readonly LegEvent[], clients: ClientIds, n
 /**
  * The proxy knows which packet it swallowed: the sender's one-sided arrow for
  * it becomes a lost arrow; without a tap (nobody logged it leaving the broker)
- * the proxy's own record of it is the arrow.
+ * the proxy's own record of it is the arrow. A timer cut can strand a packet
+ * too: on a cut connection, a packet sent and not logged by a receiver that
+ * logs everything (the publisher; the broker when tapped) never arrived.
  */
-function markLost(arrows: Arrow[], dropped: readonly ProxyPacketEvent[]): void {
-  for (const event of dropped) {
+function markLost(arrows: Arrow[], proxy: ProxyLog, tapped: boolean): void {
+  for (const event of proxy.dropped) {
     const from: Lane = event.direction === 'send' ? 'broker' : 'publisher';
     const found = arrows.find(
       (a) => a.link === 'publisher' && a.from === from && a.connection === event.link && a.packet.cmd === event.packet.cmd && a.receivedAt === undefined && !a.lost,
     );
     if (found) found.lost = true;
     else arrows.push({ link: 'publisher', from, to: from === 'broker' ? 'publisher' : 'broker', packet: event.packet, at: event.at, connection: event.link, lost: true });
+  }
+  const cut = new Set(proxy.cuts.map((c) => c.link));
+  for (const a of arrows) {
+    if (a.link === 'publisher' && cut.has(a.connection) && a.sentAt !== undefined && a.receivedAt === undefined && (a.to === 'publisher' || tapped)) a.lost = true;
   }
 }
 
@@ -180,7 +188,8 @@ export function correlate(arrows: readonly Arrow[]): Correlation[] {
     const { topic, payload } = a.packet;
     const k = outgoing.findIndex((o) => o.packet.cmd === 'publish' && o.packet.topic === topic && sameBytes(o.packet.payload, payload));
     const match = k >= 0 ? outgoing.splice(k, 1)[0] : undefined;
-    result.push({ topic, publisherId: idOf(a.packet), forwarded: match !== undefined, subscriberId: match && idOf(match.packet) });
+    const resent = a.packet.dup ? { resent: true } : {};
+    result.push({ topic, publisherId: idOf(a.packet), ...resent, forwarded: match !== undefined, subscriberId: match && idOf(match.packet) });
   }
   for (const o of outgoing) if (o.packet.cmd === 'publish') result.push({ topic: o.packet.topic, forwarded: true, subscriberId: idOf(o.packet) });
   return result;
