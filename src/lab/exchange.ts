@@ -4,7 +4,7 @@
 import { performance } from 'node:perf_hooks';
 import { proxyTarget, RECONNECT_PERIOD_MS } from '../faults/fault-link';
 import type { FaultSpec } from '../faults/fault-spec';
-import { startProxy } from '../faults/proxy';
+import { startProxy, type FaultProxy } from '../faults/proxy';
 import { connect, type Connection, type ConnectionOptions, type ProtocolVersion } from '../mqtt/connection';
 import type { PacketEvent } from '../mqtt/packet-event';
 import { publishAll } from '../mqtt/publisher';
@@ -79,20 +79,22 @@ export async function runExchange(options: ExchangeOptions, onEvent: (event: Leg
   );
   let pub: Connection | undefined;
   const proxyLog: ProxyLog | null = options.fault ? { cuts: [], dropped: [] } : null;
-  const proxy = options.fault
-    ? await startProxy({
-        target: proxyTarget(options.url),
-        fault: options.fault,
-        onPacket: (e) => e.dropped && proxyLog?.dropped.push(e),
-        onCut: (cut) => proxyLog?.cuts.push(cut),
-      })
-    : null;
-  // clean:false so the broker keeps the publisher's session (its half-done flow) across the cut.
-  const publisher: ConnectionOptions = proxy
-    ? { ...base, url: proxy.url, clientId: publisherId, clean: false, reconnect: { periodMs: RECONNECT_PERIOD_MS } }
-    : { ...base, clientId: publisherId };
+  let proxy: FaultProxy | null = null;
   try {
     const subscription = await subscribe(sub, options.topic, options.subscribeQos);
+    let publisher: ConnectionOptions = { ...base, clientId: publisherId };
+    if (options.fault && proxyLog) {
+      proxy = await startProxy({
+        target: proxyTarget(options.url),
+        fault: options.fault,
+        onPacket: (event) => {
+          if (event.dropped) proxyLog.dropped.push(event);
+        },
+        onCut: (cut) => proxyLog.cuts.push(cut),
+      });
+      // clean:false so the broker keeps the publisher's session (its half-done flow) across the cut.
+      publisher = { ...publisher, url: proxy.url, clean: false, reconnect: { periodMs: RECONNECT_PERIOD_MS } };
+    }
     pub = await connect(publisher, (e) => record({ ...e, leg: 'publisher' }));
     const job = { topic: options.topic, qos: options.publishQos, message: options.message, count: 1, interval: 0, retain: false };
     const acknowledged = firstDelivery.then(async (d) => {
