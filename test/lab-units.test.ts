@@ -142,3 +142,57 @@ test('lab options: a subset, the defaults, and one-line errors', () => {
   assert.throws(() => parseLab(['--json', '']), /--json needs a file name/);
   assert.throws(() => parseLab(['--qos', '1']), /Unknown argument: qos/);
 });
+
+test('lab --fault: parsed with the tools\' grammar; a bad spec or a TLS broker is one error line', () => {
+  const parsed = parseLab(['--fault', 'pubrec']);
+  assert.deepEqual(parsed.kind === 'run' && parsed.options.lab.fault, { kind: 'before', packet: 'pubrec' });
+  const plain = parseLab([]);
+  assert.equal(plain.kind === 'run' && plain.options.lab.fault, undefined);
+  assert.throws(() => parseLab(['--fault', 'pubrel']), /--fault must be puback \| pubrec \| pubcomp .*, got 'pubrel'/);
+  assert.throws(() => parseLab(['--fault', 'puback', '--broker', 'mqtts://127.0.0.1:8883']), /--fault needs an mqtt:\/\/ broker/);
+});
+
+/** QoS 1 with the PUBACK swallowed by the proxy, then the reconnect and the resend (tap on). */
+function cutEvents(): LegEvent[] {
+  const connect = { cmd: 'connect', clientId: 'p' } as Packet;
+  const connack = { cmd: 'connack', returnCode: 0, sessionPresent: false } as Packet;
+  const resend = { ...publish(1, 7), dup: true } as Packet;
+  return [
+    client('publisher', 'send', 1, connect), tap('p', 'receive', 2, connect), tap('p', 'send', 3, connack), client('publisher', 'receive', 4, connack),
+    client('publisher', 'send', 5, publish(1, 7)), tap('p', 'receive', 6, publish(1, 7)), tap('p', 'send', 7, ack('puback', 7)),
+    client('publisher', 'send', 10, connect), tap('p', 'receive', 11, connect), tap('p', 'send', 12, connack), client('publisher', 'receive', 13, connack),
+    client('publisher', 'send', 14, resend), tap('p', 'receive', 15, resend), tap('p', 'send', 16, ack('puback', 7)), client('publisher', 'receive', 17, ack('puback', 7)),
+  ];
+}
+
+test('timeline with a fault: joined per connection, the swallowed PUBACK is a lost arrow, the cut a marked line; the matrix flags it', () => {
+  const proxy = {
+    dropped: [{ at: 7.5, direction: 'send' as const, clientId: 'p', packet: ack('puback', 7), link: 1, dropped: true }],
+    cuts: [{ at: 7.6, link: 1, clientId: 'p', reason: 'before puback' }],
+  };
+  const timeline = buildTimeline(cutEvents(), ids, [], proxy);
+  const shown = timeline.arrows.map((a) => `${a.connection} ${a.from}>${a.to} ${a.packet.cmd}${a.lost ? ' lost' : ''}${a.sentAt !== undefined && a.receivedAt !== undefined ? ' both' : ''}`);
+  assert.deepEqual(shown, [
+    '1 publisher>broker connect both', '1 broker>publisher connack both', '1 publisher>broker publish both', '1 broker>publisher puback lost',
+    '2 publisher>broker connect both', '2 broker>publisher connack both', '2 publisher>broker publish both', '2 broker>publisher puback both',
+  ]);
+  const lines = formatDiagram(timeline, { verbose: false, color: false });
+  assert.ok(lines.includes('   6.00 | X-------- PUBACK id=7 ----------|                                 |  lost in the cut: never arrived'), lines.join('\n'));
+  assert.ok(lines.includes('   6.60 |~~~~~~~~~~~~~~ CUT ~~~~~~~~~~~~~~|                                 |  connection cut by the proxy (before PUBACK)'), lines.join('\n'));
+  const cell = cellOf({ publishQos: 1, subscribeQos: 1, granted: 1, timeline, appAt: null, problem: null });
+  assert.deepEqual(cell.fault, { cuts: ['before puback'], lost: ['PUBACK'], resent: ['PUBLISH (DUP=1)'] });
+  assert.equal(cell.packets.publisher, 4);
+  assert.equal(cell.ackMs, 12); // the PUBACK that arrived, after the reconnect
+  assert.match(cellText(cell), /^- \[1\]!~4\+0 {2}12\.0ms$/);
+  const mermaid = mermaidDiagram({ title: 't', timeline, brokerName: 'B' });
+  assert.ok(mermaid.includes('  B-xP: PUBACK id=7 (lost in the cut)'));
+  assert.ok(mermaid.includes('  Note over P,B: connection cut by the proxy (before PUBACK)'));
+});
+
+test('timeline with a fault and no tap: the proxy\'s record of the swallowed packet is the lost arrow', () => {
+  const events = cutEvents().filter((e) => e.leg !== 'broker');
+  const proxy = { dropped: [{ at: 7.5, direction: 'send' as const, clientId: 'p', packet: ack('puback', 7), link: 1, dropped: true }], cuts: [] };
+  const timeline = buildTimeline(events, ids, [], proxy);
+  const lost = timeline.arrows.filter((a) => a.lost);
+  assert.deepEqual(lost.map((a) => [a.from, a.to, a.packet.cmd, a.at, a.sentAt, a.receivedAt]), [['broker', 'publisher', 'puback', 7.5, undefined, undefined]]);
+});

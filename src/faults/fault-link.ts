@@ -18,9 +18,8 @@ export interface FaultLink {
 }
 
 export async function startFaultLink(connection: ConnectionOptions, fault: FaultSpec, note: (text: string) => void): Promise<FaultLink> {
-  const target = new URL(connection.url);
   const proxy = await startProxy({
-    target: { host: target.hostname.replace(/^\[|\]$/g, ''), port: Number(target.port || 1883) },
+    target: proxyTarget(connection.url),
     fault,
     onCut: (cut) =>
       note(
@@ -51,4 +50,10 @@ export async function startFaultLink(connection: ConnectionOptions, fault: Fault
     },
     close: () => proxy.close(),
   };
+}
+
+/** An mqtt:// URL as the host and port the proxy dials (an IPv6 literal loses its brackets). */
+export function proxyTarget(url: string): { host: string; port: number } {
+  const target = new URL(url);
+  return { host: target.hostname.replace(/^\[|\]$/g, ''), port: Number(target.port || 1883) };
 }

@@ -1,9 +1,10 @@
 // A pair's timeline as a terminal sequence diagram: three lanes, Publisher |
 // Broker | Subscriber, one arrow per packet, in the order they happened, with
-// the time each was sent (ms since the pair's first packet).
+// the time each was sent (ms since the pair's first packet). A fault proxy's
+// cut is a marked line; the packet it swallowed, an arrow that never arrives.
 import { packetDetails, paint, type Style } from '../mqtt/format';
 import { arrowLabel } from './label';
-import type { Arrow, Lane, Note, Timeline } from './timeline';
+import type { Arrow, Cut, Lane, Note, Timeline } from './timeline';
 
 const GAP = 34;
 const COLUMN: Record<Lane, number> = { publisher: 0, broker: GAP, subscriber: 2 * GAP };
@@ -22,16 +23,20 @@ export function formatDiagram(timeline: Timeline, style: Style): string[] {
   const start = timeline.arrows[0]?.at ?? 0;
   const heading = lanes((lane) => (lane === 'broker' && timeline.broker === 'derived' ? 'Broker (derived)' : LANE_NAMES[lane]));
   const lines = [paint(`${'ms'.padStart(TIME_WIDTH - 1)} ${heading}`, 'dim', style.color)];
-  const steps: ({ at: number; arrow: Arrow } | { at: number; note: Note })[] = [
+  const steps: ({ at: number; arrow: Arrow } | { at: number; note: Note } | { at: number; cut: Cut })[] = [
     ...timeline.arrows.map((arrow) => ({ at: arrow.at, arrow })),
     ...timeline.notes.map((note) => ({ at: note.at, note })),
+    ...timeline.cuts.map((cut) => ({ at: cut.at, cut })),
   ].sort((a, b) => a.at - b.at);
   for (const step of steps) {
     const time = (step.at - start).toFixed(2).padStart(TIME_WIDTH - 1);
     if ('arrow' in step) {
       const { arrow } = step;
-      const drawn = paint(arrowLine(arrow.from, arrow.to, arrowLabel(arrow.packet)), arrow.from === 'broker' ? 'receive' : 'send', style.color);
-      lines.push(`${time} ${drawn}${style.verbose ? `  ${packetDetails(arrow.packet)}` : ''}`.trimEnd());
+      const drawn = paint(arrowLine(arrow.from, arrow.to, arrowLabel(arrow.packet), arrow.lost), arrow.from === 'broker' ? 'receive' : 'send', style.color);
+      const lost = arrow.lost ? `  ${LOST_TEXT}` : '';
+      lines.push(`${time} ${drawn}${lost}${style.verbose ? `  ${packetDetails(arrow.packet)}` : ''}`.trimEnd());
+    } else if ('cut' in step) {
+      lines.push(`${time} ${paint(cutLine(step.cut), 'note', style.color)}`);
     } else {
       lines.push(`${time} ${noteLine(step.note)}`);
     }
@@ -39,8 +44,29 @@ export function formatDiagram(timeline: Timeline, style: Style): string[] {
   return lines;
 }
 
-/** The three lane rails with one arrow between two of them: `|---- PUBLISH q1 id=1 --->|`. */
-export function arrowLine(from: Lane, to: Lane, label: string): string {
+export const LOST_TEXT = 'lost in the cut: never arrived';
+
+/** The words after a cut line: `connection cut by the proxy (before PUBACK)`. */
+export function cutText(cut: Cut): string {
+  return `connection cut by the proxy (${cut.reason.replace(/^before (\w+)/, (_, cmd: string) => `before ${cmd.toUpperCase()}`)})`;
+}
+
+/** `|~~~~~ CUT ~~~~~|   |  connection cut by the proxy (before PUBACK)` across the cut link. */
+export function cutLine(cut: Cut): string {
+  const [from, to]: Lane[] = cut.link === 'publisher' ? ['publisher', 'broker'] : ['broker', 'subscriber'];
+  const chars = rails();
+  const inner = COLUMN[to] - COLUMN[from] - 1;
+  const text = ' CUT ';
+  const before = Math.floor((inner - text.length) / 2);
+  chars.splice(COLUMN[from] + 1, inner, ...('~'.repeat(before) + text + '~'.repeat(inner - before - text.length)));
+  return `${chars.join('')}  ${cutText(cut)}`;
+}
+
+/**
+ * The three lane rails with one arrow between two of them: `|---- PUBLISH q1 id=1 --->|`;
+ * a lost one stops short of its receiver: `|---- PUBACK id=1 ---X |`.
+ */
+export function arrowLine(from: Lane, to: Lane, label: string, lost = false): string {
   const chars = rails();
   const left = Math.min(COLUMN[from], COLUMN[to]);
   const right = Math.max(COLUMN[from], COLUMN[to]);
@@ -48,7 +74,8 @@ export function arrowLine(from: Lane, to: Lane, label: string): string {
   const text = ` ${label.length > inner - 6 ? label.slice(0, inner - 6) : label} `;
   const before = Math.floor((inner - text.length) / 2);
   const body = '-'.repeat(before) + text + '-'.repeat(inner - before - text.length);
-  const head = COLUMN[to] > COLUMN[from] ? `${body.slice(0, -1)}>` : `<${body.slice(1)}`;
+  const rightward = COLUMN[to] > COLUMN[from];
+  const head = lost ? (rightward ? `${body.slice(0, -2)}X ` : ` X${body.slice(2)}`) : rightward ? `${body.slice(0, -1)}>` : `<${body.slice(1)}`;
   chars.splice(left + 1, inner, ...head);
   return chars.join('');
 }

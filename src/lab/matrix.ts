@@ -39,6 +39,8 @@ export interface Cell {
   problem: string | null;
   /** The Maximum QoS the broker announced in its CONNACK to the publisher (MQTT 5), if it did. */
   maximumQos?: number;
+  /** What the fault proxy did to the publisher's connection (--fault): its cuts, what it swallowed, what the publisher resent. */
+  fault: { cuts: string[]; lost: string[]; resent: string[] };
 }
 
 const FLOW = new Set([...flowPackets(1), ...flowPackets(2)]);
@@ -62,7 +64,20 @@ export function cellOf(run: PairRun): Cell {
     appGotItAt: run.appAt === null ? null : lastBefore(arrows.filter((a) => a.link === 'subscriber'), subscriberTime, run.appAt),
     problem: run.problem,
     ...maximumQos(arrows),
+    fault: {
+      cuts: run.timeline.cuts.map((c) => c.reason),
+      lost: arrows.filter((a) => a.lost).map((a) => a.packet.cmd.toUpperCase()),
+      resent: resent(arrows),
+    },
   };
+}
+
+/** The publisher's PUBLISH and PUBREL sent again on a later connection: the resends after a cut. */
+function resent(arrows: readonly Arrow[]): string[] {
+  const sent = arrows.filter((a) => a.link === 'publisher' && a.from === 'publisher' && (a.packet.cmd === 'publish' || a.packet.cmd === 'pubrel'));
+  return sent
+    .filter((a) => sent.some((b) => b.connection < a.connection && b.packet.cmd === a.packet.cmd && b.packet.messageId === a.packet.messageId))
+    .map((a) => `${a.packet.cmd.toUpperCase()}${a.packet.cmd === 'publish' && a.packet.dup ? ' (DUP=1)' : ''}`);
 }
 
 function maximumQos(arrows: readonly Arrow[]): { maximumQos?: number } {
@@ -79,7 +94,8 @@ function ackWait(arrows: readonly Arrow[], qos: QoS): number | null {
   if (qos === 0) return null;
   const last = flowPackets(qos).at(-1);
   const publish = arrows.find((a) => a.link === 'publisher' && a.from === 'publisher' && a.packet.cmd === 'publish');
-  const ack = arrows.find((a) => a.link === 'publisher' && a.to === 'publisher' && a.packet.cmd === last);
+  // The first ack that arrived: one the fault proxy swallowed never did.
+  const ack = arrows.find((a) => a.link === 'publisher' && a.to === 'publisher' && a.packet.cmd === last && a.receivedAt !== undefined);
   if (publish?.sentAt === undefined || ack?.receivedAt === undefined) return null;
   return ack.receivedAt - publish.sentAt;
 }
@@ -122,6 +138,7 @@ export function formatMatrix(cells: readonly Cell[], title: MatrixTitle): string
     `QoS matrix (${title.broker}): rows publish QoS, columns subscription QoS`,
     'cell: delivered QoS (read from the PUBLISH on the subscriber\'s leg) [MIN(pub, sub) expected], ! where they differ;',
     '      packets on the publisher\'s leg + the subscriber\'s leg (PUBLISH to PUBCOMP); publisher\'s ack wait',
+    ...(cells.some(faulted) ? ['      ~ before the counts: the fault proxy cut the publisher\'s connection (counts include resends)'] : []),
     '',
     ...grid(cellText),
     '',
@@ -129,7 +146,7 @@ export function formatMatrix(cells: readonly Cell[], title: MatrixTitle): string
     '',
     ...grid((c) => (c.delivered === null ? '-' : `${c.forwardedAfter ?? '?'} / ${c.appGotItAt ?? '?'}`)),
   ];
-  const notes = cells.filter((c) => c.mismatch || c.problem || c.granted !== c.subscribeQos).map(footnote);
+  const notes = [...cells.filter((c) => c.mismatch || c.problem || c.granted !== c.subscribeQos).map(footnote), ...cells.filter(faulted).map(faultNote)];
   if (notes.length) lines.push('', ...notes);
   return lines;
 }
@@ -137,7 +154,17 @@ export function formatMatrix(cells: readonly Cell[], title: MatrixTitle): string
 export function cellText(c: Cell): string {
   const got = c.delivered === null ? '-' : String(c.delivered);
   const ack = c.ackMs === null ? '-' : `${c.ackMs.toFixed(1)}ms`;
-  return `${got} [${c.expected}]${c.mismatch ? '!' : ' '} ${c.packets.publisher}+${c.packets.subscriber}  ${ack}`;
+  return `${got} [${c.expected}]${c.mismatch ? '!' : ' '}${faulted(c) ? '~' : ' '}${c.packets.publisher}+${c.packets.subscriber}  ${ack}`;
+}
+
+function faulted(c: Cell): boolean {
+  return c.fault.cuts.length > 0;
+}
+
+function faultNote(c: Cell): string {
+  const { cuts, lost, resent } = c.fault;
+  const times = cuts.length === 1 ? 'once' : `${cuts.length} times`;
+  return `~ pub ${c.publishQos} / sub ${c.subscribeQos}: the proxy cut the publisher's connection ${times} (${cuts.join(', ')}); lost in the cut: ${lost.join(', ') || 'nothing seen'}; resent after the reconnect: ${resent.join(', ') || 'nothing'}`;
 }
 
 function footnote(c: Cell): string {

@@ -1,5 +1,6 @@
 // The same timelines as Mermaid sequence diagrams, one fenced block per pair in
 // a Markdown file, so they render on GitHub and in editors.
+import { cutText } from './diagram';
 import { arrowLabel } from './label';
 import type { Lane, Timeline } from './timeline';
 
@@ -21,7 +22,9 @@ export function mermaidDiagram(pair: MermaidPair): string[] {
     '  participant S as Subscriber',
   ];
   const steps = [
-    ...pair.timeline.arrows.map((a) => ({ at: a.at, line: `  ${ACTOR[a.from]}->>${ACTOR[a.to]}: ${safe(arrowLabel(a.packet))}` })),
+    // -x: an arrow that ends in a cross, for the packet the fault proxy swallowed.
+    ...pair.timeline.arrows.map((a) => ({ at: a.at, line: `  ${ACTOR[a.from]}${a.lost ? '-x' : '->>'}${ACTOR[a.to]}: ${safe(arrowLabel(a.packet))}${a.lost ? ' (lost in the cut)' : ''}` })),
+    ...pair.timeline.cuts.map((c) => ({ at: c.at, line: `  Note over ${c.link === 'publisher' ? 'P,B' : 'B,S'}: ${safe(cutText(c))}` })),
     ...pair.timeline.notes.map((n) => ({ at: n.at, line: `  Note over ${ACTOR[n.lane]}: ${safe(n.text)}` })),
   ].sort((a, b) => a.at - b.at);
   return [...lines, ...steps.map((s) => s.line)];

@@ -4,11 +4,12 @@
 import { performance } from 'node:perf_hooks';
 import { startBroker } from '../broker/embedded';
 import type { ProtocolVersion } from '../mqtt/connection';
+import type { FaultSpec } from '../faults/fault-spec';
 import type { BrokerPacketEvent } from '../mqtt/packet-event';
 import type { QoS } from '../mqtt/qos';
 import { exchangeIds, runExchange, type LegEvent } from './exchange';
 import { brokerDisconnect, type PairRun } from './matrix';
-import { buildTimeline, type Note } from './timeline';
+import { buildTimeline, type Note, type ProxyLog } from './timeline';
 import { within } from './wait';
 
 export interface LabOptions {
@@ -20,12 +21,16 @@ export interface LabOptions {
   /** Each pair publishes to `<topic>/pub<P>-sub<S>`. */
   topic: string;
   message: string;
+  /** --fault: each pair's publisher goes through a fault proxy and reconnects after a cut. */
+  fault?: FaultSpec;
 }
 
 export interface LabPair extends PairRun {
   /** Every packet record of the pair: both clients', and the broker tap's when there is one. */
   events: LegEvent[];
   clients: { publisherId: string; subscriberId: string };
+  /** What the fault proxy did on the publisher's connection; null without --fault. */
+  proxy: ProxyLog | null;
 }
 
 export interface LabSession {
@@ -64,7 +69,7 @@ export async function runPairs(options: LabOptions, onStart: (session: LabSessio
         const clients = exchangeIds(idPrefix);
         tapped = [];
         const topic = `${options.topic}/pub${publishQos}-sub${subscribeQos}`;
-        const result = await runExchange({ url, publishQos, subscribeQos, topic, message: options.message, idPrefix, protocol: options.protocol });
+        const result = await runExchange({ url, publishQos, subscribeQos, topic, message: options.message, idPrefix, protocol: options.protocol, fault: options.fault });
         if (embedded) {
           // Wait until the tap has seen the DISCONNECT of each client that sent one.
           const pending = disconnecting(result.events, clients).filter((id) => !tapped.some((e) => e.clientId === id && e.packet.cmd === 'disconnect'));
@@ -75,9 +80,9 @@ export async function runPairs(options: LabOptions, onStart: (session: LabSessio
         const notes: Note[] = [];
         const { delivery } = result;
         if (delivery) notes.push({ at: delivery.at, lane: 'subscriber', text: `MQTT.js hands the message to the application (QoS ${delivery.qos})` });
-        const timeline = buildTimeline(events, clients, notes);
+        const timeline = buildTimeline(events, clients, notes, result.proxy);
         const problem = result.problem === null ? null : (brokerDisconnect(timeline.arrows) ?? result.problem);
-        const pair: LabPair = { publishQos, subscribeQos, granted: result.granted, timeline, appAt: result.delivery?.at ?? null, problem, events, clients };
+        const pair: LabPair = { publishQos, subscribeQos, granted: result.granted, timeline, appAt: result.delivery?.at ?? null, problem, events, clients, proxy: result.proxy };
         pairs.push(pair);
         onPair(pair);
       }

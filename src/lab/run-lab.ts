@@ -16,6 +16,7 @@ export async function runLab(options: LabCliOptions, style: Style, print: (line:
   const json = options.json === undefined ? null : openOutputFile('json', options.json);
   const mermaid = options.mermaid === undefined ? null : openOutputFile('mermaid', options.mermaid);
   let session: LabSession | undefined;
+  const written = { packets: 0, cuts: 0 };
   const version = options.lab.protocol === 5 ? 'MQTT 5' : 'MQTT 3.1.1';
   try {
     const pairs = await runPairs(
@@ -30,11 +31,17 @@ export async function runLab(options: LabCliOptions, style: Style, print: (line:
         print(paint(brokerLaneLabel(pair.timeline, brokerShortName(options)), 'dim', style.color));
         for (const line of formatDiagram(pair.timeline, style)) print(line);
         print('');
-        if (json && session) for (const record of pairRecords(pair, session.start, options.lab.protocol)) json.write(traceLine(record));
+        if (json && session) {
+          for (const record of pairRecords(pair, session.start, options.lab.protocol)) {
+            json.write(traceLine(record));
+            if (record.type === 'cut') written.cuts++;
+            else written.packets++;
+          }
+        }
       },
     );
     for (const line of formatMatrix(pairs.map(cellOf), { broker: `${session?.brokerName ?? ''}, ${version}` })) print(line);
-    if (json) print(`\ntrace: ${pairs.reduce((n, p) => n + p.events.length, 0)} packet records written to ${json.path}`);
+    if (json) print(`\ntrace: ${written.packets} packet records${written.cuts ? ` and ${written.cuts} cut record(s)` : ''} written to ${json.path}`);
     if (mermaid) {
       const brokerName = options.lab.url ? 'Broker (derived)' : 'Broker (aedes tap)';
       const diagrams: MermaidPair[] = pairs.map((p) => ({ title: pairTitle(p), timeline: p.timeline, brokerName }));
@@ -58,7 +65,7 @@ export function pairTitle(pair: LabPair): string {
 export function idLine(timeline: Timeline): string {
   const id = (value: number | undefined) => (value === undefined ? 'no id (QoS 0)' : `id=${value}`);
   return timeline.messages
-    .map((m) => `message id: publisher's PUBLISH ${id(m.publisherId)} -> broker's PUBLISH to the subscriber ${m.forwarded ? id(m.subscriberId) : 'never sent'}`)
+    .map((m) => `message id: publisher's ${m.resent ? 'resent ' : ''}PUBLISH ${id(m.publisherId)} -> broker's PUBLISH to the subscriber ${m.forwarded ? id(m.subscriberId) : 'never sent'}`)
     .join('\n');
 }
 

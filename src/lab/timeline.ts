@@ -1,7 +1,10 @@
 // Three views of one exchange (publisher, subscriber, broker tap) merged into
 // one timeline: each packet becomes one arrow, joined from the sender's and the
 // receiver's record of it. Without a tap, the broker's side of each arrow is
-// simply missing and the broker lane is derived from the client legs.
+// simply missing and the broker lane is derived from the client legs. With a
+// fault proxy on the publisher's connection, its cuts and the packet it
+// swallowed come in too: a packet sent and never received is shown as lost.
+import type { ProxyCutEvent, ProxyPacketEvent } from '../faults/proxy';
 import type { Packet } from '../mqtt/packet-event';
 import type { Leg, LegEvent } from './exchange';
 
@@ -20,8 +23,25 @@ export interface Arrow {
   sentAt?: number;
   /** performance.now() when the receiver logged it coming in. */
   receivedAt?: number;
-  /** Where the arrow sits in time: sent, or else received. */
+  /** Where the arrow sits in time: sent, or else received, or else when the fault proxy saw it. */
   at: number;
+  /** Which connection of its link, counting from 1: a reconnect starts the next one. */
+  connection: number;
+  /** The fault proxy swallowed it: sent, never received. */
+  lost?: boolean;
+}
+
+/** What the fault proxy on the publisher's connection reported: its cuts and the packets it swallowed. */
+export interface ProxyLog {
+  cuts: ProxyCutEvent[];
+  dropped: ProxyPacketEvent[];
+}
+
+/** The fault proxy cut a connection: `reason` is e.g. `before puback`. */
+export interface Cut {
+  at: number;
+  link: Link;
+  reason: string;
 }
 
 /** Something a lane observed that is not a packet, e.g. MQTT.js handing the message to the application. */
@@ -36,6 +56,8 @@ export interface Correlation {
   topic: string;
   /** The publisher's id; none at QoS 0. */
   publisherId?: number;
+  /** The publisher's PUBLISH carried DUP=1: a resend after a cut. */
+  resent?: boolean;
   /** Whether the broker sent the message on to the subscriber at all. */
   forwarded: boolean;
   /** The id the broker chose toward the subscriber; none at QoS 0. */
@@ -48,6 +70,8 @@ export interface Timeline {
   /** 'tap': the broker's own records are in; 'derived': its lane comes from the two client legs. */
   broker: 'tap' | 'derived';
   messages: Correlation[];
+  /** Connections the fault proxy cut; empty without --fault. */
+  cuts: Cut[];
 }
 
 export interface ClientIds {
@@ -58,31 +82,61 @@ export interface ClientIds {
 interface Observation {
   link: Link;
   sender: Lane;
+  connection: number;
   event: LegEvent;
 }
 
-export function buildTimeline(events: readonly LegEvent[], clients: ClientIds, notes: readonly Note[] = []): Timeline {
+export function buildTimeline(events: readonly LegEvent[], clients: ClientIds, notes: readonly Note[] = [], proxy: ProxyLog | null = null): Timeline {
   const groups = new Map<string, { sent: Observation[]; received: Observation[] }>();
+  // Each end counts the CONNECTs it saw on a link: after a reconnect both ends are on connection n+1.
+  const connections = new Map<string, number>();
   let tapped = false;
-  for (const event of events) {
+  for (const event of [...events].sort((a, b) => a.at - b.at)) {
     const link = linkOf(event, clients);
     if (!link) continue;
     if (event.leg === 'broker') tapped = true;
+    const counter = `${link}:${event.leg}`;
+    if (event.packet.cmd === 'connect') connections.set(counter, (connections.get(counter) ?? 0) + 1);
+    const connection = connections.get(counter) ?? 1;
     const sender: Lane = event.direction === 'send' ? event.leg : event.leg === 'broker' ? link : 'broker';
-    const key = `${link}:${sender}`;
+    const key = `${link}:${sender}:${connection}`;
     const group = groups.get(key) ?? { sent: [], received: [] };
     groups.set(key, group);
-    (event.direction === 'send' ? group.sent : group.received).push({ link, sender, event });
+    (event.direction === 'send' ? group.sent : group.received).push({ link, sender, connection, event });
   }
   const arrows: Arrow[] = [];
-  for (const { sent, received } of groups.values()) arrows.push(...pairUp(byTime(sent), byTime(received)));
+  for (const { sent, received } of groups.values()) arrows.push(...pairUp(sent, received));
+  if (proxy) markLost(arrows, proxy, tapped);
   arrows.sort((a, b) => a.at - b.at);
   return {
     arrows,
     notes: [...notes].sort((a, b) => a.at - b.at),
     broker: tapped ? 'tap' : 'derived',
     messages: correlate(arrows),
+    cuts: (proxy?.cuts ?? []).map((cut) => ({ at: cut.at, link: 'publisher', reason: cut.reason })),
   };
+}
+
+/**
+ * The proxy knows which packet it swallowed: the sender's one-sided arrow for
+ * it becomes a lost arrow; without a tap (nobody logged it leaving the broker)
+ * the proxy's own record of it is the arrow. A timer cut can strand a packet
+ * too: on a cut connection, a packet sent and not logged by a receiver that
+ * logs everything (the publisher; the broker when tapped) never arrived.
+ */
+function markLost(arrows: Arrow[], proxy: ProxyLog, tapped: boolean): void {
+  for (const event of proxy.dropped) {
+    const from: Lane = event.direction === 'send' ? 'broker' : 'publisher';
+    const found = arrows.find(
+      (a) => a.link === 'publisher' && a.from === from && a.connection === event.link && a.packet.cmd === event.packet.cmd && a.receivedAt === undefined && !a.lost,
+    );
+    if (found) found.lost = true;
+    else arrows.push({ link: 'publisher', from, to: from === 'broker' ? 'publisher' : 'broker', packet: event.packet, at: event.at, connection: event.link, lost: true });
+  }
+  const cut = new Set(proxy.cuts.map((c) => c.link));
+  for (const a of arrows) {
+    if (a.link === 'publisher' && cut.has(a.connection) && a.sentAt !== undefined && a.receivedAt === undefined && (a.to === 'publisher' || tapped)) a.lost = true;
+  }
 }
 
 function linkOf(event: LegEvent, clients: ClientIds): Link | null {
@@ -92,13 +146,10 @@ function linkOf(event: LegEvent, clients: ClientIds): Link | null {
   return null;
 }
 
-function byTime(list: Observation[]): Observation[] {
-  return [...list].sort((a, b) => a.event.at - b.event.at);
-}
-
 /**
  * TCP keeps order within one direction of one connection, so the sender's
- * n-th packet is the receiver's n-th; a type mismatch (a record missing on one
+ * n-th packet on a connection is the receiver's n-th (a swallowed packet ends
+ * that connection, so nothing after it is misjoined); a type mismatch (a record missing on one
  * side) leaves the earlier one as a one-sided arrow.
  */
 function pairUp(sent: Observation[], received: Observation[]): Arrow[] {
@@ -125,7 +176,7 @@ function pairUp(sent: Observation[], received: Observation[]): Arrow[] {
 
 function arrow(o: Observation, sentAt: number | undefined, receivedAt: number | undefined): Arrow {
   const to: Lane = o.sender === 'broker' ? o.link : 'broker';
-  return { link: o.link, from: o.sender, to, packet: o.event.packet, sentAt, receivedAt, at: sentAt ?? receivedAt ?? o.event.at };
+  return { link: o.link, from: o.sender, to, packet: o.event.packet, sentAt, receivedAt, at: sentAt ?? receivedAt ?? o.event.at, connection: o.connection };
 }
 
 /** Pairs each PUBLISH on the publisher's leg with the PUBLISH the broker sent on, by topic and payload. */
@@ -137,7 +188,8 @@ export function correlate(arrows: readonly Arrow[]): Correlation[] {
     const { topic, payload } = a.packet;
     const k = outgoing.findIndex((o) => o.packet.cmd === 'publish' && o.packet.topic === topic && sameBytes(o.packet.payload, payload));
     const match = k >= 0 ? outgoing.splice(k, 1)[0] : undefined;
-    result.push({ topic, publisherId: idOf(a.packet), forwarded: match !== undefined, subscriberId: match && idOf(match.packet) });
+    const resent = a.packet.dup ? { resent: true } : {};
+    result.push({ topic, publisherId: idOf(a.packet), ...resent, forwarded: match !== undefined, subscriberId: match && idOf(match.packet) });
   }
   for (const o of outgoing) if (o.packet.cmd === 'publish') result.push({ topic: o.packet.topic, forwarded: true, subscriberId: idOf(o.packet) });
   return result;

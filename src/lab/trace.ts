@@ -1,6 +1,7 @@
 // The trace: one JSON object per packet, one per line (JSON lines), from the
 // same packet events the terminal shows. Fields a packet type does not carry
-// are left out; a password never is written.
+// are left out; a password never is written. With --fault, the proxy adds its
+// own records: each cut, and the packet it swallowed (`dropped`).
 import { performance } from 'node:perf_hooks';
 import mqttPacket from 'mqtt-packet';
 import type { Printer } from '../cli/printer';
@@ -17,10 +18,12 @@ export interface TraceRecord {
   pair?: string;
   /** Which connection: the publisher's (publisher-broker) or the subscriber's (broker-subscriber). */
   leg: Link;
-  /** Who logged the packet: a client, or the broker's tap. */
-  seenBy: Lane;
-  /** Seen from `seenBy`. */
+  /** Who logged the packet: a client, the broker's tap, or the fault proxy. */
+  seenBy: Lane | 'proxy';
+  /** Seen from `seenBy` (the proxy sees as the broker does: `send` is toward the client). */
   direction: Direction;
+  /** The fault proxy swallowed this packet: it never reached the other end. */
+  dropped?: boolean;
   type: string;
   messageId?: number;
   qos?: number;
@@ -35,9 +38,20 @@ export interface TraceRecord {
   reasonCode?: number;
 }
 
+/** The fault proxy cut the connection. */
+export interface CutRecord {
+  time: number;
+  pair?: string;
+  leg: Link;
+  seenBy: 'proxy';
+  type: 'cut';
+  /** e.g. `before puback`, `timer after 312 ms`. */
+  reason: string;
+}
+
 export interface TraceContext {
   leg: Link;
-  seenBy: Lane;
+  seenBy: TraceRecord['seenBy'];
   protocol: ProtocolVersion;
   /** performance.now() when the run started. */
   start: number;
@@ -47,7 +61,7 @@ export interface TraceContext {
 export function traceRecord(event: PacketEvent, context: TraceContext): TraceRecord {
   const { packet } = event;
   const record: TraceRecord = {
-    time: Math.round((event.at - context.start) * 1000) / 1000,
+    time: msSince(context.start, event.at),
     ...(context.pair === undefined ? {} : { pair: context.pair }),
     leg: context.leg,
     seenBy: context.seenBy,
@@ -84,17 +98,28 @@ export function traceRecord(event: PacketEvent, context: TraceContext): TraceRec
   return record;
 }
 
-/** Every record of one lab pair, in time order: both clients' and the broker tap's. */
-export function pairRecords(pair: LabPair, start: number, protocol: ProtocolVersion): TraceRecord[] {
+/** Every record of one lab pair, in time order: both clients', the broker tap's and the fault proxy's. */
+export function pairRecords(pair: LabPair, start: number, protocol: ProtocolVersion): (TraceRecord | CutRecord)[] {
   const name = `pub ${pair.publishQos} / sub ${pair.subscribeQos}`;
-  const records = pair.events.map((event) => {
+  const records: (TraceRecord | CutRecord)[] = pair.events.map((event) => {
     const leg: Link = event.leg === 'broker' ? (event.clientId === pair.clients.publisherId ? 'publisher' : 'subscriber') : event.leg;
     return traceRecord(event, { leg, seenBy: event.leg, protocol, start, pair: name });
   });
+  for (const event of pair.proxy?.dropped ?? []) {
+    records.push({ ...traceRecord(event, { leg: 'publisher', seenBy: 'proxy', protocol, start, pair: name }), dropped: true });
+  }
+  for (const cut of pair.proxy?.cuts ?? []) {
+    records.push({ time: msSince(start, cut.at), pair: name, leg: 'publisher', seenBy: 'proxy', type: 'cut', reason: cut.reason });
+  }
   return records.sort((a, b) => a.time - b.time);
 }
 
-export function traceLine(record: TraceRecord): string {
+/** Milliseconds from `start` to `at`, to the microsecond. */
+function msSince(start: number, at: number): number {
+  return Math.round((at - start) * 1000) / 1000;
+}
+
+export function traceLine(record: TraceRecord | CutRecord): string {
   return `${JSON.stringify(record)}\n`;
 }
 

@@ -3,7 +3,7 @@ import type { LabOptions } from '../../lab/pairs';
 import { UsageError } from '../errors';
 import { brokerUrl } from './broker-url';
 import { DEFAULT_MESSAGE } from './pair';
-import { COMMANDS, display, displayOptions, filePath, parseRaw, protocolFlag, qosList, single, topicFlag, traceOption, type Display, type Parsed } from './parse';
+import { COMMANDS, display, displayOptions, faultOption, filePath, parseRaw, protocolFlag, qosList, single, topicFlag, traceOption, validateFault, type Display, type Parsed } from './parse';
 
 export interface LabCliOptions {
   display: Display;
@@ -20,7 +20,7 @@ export function parseLab(argv: string[]): Parsed<LabCliOptions> {
     'The QoS lab: for each (publish QoS, subscription QoS) pair, a real publisher and subscriber through a broker, every packet of both legs on one timeline, then the matrix of the QoS actually delivered.',
     argv,
     (y) =>
-      traceOption(displayOptions(y))
+      faultOption(traceOption(displayOptions(y)), " of each pair's publisher (the subscriber's connection stays direct)")
         .option('broker', { alias: 'b', type: 'string', describe: 'run against this broker (URL or host[:port]) instead of the embedded aedes broker; its lane is then derived from the client legs' })
         .option('protocol', { alias: 'V', type: 'string', default: '3.1.1', describe: 'MQTT version of both clients: 3.1.1 or 5 (5 needs --broker: aedes speaks 3.1.1 only)' })
         .option('pub', { type: 'string', default: '0,1,2', describe: 'publish QoS levels to run, e.g. 2 or 1,2' })
@@ -34,17 +34,21 @@ export function parseLab(argv: string[]): Parsed<LabCliOptions> {
   const protocol = protocolFlag(raw);
   if (protocol === 5 && broker === undefined) throw new UsageError('--protocol 5 needs --broker: the embedded aedes broker speaks MQTT 3.1.1 only');
   const topic = topicFlag(raw, DEFAULT_LAB_TOPIC);
+  const url = broker === undefined ? undefined : brokerUrl(broker);
+  // The embedded broker is always plain TCP on loopback.
+  const fault = validateFault(raw, url ?? 'mqtt://127.0.0.1');
   return {
     kind: 'run',
     options: {
       display: display(raw),
       lab: {
-        url: broker === undefined ? undefined : brokerUrl(broker),
+        url,
         protocol,
         pubs: qosList('pub', single(raw, 'pub') ?? '0,1,2'),
         subs: qosList('sub', single(raw, 'sub') ?? '0,1,2'),
         topic,
         message: single(raw, 'message') ?? DEFAULT_MESSAGE,
+        ...(fault ? { fault } : {}),
       },
       json: filePath(raw, 'json'),
       mermaid: filePath(raw, 'mermaid'),

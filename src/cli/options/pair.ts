@@ -6,10 +6,10 @@ import type { Argv } from 'yargs';
 import type { QoS } from '../../mqtt/qos';
 import { topicFilterProblem, topicNameProblem } from '../../mqtt/topic';
 import type { ConnectionOptions, TlsOptions } from '../../mqtt/connection';
-import { FAULT_SYNTAX, parseFault, type FaultSpec } from '../../faults/fault-spec';
+import type { FaultSpec } from '../../faults/fault-spec';
 import { UsageError } from '../errors';
 import { brokerUrl, DEFAULT_BROKER, PUBLIC_BROKERS } from './broker-url';
-import { COMMANDS, display, displayOptions, filePath, integer, parseRaw, printable, protocolFlag, qosFlag, readInput, seconds, single, traceOption, type Display, type Parsed } from './parse';
+import { COMMANDS, display, displayOptions, faultOption, filePath, integer, parseRaw, printable, protocolFlag, qosFlag, readInput, seconds, single, traceOption, validateFault, type Display, type Parsed } from './parse';
 
 export type Role = 'publish' | 'subscribe';
 
@@ -182,21 +182,4 @@ function tlsOptions(raw: Record<string, unknown>, url: string): TlsOptions | und
     key: files.key === undefined ? undefined : readInput('key', files.key),
     verify: !raw.insecure,
   };
-}
-
-/** --fault: both tools have it; it needs a plain TCP broker because the proxy forwards TCP. */
-function faultOption(y: Argv): Argv {
-  return y.option('fault', {
-    type: 'string',
-    describe: `cut the connection through a loopback proxy, then reconnect (same id) and resend: ${FAULT_SYNTAX}`,
-  });
-}
-
-function validateFault(raw: Record<string, unknown>, url: string): FaultSpec | undefined {
-  const text = single(raw, 'fault');
-  if (text === undefined) return undefined;
-  const fault = parseFault(text);
-  if (typeof fault === 'string') throw new UsageError(`--fault ${fault}`);
-  if (!url.startsWith('mqtt://')) throw new UsageError(`--fault needs an mqtt:// broker (the proxy forwards plain TCP), got '${url}'`);
-  return fault;
 }

@@ -6,6 +6,7 @@ import yargs, { type Argv } from 'yargs';
 import { parseQos, type QoS } from '../../mqtt/qos';
 import { topicNameProblem } from '../../mqtt/topic';
 import type { ProtocolVersion } from '../../mqtt/connection';
+import { FAULT_SYNTAX, parseFault, type FaultSpec } from '../../faults/fault-spec';
 import { UsageError } from '../errors';
 
 /** How each command is invoked: its --help and its error hints name it so. */
@@ -158,4 +159,22 @@ export function topicFlag(raw: Record<string, unknown>, fallback: string): strin
   const problem = topicNameProblem(topic);
   if (problem) throw new UsageError(`--topic '${printable(topic)}': ${problem}`);
   return topic;
+}
+
+/** --fault: the two tools and the lab have it; `scope` says which connection it cuts. */
+export function faultOption(y: Argv, scope = ''): Argv {
+  return y.option('fault', {
+    type: 'string',
+    describe: `cut the connection${scope} through a loopback proxy, then reconnect (same id) and resend: ${FAULT_SYNTAX}`,
+  });
+}
+
+/** The proxy forwards plain TCP, so --fault needs an mqtt:// broker. */
+export function validateFault(raw: Record<string, unknown>, url: string): FaultSpec | undefined {
+  const text = single(raw, 'fault');
+  if (text === undefined) return undefined;
+  const fault = parseFault(text);
+  if (typeof fault === 'string') throw new UsageError(`--fault ${fault}`);
+  if (!url.startsWith('mqtt://')) throw new UsageError(`--fault needs an mqtt:// broker (the proxy forwards plain TCP), got '${url}'`);
+  return fault;
 }
