@@ -13,7 +13,7 @@ import { tally, verdict, type Tally, type Verdict } from './accounting';
 import type { BrokerKind } from '../broker/kind';
 import type { FaultSpec } from './fault-spec';
 import { RECONNECT_PERIOD_MS } from './fault-link';
-import { startLabBroker } from './lab-broker';
+import { startLabBroker } from '../broker/start';
 import { startProxy, type ProxyPacketEvent } from './proxy';
 
 export interface ChaosOptions {
