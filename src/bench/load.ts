@@ -6,6 +6,7 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { extname, join } from 'node:path';
+import type { BrokerKind } from '../broker/kind';
 import { startMosquitto } from '../broker/mosquitto';
 import { connect } from '../mqtt/connection';
 import type { QoS } from '../mqtt/qos';
@@ -16,7 +17,7 @@ export interface LoadOptions {
   seconds: number;
   rate: number;
   qos: QoS;
-  engine: 'aedes' | 'mosquitto';
+  engine: BrokerKind;
 }
 
 interface Broker {

@@ -17,7 +17,8 @@ import { startLabBroker } from '../broker/start';
 import { startProxy, type ProxyPacketEvent } from './proxy';
 
 export interface ChaosOptions {
-  broker: BrokerKind;
+  /** Which broker to start on loopback. */
+  engine: BrokerKind;
   /** Messages per QoS level. */
   count: number;
   qos: QoS[];
@@ -67,7 +68,7 @@ const QUIET_MS = 2000;
 const STALL_MS = 20_000;
 
 export async function runChaos(options: ChaosOptions, print: (line: string) => void): Promise<ChaosReport> {
-  const broker = await startLabBroker(options.broker);
+  const broker = await startLabBroker(options.engine);
   try {
     const mode = options.burst ? 'burst: the subscriber is offline while all messages are published' : `cuts every ${options.cut.minMs}-${options.cut.maxMs} ms (seed ${options.seed})`;
     print(`broker: ${broker.name}; ${options.count} messages per QoS at up to ${options.rate}/s; ${mode}`);
