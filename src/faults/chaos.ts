@@ -9,7 +9,8 @@ import { connect, type Connection, type ConnectionOptions } from '../mqtt/connec
 import type { PacketEvent } from '../mqtt/packet-event';
 import type { QoS } from '../mqtt/qos';
 import { subscribe } from '../mqtt/subscriber';
-import { tally, verdict, type Tally, type Verdict } from './accounting';
+import { payloadFor, seqOf } from '../bench/accounting';
+import { tally, verdict, type ChaosTally, type Verdict } from './accounting';
 import type { BrokerKind } from '../broker/kind';
 import type { FaultSpec } from './fault-spec';
 import { RECONNECT_PERIOD_MS } from './fault-link';
@@ -38,7 +39,7 @@ export interface Resends {
 
 export interface QosRun {
   qos: QoS;
-  tally: Tally;
+  tally: ChaosTally;
   verdict: Verdict;
   reconnects: { publisher: number; subscriber: number };
   /** Connections the proxies cut; a side that reconnected more often than it was cut was closed by something else. */
@@ -98,7 +99,7 @@ async function runQos(target: { host: string; port: number }, qos: QoS, options:
   const pubOptions: ConnectionOptions = { ...base, url: pubProxy.url, clientId: `chaos-pub-q${qos}` };
   const subOptions: ConnectionOptions = { ...base, url: subProxy.url, clientId: `chaos-sub-q${qos}` };
 
-  const delivered: number[] = [];
+  const delivered: (number | null)[] = [];
   const distinct = new Set<number>(); // kept alongside: rebuilding it per arrival was O(n²)
   const arrivals = arrivalWatch(() => distinct.size >= options.count);
   const connacks = { publisher: 0, subscriber: 0 };
@@ -107,9 +108,9 @@ async function runQos(target: { host: string; port: number }, qos: QoS, options:
   };
   const listen = (client: Connection['client']) =>
     client.on('message', (_topic, payload) => {
-      const seq = Number(payload.toString());
+      const seq = seqOf(payload);
       delivered.push(seq);
-      distinct.add(seq);
+      if (seq !== null) distinct.add(seq);
       arrivals.arrived();
     });
 
@@ -189,13 +190,13 @@ async function publishNumbered(
   const publishOne = async (seq: number): Promise<void> => {
     if (qos === 0) {
       // Nothing comes back for QoS 0, and MQTT.js may never call back for one queued across a cut: don't wait.
-      pub.client.publish(topic, String(seq), { qos }, (error) => {
+      pub.client.publish(topic, payloadFor(seq, 0), { qos }, (error) => {
         acked[seq] = !error;
         if (error) failed(seq, error);
       });
     } else {
       try {
-        await pub.client.publishAsync(topic, String(seq), { qos });
+        await pub.client.publishAsync(topic, payloadFor(seq, 0), { qos });
         acked[seq] = true;
       } catch (error) {
         failed(seq, error as Error); // not acknowledged: the accounting shows whether it arrived anyway
