@@ -4,7 +4,7 @@
 // aedes by default; --engine mosquitto runs mosquitto behind the same packet tap.
 import { startBroker } from './broker/embedded';
 import { startMosquitto } from './broker/mosquitto';
-import { startTapProxy } from './broker/proxy';
+import { startTappedMosquitto } from './broker/start';
 import { EXIT } from './cli/errors';
 import { runMain } from './cli/main';
 import { parseBroker, type BrokerCliOptions } from './cli/options/broker';
@@ -58,22 +58,17 @@ async function runAedes(options: BrokerCliOptions, onPacket: BrokerPacketListene
 
 /** mosquitto on a free loopback port, reached through the tap proxy on the port the user asked for. */
 async function runMosquitto(options: BrokerCliOptions, onPacket: BrokerPacketListener | undefined): Promise<Running> {
-  const mosquitto = await startMosquitto({ credentials: options.credentials });
-  if (!onPacket) return { url: mosquitto.url, banner: 'mosquitto (MQTT 3.1.1 and 5, no packet tap)', close: mosquitto.close };
-  try {
-    const proxy = await startTapProxy({ host: options.host, port: options.port, upstream: mosquitto, onPacket });
-    return {
-      url: proxy.url,
-      banner: `mosquitto (MQTT 3.1.1 and 5, itself on ${mosquitto.url}, packets seen by the tap in front of it)`,
-      close: async () => {
-        await proxy.close();
-        await mosquitto.close();
-      },
-    };
-  } catch (error) {
-    await mosquitto.close();
-    throw error;
+  const { credentials } = options;
+  if (!onPacket) {
+    const mosquitto = await startMosquitto({ credentials });
+    return { url: mosquitto.url, banner: 'mosquitto (MQTT 3.1.1 and 5, no packet tap)', close: mosquitto.close };
   }
+  const tapped = await startTappedMosquitto({ host: options.host, port: options.port, credentials, onPacket });
+  return {
+    url: tapped.url,
+    banner: `mosquitto (MQTT 3.1.1 and 5, itself on ${tapped.upstream}, packets seen by the tap in front of it)`,
+    close: tapped.close,
+  };
 }
 
 if (require.main === module) runMain(COMMANDS.broker, main);

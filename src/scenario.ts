@@ -10,9 +10,9 @@ import { COMMANDS } from './cli/options/parse';
 export async function main(argv: string[]): Promise<number> {
   const parsed = parseScenario(argv);
   if (parsed.kind === 'shown') return EXIT.ok;
-  const { broker, display } = parsed.options;
+  const { engine, display } = parsed.options;
   const style = { verbose: display.verbose, color: useColor(display.color, process.stdout) };
-  await runOfflineScenario(broker, style, (line) => process.stdout.write(`${line}\n`));
+  await runOfflineScenario(engine, style, (line) => process.stdout.write(`${line}\n`));
   return EXIT.ok;
 }
 

@@ -11,8 +11,8 @@ import { needsMosquitto } from './support/mosquitto';
 
 const SMALL = { count: 300, cut: { minMs: 20, maxMs: 60 }, seed: 7, burst: false, rate: 1000 };
 
-async function chaos(broker: BrokerKind, qos: QoS[], burst = false): Promise<QosRun[]> {
-  const report = await runChaos({ ...SMALL, broker, qos, burst }, () => undefined);
+async function chaos(engine: BrokerKind, qos: QoS[], burst = false): Promise<QosRun[]> {
+  const report = await runChaos({ ...SMALL, engine, qos, burst }, () => undefined);
   return report.runs;
 }
 
@@ -48,7 +48,7 @@ test('chaos on mosquitto, QoS 2: exactly once through the cuts', needsMosquitto,
 });
 
 test('burst on mosquitto: it acknowledges every QoS 1 message, then drops what passes its queue of 1000', needsMosquitto, async () => {
-  const report = await runChaos({ ...SMALL, count: 1200, rate: 5000, broker: 'mosquitto', qos: [1], burst: true }, () => undefined);
+  const report = await runChaos({ ...SMALL, count: 1200, rate: 5000, engine: 'mosquitto', qos: [1], burst: true }, () => undefined);
   const [q1] = report.runs;
   addsUp(q1!);
   assert.equal(q1!.tally.acked, 1200);

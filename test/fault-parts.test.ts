@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import mqttPacket, { type Packet } from 'mqtt-packet';
-import { parsePublish, parseSubscribe } from '../src/cli/options';
+import { parseChaos, parseLoad, parsePublish, parseScenario, parseSubscribe } from '../src/cli/options';
 import { tally, verdict } from '../src/faults/accounting';
 import { parseFault } from '../src/faults/fault-spec';
 import { frameSize, framer } from '../src/faults/framer';
@@ -116,4 +116,19 @@ test('--fault on the command line: parsed once for both tools, refused for a non
   assert.equal(plain.kind === 'run' && plain.options.fault, undefined);
   assert.throws(() => parsePublish(['--fault', 'pubrel']), /--fault must be puback \| pubrec \| pubcomp/);
   assert.throws(() => parsePublish(['--fault', 'puback', '--broker', 'ws://localhost:8080']), /--fault needs an mqtt:\/\/ broker/);
+});
+
+test('--engine picks the broker scenario, chaos and load start; the same choices and the same check everywhere', () => {
+  const engineOf = (parsed: { kind: string; options?: { engine: string } }) => (parsed.kind === 'run' ? parsed.options?.engine : undefined);
+  assert.equal(engineOf(parseScenario(['offline'])), 'aedes');
+  assert.equal(engineOf(parseScenario(['offline', '--engine', 'mosquitto'])), 'mosquitto');
+  assert.equal(engineOf(parseChaos(['--engine', 'mosquitto'])), 'mosquitto');
+  assert.equal(engineOf(parseLoad([], false)), 'aedes');
+  assert.equal(engineOf(parseLoad([], true)), 'mosquitto');
+  for (const parse of [(a: string[]) => parseChaos(a), (a: string[]) => parseScenario(['offline', ...a]), (a: string[]) => parseLoad(a, true)]) {
+    assert.throws(() => parse(['--engine', 'hivemq']), /Invalid values: Argument: engine, Given: "hivemq"/);
+    assert.throws(() => parse(['--engine', 'aedes', '--engine', 'aedes']), /--engine was given 2 times/);
+  }
+  // The old spelling is gone, not silently ignored.
+  assert.throws(() => parseChaos(['--broker', 'mosquitto']), /Unknown argument/);
 });

@@ -4,8 +4,8 @@ import { test } from 'node:test';
 import { packetLines, runCli } from './support/cli';
 import { needsMosquitto } from './support/mosquitto';
 
-async function offline(broker: string) {
-  const run = await runCli('scenario', ['offline', '--broker', broker]).done;
+async function offline(engine: string) {
+  const run = await runCli('scenario', ['offline', '--engine', engine]).done;
   assert.equal(run.code, 0, run.stderr);
   assert.equal(run.stderr, '');
   return run.stdout;

@@ -4,6 +4,7 @@
 // Not a user-facing tool: src/load.ts starts it with a JSON argument.
 import mqtt from 'mqtt';
 import type { QoS } from '../mqtt/qos';
+import { payloadFor } from './accounting';
 
 export interface PublisherJob {
   url: string;
@@ -42,7 +43,7 @@ async function run(job: PublisherJob): Promise<PublisherReport> {
     const timer = setInterval(() => {
       const now = Math.min(performance.now(), end);
       const due = Math.floor(((now - start) / 1000) * job.rate);
-      while (sent < due && sent - acked < WINDOW) client.publish(job.topic, String(sent++), { qos: job.qos }, (error) => error || acked++);
+      while (sent < due && sent - acked < WINDOW) client.publish(job.topic, payloadFor(sent++, 0), { qos: job.qos }, (error) => error || acked++);
       if (now >= end && (sent >= due || performance.now() > end + LATE_MS)) {
         clearInterval(timer);
         resolve();

@@ -6,17 +6,19 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { extname, join } from 'node:path';
+import type { BrokerKind } from '../broker/kind';
 import { startMosquitto } from '../broker/mosquitto';
 import { connect } from '../mqtt/connection';
 import type { QoS } from '../mqtt/qos';
 import { collectDeliveries, subscribe } from '../mqtt/subscriber';
+import { account, newTally, record, seqOf } from './accounting';
 import type { PublisherJob, PublisherReport } from './load-publisher';
 
 export interface LoadOptions {
   seconds: number;
   rate: number;
   qos: QoS;
-  engine: 'aedes' | 'mosquitto';
+  engine: BrokerKind;
 }
 
 interface Broker {
@@ -32,21 +34,18 @@ export async function runLoad(options: LoadOptions, print: (line: string) => voi
   const broker = await startBrokerProcess(options.engine);
   const topic = 'load/t';
   try {
-    const seen = new Uint8Array(options.rate * options.seconds + 1);
-    let received = 0;
-    let duplicates = 0;
+    // The publisher sends at most rate × seconds; how many it really sent is known only at the end.
+    const tally = newTally(options.rate * options.seconds);
+    const distinct = () => tally.deliveries - tally.duplicated - tally.foreign;
     let lastAt = 0;
     let allIn: () => void = () => undefined;
     let expected = Infinity;
     const complete = new Promise<void>((resolve) => (allIn = resolve));
     const sub = await connect({ url: broker.url, clientId: `load-sub-${process.pid}`, clean: true, protocol: 4 }, () => undefined, (client) =>
       collectDeliveries(client, (d) => {
-        const seq = Number(d.payload.toString());
-        if (seen[seq]) duplicates++;
-        else received++;
-        seen[seq] = 1;
+        record(tally, seqOf(d.payload));
         lastAt = performance.now();
-        if (received >= expected) allIn();
+        if (distinct() >= expected) allIn();
       }),
     );
     await subscribe(sub, topic, options.qos);
@@ -62,7 +61,7 @@ export async function runLoad(options: LoadOptions, print: (line: string) => voi
     try {
       report = await runPublisher({ url: broker.url, topic, qos: options.qos, rate: options.rate, seconds: options.seconds });
       expected = report.sent;
-      if (received >= expected) allIn();
+      if (distinct() >= expected) allIn();
       await Promise.race([complete, new Promise((r) => setTimeout(r, DRAIN_MS).unref())]);
     } catch (error) {
       sub.client.end(true);
@@ -75,9 +74,10 @@ export async function runLoad(options: LoadOptions, print: (line: string) => voi
     const afterRun = process.memoryUsage();
     await sub.end();
 
-    const lost = report.sent - received;
+    const counted = account({ ...tally, expected: report.sent });
+    const { lost } = counted;
     print(`sent ${report.sent} in ${report.seconds.toFixed(1)} s (${(report.sent / report.seconds).toFixed(0)} msg/s), acknowledged to the publisher ${report.acked}`);
-    print(`received ${received}, the last ${took.toFixed(1)} s after publishing began; lost ${lost}, duplicates ${duplicates}`);
+    print(`received ${counted.unique}, the last ${took.toFixed(1)} s after publishing began; lost ${lost}, duplicates ${counted.duplicated}`);
     print(`memory at end: rss ${(afterRun.rss / MB).toFixed(1)} MB, heap used ${(afterRun.heapUsed / MB).toFixed(1)} MB (rss every 10 s: ${samples.join(', ') || '-'} MB)`);
     return { lost };
   } finally {

@@ -1,5 +1,5 @@
 // Listening on loopback and naming the result, for every server we run (the
-// embedded broker, the tap proxy).
+// embedded broker, the tap proxy, the fault proxy) and every broker we start (mosquitto).
 import type { AddressInfo, Server, Socket } from 'node:net';
 
 /** Listens (port 0 picks a free one); resolves with the port and the mqtt:// URL clients use. */

@@ -4,9 +4,10 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { pbkdf2Sync, randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, type AddressInfo } from 'node:net';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { listen, mqttUrl } from './listen';
 
 export interface MosquittoOptions {
   host?: string;
@@ -41,8 +42,7 @@ export function mosquittoPath(): string | null {
 /** A port nobody listens on right now (mosquitto cannot be told to pick one itself). */
 export async function freePort(host = '127.0.0.1'): Promise<number> {
   const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, host, resolve));
-  const { port } = server.address() as AddressInfo;
+  const { port } = await listen(server, host, 0);
   await new Promise<void>((resolve) => server.close(() => resolve()));
   return port;
 }
@@ -101,11 +101,10 @@ export async function startMosquitto(options: MosquittoOptions = {}): Promise<Mo
     rmSync(dir, { recursive: true, force: true });
     throw error;
   }
-  const shownHost = host.includes(':') ? `[${host}]` : host;
   return {
     host,
     port,
-    url: `mqtt://${shownHost}:${port}`,
+    url: mqttUrl(host, port),
     dir,
     log: () => output,
     close: async () => {

@@ -4,7 +4,7 @@
 import { account, newTally, record } from '../bench/accounting';
 import { QOS_NAMES, type QoS } from '../mqtt/qos';
 
-export interface Tally {
+export interface ChaosTally {
   sent: number;
   /** The publisher's flow completed: PUBACK (QoS 1), PUBCOMP (QoS 2), written (QoS 0). */
   acked: number;
@@ -25,11 +25,11 @@ export interface Tally {
 }
 
 /**
- * `delivered` lists sequence numbers in the order they arrived; `acked[i]` says
+ * `delivered` lists sequence numbers in the order they arrived (null: a payload without one); `acked[i]` says
  * whether message i was acknowledged, `failed[i]` whether its publish failed with an error.
  * The counting is the bench's (one rule for lost, duplicated and out of order).
  */
-export function tally(sent: number, acked: readonly boolean[], delivered: readonly number[], failed: readonly boolean[] = []): Tally {
+export function tally(sent: number, acked: readonly boolean[], delivered: readonly (number | null)[], failed: readonly boolean[] = []): ChaosTally {
   const counts = newTally(sent);
   for (const seq of delivered) record(counts, seq);
   const summary = account(counts, Uint8Array.from({ length: sent }, (_, seq) => (acked[seq] ? 1 : 0)));
@@ -59,7 +59,7 @@ export interface Verdict {
  * duplicate nothing. A publish the client failed with an error is not a silent
  * loss (the application knows), so it does not break the promise; it is named.
  */
-export function verdict(qos: QoS, t: Tally): Verdict {
+export function verdict(qos: QoS, t: ChaosTally): Verdict {
   const promise = `QoS ${qos} (${QOS_NAMES[qos]})`;
   const silent = t.lost - t.failedAndLost;
   const told = t.failedAndLost > 0 ? `; ${t.failedAndLost} publish(es) failed with an error the application saw, so it can send them again` : '';

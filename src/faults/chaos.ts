@@ -9,15 +9,17 @@ import { connect, type Connection, type ConnectionOptions } from '../mqtt/connec
 import type { PacketEvent } from '../mqtt/packet-event';
 import type { QoS } from '../mqtt/qos';
 import { subscribe } from '../mqtt/subscriber';
-import { tally, verdict, type Tally, type Verdict } from './accounting';
+import { payloadFor, seqOf } from '../bench/accounting';
+import { tally, verdict, type ChaosTally, type Verdict } from './accounting';
 import type { BrokerKind } from '../broker/kind';
 import type { FaultSpec } from './fault-spec';
 import { RECONNECT_PERIOD_MS } from './fault-link';
-import { startLabBroker } from './lab-broker';
+import { startLabBroker } from '../broker/start';
 import { startProxy, type ProxyPacketEvent } from './proxy';
 
 export interface ChaosOptions {
-  broker: BrokerKind;
+  /** Which broker to start on loopback. */
+  engine: BrokerKind;
   /** Messages per QoS level. */
   count: number;
   qos: QoS[];
@@ -37,7 +39,7 @@ export interface Resends {
 
 export interface QosRun {
   qos: QoS;
-  tally: Tally;
+  tally: ChaosTally;
   verdict: Verdict;
   reconnects: { publisher: number; subscriber: number };
   /** Connections the proxies cut; a side that reconnected more often than it was cut was closed by something else. */
@@ -67,7 +69,7 @@ const QUIET_MS = 2000;
 const STALL_MS = 20_000;
 
 export async function runChaos(options: ChaosOptions, print: (line: string) => void): Promise<ChaosReport> {
-  const broker = await startLabBroker(options.broker);
+  const broker = await startLabBroker(options.engine);
   try {
     const mode = options.burst ? 'burst: the subscriber is offline while all messages are published' : `cuts every ${options.cut.minMs}-${options.cut.maxMs} ms (seed ${options.seed})`;
     print(`broker: ${broker.name}; ${options.count} messages per QoS at up to ${options.rate}/s; ${mode}`);
@@ -97,7 +99,7 @@ async function runQos(target: { host: string; port: number }, qos: QoS, options:
   const pubOptions: ConnectionOptions = { ...base, url: pubProxy.url, clientId: `chaos-pub-q${qos}` };
   const subOptions: ConnectionOptions = { ...base, url: subProxy.url, clientId: `chaos-sub-q${qos}` };
 
-  const delivered: number[] = [];
+  const delivered: (number | null)[] = [];
   const distinct = new Set<number>(); // kept alongside: rebuilding it per arrival was O(n²)
   const arrivals = arrivalWatch(() => distinct.size >= options.count);
   const connacks = { publisher: 0, subscriber: 0 };
@@ -106,9 +108,9 @@ async function runQos(target: { host: string; port: number }, qos: QoS, options:
   };
   const listen = (client: Connection['client']) =>
     client.on('message', (_topic, payload) => {
-      const seq = Number(payload.toString());
+      const seq = seqOf(payload);
       delivered.push(seq);
-      distinct.add(seq);
+      if (seq !== null) distinct.add(seq);
       arrivals.arrived();
     });
 
@@ -188,13 +190,13 @@ async function publishNumbered(
   const publishOne = async (seq: number): Promise<void> => {
     if (qos === 0) {
       // Nothing comes back for QoS 0, and MQTT.js may never call back for one queued across a cut: don't wait.
-      pub.client.publish(topic, String(seq), { qos }, (error) => {
+      pub.client.publish(topic, payloadFor(seq, 0), { qos }, (error) => {
         acked[seq] = !error;
         if (error) failed(seq, error);
       });
     } else {
       try {
-        await pub.client.publishAsync(topic, String(seq), { qos });
+        await pub.client.publishAsync(topic, payloadFor(seq, 0), { qos });
         acked[seq] = true;
       } catch (error) {
         failed(seq, error as Error); // not acknowledged: the accounting shows whether it arrived anyway

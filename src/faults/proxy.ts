@@ -1,9 +1,10 @@
 // A loopback TCP proxy between one client and its broker that forwards bytes
 // unchanged, reads every packet both ways, and cuts the connection at a named
 // point of a flow (or on a seeded random timer). What it logs is what crossed it.
-import { createConnection, createServer, type AddressInfo, type Socket } from 'node:net';
+import { createConnection, createServer, type Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import mqttPacket, { type Packet } from 'mqtt-packet';
+import { listen } from '../broker/listen';
 import type { BrokerPacketEvent } from '../mqtt/packet-event';
 import type { FaultSpec } from './fault-spec';
 import { framer } from './framer';
@@ -146,13 +147,9 @@ export async function startProxy(options: ProxyOptions): Promise<FaultProxy> {
     relay(broker, client, down, 'send');
   });
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
-  });
-  const { port } = server.address() as AddressInfo;
+  const { port, url } = await listen(server, '127.0.0.1', 0);
   return {
-    url: `mqtt://127.0.0.1:${port}`,
+    url,
     port,
     cuts: () => cuts,
     brokerClosed: () => brokerClosed,

@@ -7,7 +7,7 @@ import { formatBrokerPacket, formatPacket, paint, type Style } from '../mqtt/for
 import type { BrokerPacketEvent, PacketEvent } from '../mqtt/packet-event';
 import { QOS_LEVELS } from '../mqtt/qos';
 import { collectDeliveries, subscribe, type Delivery } from '../mqtt/subscriber';
-import { startLabBroker, type BrokerKind } from './lab-broker';
+import { startLabBroker, type BrokerKind } from '../broker/start';
 
 const TOPIC = 'lab/offline';
 const MARKER = 'marker: published after the subscriber came back';

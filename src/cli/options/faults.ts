@@ -4,16 +4,11 @@ import { BROKER_KINDS, type BrokerKind } from '../../broker/kind';
 import type { ChaosOptions } from '../../faults/chaos';
 import { parseFault } from '../../faults/fault-spec';
 import { UsageError } from '../errors';
-import { COMMANDS, display, displayOptions, integer, parseRaw, printable, qosList, single, type Display, type Parsed } from './parse';
+import { COMMANDS, display, displayOptions, engineFlag, engineOption, integer, parseRaw, printable, qosList, single, type Display, type Parsed } from './parse';
 
-/** --broker for the commands that start their own broker on loopback. */
-function labBrokerOption(y: Argv): Argv {
-  return y.option('broker', {
-    alias: 'b',
-    type: 'string',
-    default: 'aedes',
-    describe: `which broker to start on loopback: ${BROKER_KINDS.join(' or ')} (mosquitto must be installed)`,
-  });
+/** --engine for the commands that start their own broker on loopback. */
+function labEngineOption(y: Argv): Argv {
+  return engineOption(y, `which broker to start on loopback: ${BROKER_KINDS.join(' or ')} (mosquitto must be installed)`, 'aedes');
 }
 
 export const SCENARIOS = ['offline'] as const;
@@ -22,21 +17,21 @@ export type ScenarioName = (typeof SCENARIOS)[number];
 
 export interface ScenarioCliOptions {
   name: ScenarioName;
-  broker: BrokerKind;
+  engine: BrokerKind;
   display: Display;
 }
 
 export function parseScenario(argv: string[]): Parsed<ScenarioCliOptions> {
   const raw = parseRaw(COMMANDS.scenario, `Run a scenario against a broker started on loopback. Scenarios: ${SCENARIOS.join(', ')}.`, argv, (y) =>
     // Unknown flags stay errors; the scenario's name is a positional word.
-    labBrokerOption(displayOptions(y)).strict(false).strictOptions(),
+    labEngineOption(displayOptions(y)).strict(false).strictOptions(),
   );
   if (!raw) return { kind: 'shown' };
   const names = (raw._ as unknown[]).map(String);
   if (names.length !== 1) throw new UsageError(`name one scenario (${SCENARIOS.join(', ')}), got ${names.length === 0 ? 'none' : `'${names.join(' ')}'`}`);
   const name = names[0]!;
   if (!(SCENARIOS as readonly string[]).includes(name)) throw new UsageError(`unknown scenario '${printable(name)}', use ${SCENARIOS.join(', ')}`);
-  return { kind: 'run', options: { name: name as ScenarioName, broker: labBroker(raw), display: display(raw) } };
+  return { kind: 'run', options: { name: name as ScenarioName, engine: engineFlag(raw, 'aedes'), display: display(raw) } };
 }
 
 export function parseChaos(argv: string[]): Parsed<ChaosOptions> {
@@ -45,7 +40,7 @@ export function parseChaos(argv: string[]): Parsed<ChaosOptions> {
     'Send numbered messages at each QoS through a proxy that keeps cutting the connections, and count what arrived: lost, duplicated, out of order.',
     argv,
     (y) =>
-      labBrokerOption(y)
+      labEngineOption(y)
         .option('count', { alias: 'n', type: 'string', default: '10000', describe: 'messages per QoS level' })
         .option('qos', { alias: 'q', type: 'string', default: '0,1,2', describe: 'QoS levels to run, comma separated' })
         .option('cut', { type: 'string', default: '200-500', describe: 'cut every connection after MIN-MAX milliseconds (random, seeded)' })
@@ -68,7 +63,7 @@ export function parseChaos(argv: string[]): Parsed<ChaosOptions> {
   return {
     kind: 'run',
     options: {
-      broker: labBroker(raw),
+      engine: engineFlag(raw, 'aedes'),
       count: integer('count', single(raw, 'count') ?? '10000', 1),
       qos,
       cut: { minMs: fault.minMs, maxMs: fault.maxMs },
@@ -77,10 +72,4 @@ export function parseChaos(argv: string[]): Parsed<ChaosOptions> {
       rate: integer('rate', single(raw, 'rate') ?? '2000', 1),
     },
   };
-}
-
-function labBroker(raw: Record<string, unknown>): BrokerKind {
-  const kind = single(raw, 'broker') ?? 'aedes';
-  if (!(BROKER_KINDS as readonly string[]).includes(kind)) throw new UsageError(`--broker must be ${BROKER_KINDS.join(' or ')}, got '${printable(kind)}'`);
-  return kind as BrokerKind;
 }

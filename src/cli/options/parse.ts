@@ -178,3 +178,19 @@ export function validateFault(raw: Record<string, unknown>, url: string): FaultS
   if (!url.startsWith('mqtt://')) throw new UsageError(`--fault needs an mqtt:// broker (the proxy forwards plain TCP), got '${url}'`);
   return fault;
 }
+
+// --engine, for every command that starts its own broker on loopback (broker, scenario, chaos, load).
+// Imported here, at the end, to keep this addition in one place.
+import { BROKER_KINDS, type BrokerKind } from '../../broker/kind';
+
+/** --engine aedes|mosquitto; `fallback` is its default (none: the command picks one). */
+export function engineOption(y: Argv, describe: string, fallback?: BrokerKind): Argv {
+  return y.option('engine', { type: 'string', choices: [...BROKER_KINDS], ...(fallback && { default: fallback }), describe });
+}
+
+/** The --engine given, or `fallback`. */
+export function engineFlag(raw: Record<string, unknown>, fallback: BrokerKind): BrokerKind {
+  const text = single(raw, 'engine') ?? fallback;
+  if (!(BROKER_KINDS as readonly string[]).includes(text)) throw new UsageError(`--engine must be ${BROKER_KINDS.join(' or ')}, got '${printable(text)}'`);
+  return text as BrokerKind;
+}

@@ -1,0 +1,66 @@
+// Starting the broker a command asked for, on loopback, with its side of the
+// wire visible: the embedded aedes through its socket tap, or Debian's
+// mosquitto through the tap proxy in front of it (the same bytes, read on the way).
+import { startBroker } from './embedded';
+import type { BrokerKind } from './kind';
+import { startMosquitto, type MosquittoBroker, type MosquittoOptions } from './mosquitto';
+import { startTapProxy } from './proxy';
+import type { BrokerPacketListener } from './tap';
+
+export type { BrokerKind };
+
+export interface LabBroker {
+  kind: BrokerKind;
+  /** `aedes (embedded)` or `mosquitto 2.0.11 (Debian)`, for headings. */
+  name: string;
+  url: string;
+  host: string;
+  port: number;
+  /** What the broker logged so far (mosquitto); empty for aedes, which logs nothing. */
+  log(): string;
+  close(): Promise<void>;
+}
+
+export async function startLabBroker(kind: BrokerKind, onPacket?: BrokerPacketListener): Promise<LabBroker> {
+  if (kind === 'aedes') {
+    const broker = await startBroker({ port: 0, onPacket });
+    return { kind, name: 'aedes (embedded)', ...broker, log: () => '' };
+  }
+  const mosquitto = onPacket ? await startTappedMosquitto({ onPacket }) : await startMosquitto();
+  const version = /mosquitto version (\S+)/.exec(mosquitto.log())?.[1] ?? '';
+  const name = `mosquitto ${version}`.trim();
+  return { kind, name, url: mosquitto.url, host: mosquitto.host, port: mosquitto.port, log: mosquitto.log, close: mosquitto.close };
+}
+
+export interface TappedMosquittoOptions extends MosquittoOptions {
+  /** host and port are where the tap proxy listens; mosquitto itself takes a free loopback port behind it. */
+  onPacket: BrokerPacketListener;
+}
+
+export interface TappedMosquitto extends MosquittoBroker {
+  /** mosquitto's own URL, behind the tap (url is the tap's: clients connect there). */
+  upstream: string;
+}
+
+/** mosquitto behind the tap proxy: every packet it sends or receives reaches onPacket. */
+export async function startTappedMosquitto(options: TappedMosquittoOptions): Promise<TappedMosquitto> {
+  const { host, port, onPacket, ...rest } = options;
+  const mosquitto = await startMosquitto(rest);
+  try {
+    const proxy = await startTapProxy({ host, port, upstream: mosquitto, onPacket });
+    return {
+      ...mosquitto,
+      host: proxy.host,
+      port: proxy.port,
+      url: proxy.url,
+      upstream: mosquitto.url,
+      close: async () => {
+        await proxy.close();
+        await mosquitto.close();
+      },
+    };
+  } catch (error) {
+    await mosquitto.close();
+    throw error;
+  }
+}
