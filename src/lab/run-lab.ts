@@ -7,10 +7,11 @@ import { effectiveQos } from '../mqtt/qos';
 import { brokerLaneLabel, formatDiagram } from './diagram';
 import { cellOf, formatMatrix } from './matrix';
 import { mermaidDocument, type MermaidPair } from './mermaid';
-import { openOutputFile } from './output-file';
+import { openOutputFile } from '../cli/output-file';
 import { runPairs, type LabPair, type LabSession } from './pairs';
 import type { Timeline } from './timeline';
-import { pairRecords, traceLine } from './trace';
+import { traceLine } from '../mqtt/trace';
+import { pairRecords } from './trace';
 
 export async function runLab(options: LabCliOptions, style: Style, print: (line: string) => void): Promise<void> {
   const json = options.json === undefined ? null : openOutputFile('json', options.json);
