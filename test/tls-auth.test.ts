@@ -112,7 +112,7 @@ test('npm run broker -- --username U --password P: right password in, wrong one 
   assert.match(oneError(wrong.stderr), /refused the connection: code 4 bad user name or password$/);
   assert.equal(wrong.code, EXIT.refused);
   // MQTT_PASSWORD from the environment takes the same path.
-  const fromEnv = keep(await runCli('publish', ['--broker', broker.url, '--username', 'carol', '--verbose'], { MQTT_PASSWORD: PASSWORD }).done);
+  const fromEnv = keep(await runCli('publish', ['--broker', broker.url, '--username', 'carol', '--verbose'], { env: { MQTT_PASSWORD: PASSWORD } }).done);
   assert.equal(fromEnv.code, 0, fromEnv.stderr);
 
   broker.run.child.kill('SIGINT');
