@@ -9,7 +9,7 @@ import type { CommonOptions } from './options';
 import { makePrinter, tracedPrinter, type Printer } from './printer';
 import { INTERRUPTED, interrupted } from './signals';
 
-export async function withConnection(
+async function withConnection(
   options: ConnectionOptions,
   printer: Printer,
   work: (conn: Connection) => Promise<void>,

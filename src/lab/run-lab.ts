@@ -55,7 +55,7 @@ export async function runLab(options: LabCliOptions, style: Style, print: (line:
   }
 }
 
-export function pairTitle(pair: LabPair): string {
+function pairTitle(pair: LabPair): string {
   const head = `publish QoS ${pair.publishQos}, subscribe QoS ${pair.subscribeQos}`;
   const expected = `MIN(${pair.publishQos}, ${pair.subscribeQos}) = ${effectiveQos(pair.publishQos, pair.subscribeQos)}`;
   const got = cellOf(pair).delivered;
@@ -63,7 +63,7 @@ export function pairTitle(pair: LabPair): string {
 }
 
 /** The publisher's message id and the one the broker chose toward the subscriber. */
-export function idLine(timeline: Timeline): string {
+function idLine(timeline: Timeline): string {
   const id = (value: number | undefined) => (value === undefined ? 'no id (QoS 0)' : `id=${value}`);
   return timeline.messages
     .map((m) => `message id: publisher's ${m.resent ? 'resent ' : ''}PUBLISH ${id(m.publisherId)} -> broker's PUBLISH to the subscriber ${m.forwarded ? id(m.subscriberId) : 'never sent'}`)

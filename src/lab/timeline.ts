@@ -178,7 +178,7 @@ function arrow(o: Observation, sentAt: number | undefined, receivedAt: number | 
 }
 
 /** Pairs each PUBLISH on the publisher's leg with the PUBLISH the broker sent on, by topic and payload. */
-export function correlate(arrows: readonly Arrow[]): Correlation[] {
+function correlate(arrows: readonly Arrow[]): Correlation[] {
   const outgoing = arrows.filter((a) => a.link === 'subscriber' && a.packet.cmd === 'publish');
   const result: Correlation[] = [];
   for (const a of arrows) {

@@ -6,7 +6,7 @@ import type { QoS } from '../../mqtt/qos';
 
 export const BENCH_TOOL = COMMANDS.bench;
 
-export const DEFAULT_BENCH_TOPIC = 'mqtt-qos-lab/bench';
+const DEFAULT_BENCH_TOPIC = 'mqtt-qos-lab/bench';
 
 /** bench:compare hands its values to parseBench, so both share these. */
 const DEFAULT = { qos: '0,1,2', count: '20000', size: '32', window: '20', idle: '5', rounds: '3', runs: '10' };

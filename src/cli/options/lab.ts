@@ -12,7 +12,7 @@ export interface LabCliOptions {
   mermaid?: string;
 }
 
-export const DEFAULT_LAB_TOPIC = 'qos-lab';
+const DEFAULT_LAB_TOPIC = 'qos-lab';
 
 const ALL_LEVELS = '0,1,2';
 
