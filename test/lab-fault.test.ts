@@ -8,7 +8,8 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { cellOf } from '../src/lab/matrix';
 import { runPairs } from '../src/lab/pairs';
-import { pairRecords, type CutRecord, type TraceRecord } from '../src/lab/trace';
+import { pairRecords } from '../src/lab/trace';
+import type { CutRecord, TraceRecord } from '../src/mqtt/trace';
 import type { CutPoint } from '../src/faults/fault-spec';
 import { runCli } from './support/cli';
 

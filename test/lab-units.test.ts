@@ -10,7 +10,7 @@ import { arrowLine, formatDiagram } from '../src/lab/diagram';
 import { cellOf, cellText, formatMatrix, type PairRun } from '../src/lab/matrix';
 import { mermaidDiagram } from '../src/lab/mermaid';
 import { buildTimeline } from '../src/lab/timeline';
-import { traceRecord } from '../src/lab/trace';
+import { traceRecord } from '../src/mqtt/trace';
 import type { QoS } from '../src/mqtt/qos';
 
 const ids = { publisherId: 'p', subscriberId: 's' };

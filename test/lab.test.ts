@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { cellOf } from '../src/lab/matrix';
 import { runPairs, type LabOptions, type LabPair } from '../src/lab/pairs';
-import type { TraceRecord } from '../src/lab/trace';
+import type { TraceRecord } from '../src/mqtt/trace';
 import { QOS_LEVELS, effectiveQos, flowPackets, type QoS } from '../src/mqtt/qos';
 import { testBroker } from './support/broker';
 import { packetLines, runCli } from './support/cli';
@@ -143,7 +143,7 @@ test('mosquitto max_qos 1, MQTT 5: the matrix shows what the broker did, not wha
   assert.deepEqual(row(1), ['0 [0]', '1 [1]', '1 [1]']);
   // mosquitto refuses a QoS 2 PUBLISH with DISCONNECT 0x9b: nothing is delivered, against MIN()'s 0, 1, 2.
   assert.deepEqual(row(2), ['- [0]!', '- [1]!', '- [2]!']);
-  assert.match(result.stdout, /^! pub 2 \/ sub 2: nothing delivered, MIN\(2, 2\) = 2 expected; granted QoS 1; the broker sent DISCONNECT 0x9b \(QoS not supported\) to the publisher; its CONNACK announced Maximum QoS 1$/m);
+  assert.match(result.stdout, /^! pub 2 \/ sub 2: nothing delivered, MIN\(2, 2\) = 2 expected; granted QoS 1; the broker sent the publisher DISCONNECT 0x9b QoS not supported; its CONNACK announced Maximum QoS 1$/m);
 });
 
 test('npm start | head: a reader that stops early ends the lab quietly, no stack trace', async () => {

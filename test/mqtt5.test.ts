@@ -23,7 +23,7 @@ test('mosquitto, MQTT 5: a wrong password gets CONNACK 0x87 not authorized, exit
   const broker = await testMosquitto(t, { credentials: { username: 'alice', password: 'right-pw-5' } });
   const run = await runCli('publish', ['--broker', broker.url, ...V5, '--username', 'alice', '--password', 'wrong-pw-5']).done;
   assert.deepEqual(run.stdout.split('\n').filter(Boolean), ['send: connect', 'receive: connack  0x87 not authorized']);
-  assert.match(errorLine(run.stderr), /refused the connection: not authorized \(0x87\)$/);
+  assert.match(errorLine(run.stderr), /refused the connection: 0x87 not authorized$/);
   assert.equal(run.code, EXIT.refused);
 });
 
@@ -52,7 +52,7 @@ for (const [qos, ack] of [
     // The refusal ends the flow; nothing is left in flight, so the tool still says goodbye.
     assert.deepEqual(packetLines(run.stdout), ['send: connect', 'receive: connack', 'send: publish', `receive: ${ack}`, 'send: disconnect']);
     assert.match(run.stdout, new RegExp(`^receive: ${ack} {2}0x87 not authorized$`, 'm'));
-    assert.match(errorLine(run.stderr), /the broker did not accept message 1 of 1: not authorized \(0x87\)$/);
+    assert.match(errorLine(run.stderr), /the broker did not accept message 1 of 1: 0x87 not authorized$/);
     assert.equal(run.code, EXIT.protocol);
   });
 }
@@ -66,7 +66,7 @@ test('mosquitto with max_qos 1, MQTT 5: SUBACK grants 1 for 2; a QoS 2 PUBLISH g
 
   const pub = await runCli('publish', ['--broker', broker.url, ...V5, '--qos', '2']).done;
   assert.deepEqual(pub.stdout.split('\n').filter(Boolean), ['send: connect', 'receive: connack', 'send: publish', 'receive: disconnect  0x9b QoS not supported']);
-  assert.match(errorLine(pub.stderr), /disconnected us: QoS not supported \(0x9b\) during message 1 of 1$/);
+  assert.match(errorLine(pub.stderr), /disconnected us: 0x9b QoS not supported during message 1 of 1$/);
   assert.equal(pub.code, EXIT.protocol);
 });
 

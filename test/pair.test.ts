@@ -32,11 +32,11 @@ const SUBSCRIBER_FLOW: Record<number, string[]> = {
 };
 
 let next = 0;
-async function exchange(url: string, pubQos: number, subQos: number) {
+async function exchange(t: TestContext, url: string, pubQos: number, subQos: number) {
   const id = `t${process.pid}-${next++}`;
-  const sub = runCli('subscribe', ['--broker', url, '--qos', String(subQos), '--count', '1', '--timeout', '20', '--client-id', `${id}-sub`, '--topic', `t/${id}`]);
+  const sub = runCli('subscribe', ['--broker', url, '--qos', String(subQos), '--count', '1', '--timeout', '20', '--client-id', `${id}-sub`, '--topic', `t/${id}`], { t });
   await sub.waitFor(/^subscribed to/m);
-  const pub = runCli('publish', ['--broker', url, '--qos', String(pubQos), '--client-id', `${id}-pub`, '--topic', `t/${id}`]);
+  const pub = runCli('publish', ['--broker', url, '--qos', String(pubQos), '--client-id', `${id}-pub`, '--topic', `t/${id}`], { t });
   return { pub: await pub.done, sub: await sub.done };
 }
 
@@ -51,7 +51,7 @@ for (const engine of ENGINES) {
   ] as const) {
     test(`${engine}: publish QoS ${pubQos}, subscribe QoS ${subQos}: each side prints its own flow, delivery at MIN = ${Math.min(pubQos, subQos)}`, engine === 'mosquitto' ? needsMosquitto : {}, async (t) => {
       const broker = await brokerFor(engine, t);
-      const { pub, sub } = await exchange(broker.url, pubQos, subQos);
+      const { pub, sub } = await exchange(t, broker.url, pubQos, subQos);
       assert.equal(pub.code, 0, pub.stderr);
       assert.equal(sub.code, 0, sub.stderr);
       assert.deepEqual(packetLines(pub.stdout), [...CONNECT, ...PUBLISHER_FLOW[pubQos]!, 'send: disconnect']);
@@ -83,7 +83,7 @@ for (const engine of ENGINES) {
   test(`${engine}: a clean:false subscriber gets QoS 1 and 2 messages queued while it was away, labelled, and not QoS 0`, engine === 'mosquitto' ? needsMosquitto : {}, async (t) => {
     const broker = await brokerFor(engine, t);
     const common = ['--broker', broker.url, '--client-id', 'offline-sub', '--topic', 'offline/t', '--no-clean'];
-    const first = runCli('subscribe', [...common, '--qos', '2', '--timeout', '20']);
+    const first = runCli('subscribe', [...common, '--qos', '2', '--timeout', '20'], { t });
     await first.waitFor(/^subscribed to/m);
     first.child.kill('SIGINT');
     assert.equal((await first.done).code, 130);
@@ -118,8 +118,8 @@ test('publish --file sends the file as the payload, byte for byte', async (t) =>
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const file = join(dir, 'reading.json');
   writeFileSync(file, '{"temperature": 21.5}');
-  const sub = runCli('subscribe', ['--broker', broker.url, '--qos', '1', '--count', '1', '--timeout', '20', '--topic', 'file/t', '--client-id', 'file-sub', '--log', 'stderr']);
-  await new Promise<void>((resolve) => sub.child.stderr!.on('data', (d: Buffer) => /subscribed to/.test(d.toString()) && resolve()));
+  const sub = runCli('subscribe', ['--broker', broker.url, '--qos', '1', '--count', '1', '--timeout', '20', '--topic', 'file/t', '--client-id', 'file-sub', '--log', 'stderr'], { t });
+  await sub.waitForStderr(/^subscribed to/m);
   const pub = await runCli('publish', ['--broker', broker.url, '--qos', '1', '--topic', 'file/t', '--file', file, '--client-id', 'file-pub']).done;
   assert.equal(pub.code, 0, pub.stderr);
   const got = await sub.done;

@@ -67,7 +67,7 @@ test('mosquitto password_file, MQTT 3.1.1: a wrong password is CONNACK code 5, e
   const broker = await testMosquitto(t, { credentials: { username: 'bob', password: 'pw-mosq-ok' } });
   const run = await runCli('subscribe', ['--broker', broker.url, '--username', 'bob', '--password', 'pw-mosq-bad']).done;
   assert.deepEqual(run.stdout.split('\n').filter(Boolean), ['send: connect', 'receive: connack  code 5 not authorized']);
-  assert.match(oneError(run.stderr), /refused the connection: not authorized \(code 5\)$/);
+  assert.match(oneError(run.stderr), /refused the connection: code 5 not authorized$/);
   assert.equal(run.code, EXIT.refused);
 });
 
@@ -109,10 +109,10 @@ test('npm run broker -- --username U --password P: right password in, wrong one 
   assert.match(logToStderr.stderr, /password=<hidden>/);
 
   const wrong = keep(await runCli('publish', [...login, '--password', WRONG, '--verbose']).done);
-  assert.match(oneError(wrong.stderr), /refused the connection: bad user name or password \(code 4\)$/);
+  assert.match(oneError(wrong.stderr), /refused the connection: code 4 bad user name or password$/);
   assert.equal(wrong.code, EXIT.refused);
   // MQTT_PASSWORD from the environment takes the same path.
-  const fromEnv = keep(await runCli('publish', ['--broker', broker.url, '--username', 'carol', '--verbose'], { MQTT_PASSWORD: PASSWORD }).done);
+  const fromEnv = keep(await runCli('publish', ['--broker', broker.url, '--username', 'carol', '--verbose'], { env: { MQTT_PASSWORD: PASSWORD } }).done);
   assert.equal(fromEnv.code, 0, fromEnv.stderr);
 
   broker.run.child.kill('SIGINT');

@@ -22,7 +22,7 @@ const END_TEXT: Record<QosResult['end'], string> = {
   'subscriber-closed': 'broker closed subscriber',
 };
 
-export function deliveryTable(results: QosResult[]): string {
+function deliveryTable(results: QosResult[]): string {
   const rows = results.map((r) => {
     const a = r.accounting;
     return [`QoS ${r.qos}`, rateText(r.msgPerSec), r.published, r.acked, a.received, a.lost, a.duplicated, a.outOfOrder, a.ackedButLost, END_TEXT[r.end]].map(String);
@@ -30,7 +30,7 @@ export function deliveryTable(results: QosResult[]): string {
   return table(['', 'msg/s', 'published', 'acked', 'delivered', 'lost', 'dup', 'reordered', 'acked+lost', 'ended'], rows);
 }
 
-export function latencyTable(results: QosResult[]): string {
+function latencyTable(results: QosResult[]): string {
   const cells = (p: Percentiles | null) => (p ? [p.p50, p.p90, p.p99, p.max].map(ms) : ['-', '-', '-', '-']);
   const rows = results.map((r) => [`QoS ${r.qos}`, ...cells(r.receiveLatency), ...cells(r.ackLatency)]);
   return table(['latency ms', 'recv p50', 'p90', 'p99', 'max', 'ack p50', 'p90', 'p99', 'max'], rows);
@@ -39,7 +39,7 @@ export function latencyTable(results: QosResult[]): string {
 const BAR_WIDTH = 40;
 
 /** Horizontal bars, scaled to the largest value of each metric. */
-export function chart(results: QosResult[]): string {
+function chart(results: QosResult[]): string {
   const metrics: [string, (r: QosResult) => number, (v: number) => string][] = [
     ['msg/s', (r) => r.msgPerSec, rateText],
     ['recv p50 ms', (r) => r.receiveLatency?.p50 ?? 0, ms],

@@ -8,7 +8,7 @@ import type { MqttClient } from 'mqtt';
 import { performance } from 'node:perf_hooks';
 import { CliError, EXIT } from '../cli/errors';
 import { connect, type Connection, type PacketListener } from '../mqtt/connection';
-import type { Link } from '../lab/timeline';
+import type { Link } from '../mqtt/packet-event';
 import { subscribe } from '../mqtt/subscriber';
 import type { QoS } from '../mqtt/qos';
 import { account, newTally, payloadFor, record, seqOf, type Accounting } from './accounting';

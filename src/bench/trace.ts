@@ -1,5 +1,5 @@
 // The bench's trace: every packet both clients send or receive, as the same
-// JSON lines the lab and the two tools write with --json (src/lab/trace.ts).
+// JSON lines the lab and the two tools write with --json (src/mqtt/trace.ts).
 //
 // Events are kept during the run and turned into lines when it closes:
 // formatting a line per packet live cost about a third of QoS 1 throughput
@@ -8,9 +8,8 @@ import { createWriteStream } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { finished } from 'node:stream/promises';
 import type { PacketListener } from '../mqtt/connection';
-import type { PacketEvent } from '../mqtt/packet-event';
-import { traceLine, traceRecord } from '../lab/trace';
-import type { Link } from '../lab/timeline';
+import type { Link, PacketEvent } from '../mqtt/packet-event';
+import { traceLine, traceRecord } from '../mqtt/trace';
 
 export interface Trace {
   listener(client: Link): PacketListener;

@@ -1,10 +1,11 @@
 // The subscriber's explanations: the lines that say what QoS a message really
 // came at, and why, in words a learner can follow.
 import { effectiveQos, type QoS } from '../mqtt/qos';
+import { reasonText } from '../mqtt/reason-codes';
 import type { Delivery, Subscription } from '../mqtt/subscriber';
 
 export function describeGrant(sub: Subscription): string {
-  if (sub.granted >= 0x80) return `subscription to '${sub.topic}' refused by the broker (0x${sub.granted.toString(16)})`;
+  if (sub.granted >= 0x80) return `subscription to '${sub.topic}' refused by the broker: ${reasonText(sub.granted)}`;
   const base = `subscribed to '${sub.topic}': asked for QoS ${sub.requested}, broker granted QoS ${sub.granted}`;
   if (sub.granted < sub.requested) {
     return `${base}; messages will arrive at QoS ${sub.granted} at most, whatever the publisher uses`;

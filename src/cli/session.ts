@@ -4,13 +4,12 @@ import type { MqttClient } from 'mqtt';
 import { connect, type Connection, type ConnectionOptions } from '../mqtt/connection';
 import { EXIT } from './errors';
 import { startFaultLink } from '../faults/fault-link';
-import { tracedPrinter } from '../lab/trace';
-import type { Link } from '../lab/timeline';
+import type { Link } from '../mqtt/packet-event';
 import type { CommonOptions } from './options';
-import { makePrinter, type Printer } from './printer';
+import { makePrinter, tracedPrinter, type Printer } from './printer';
 import { INTERRUPTED, interrupted } from './signals';
 
-export async function withConnection(
+async function withConnection(
   options: ConnectionOptions,
   printer: Printer,
   work: (conn: Connection) => Promise<void>,

@@ -10,7 +10,7 @@ const GAP = 34;
 const COLUMN: Record<Lane, number> = { publisher: 0, broker: GAP, subscriber: 2 * GAP };
 const TIME_WIDTH = 8;
 
-export const LANE_NAMES: Record<Lane, string> = { publisher: 'Publisher', broker: 'Broker', subscriber: 'Subscriber' };
+const LANE_NAMES: Record<Lane, string> = { publisher: 'Publisher', broker: 'Broker', subscriber: 'Subscriber' };
 
 /** What the broker lane shows: the broker's own records, or what the client legs imply. */
 export function brokerLaneLabel(timeline: Timeline, brokerName: string): string {
@@ -44,7 +44,7 @@ export function formatDiagram(timeline: Timeline, style: Style): string[] {
   return lines;
 }
 
-export const LOST_TEXT = 'lost in the cut: never arrived';
+const LOST_TEXT = 'lost in the cut: never arrived';
 
 /** The words after a cut line: `connection cut by the proxy (before PUBACK)`. */
 export function cutText(cut: Cut): string {
@@ -52,7 +52,7 @@ export function cutText(cut: Cut): string {
 }
 
 /** `|~~~~~ CUT ~~~~~|   |  connection cut by the proxy (before PUBACK)` across the cut link. */
-export function cutLine(cut: Cut): string {
+function cutLine(cut: Cut): string {
   const [from, to]: Lane[] = cut.link === 'publisher' ? ['publisher', 'broker'] : ['broker', 'subscriber'];
   const chars = rails();
   const inner = COLUMN[to] - COLUMN[from] - 1;

@@ -1,6 +1,7 @@
 // The short text on a diagram arrow: the packet type as the spec spells it,
 // plus the fields that tell a QoS flow apart (QoS, message id, DUP, reason).
 import type { Packet } from '../mqtt/packet-event';
+import { connackCode, hexCode } from '../mqtt/reason-codes';
 
 export function arrowLabel(packet: Packet): string {
   const name = packet.cmd.toUpperCase();
@@ -14,15 +15,15 @@ export function arrowLabel(packet: Packet): string {
       return `${name} granted ${(packet.granted as number[]).map(grantText).join(',')}`;
     case 'connack': {
       const code = packet.reasonCode ?? packet.returnCode ?? 0;
-      return code === 0 ? name : `${name} code ${code}`;
+      return code === 0 ? name : `${name} ${connackCode(code, packet.reasonCode !== undefined)}`;
     }
     default: {
       const reason = (packet as { reasonCode?: number }).reasonCode;
-      return `${name}${id}${reason ? ` 0x${reason.toString(16)}` : ''}`;
+      return `${name}${id}${reason ? ` ${hexCode(reason)}` : ''}`;
     }
   }
 }
 
 function grantText(code: number): string {
-  return code >= 0x80 ? `0x${code.toString(16)}` : `q${code}`;
+  return code >= 0x80 ? hexCode(code) : `q${code}`;
 }

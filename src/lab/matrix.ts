@@ -4,7 +4,7 @@
 // and where delivery happened (which packet the broker had when it forwarded,
 // which packet the subscriber's application got the message at).
 import { effectiveQos, flowPackets, QOS_LEVELS, type QoS } from '../mqtt/qos';
-import { reasonName } from '../mqtt/reason-codes';
+import { reasonText } from '../mqtt/reason-codes';
 import type { Arrow, Timeline } from './timeline';
 
 export interface PairRun {
@@ -169,16 +169,16 @@ function faultNote(c: Cell): string {
 
 function footnote(c: Cell): string {
   const where = `pub ${c.publishQos} / sub ${c.subscribeQos}:`;
-  const granted = c.granted >= 0x80 ? `subscription refused (0x${c.granted.toString(16)})` : `granted QoS ${c.granted}`;
+  const granted = c.granted >= 0x80 ? `subscription refused: ${reasonText(c.granted)}` : `granted QoS ${c.granted}`;
   const got = c.delivered === null ? 'nothing delivered' : `delivered at QoS ${c.delivered}`;
   const why = (c.problem ? `; ${c.problem}` : '') + (c.maximumQos === undefined ? '' : `; its CONNACK announced Maximum QoS ${c.maximumQos}`);
   return `${c.mismatch ? '!' : ' '} ${where} ${got}, MIN(${c.publishQos}, ${c.subscribeQos}) = ${c.expected} expected; ${granted}${why}`;
 }
 
-/** The DISCONNECT a broker sent to cut a client off, as words: `DISCONNECT 0x9b (QoS not supported)`. */
+/** The DISCONNECT a broker sent to cut a client off, as words: `DISCONNECT 0x9b QoS not supported`. */
 export function brokerDisconnect(arrows: readonly Arrow[]): string | null {
   const cut = arrows.find((a) => a.from === 'broker' && a.packet.cmd === 'disconnect');
   if (!cut) return null;
   const code = (cut.packet as { reasonCode?: number }).reasonCode ?? 0;
-  return `the broker sent DISCONNECT 0x${code.toString(16)} (${reasonName(code)}) to the ${cut.link}`;
+  return `the broker sent the ${cut.link} DISCONNECT ${reasonText(code)}`;
 }

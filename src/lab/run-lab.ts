@@ -7,10 +7,11 @@ import { effectiveQos } from '../mqtt/qos';
 import { brokerLaneLabel, formatDiagram } from './diagram';
 import { cellOf, formatMatrix } from './matrix';
 import { mermaidDocument, type MermaidPair } from './mermaid';
-import { openOutputFile } from './output-file';
+import { openOutputFile } from '../cli/output-file';
 import { runPairs, type LabPair, type LabSession } from './pairs';
 import type { Timeline } from './timeline';
-import { pairRecords, traceLine } from './trace';
+import { traceLine } from '../mqtt/trace';
+import { pairRecords } from './trace';
 
 export async function runLab(options: LabCliOptions, style: Style, print: (line: string) => void): Promise<void> {
   const json = options.json === undefined ? null : openOutputFile('json', options.json);
@@ -54,7 +55,7 @@ export async function runLab(options: LabCliOptions, style: Style, print: (line:
   }
 }
 
-export function pairTitle(pair: LabPair): string {
+function pairTitle(pair: LabPair): string {
   const head = `publish QoS ${pair.publishQos}, subscribe QoS ${pair.subscribeQos}`;
   const expected = `MIN(${pair.publishQos}, ${pair.subscribeQos}) = ${effectiveQos(pair.publishQos, pair.subscribeQos)}`;
   const got = cellOf(pair).delivered;
@@ -62,7 +63,7 @@ export function pairTitle(pair: LabPair): string {
 }
 
 /** The publisher's message id and the one the broker chose toward the subscriber. */
-export function idLine(timeline: Timeline): string {
+function idLine(timeline: Timeline): string {
   const id = (value: number | undefined) => (value === undefined ? 'no id (QoS 0)' : `id=${value}`);
   return timeline.messages
     .map((m) => `message id: publisher's ${m.resent ? 'resent ' : ''}PUBLISH ${id(m.publisherId)} -> broker's PUBLISH to the subscriber ${m.forwarded ? id(m.subscriberId) : 'never sent'}`)

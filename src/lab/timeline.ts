@@ -5,13 +5,11 @@
 // fault proxy on the publisher's connection, its cuts and the packet it
 // swallowed come in too: a packet sent and never received is shown as lost.
 import type { ProxyCutEvent, ProxyPacketEvent } from '../faults/proxy';
-import type { Packet } from '../mqtt/packet-event';
+import type { Link, Packet } from '../mqtt/packet-event';
 import type { Leg, LegEvent } from './exchange';
 
 /** A lane of the diagram: who sends or receives. */
 export type Lane = Leg;
-/** A connection: the publisher's (publisher-broker) or the subscriber's (broker-subscriber). */
-export type Link = 'publisher' | 'subscriber';
 
 export interface Arrow {
   link: Link;
@@ -180,7 +178,7 @@ function arrow(o: Observation, sentAt: number | undefined, receivedAt: number | 
 }
 
 /** Pairs each PUBLISH on the publisher's leg with the PUBLISH the broker sent on, by topic and payload. */
-export function correlate(arrows: readonly Arrow[]): Correlation[] {
+function correlate(arrows: readonly Arrow[]): Correlation[] {
   const outgoing = arrows.filter((a) => a.link === 'subscriber' && a.packet.cmd === 'publish');
   const result: Correlation[] = [];
   for (const a of arrows) {

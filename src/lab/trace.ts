@@ -1,102 +1,9 @@
-// The trace: one JSON object per packet, one per line (JSON lines), from the
-// same packet events the terminal shows. Fields a packet type does not carry
-// are left out; a password never is written. With --fault, the proxy adds its
-// own records: each cut, and the packet it swallowed (`dropped`).
-import { performance } from 'node:perf_hooks';
-import mqttPacket from 'mqtt-packet';
-import type { Printer } from '../cli/printer';
+// The lab's trace: every record of one pair, from both clients, the broker tap
+// and the fault proxy (the record format is src/mqtt/trace.ts).
+import type { Link } from '../mqtt/packet-event';
+import { msSince, traceRecord, type CutRecord, type TraceRecord } from '../mqtt/trace';
 import type { ProtocolVersion } from '../mqtt/connection';
-import type { Direction, PacketEvent } from '../mqtt/packet-event';
-import { openOutputFile } from './output-file';
 import type { LabPair } from './pairs';
-import type { Lane, Link } from './timeline';
-
-export interface TraceRecord {
-  /** Milliseconds since the run started. */
-  time: number;
-  /** The lab's pair, e.g. "pub 1 / sub 2". */
-  pair?: string;
-  /** Which connection: the publisher's (publisher-broker) or the subscriber's (broker-subscriber). */
-  leg: Link;
-  /** Who logged the packet: a client, the broker's tap, or the fault proxy. */
-  seenBy: Lane | 'proxy';
-  /** Seen from `seenBy` (the proxy sees as the broker does: `send` is toward the client). */
-  direction: Direction;
-  /** The fault proxy swallowed this packet: it never reached the other end. */
-  dropped?: boolean;
-  type: string;
-  messageId?: number;
-  qos?: number;
-  dup?: boolean;
-  retain?: boolean;
-  topic?: string;
-  /** The whole packet's size on the wire. */
-  bytes: number;
-  payloadBytes?: number;
-  clientId?: string;
-  granted?: number[];
-  reasonCode?: number;
-}
-
-/** The fault proxy cut the connection. */
-export interface CutRecord {
-  time: number;
-  pair?: string;
-  leg: Link;
-  seenBy: 'proxy';
-  type: 'cut';
-  /** e.g. `before puback`, `timer after 312 ms`. */
-  reason: string;
-}
-
-export interface TraceContext {
-  leg: Link;
-  seenBy: TraceRecord['seenBy'];
-  protocol: ProtocolVersion;
-  /** performance.now() when the run started. */
-  start: number;
-  pair?: string;
-}
-
-export function traceRecord(event: PacketEvent, context: TraceContext): TraceRecord {
-  const { packet } = event;
-  const record: TraceRecord = {
-    time: msSince(context.start, event.at),
-    ...(context.pair === undefined ? {} : { pair: context.pair }),
-    leg: context.leg,
-    seenBy: context.seenBy,
-    direction: event.direction,
-    type: packet.cmd,
-    bytes: mqttPacket.generate(packet, { protocolVersion: context.protocol }).length,
-  };
-  if (packet.messageId !== undefined) record.messageId = packet.messageId;
-  switch (packet.cmd) {
-    case 'publish':
-      Object.assign(record, {
-        qos: packet.qos,
-        dup: Boolean(packet.dup),
-        retain: Boolean(packet.retain),
-        topic: packet.topic,
-        payloadBytes: Buffer.byteLength(packet.payload),
-      });
-      break;
-    case 'subscribe':
-      Object.assign(record, { topic: packet.subscriptions.map((s) => s.topic).join(','), qos: Math.max(...packet.subscriptions.map((s) => s.qos)) });
-      break;
-    case 'suback':
-      record.granted = packet.granted as number[];
-      break;
-    case 'connect':
-      record.clientId = packet.clientId;
-      break;
-    default: {
-      const coded = packet as { reasonCode?: number; returnCode?: number };
-      const code = coded.reasonCode ?? coded.returnCode;
-      if (code !== undefined) record.reasonCode = code;
-    }
-  }
-  return record;
-}
 
 /** Every record of one lab pair, in time order: both clients', the broker tap's and the fault proxy's. */
 export function pairRecords(pair: LabPair, start: number, protocol: ProtocolVersion): (TraceRecord | CutRecord)[] {
@@ -112,33 +19,4 @@ export function pairRecords(pair: LabPair, start: number, protocol: ProtocolVers
     records.push({ time: msSince(start, cut.at), pair: name, leg: 'publisher', seenBy: 'proxy', type: 'cut', reason: cut.reason });
   }
   return records.sort((a, b) => a.time - b.time);
-}
-
-/** Milliseconds from `start` to `at`, to the microsecond. */
-function msSince(start: number, at: number): number {
-  return Math.round((at - start) * 1000) / 1000;
-}
-
-export function traceLine(record: TraceRecord | CutRecord): string {
-  return `${JSON.stringify(record)}\n`;
-}
-
-/**
- * --json on publish-with-qos / subscribe-with-qos: the printer also writes each
- * packet to the trace file. `close` must run when the tool is done.
- */
-export function tracedPrinter(printer: Printer, path: string | undefined, leg: Link, protocol: ProtocolVersion): { printer: Printer; close(): void } {
-  if (path === undefined) return { printer, close: () => undefined };
-  const file = openOutputFile('json', path);
-  const context: TraceContext = { leg, seenBy: leg, protocol, start: performance.now() };
-  return {
-    printer: {
-      ...printer,
-      packet: (event) => {
-        printer.packet(event);
-        file.write(traceLine(traceRecord(event, context)));
-      },
-    },
-    close: file.close,
-  };
 }

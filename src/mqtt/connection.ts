@@ -8,7 +8,7 @@ import { TLSSocket } from 'node:tls';
 import { CliError, EXIT } from '../cli/errors';
 import { attachDupStore, DupStore } from './dup-store';
 import type { PacketEvent } from './packet-event';
-import { connackReason, reasonName } from './reason-codes';
+import { connackText, reasonText } from './reason-codes';
 
 /** MQTT.js's protocolVersion: 4 is MQTT 3.1.1, 5 is MQTT 5. */
 export type ProtocolVersion = 4 | 5;
@@ -104,7 +104,7 @@ export function connect(options: ConnectionOptions, onPacket: PacketListener, pr
   const lost = new Promise<never>((_, reject) => {
     client.on('close', () => {
       if (ending || options.reconnect) return;
-      const why = hangUpReason === undefined ? 'closed the connection' : `disconnected us: ${reasonName(hangUpReason)} (0x${hangUpReason.toString(16)})`;
+      const why = hangUpReason === undefined ? 'closed the connection' : `disconnected us: ${reasonText(hangUpReason)}`;
       reject(new CliError(`the broker at ${options.url} ${why}`, EXIT.protocol));
     });
   });
@@ -153,10 +153,8 @@ function connectError(options: ConnectionOptions, error: (Error & { code?: strin
   }
   const code = error.code;
   if (typeof code === 'number') {
-    // MQTT 5 codes are hex (0x87); a code below 0x80 is a 3.1.1 broker's answer (see connackReason).
-    const shown = options.protocol === 5 && code >= 0x80 ? `0x${code.toString(16)}` : `code ${code}`;
     const hint = options.protocol === 5 && (code === 1 || code === 0x84) ? ': it does not speak MQTT 5, try --protocol 3.1.1' : '';
-    return new CliError(`${where} refused the connection: ${connackReason(code, options.protocol === 5)} (${shown})${hint}`, EXIT.refused);
+    return new CliError(`${where} refused the connection: ${connackText(code, options.protocol === 5)}${hint}`, EXIT.refused);
   }
   const tls = /^(mqtts|wss):/.test(options.url);
   // The broker ended the handshake with a TLS alert (ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED, ...): name the alert.

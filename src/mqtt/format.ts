@@ -1,7 +1,7 @@
 // How a packet becomes one line of text. Every line printed for a packet comes
 // from a real packet event; nothing here invents packets.
 import type { Packet, PacketEvent, BrokerPacketEvent } from './packet-event';
-import { connackReason, reasonName } from './reason-codes';
+import { connackReason, connackText, hexCode, reasonName, reasonText } from './reason-codes';
 
 export interface Style {
   verbose: boolean;
@@ -46,7 +46,7 @@ export function packetDetails(packet: Packet): string {
     case 'connack': {
       const v5 = packet.reasonCode !== undefined;
       const code = packet.reasonCode ?? packet.returnCode ?? 0;
-      fields.push(`sessionPresent=${packet.sessionPresent}`, `code=${v5 ? hex(code) : code} (${connackReason(code, v5)})`);
+      fields.push(`sessionPresent=${packet.sessionPresent}`, `code=${v5 ? hexCode(code) : code} (${connackReason(code, v5)})`);
       // An MQTT 5 broker announces its limits here; a QoS above maximum-qos gets DISCONNECT 0x9B.
       if (packet.properties?.maximumQoS !== undefined) fields.push(`maximum-qos=${packet.properties.maximumQoS}`);
       break;
@@ -55,11 +55,11 @@ export function packetDetails(packet: Packet): string {
       fields.push(`id=${id}`, ...packet.subscriptions.map((s) => `topic=${s.topic} qos=${s.qos}`));
       break;
     case 'suback':
-      fields.push(`id=${id}`, `granted=${(packet.granted as number[]).map((g) => (g >= 0x80 ? `${hex(g)} (${reasonName(g)})` : g)).join(',')}`);
+      fields.push(`id=${id}`, `granted=${(packet.granted as number[]).map((g) => (g >= 0x80 ? `${hexCode(g)} (${reasonName(g)})` : g)).join(',')}`);
       break;
     default:
       if (id !== undefined) fields.push(`id=${id}`);
-      if (typeof p.reasonCode === 'number' && p.reasonCode !== 0) fields.push(`reason=${hex(p.reasonCode)} (${reasonName(p.reasonCode)})`);
+      if (typeof p.reasonCode === 'number' && p.reasonCode !== 0) fields.push(`reason=${hexCode(p.reasonCode)} (${reasonName(p.reasonCode)})`);
   }
   return fields.join(' ');
 }
@@ -72,27 +72,22 @@ export function packetDetails(packet: Packet): string {
 export function packetReason(packet: Packet): string | null {
   switch (packet.cmd) {
     case 'connack': {
-      if (packet.reasonCode !== undefined) return packet.reasonCode === 0 ? null : `${hex(packet.reasonCode)} ${connackReason(packet.reasonCode, true)}`;
-      const code = packet.returnCode ?? 0;
-      return code === 0 ? null : `code ${code} ${connackReason(code, false)}`;
+      const code = packet.reasonCode ?? packet.returnCode ?? 0;
+      return code === 0 ? null : connackText(code, packet.reasonCode !== undefined);
     }
     case 'suback': {
       const refused = (packet.granted as number[]).filter((g) => g >= 0x80);
-      return refused.length ? refused.map((g) => `${hex(g)} ${reasonName(g)}`).join(', ') : null;
+      return refused.length ? refused.map(reasonText).join(', ') : null;
     }
     case 'puback':
     case 'pubrec':
     case 'pubrel':
     case 'pubcomp':
     case 'disconnect':
-      return packet.reasonCode ? `${hex(packet.reasonCode)} ${reasonName(packet.reasonCode)}` : null;
+      return packet.reasonCode ? reasonText(packet.reasonCode) : null;
     default:
       return null;
   }
-}
-
-function hex(code: number): string {
-  return `0x${code.toString(16).padStart(2, '0')}`;
 }
 
 /** `send: publish`, the lesson's form; with verbose, the details follow. */

@@ -4,7 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { CliError, EXIT } from '../cli/errors';
 import type { Connection } from './connection';
 import type { QoS } from './qos';
-import { reasonName } from './reason-codes';
+import { reasonText } from './reason-codes';
 
 export interface PublishJob {
   topic: string;
@@ -31,6 +31,6 @@ export async function publishAll(conn: Connection, job: PublishJob): Promise<voi
 function publishError(error: unknown, index: number, count: number): CliError {
   if (error instanceof CliError) return new CliError(`${error.message} during message ${index + 1} of ${count}`, error.exitCode);
   const code = (error as { code?: unknown }).code;
-  const why = typeof code === 'number' ? `${reasonName(code)} (0x${code.toString(16)})` : (error as Error).message;
+  const why = typeof code === 'number' ? reasonText(code) : (error as Error).message;
   return new CliError(`the broker did not accept message ${index + 1} of ${count}: ${why}`, EXIT.protocol);
 }

@@ -57,3 +57,23 @@ export function connackReason(code: number, v5: boolean): string {
 export function reasonName(code: number): string {
   return REASON_V5[code] ?? 'unknown';
 }
+
+/** The one way we write a code's number: `0x87` (MQTT 5 reason codes and SUBACK refusals are hex in the spec). */
+export function hexCode(code: number): string {
+  return `0x${code.toString(16).padStart(2, '0')}`;
+}
+
+/** An MQTT 5 reason code (or a SUBACK refusal) as shown everywhere: `0x87 not authorized`. */
+export function reasonText(code: number): string {
+  return `${hexCode(code)} ${reasonName(code)}`;
+}
+
+/** A CONNACK's code, number only: `0x87` (MQTT 5), `code 4` (3.1.1, including aedes's 3.1.1 answer to v5: see connackReason). */
+export function connackCode(code: number, v5: boolean): string {
+  return v5 && (code === 0 || code >= 0x80) ? hexCode(code) : `code ${code}`;
+}
+
+/** A CONNACK's code as shown everywhere: `0x87 not authorized` (MQTT 5), `code 4 bad user name or password` (3.1.1). */
+export function connackText(code: number, v5: boolean): string {
+  return `${connackCode(code, v5)} ${connackReason(code, v5)}`;
+}

@@ -5,7 +5,7 @@ import type { IPublishPacket } from 'mqtt-packet';
 import { CliError, EXIT } from '../cli/errors';
 import type { Connection } from './connection';
 import { parseQos, type QoS } from './qos';
-import { reasonName } from './reason-codes';
+import { reasonText } from './reason-codes';
 
 export interface Delivery {
   topic: string;
@@ -72,7 +72,7 @@ export async function subscribe(conn: Connection, topic: string, qos: QoS): Prom
     if (error instanceof CliError) throw error;
     // MQTT.js rejects a SUBACK code of 0x80 or above with the SUBACK itself attached (error.packet).
     const code = (error as { packet?: { granted?: unknown[] } }).packet?.granted?.[0];
-    const why = typeof code === 'number' ? `${reasonName(code)} (0x${code.toString(16)})` : (error as Error).message;
+    const why = typeof code === 'number' ? reasonText(code) : (error as Error).message;
     throw new CliError(`the broker refused the subscription to '${topic}': ${why}`, EXIT.protocol);
   }
 }

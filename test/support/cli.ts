@@ -3,56 +3,73 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { join } from 'node:path';
+import type { TestContext } from 'node:test';
 
 export const ROOT = join(__dirname, '..', '..');
 
 export interface Run {
   child: ChildProcess;
-  /** Resolves with the stdout seen so far once a line matching `pattern` appears. */
+  /** Resolves with the stdout seen so far once it matches `pattern`; rejects if the process exits first. */
   waitFor(pattern: RegExp): Promise<string>;
+  /** The same on stderr (where --log=stderr puts the packet log). */
+  waitForStderr(pattern: RegExp): Promise<string>;
   /** Resolves when the process exits. */
   done: Promise<{ code: number | null; stdout: string; stderr: string }>;
   stdout(): string;
 }
 
+export interface RunOptions {
+  env?: NodeJS.ProcessEnv;
+  /** The test that owns the process: a child still running when it ends is killed. */
+  t?: TestContext;
+}
+
+type Stream = 'stdout' | 'stderr';
+
 /** Runs src/<entry>.ts with args; NO_COLOR so output is plain text. */
-export function runCli(entry: 'publish' | 'subscribe' | 'broker' | 'lab' | 'scenario' | 'chaos' | 'bench', args: string[], env: NodeJS.ProcessEnv = {}): Run {
+export function runCli(entry: 'publish' | 'subscribe' | 'broker' | 'lab' | 'scenario' | 'chaos' | 'bench', args: string[], { env = {}, t }: RunOptions = {}): Run {
   const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src', `${entry}.ts`), ...args], {
     cwd: ROOT,
     env: { ...process.env, NO_COLOR: '1', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  let out = '';
-  let err = '';
-  const waiters: { pattern: RegExp; resolve: (s: string) => void; reject: (e: Error) => void }[] = [];
+  const seen: Record<Stream, string> = { stdout: '', stderr: '' };
+  const waiters: { stream: Stream; pattern: RegExp; resolve: (s: string) => void; reject: (e: Error) => void }[] = [];
+  // Patterns are matched against everything seen so far, not chunk by chunk: a line can span two chunks.
   const check = () => {
     for (const w of [...waiters]) {
-      if (w.pattern.test(out)) {
+      if (w.pattern.test(seen[w.stream])) {
         waiters.splice(waiters.indexOf(w), 1);
-        w.resolve(out);
+        w.resolve(seen[w.stream]);
       }
     }
   };
-  child.stdout!.on('data', (d: Buffer) => {
-    out += d.toString();
-    check();
-  });
-  child.stderr!.on('data', (d: Buffer) => {
-    err += d.toString();
-  });
+  for (const stream of ['stdout', 'stderr'] as const) {
+    child[stream]!.on('data', (d: Buffer) => {
+      seen[stream] += d.toString();
+      check();
+    });
+  }
   const done = once(child, 'close').then(([code]) => {
-    for (const w of waiters.splice(0)) w.reject(new Error(`${entry} exited (${code}) before ${w.pattern}; stdout:\n${out}\nstderr:\n${err}`));
-    return { code: code as number | null, stdout: out, stderr: err };
+    for (const w of waiters.splice(0)) w.reject(new Error(`${entry} exited (${code}) before ${w.stream} matched ${w.pattern}; stdout:\n${seen.stdout}\nstderr:\n${seen.stderr}`));
+    return { code: code as number | null, stdout: seen.stdout, stderr: seen.stderr };
   });
+  t?.after(async () => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    child.kill();
+    await done;
+  });
+  const waitOn = (stream: Stream) => (pattern: RegExp) =>
+    new Promise<string>((resolve, reject) => {
+      waiters.push({ stream, pattern, resolve, reject });
+      check();
+    });
   return {
     child,
     done,
-    stdout: () => out,
-    waitFor: (pattern) =>
-      new Promise((resolve, reject) => {
-        waiters.push({ pattern, resolve, reject });
-        check();
-      }),
+    stdout: () => seen.stdout,
+    waitFor: waitOn('stdout'),
+    waitForStderr: waitOn('stderr'),
   };
 }
 

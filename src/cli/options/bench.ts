@@ -1,12 +1,15 @@
 // The bench and its two companions: bench:compare and bench:startup.
 import { UsageError } from '../errors';
 import { brokerUrl, PUBLIC_BROKERS } from './broker-url';
-import { COMMANDS, integer, parseRaw, qosList, seconds, single, topicFlag, type Parsed } from './parse';
+import { COMMANDS, defaulted, integer, parseRaw, qosList, seconds, single, topicFlag, type Parsed } from './parse';
 import type { QoS } from '../../mqtt/qos';
 
 export const BENCH_TOOL = COMMANDS.bench;
 
-export const DEFAULT_BENCH_TOPIC = 'mqtt-qos-lab/bench';
+const DEFAULT_BENCH_TOPIC = 'mqtt-qos-lab/bench';
+
+/** bench:compare hands its values to parseBench, so both share these. */
+const DEFAULT = { qos: '0,1,2', count: '20000', size: '32', window: '20', idle: '5', rounds: '3', runs: '10' };
 
 export interface BenchOptions {
   /** undefined: an embedded aedes broker started for the run. */
@@ -30,11 +33,11 @@ export function parseBench(argv: string[]): Parsed<BenchOptions> {
   const raw = parseRaw(BENCH_TOOL, 'Measure what each QoS level costs: throughput, latency and end-to-end loss from a publisher to a subscriber.', argv, (y) =>
     y
       .option('broker', { alias: 'b', type: 'string', describe: 'broker URL or host[:port] (default: an embedded aedes broker on a free loopback port)' })
-      .option('qos', { alias: 'q', type: 'string', default: '0,1,2', describe: 'QoS levels to run, comma-separated' })
-      .option('count', { alias: 'n', type: 'string', default: '20000', describe: 'messages per QoS level' })
-      .option('size', { alias: 's', type: 'string', default: '32', describe: 'payload bytes per message (holds the sequence number)' })
-      .option('window', { alias: 'w', type: 'string', default: '20', describe: 'most unacknowledged messages in flight (like mosquitto_pub -M); 0 for no limit' })
-      .option('idle', { type: 'string', default: '5', describe: 'seconds with no delivery or ack before a run stops and reports what is missing' })
+      .option('qos', { alias: 'q', type: 'string', default: DEFAULT.qos, describe: 'QoS levels to run, comma-separated' })
+      .option('count', { alias: 'n', type: 'string', default: DEFAULT.count, describe: 'messages per QoS level' })
+      .option('size', { alias: 's', type: 'string', default: DEFAULT.size, describe: 'payload bytes per message (holds the sequence number)' })
+      .option('window', { alias: 'w', type: 'string', default: DEFAULT.window, describe: 'most unacknowledged messages in flight (like mosquitto_pub -M); 0 for no limit' })
+      .option('idle', { type: 'string', default: DEFAULT.idle, describe: 'seconds with no delivery or ack before a run stops and reports what is missing' })
       .option('topic', { alias: 't', type: 'string', default: DEFAULT_BENCH_TOPIC, describe: 'topic to publish and subscribe on' })
       .option('json', { type: 'boolean', default: false, describe: 'print results as JSON' })
       .option('stall-after', { type: 'string', describe: 'the subscriber stops reading after this many messages until the publisher is done (shows what a broker drops)' })
@@ -45,9 +48,9 @@ export function parseBench(argv: string[]): Parsed<BenchOptions> {
   if (brokerText !== undefined && PUBLIC_BROKERS[brokerText.toLowerCase()]) {
     throw new UsageError(`--broker '${brokerText}': a bench floods its broker; run it against your own, not a public test broker`);
   }
-  const levels = qosList('qos', single(raw, 'qos') ?? '0,1,2');
-  const count = integer('count', single(raw, 'count') ?? '20000', 1);
-  const size = integer('size', single(raw, 'size') ?? '32', 1);
+  const levels = qosList('qos', defaulted(raw, 'qos'));
+  const count = integer('count', defaulted(raw, 'count'), 1);
+  const size = integer('size', defaulted(raw, 'size'), 1);
   const digits = String(count - 1).length;
   if (size < digits) throw new UsageError(`--size must be at least ${digits} to hold sequence numbers up to ${count - 1}, got '${size}'`);
   const topic = topicFlag(raw, DEFAULT_BENCH_TOPIC);
@@ -59,8 +62,8 @@ export function parseBench(argv: string[]): Parsed<BenchOptions> {
       levels,
       count,
       size,
-      window: integer('window', single(raw, 'window') ?? '20', 0),
-      idle: seconds('idle', single(raw, 'idle') ?? '5'),
+      window: integer('window', defaulted(raw, 'window'), 0),
+      idle: seconds('idle', defaulted(raw, 'idle')),
       topic,
       json: Boolean(raw.json),
       stallAfter: stallAfter === undefined ? undefined : integer('stall-after', stallAfter, 1),
@@ -81,27 +84,27 @@ export interface CompareOptions {
 export function parseCompare(argv: string[]): Parsed<CompareOptions> {
   const raw = parseRaw(COMMANDS.compare, 'Run this bench and the C client (mosquitto_pub -l, mosquitto_sub -C) against one mosquitto, alternating, and print the ratio per QoS.', argv, (y) =>
     y
-      .option('qos', { alias: 'q', type: 'string', default: '0,1,2', describe: 'QoS levels, comma-separated' })
-      .option('count', { alias: 'n', type: 'string', default: '20000', describe: 'messages per run' })
-      .option('size', { alias: 's', type: 'string', default: '32', describe: 'payload bytes per message' })
-      .option('window', { alias: 'w', type: 'string', default: '20', describe: 'in-flight window for both clients (mosquitto_pub -M)' })
-      .option('rounds', { alias: 'r', type: 'string', default: '3', describe: 'runs of each client per QoS, alternating' }),
+      .option('qos', { alias: 'q', type: 'string', default: DEFAULT.qos, describe: 'QoS levels, comma-separated' })
+      .option('count', { alias: 'n', type: 'string', default: DEFAULT.count, describe: 'messages per run' })
+      .option('size', { alias: 's', type: 'string', default: DEFAULT.size, describe: 'payload bytes per message' })
+      .option('window', { alias: 'w', type: 'string', default: DEFAULT.window, describe: 'in-flight window for both clients (mosquitto_pub -M)' })
+      .option('rounds', { alias: 'r', type: 'string', default: DEFAULT.rounds, describe: 'runs of each client per QoS, alternating' }),
   );
   if (!raw) return { kind: 'shown' };
-  const bench = parseBench(['--qos', single(raw, 'qos') ?? '0,1,2', '--count', single(raw, 'count') ?? '20000', '--size', single(raw, 'size') ?? '32']);
+  const bench = parseBench(['--qos', defaulted(raw, 'qos'), '--count', defaulted(raw, 'count'), '--size', defaulted(raw, 'size')]);
   if (bench.kind !== 'run') return bench;
-  const window = integer('window', single(raw, 'window') ?? '20', 1);
+  const window = integer('window', defaulted(raw, 'window'), 1);
   // mosquitto_pub -M accepts 1 to 65535: there is no unbounded window to compare with.
   if (window > 65535) throw new UsageError(`--window must be 1 to 65535 (mosquitto_pub -M), got '${window}'`);
   const { levels, count, size } = bench.options;
-  return { kind: 'run', options: { levels, count, size, window, rounds: integer('rounds', single(raw, 'rounds') ?? '3', 1) } };
+  return { kind: 'run', options: { levels, count, size, window, rounds: integer('rounds', defaulted(raw, 'rounds'), 1) } };
 }
 
 /** `npm run bench:startup`: how many timed runs of each command. */
 export function parseStartup(argv: string[]): Parsed<{ runs: number }> {
   const raw = parseRaw(COMMANDS.startup, 'Time process start to PUBACK to exit for the compiled bin, the ts-node lesson path and MQTT.js\'s own bin.', argv, (y) =>
-    y.option('runs', { alias: 'r', type: 'string', default: '10', describe: 'timed runs of each command, alternating' }),
+    y.option('runs', { alias: 'r', type: 'string', default: DEFAULT.runs, describe: 'timed runs of each command, alternating' }),
   );
   if (!raw) return { kind: 'shown' };
-  return { kind: 'run', options: { runs: integer('runs', single(raw, 'runs') ?? '10', 1) } };
+  return { kind: 'run', options: { runs: integer('runs', defaulted(raw, 'runs'), 1) } };
 }

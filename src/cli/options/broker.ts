@@ -1,7 +1,7 @@
 // npm run broker: which engine, where to listen, optional credentials.
 import { UsageError } from '../errors';
 import { BROKER_KINDS, type BrokerKind } from '../../broker/kind';
-import { COMMANDS, display, displayOptions, integer, parseRaw, single, type Display, type Parsed } from './parse';
+import { COMMANDS, defaulted, display, displayOptions, integer, parseRaw, single, type Display, type Parsed } from './parse';
 
 export interface BrokerCliOptions {
   engine: BrokerKind;
@@ -14,6 +14,8 @@ export interface BrokerCliOptions {
   display: Display;
 }
 
+const DEFAULT_ENGINE: BrokerKind = 'aedes';
+
 export function parseBroker(argv: string[]): Parsed<BrokerCliOptions> {
   const raw = parseRaw(
     COMMANDS.broker,
@@ -23,13 +25,13 @@ export function parseBroker(argv: string[]): Parsed<BrokerCliOptions> {
       displayOptions(y)
         .option('host', { type: 'string', default: '127.0.0.1', describe: 'address to listen on (loopback by default)' })
         .option('port', { alias: 'p', type: 'string', default: '1883', describe: 'port to listen on (0 picks a free one)' })
-        .option('engine', { type: 'string', choices: [...BROKER_KINDS], default: 'aedes', describe: 'aedes (embedded, MQTT 3.1.1) or mosquitto (installed, MQTT 3.1.1 and 5)' })
+        .option('engine', { type: 'string', choices: [...BROKER_KINDS], default: DEFAULT_ENGINE, describe: 'aedes (embedded, MQTT 3.1.1) or mosquitto (installed, MQTT 3.1.1 and 5)' })
         .option('username', { alias: 'u', type: 'string', describe: 'require this user name (with --password)' })
         .option('password', { alias: 'P', type: 'string', describe: 'require this password (with --username); never printed' })
         .option('quiet', { type: 'boolean', default: false, describe: 'print no packet lines (for load tests)' }),
   );
   if (!raw) return { kind: 'shown' };
-  const port = integer('port', single(raw, 'port') ?? '1883', 0);
+  const port = integer('port', defaulted(raw, 'port'), 0);
   if (port > 65535) throw new UsageError(`--port must be 0 to 65535, got '${port}'`);
   const username = single(raw, 'username');
   const password = single(raw, 'password');
@@ -37,8 +39,8 @@ export function parseBroker(argv: string[]): Parsed<BrokerCliOptions> {
   return {
     kind: 'run',
     options: {
-      engine: raw.engine === 'mosquitto' ? 'mosquitto' : 'aedes',
-      host: single(raw, 'host') ?? '127.0.0.1',
+      engine: defaulted(raw, 'engine') as BrokerKind, // one of BROKER_KINDS: yargs checked the choices
+      host: defaulted(raw, 'host'),
       port,
       credentials: username === undefined || password === undefined ? undefined : { username, password },
       quiet: Boolean(raw.quiet),

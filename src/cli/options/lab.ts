@@ -3,7 +3,7 @@ import type { LabOptions } from '../../lab/pairs';
 import { UsageError } from '../errors';
 import { brokerUrl } from './broker-url';
 import { DEFAULT_MESSAGE } from './pair';
-import { COMMANDS, display, displayOptions, faultOption, filePath, parseRaw, protocolFlag, qosList, single, topicFlag, traceOption, validateFault, type Display, type Parsed } from './parse';
+import { COMMANDS, DEFAULT_PROTOCOL, defaulted, display, displayOptions, faultOption, filePath, parseRaw, protocolFlag, qosList, single, topicFlag, traceOption, validateFault, type Display, type Parsed } from './parse';
 
 export interface LabCliOptions {
   display: Display;
@@ -12,7 +12,9 @@ export interface LabCliOptions {
   mermaid?: string;
 }
 
-export const DEFAULT_LAB_TOPIC = 'qos-lab';
+const DEFAULT_LAB_TOPIC = 'qos-lab';
+
+const ALL_LEVELS = '0,1,2';
 
 export function parseLab(argv: string[]): Parsed<LabCliOptions> {
   const raw = parseRaw(
@@ -22,9 +24,9 @@ export function parseLab(argv: string[]): Parsed<LabCliOptions> {
     (y) =>
       faultOption(traceOption(displayOptions(y)), " of each pair's publisher (the subscriber's connection stays direct)")
         .option('broker', { alias: 'b', type: 'string', describe: 'run against this broker (URL or host[:port]) instead of the embedded aedes broker; its lane is then derived from the client legs' })
-        .option('protocol', { alias: 'V', type: 'string', default: '3.1.1', describe: 'MQTT version of both clients: 3.1.1 or 5 (5 needs --broker: aedes speaks 3.1.1 only)' })
-        .option('pub', { type: 'string', default: '0,1,2', describe: 'publish QoS levels to run, e.g. 2 or 1,2' })
-        .option('sub', { type: 'string', default: '0,1,2', describe: 'subscription QoS levels to run, e.g. 1 or 0,2' })
+        .option('protocol', { alias: 'V', type: 'string', default: DEFAULT_PROTOCOL, describe: 'MQTT version of both clients: 3.1.1 or 5 (5 needs --broker: aedes speaks 3.1.1 only)' })
+        .option('pub', { type: 'string', default: ALL_LEVELS, describe: 'publish QoS levels to run, e.g. 2 or 1,2' })
+        .option('sub', { type: 'string', default: ALL_LEVELS, describe: 'subscription QoS levels to run, e.g. 1 or 0,2' })
         .option('topic', { alias: 't', type: 'string', default: DEFAULT_LAB_TOPIC, describe: 'topic prefix: each pair uses <topic>/pub<P>-sub<S>' })
         .option('message', { alias: 'm', type: 'string', default: DEFAULT_MESSAGE, describe: 'payload to publish' })
         .option('mermaid', { type: 'string', describe: 'also write a Mermaid sequenceDiagram per pair to FILE (Markdown)' }),
@@ -44,10 +46,10 @@ export function parseLab(argv: string[]): Parsed<LabCliOptions> {
       lab: {
         url,
         protocol,
-        pubs: qosList('pub', single(raw, 'pub') ?? '0,1,2'),
-        subs: qosList('sub', single(raw, 'sub') ?? '0,1,2'),
+        pubs: qosList('pub', defaulted(raw, 'pub')),
+        subs: qosList('sub', defaulted(raw, 'sub')),
         topic,
-        message: single(raw, 'message') ?? DEFAULT_MESSAGE,
+        message: defaulted(raw, 'message'),
         ...(fault ? { fault } : {}),
       },
       json: filePath(raw, 'json'),

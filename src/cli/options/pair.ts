@@ -9,7 +9,7 @@ import type { ConnectionOptions, TlsOptions } from '../../mqtt/connection';
 import type { FaultSpec } from '../../faults/fault-spec';
 import { UsageError } from '../errors';
 import { brokerUrl, DEFAULT_BROKER, PUBLIC_BROKERS } from './broker-url';
-import { COMMANDS, display, displayOptions, faultOption, filePath, integer, parseRaw, printable, protocolFlag, qosFlag, readInput, seconds, single, traceOption, validateFault, type Display, type Parsed } from './parse';
+import { COMMANDS, DEFAULT_PROTOCOL, defaulted, display, displayOptions, faultOption, filePath, integer, parseRaw, printable, protocolFlag, qosFlag, readInput, seconds, single, traceOption, validateFault, type Display, type Parsed } from './parse';
 
 export type Role = 'publish' | 'subscribe';
 
@@ -18,6 +18,10 @@ export const TOOL_NAMES: Record<Role, string> = { publish: COMMANDS.publish, sub
 export const DEFAULT_TOPIC = 'home/sample_topic';
 
 export const DEFAULT_MESSAGE = JSON.stringify({ data: 'test' });
+
+const DEFAULT_QOS = '0';
+const DEFAULT_COUNT = '1';
+const DEFAULT_INTERVAL = '1000';
 
 export interface OutputOptions extends Display {
   /** Where packet lines and notes go; with 'stderr', stdout carries only received payloads. */
@@ -59,10 +63,10 @@ function sharedOptions(y: Argv): Argv {
       describe: `broker URL (mqtt://, mqtts://, ws://, wss://), host[:port], or a public test broker: ${Object.keys(PUBLIC_BROKERS).join(', ')}`,
     })
     .option('topic', { alias: 't', type: 'string', describe: `topic (default ${DEFAULT_TOPIC}; namespaced per machine on a public broker)` })
-    .option('qos', { alias: 'q', type: 'string', default: '0', describe: 'QoS level: 0, 1 or 2' })
+    .option('qos', { alias: 'q', type: 'string', default: DEFAULT_QOS, describe: 'QoS level: 0, 1 or 2' })
     .option('client-id', { alias: 'i', type: 'string', describe: 'client id (default: stable per tool and machine, so a --no-clean session survives a restart)' })
     .option('clean', { type: 'boolean', default: false, describe: 'start a clean session (--no-clean, the default, keeps the session on the broker)' })
-    .option('protocol', { alias: 'V', type: 'string', default: '3.1.1', describe: 'MQTT version: 3.1.1 or 5' })
+    .option('protocol', { alias: 'V', type: 'string', default: DEFAULT_PROTOCOL, describe: 'MQTT version: 3.1.1 or 5' })
     .option('username', { alias: 'u', type: 'string', describe: 'user name (or MQTT_USERNAME)' })
     .option('password', { alias: 'P', type: 'string', describe: 'password (or MQTT_PASSWORD); never printed' })
     .option('log', { type: 'string', choices: ['stdout', 'stderr'], default: 'stdout', describe: 'where packet lines go; stderr leaves stdout to payloads' })
@@ -77,8 +81,8 @@ function publishOptions(y: Argv): Argv {
     .option('message', { alias: 'm', type: 'string', describe: `payload to publish (default ${DEFAULT_MESSAGE})` })
     .option('file', { alias: 'f', type: 'string', describe: 'publish the contents of this file as the payload' })
     .conflicts('message', 'file')
-    .option('count', { alias: 'n', type: 'string', default: '1', describe: 'how many messages to publish' })
-    .option('interval', { type: 'string', default: '1000', describe: 'milliseconds between messages' })
+    .option('count', { alias: 'n', type: 'string', default: DEFAULT_COUNT, describe: 'how many messages to publish' })
+    .option('interval', { type: 'string', default: DEFAULT_INTERVAL, describe: 'milliseconds between messages' })
     .option('retain', { alias: 'r', type: 'boolean', default: false, describe: 'set the RETAIN flag' });
 }
 
@@ -99,8 +103,8 @@ export function parsePublish(argv: string[], env = process.env): Parsed<PublishO
     options: {
       ...common,
       message,
-      count: integer('count', single(raw, 'count') ?? '1', 1),
-      interval: integer('interval', single(raw, 'interval') ?? '1000', 0),
+      count: integer('count', defaulted(raw, 'count'), 1),
+      interval: integer('interval', defaulted(raw, 'interval'), 0),
       retain: Boolean(raw.retain),
       fault: validateFault(raw, common.connection.url),
     },
@@ -127,9 +131,9 @@ export function parseSubscribe(argv: string[], env = process.env): Parsed<Subscr
 }
 
 function validateCommon(role: Role, raw: Record<string, unknown>, env: NodeJS.ProcessEnv): CommonOptions {
-  const qos = qosFlag(raw, '0');
+  const qos = qosFlag(raw, DEFAULT_QOS);
 
-  const url = brokerUrl(single(raw, 'broker') ?? DEFAULT_BROKER);
+  const url = brokerUrl(defaulted(raw, 'broker'));
   const machine = machineTag();
   const onPublicBroker = Object.values(PUBLIC_BROKERS).some((u) => new URL(u).hostname === new URL(url).hostname);
 

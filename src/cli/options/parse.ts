@@ -85,6 +85,14 @@ export function single(raw: Record<string, unknown>, flag: string): string | und
   return value === undefined ? undefined : String(value);
 }
 
+/** A flag with a yargs default: yargs always fills it, so its default is written once, at the option. */
+export function defaulted(raw: Record<string, unknown>, flag: string): string {
+  const value = single(raw, flag);
+  // Only reachable if an option lost its `default:`: a bug here, not bad input.
+  if (value === undefined) throw new Error(`--${flag} has no default`);
+  return value;
+}
+
 export function integer(flag: string, text: string, min: number): number {
   const value = Number(text);
   if (!/^\s*-?\d+\s*$/.test(text) || !Number.isSafeInteger(value) || value < min) {
@@ -142,12 +150,13 @@ export function qosList(flag: string, text: string): QoS[] {
   return [0, 1, 2].filter((q): q is QoS => levels.includes(q as QoS));
 }
 
-
 const PROTOCOLS: Record<string, ProtocolVersion> = { '3.1.1': 4, '4': 4, '5': 5, '5.0': 5 };
 
-/** --protocol: 3.1.1 (MQTT.js's 4) or 5. */
+export const DEFAULT_PROTOCOL = '3.1.1';
+
+/** --protocol (its option has `default: DEFAULT_PROTOCOL`): 3.1.1 (MQTT.js's 4) or 5. */
 export function protocolFlag(raw: Record<string, unknown>): ProtocolVersion {
-  const text = single(raw, 'protocol') ?? '3.1.1';
+  const text = defaulted(raw, 'protocol');
   const protocol = PROTOCOLS[text];
   if (!protocol) throw new UsageError(`--protocol must be 3.1.1 or 5, got '${printable(text)}'`);
   return protocol;

@@ -1,7 +1,7 @@
 // A file the lab or a tool writes (--json, --mermaid): opened before any
 // work, so a bad path is one clear line before anything runs.
 import { closeSync, openSync, writeSync } from 'node:fs';
-import { UsageError } from '../cli/errors';
+import { UsageError } from './errors';
 
 export interface OutputFile {
   path: string;
