@@ -1,7 +1,7 @@
 // How a packet becomes one line of text. Every line printed for a packet comes
 // from a real packet event; nothing here invents packets.
 import type { Packet, PacketEvent, BrokerPacketEvent } from './packet-event';
-import { connackReason, connackText, hexCode, reasonName, reasonText } from './reason-codes';
+import { connackReason, connackText, hexCode, readsAsV5, reasonName, reasonText } from './reason-codes';
 
 export interface Style {
   verbose: boolean;
@@ -46,7 +46,7 @@ export function packetDetails(packet: Packet): string {
     case 'connack': {
       const v5 = packet.reasonCode !== undefined;
       const code = packet.reasonCode ?? packet.returnCode ?? 0;
-      fields.push(`sessionPresent=${packet.sessionPresent}`, `code=${v5 ? hexCode(code) : code} (${connackReason(code, v5)})`);
+      fields.push(`sessionPresent=${packet.sessionPresent}`, `code=${readsAsV5(code, v5) ? hexCode(code) : code} (${connackReason(code, v5)})`);
       // An MQTT 5 broker announces its limits here; a QoS above maximum-qos gets DISCONNECT 0x9B.
       if (packet.properties?.maximumQoS !== undefined) fields.push(`maximum-qos=${packet.properties.maximumQoS}`);
       break;

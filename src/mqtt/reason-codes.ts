@@ -50,8 +50,12 @@ const REASON_V5: Record<number, string> = {
  * reason code below 0x80: no MQTT 5 CONNACK has one, so read it as 3.1.1.
  */
 export function connackReason(code: number, v5: boolean): string {
-  const asV5 = v5 && (code === 0 || code >= 0x80);
-  return (asV5 ? REASON_V5[code] : CONNACK_V3[code]) ?? 'unknown';
+  return (readsAsV5(code, v5) ? REASON_V5[code] : CONNACK_V3[code]) ?? 'unknown';
+}
+
+/** Whether a CONNACK code on this connection is an MQTT 5 reason code (see connackReason). */
+export function readsAsV5(code: number, v5: boolean): boolean {
+  return v5 && (code === 0 || code >= 0x80);
 }
 
 export function reasonName(code: number): string {
@@ -70,7 +74,7 @@ export function reasonText(code: number): string {
 
 /** A CONNACK's code, number only: `0x87` (MQTT 5), `code 4` (3.1.1, including aedes's 3.1.1 answer to v5: see connackReason). */
 export function connackCode(code: number, v5: boolean): string {
-  return v5 && (code === 0 || code >= 0x80) ? hexCode(code) : `code ${code}`;
+  return readsAsV5(code, v5) ? hexCode(code) : `code ${code}`;
 }
 
 /** A CONNACK's code as shown everywhere: `0x87 not authorized` (MQTT 5), `code 4 bad user name or password` (3.1.1). */

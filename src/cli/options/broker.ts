@@ -1,7 +1,7 @@
 // npm run broker: which engine, where to listen, optional credentials.
 import { UsageError } from '../errors';
-import { BROKER_KINDS, type BrokerKind } from '../../broker/kind';
-import { COMMANDS, defaulted, display, displayOptions, integer, parseRaw, single, type Display, type Parsed } from './parse';
+import type { BrokerKind } from '../../broker/kind';
+import { COMMANDS, defaulted, display, displayOptions, engineFlag, engineOption, integer, parseRaw, single, type Display, type Parsed } from './parse';
 
 export interface BrokerCliOptions {
   engine: BrokerKind;
@@ -22,10 +22,9 @@ export function parseBroker(argv: string[]): Parsed<BrokerCliOptions> {
     'Run an MQTT broker (the embedded aedes, or mosquitto behind a packet tap) and print every packet it sends and receives, per client.',
     argv,
     (y) =>
-      displayOptions(y)
+      engineOption(displayOptions(y), 'aedes (embedded, MQTT 3.1.1) or mosquitto (installed, MQTT 3.1.1 and 5)', DEFAULT_ENGINE)
         .option('host', { type: 'string', default: '127.0.0.1', describe: 'address to listen on (loopback by default)' })
         .option('port', { alias: 'p', type: 'string', default: '1883', describe: 'port to listen on (0 picks a free one)' })
-        .option('engine', { type: 'string', choices: [...BROKER_KINDS], default: DEFAULT_ENGINE, describe: 'aedes (embedded, MQTT 3.1.1) or mosquitto (installed, MQTT 3.1.1 and 5)' })
         .option('username', { alias: 'u', type: 'string', describe: 'require this user name (with --password)' })
         .option('password', { alias: 'P', type: 'string', describe: 'require this password (with --username); never printed' })
         .option('quiet', { type: 'boolean', default: false, describe: 'print no packet lines (for load tests)' }),
@@ -39,7 +38,7 @@ export function parseBroker(argv: string[]): Parsed<BrokerCliOptions> {
   return {
     kind: 'run',
     options: {
-      engine: defaulted(raw, 'engine') as BrokerKind, // one of BROKER_KINDS: yargs checked the choices
+      engine: engineFlag(raw, DEFAULT_ENGINE),
       host: defaulted(raw, 'host'),
       port,
       credentials: username === undefined || password === undefined ? undefined : { username, password },
