@@ -3,7 +3,6 @@
 import type { MqttClient } from 'mqtt';
 import { connect, type Connection, type ConnectionOptions } from '../mqtt/connection';
 import { EXIT } from './errors';
-import { startFaultLink } from '../faults/fault-link';
 import type { Link } from '../mqtt/packet-event';
 import type { CommonOptions } from './options';
 import { makePrinter, tracedPrinter, type Printer } from './printer';
@@ -67,7 +66,7 @@ export async function runTool(options: CommonOptions, role: Link, build: (printe
   const traced = tracedPrinter(makePrinter(options.output), options.output.json, role, options.connection.protocol);
   const { printer } = traced;
   const tool = build(printer);
-  const fault = options.fault ? await startFaultLink(options.connection, options.fault, printer.note) : undefined;
+  const fault = options.fault ? await faultLink().startFaultLink(options.connection, options.fault, printer.note) : undefined;
   try {
     const code = await withConnection(fault?.connection ?? options.connection, printer, (conn) => tool.work(conn), (client) => {
       fault?.prepare(client);
@@ -79,4 +78,13 @@ export async function runTool(options: CommonOptions, role: Link, build: (printe
     await fault?.close();
     traced.close();
   }
+}
+
+/**
+ * The fault proxy is loaded only when --fault asks for it: the lesson path
+ * (ts-node compiles each file it loads) should not pay for modules it never uses.
+ * require(), not import(): under ts-node a dynamic import() of a .ts file fails.
+ */
+function faultLink(): typeof import('../faults/fault-link') {
+  return require('../faults/fault-link') as typeof import('../faults/fault-link');
 }

@@ -272,9 +272,16 @@ function resendCounter(publishDirection: 'receive' | 'send'): { onPacket(e: Prox
   };
 }
 
+/** How long a polite DISCONNECT may wait for in-flight handshakes: after the cuts, a broker may never finish some. */
+const FINISH_MS = 2000;
+
 async function finish(conn: Connection, force: boolean): Promise<void> {
-  if (force) conn.client.end(true);
-  else await conn.end();
+  if (force) return void conn.client.end(true);
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<void>((resolve) => (timer = setTimeout(resolve, FINISH_MS)));
+  await Promise.race([conn.end(), late]);
+  clearTimeout(timer);
+  conn.client.end(true); // a no-op after a clean end; otherwise it stops the wait and any reconnecting
 }
 
 /** The lines for one QoS run, from its figures. */
