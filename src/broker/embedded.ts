@@ -3,7 +3,7 @@
 // CONNACK code 1 (unacceptable protocol version).
 import { timingSafeEqual } from 'node:crypto';
 import { createServer, type Server, type Socket } from 'node:net';
-import { closeServer, listen } from './listen';
+import { closeServer, listen, type Endpoint } from './listen';
 import { Aedes } from 'aedes';
 import { tapSocket, type BrokerPacketListener } from './tap';
 
@@ -23,12 +23,7 @@ export interface Credentials {
   password: string;
 }
 
-export interface EmbeddedBroker {
-  host: string;
-  port: number;
-  url: string;
-  close(): Promise<void>;
-}
+export type EmbeddedBroker = Endpoint;
 
 export async function startBroker(options: BrokerOptions = {}): Promise<EmbeddedBroker> {
   const host = options.host ?? '127.0.0.1';

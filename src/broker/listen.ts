@@ -2,6 +2,18 @@
 // embedded broker, the tap proxy, the fault proxy) and every broker we start (mosquitto).
 import type { AddressInfo, Server, Socket } from 'node:net';
 
+/** Where something listens, on loopback. */
+export interface Address {
+  host: string;
+  port: number;
+}
+
+/** A server or broker we run: where it listens, the URL clients use, how to stop it. */
+export interface Endpoint extends Address {
+  url: string;
+  close(): Promise<void>;
+}
+
 /** Listens (port 0 picks a free one); resolves with the port and the mqtt:// URL clients use. */
 export async function listen(server: Server, host: string, port: number): Promise<{ port: number; url: string }> {
   await new Promise<void>((resolve, reject) => {

@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { listen, mqttUrl } from './listen';
+import { listen, mqttUrl, type Endpoint } from './listen';
 
 export interface MosquittoOptions {
   host?: string;
@@ -19,15 +19,11 @@ export interface MosquittoOptions {
   credentials?: { username: string; password: string };
 }
 
-export interface MosquittoBroker {
-  host: string;
-  port: number;
-  url: string;
+export interface MosquittoBroker extends Endpoint {
   /** The folder holding the generated config: put password files or certificates here. */
   dir: string;
   /** What mosquitto has logged so far. */
   log(): string;
-  close(): Promise<void>;
 }
 
 /** The mosquitto binary, or null when it is not installed. */

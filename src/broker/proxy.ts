@@ -3,23 +3,18 @@
 // tapped exactly as the embedded broker's sockets are, so the packet view is
 // the same, seen one hop before the broker.
 import { connect as tcpConnect, createServer, type Server, type Socket } from 'node:net';
-import { closeServer, listen } from './listen';
+import { closeServer, listen, type Address, type Endpoint } from './listen';
 import { tapSocket, type BrokerPacketListener } from './tap';
 
 export interface ProxyOptions {
   host?: string;
   /** 0 (the default) picks a free port. */
   port?: number;
-  upstream: { host: string; port: number };
+  upstream: Address;
   onPacket: BrokerPacketListener;
 }
 
-export interface TapProxy {
-  host: string;
-  port: number;
-  url: string;
-  close(): Promise<void>;
-}
+export type TapProxy = Endpoint;
 
 export async function startTapProxy(options: ProxyOptions): Promise<TapProxy> {
   const host = options.host ?? '127.0.0.1';

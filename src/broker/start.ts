@@ -6,19 +6,16 @@ import type { BrokerKind } from './kind';
 import { startMosquitto, type MosquittoBroker, type MosquittoOptions } from './mosquitto';
 import { startTapProxy } from './proxy';
 import type { BrokerPacketListener } from './tap';
+import type { Endpoint } from './listen';
 
 export type { BrokerKind };
 
-export interface LabBroker {
+export interface LabBroker extends Endpoint {
   kind: BrokerKind;
   /** `aedes (embedded)` or `mosquitto 2.0.11 (Debian)`, for headings. */
   name: string;
-  url: string;
-  host: string;
-  port: number;
   /** What the broker logged so far (mosquitto); empty for aedes, which logs nothing. */
   log(): string;
-  close(): Promise<void>;
 }
 
 export async function startLabBroker(kind: BrokerKind, onPacket?: BrokerPacketListener): Promise<LabBroker> {

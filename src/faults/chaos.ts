@@ -16,6 +16,7 @@ import type { FaultSpec } from './fault-spec';
 import { RECONNECT_PERIOD_MS } from './fault-link';
 import { startLabBroker } from '../broker/start';
 import { startProxy, type ProxyPacketEvent } from './proxy';
+import type { Address } from '../broker/listen';
 
 export interface ChaosOptions {
   /** Which broker to start on loopback. */
@@ -87,7 +88,7 @@ export async function runChaos(options: ChaosOptions, print: (line: string) => v
   }
 }
 
-async function runQos(target: { host: string; port: number }, qos: QoS, options: ChaosOptions, print: (line: string) => void): Promise<QosRun> {
+async function runQos(target: Address, qos: QoS, options: ChaosOptions, print: (line: string) => void): Promise<QosRun> {
   const started = performance.now();
   const topic = `chaos/q${qos}`;
   const pubResends = resendCounter('receive');

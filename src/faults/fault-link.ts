@@ -5,6 +5,7 @@ import type { MqttClient } from 'mqtt';
 import type { ConnectionOptions } from '../mqtt/connection';
 import { describeFault, type FaultSpec } from './fault-spec';
 import { startProxy } from './proxy';
+import type { Address } from '../broker/listen';
 
 /** Short enough that a demo does not stall, long enough not to spin against a broker that is down. */
 export const RECONNECT_PERIOD_MS = 50;
@@ -53,7 +54,7 @@ export async function startFaultLink(connection: ConnectionOptions, fault: Fault
 }
 
 /** An mqtt:// URL as the host and port the proxy dials (an IPv6 literal loses its brackets). */
-export function proxyTarget(url: string): { host: string; port: number } {
+export function proxyTarget(url: string): Address {
   const target = new URL(url);
   return { host: target.hostname.replace(/^\[|\]$/g, ''), port: Number(target.port || 1883) };
 }

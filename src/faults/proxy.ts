@@ -4,7 +4,7 @@
 import { createConnection, createServer, type Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import mqttPacket, { type Packet } from 'mqtt-packet';
-import { listen } from '../broker/listen';
+import { listen, type Address } from '../broker/listen';
 import type { BrokerPacketEvent } from '../mqtt/packet-event';
 import type { FaultSpec } from './fault-spec';
 import { framer } from './framer';
@@ -28,7 +28,7 @@ export interface ProxyCutEvent {
 
 export interface ProxyOptions {
   /** The broker, as host and port (loopback). */
-  target: { host: string; port: number };
+  target: Address;
   fault?: FaultSpec;
   onPacket?: (event: ProxyPacketEvent) => void;
   onCut?: (event: ProxyCutEvent) => void;

@@ -26,7 +26,11 @@ export interface TraceRecord {
   dup?: boolean;
   retain?: boolean;
   topic?: string;
-  /** The whole packet's size on the wire. */
+  /**
+   * The whole packet's size, re-encoded from the parsed packet in this connection's protocol
+   * version: the wire size, except where a broker answered in another version (aedes's 3.1.1
+   * CONNACK to an MQTT 5 client counts 5 bytes, not 4). Packet events carry no raw bytes.
+   */
   bytes: number;
   payloadBytes?: number;
   clientId?: string;

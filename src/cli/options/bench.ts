@@ -72,11 +72,8 @@ export function parseBench(argv: string[]): Parsed<BenchOptions> {
   };
 }
 
-export interface CompareOptions {
-  levels: QoS[];
-  count: number;
-  size: number;
-  window: number;
+/** The bench's message options, plus how many alternating rounds. */
+export interface CompareOptions extends Pick<BenchOptions, 'levels' | 'count' | 'size' | 'window'> {
   rounds: number;
 }
 

@@ -10,6 +10,7 @@ import type { FaultSpec } from '../../faults/fault-spec';
 import { UsageError } from '../errors';
 import { brokerUrl, DEFAULT_BROKER, PUBLIC_BROKERS } from './broker-url';
 import { COMMANDS, DEFAULT_PROTOCOL, defaulted, display, displayOptions, faultOption, filePath, integer, parseRaw, printable, protocolFlag, qosFlag, readInput, seconds, single, traceOption, validateFault, type Display, type Parsed } from './parse';
+import type { PublishJob } from '../../mqtt/publisher';
 
 export type Role = 'publish' | 'subscribe';
 
@@ -39,13 +40,8 @@ export interface CommonOptions {
   fault?: FaultSpec;
 }
 
-export interface PublishOptions extends CommonOptions {
-  message: string;
-  count: number;
-  /** Milliseconds between two publishes. */
-  interval: number;
-  retain: boolean;
-}
+/** The publisher's own options are its job (src/mqtt/publisher.ts), on top of the shared ones. */
+export interface PublishOptions extends CommonOptions, PublishJob {}
 
 export interface SubscribeOptions extends CommonOptions {
   /** Exit after this many messages; undefined runs until Ctrl-C. */
@@ -106,7 +102,6 @@ export function parsePublish(argv: string[], env = process.env): Parsed<PublishO
       count: integer('count', defaulted(raw, 'count'), 1),
       interval: integer('interval', defaulted(raw, 'interval'), 0),
       retain: Boolean(raw.retain),
-      fault: validateFault(raw, common.connection.url),
     },
   };
 }
@@ -125,7 +120,6 @@ export function parseSubscribe(argv: string[], env = process.env): Parsed<Subscr
       ...common,
       count: count === undefined ? undefined : integer('count', count, 1),
       timeout: timeout === undefined ? undefined : seconds('timeout', timeout),
-      fault: validateFault(raw, common.connection.url),
     },
   };
 }
@@ -157,6 +151,7 @@ function validateCommon(role: Role, raw: Record<string, unknown>, env: NodeJS.Pr
     output: { ...display(raw), log: raw.log === 'stderr' ? 'stderr' : 'stdout', json: filePath(raw, 'json') },
     topic,
     qos,
+    fault: validateFault(raw, url),
   };
 }
 
