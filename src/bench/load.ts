@@ -13,6 +13,7 @@ import type { QoS } from '../mqtt/qos';
 import { collectDeliveries, subscribe } from '../mqtt/subscriber';
 import { account, newTally, record, seqOf } from './accounting';
 import type { PublisherJob, PublisherReport } from './load-publisher';
+import { within } from '../lab/wait';
 
 export interface LoadOptions {
   seconds: number;
@@ -62,7 +63,7 @@ export async function runLoad(options: LoadOptions, print: (line: string) => voi
       report = await runPublisher({ url: broker.url, topic, qos: options.qos, rate: options.rate, seconds: options.seconds });
       expected = report.sent;
       if (distinct() >= expected) allIn();
-      await Promise.race([complete, new Promise((r) => setTimeout(r, DRAIN_MS).unref())]);
+      await within(complete, DRAIN_MS);
     } catch (error) {
       sub.client.end(true);
       throw error;

@@ -17,6 +17,7 @@ import { RECONNECT_PERIOD_MS } from './fault-link';
 import { startLabBroker } from '../broker/start';
 import { startProxy, type ProxyPacketEvent } from './proxy';
 import type { Address } from '../broker/listen';
+import { within } from '../lab/wait';
 
 export interface ChaosOptions {
   /** Which broker to start on loopback. */
@@ -278,10 +279,7 @@ const FINISH_MS = 2000;
 
 async function finish(conn: Connection, force: boolean): Promise<void> {
   if (force) return void conn.client.end(true);
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<void>((resolve) => (timer = setTimeout(resolve, FINISH_MS)));
-  await Promise.race([conn.end(), late]);
-  clearTimeout(timer);
+  await within(conn.end(), FINISH_MS);
   conn.client.end(true); // a no-op after a clean end; otherwise it stops the wait and any reconnecting
 }
 
