@@ -60,7 +60,7 @@ async function runAedes(options: BrokerCliOptions, onPacket: BrokerPacketListene
 async function runMosquitto(options: BrokerCliOptions, onPacket: BrokerPacketListener | undefined): Promise<Running> {
   const { credentials } = options;
   if (!onPacket) {
-    const mosquitto = await startMosquitto({ credentials });
+    const mosquitto = await startMosquitto({ host: options.host, port: options.port, credentials });
     return { url: mosquitto.url, banner: 'mosquitto (MQTT 3.1.1 and 5, no packet tap)', close: mosquitto.close };
   }
   const tapped = await startTappedMosquitto({ host: options.host, port: options.port, credentials, onPacket });
