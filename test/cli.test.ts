@@ -9,6 +9,7 @@ import { freePort } from '../src/broker/mosquitto';
 import { ROOT, packetLines, runCli } from './support/cli';
 import { testBroker } from './support/broker';
 import { startBroker } from '../src/broker/embedded';
+import { needsMosquitto } from './support/mosquitto';
 
 for (const entry of ['publish', 'subscribe'] as const) {
   test(`${entry} --help exits 0 with empty stderr`, async () => {
@@ -100,4 +101,14 @@ test('the compiled bin dist/publish.js runs the same flow', async (t) => {
   const run = await exec(process.execPath, [join(ROOT, 'dist', 'publish.js'), '--qos=2', '--broker', broker.url, '--client-id', 'bin']);
   assert.equal(run.code, 0, run.stderr);
   assert.deepEqual(packetLines(run.stdout), ['send: connect', 'receive: connack', 'send: publish', 'receive: pubrec', 'send: pubrel', 'receive: pubcomp', 'send: disconnect']);
+});
+
+test('npm run broker -- --engine mosquitto --quiet listens on the --port given', needsMosquitto, async (t) => {
+  const port = await freePort();
+  const broker = runCli('broker', ['--engine', 'mosquitto', '--quiet', '--port', String(port)], { t });
+  await broker.waitFor(new RegExp(`listening on mqtt://127\\.0\\.0\\.1:${port};`));
+  const pub = await runCli('publish', ['--broker', `127.0.0.1:${port}`, '--qos', '1', '--client-id', 'quiet-pub'], { t }).done;
+  assert.equal(pub.code, 0, pub.stderr);
+  broker.child.kill('SIGINT');
+  assert.equal((await broker.done).code, 0);
 });
