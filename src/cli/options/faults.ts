@@ -4,7 +4,7 @@ import { BROKER_KINDS, type BrokerKind } from '../../broker/kind';
 import type { ChaosOptions } from '../../faults/chaos';
 import { parseFault } from '../../faults/fault-spec';
 import { UsageError } from '../errors';
-import { COMMANDS, display, displayOptions, engineFlag, engineOption, integer, parseRaw, printable, qosList, single, type Display, type Parsed } from './parse';
+import { COMMANDS, defaulted, display, displayOptions, engineFlag, engineOption, integer, parseRaw, printable, qosList, type Display, type Parsed } from './parse';
 
 /** --engine for the commands that start their own broker on loopback. */
 function labEngineOption(y: Argv): Argv {
@@ -53,23 +53,23 @@ export function parseChaos(argv: string[]): Parsed<ChaosOptions> {
         }),
   );
   if (!raw) return { kind: 'shown' };
-  const qos = qosList('qos', single(raw, 'qos') ?? '0,1,2');
-  const cutText = single(raw, 'cut') ?? '200-500';
+  const qos = qosList('qos', defaulted(raw, 'qos'));
+  const cutText = defaulted(raw, 'cut');
   // MIN-MAX only: the seed has its own flag, so a ':SEED' here would be silently ignored.
   const fault = /^\d+(-\d+)?$/.test(cutText) ? parseFault(`every:${cutText}`) : 'not MIN-MAX';
   if (typeof fault === 'string' || fault.kind !== 'every') throw new UsageError(`--cut must be MIN-MAX milliseconds with 1 <= MIN <= MAX, got '${cutText}'`);
-  const seed = integer('seed', single(raw, 'seed') ?? '1', 0);
+  const seed = integer('seed', defaulted(raw, 'seed'), 0);
   if (seed > 0xffffffff) throw new UsageError(`--seed must be below 2^32, got '${seed}'`);
   return {
     kind: 'run',
     options: {
       engine: engineFlag(raw, 'aedes'),
-      count: integer('count', single(raw, 'count') ?? '10000', 1),
+      count: integer('count', defaulted(raw, 'count'), 1),
       qos,
       cut: { minMs: fault.minMs, maxMs: fault.maxMs },
       seed,
       burst: Boolean(raw.burst),
-      rate: integer('rate', single(raw, 'rate') ?? '2000', 1),
+      rate: integer('rate', defaulted(raw, 'rate'), 1),
     },
   };
 }

@@ -1,7 +1,7 @@
 // npm run load: the subscriber under a steady stream.
 import type { LoadOptions } from '../../bench/load';
 import { UsageError } from '../errors';
-import { COMMANDS, engineFlag, engineOption, integer, parseRaw, qosFlag, single, type Parsed } from './parse';
+import { COMMANDS, defaulted, engineFlag, engineOption, integer, parseRaw, qosFlag, type Parsed } from './parse';
 
 /** npm run load: the subscriber under a steady stream of messages. */
 export function parseLoad(argv: string[], mosquittoInstalled: boolean): Parsed<LoadOptions> {
@@ -20,6 +20,6 @@ export function parseLoad(argv: string[], mosquittoInstalled: boolean): Parsed<L
   if (engine === 'mosquitto' && !mosquittoInstalled) throw new UsageError("--engine mosquitto: mosquitto is not installed (bash scripts/install-mosquitto.sh)");
   return {
     kind: 'run',
-    options: { seconds: integer('seconds', single(raw, 'seconds') ?? '60', 1), rate: integer('rate', single(raw, 'rate') ?? '20000', 1), qos, engine },
+    options: { seconds: integer('seconds', defaulted(raw, 'seconds'), 1), rate: integer('rate', defaulted(raw, 'rate'), 1), qos, engine },
   };
 }
