@@ -9,12 +9,16 @@ export const EXIT = {
   connect: 2,
   /** The broker answered CONNACK with a refusal (bad credentials, not authorized, ...). */
   refused: 3,
-  /** subscribe-with-qos --timeout passed before the messages it waited for arrived. */
+  /** A bounded wait ran out: --timeout, an acknowledgement (--ack-timeout), a PINGRESP. */
   timeout: 4,
   /** The broker refused a subscription or publish, or the connection broke mid-flow. */
   protocol: 5,
+  /** The broker broke an MQTT rule: a wrong acknowledgement type, an unknown packet id, a malformed packet. */
+  violation: 6,
   /** Ctrl-C (SIGINT), as shells report it: 128 + 2. */
   interrupted: 130,
+  /** SIGTERM, as shells report it: 128 + 15. */
+  terminated: 143,
 } as const;
 
 export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
