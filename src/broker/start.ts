@@ -18,12 +18,13 @@ export interface LabBroker extends Endpoint {
   log(): string;
 }
 
-export async function startLabBroker(kind: BrokerKind, onPacket?: BrokerPacketListener): Promise<LabBroker> {
+/** The one way a command starts its broker; `config` adds mosquitto.conf lines (aedes has no config). */
+export async function startLabBroker(kind: BrokerKind, onPacket?: BrokerPacketListener, config: string[] = []): Promise<LabBroker> {
   if (kind === 'aedes') {
     const broker = await startBroker({ port: 0, onPacket });
     return { kind, name: 'aedes (embedded)', ...broker, log: () => '' };
   }
-  const mosquitto = onPacket ? await startTappedMosquitto({ onPacket }) : await startMosquitto();
+  const mosquitto = onPacket ? await startTappedMosquitto({ onPacket, config }) : await startMosquitto({ config });
   const version = /mosquitto version (\S+)/.exec(mosquitto.log())?.[1] ?? '';
   const name = `mosquitto ${version}`.trim();
   return { kind, name, url: mosquitto.url, host: mosquitto.host, port: mosquitto.port, log: mosquitto.log, close: mosquitto.close };

@@ -1,10 +1,11 @@
 // A pair's timeline as a terminal sequence diagram: three lanes, Publisher |
-// Broker | Subscriber, one arrow per packet, in the order they happened, with
-// the time each was sent (ms since the pair's first packet). A fault proxy's
+// Broker | Subscriber, one arrow per packet, in the timeline's one order, with
+// the time each was seen (ms since the pair's first packet: by the broker tap
+// when there is one, else by the client that logged it). A fault proxy's
 // cut is a marked line; the packet it swallowed, an arrow that never arrives.
 import { packetDetails, paint, type Style } from '../mqtt/format';
 import { arrowLabel } from './label';
-import type { Arrow, Cut, Lane, Note, Timeline } from './timeline';
+import { interleave, type Cut, type Lane, type Note, type Timeline } from './timeline';
 
 const GAP = 34;
 const COLUMN: Record<Lane, number> = { publisher: 0, broker: GAP, subscriber: 2 * GAP };
@@ -12,33 +13,36 @@ const TIME_WIDTH = 8;
 
 const LANE_NAMES: Record<Lane, string> = { publisher: 'Publisher', broker: 'Broker', subscriber: 'Subscriber' };
 
-/** What the broker lane shows: the broker's own records, or what the client legs imply. */
-export function brokerLaneLabel(timeline: Timeline, brokerName: string): string {
+/** How the lab sees the broker's side: `socket tap` (aedes), `tap proxy` (mosquitto), or none (an external broker). */
+export type TapKind = 'socket tap' | 'tap proxy' | null;
+
+/** What the broker lane shows, and which clock orders the arrows of the two legs. */
+export function brokerLaneLabel(timeline: Timeline, brokerName: string, tap: TapKind): string {
   return timeline.broker === 'tap'
-    ? `broker lane: ${brokerName}'s own packets (socket tap)`
-    : `broker lane: derived from the two client legs (no tap on ${brokerName})`;
+    ? `broker lane: ${brokerName}'s own packets (${tap ?? 'tap'}); arrows of both legs in the order the tap saw them, ms on its clock`
+    : `broker lane: derived from the two client legs (no tap on ${brokerName}); arrows of different legs ordered by when each client logged them, not by what the broker saw`;
 }
 
 export function formatDiagram(timeline: Timeline, style: Style): string[] {
   const start = timeline.arrows[0]?.at ?? 0;
   const heading = lanes((lane) => (lane === 'broker' && timeline.broker === 'derived' ? 'Broker (derived)' : LANE_NAMES[lane]));
   const lines = [paint(`${'ms'.padStart(TIME_WIDTH - 1)} ${heading}`, 'dim', style.color)];
-  const steps: ({ at: number; arrow: Arrow } | { at: number; note: Note } | { at: number; cut: Cut })[] = [
-    ...timeline.arrows.map((arrow) => ({ at: arrow.at, arrow })),
+  const others: ({ at: number; note: Note } | { at: number; cut: Cut })[] = [
     ...timeline.notes.map((note) => ({ at: note.at, note })),
     ...timeline.cuts.map((cut) => ({ at: cut.at, cut })),
-  ].sort((a, b) => a.at - b.at);
-  for (const step of steps) {
-    const time = (step.at - start).toFixed(2).padStart(TIME_WIDTH - 1);
+  ];
+  for (const step of interleave(timeline.arrows, others)) {
+    const at = 'arrow' in step ? step.arrow.at : step.other.at;
+    const time = (at - start).toFixed(2).padStart(TIME_WIDTH - 1);
     if ('arrow' in step) {
       const { arrow } = step;
       const drawn = paint(arrowLine(arrow.from, arrow.to, arrowLabel(arrow.packet), arrow.lost), arrow.from === 'broker' ? 'receive' : 'send', style.color);
       const lost = arrow.lost ? `  ${LOST_TEXT}` : '';
       lines.push(`${time} ${drawn}${lost}${style.verbose ? `  ${packetDetails(arrow.packet)}` : ''}`.trimEnd());
-    } else if ('cut' in step) {
-      lines.push(`${time} ${paint(cutLine(step.cut), 'note', style.color)}`);
+    } else if ('cut' in step.other) {
+      lines.push(`${time} ${paint(cutLine(step.other.cut), 'note', style.color)}`);
     } else {
-      lines.push(`${time} ${noteLine(step.note)}`);
+      lines.push(`${time} ${noteLine(step.other.note)}`);
     }
   }
   return lines;

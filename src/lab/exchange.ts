@@ -5,7 +5,9 @@ import { performance } from 'node:perf_hooks';
 import { proxyTarget, RECONNECT_PERIOD_MS } from '../faults/fault-link';
 import type { FaultSpec } from '../faults/fault-spec';
 import { startProxy, type FaultProxy } from '../faults/proxy';
-import { connect, type Connection, type ConnectionOptions, type ProtocolVersion } from '../mqtt/connection';
+import type { MqttClient } from 'mqtt';
+import { CliError, EXIT } from '../cli/errors';
+import { connect, type Connection, type ConnectionOptions, type PacketListener, type ProtocolVersion } from '../mqtt/connection';
 import type { PacketEvent } from '../mqtt/packet-event';
 import { publishAll } from '../mqtt/publisher';
 import type { QoS } from '../mqtt/qos';
@@ -33,16 +35,21 @@ export interface ExchangeOptions {
   protocol?: ProtocolVersion;
   /** Put a fault proxy on the publisher's connection; the publisher then reconnects (same id, clean:false) and resends. */
   fault?: FaultSpec;
+  /** How long to wait for each answer of the broker's (CONNACK, SUBACK, an acknowledgement), in ms. */
+  ackTimeoutMs: number;
 }
 
 export interface ExchangeResult {
   publisherId: string;
   subscriberId: string;
-  granted: number;
+  /** The SUBACK's code; null when no SUBACK came within the ack timeout. */
+  granted: number | null;
   /** What the subscriber's application was handed, and when (performance.now()); null when nothing arrived. */
   delivery: (Omit<Delivery, 'acknowledged'> & { at: number }) | null;
   /** Why the exchange stopped short (the broker closed the publisher's connection, nothing arrived), or null. */
   problem: string | null;
+  /** The broker's answer that never came within the ack timeout (`SUBACK`, `PUBACK`, `PUBREC`, `PUBCOMP`), or null. */
+  timedOut: string | null;
   events: LegEvent[];
   /** What the fault proxy did on the publisher's connection; null without --fault. */
   proxy: ProxyLog | null;
@@ -60,8 +67,9 @@ export function exchangeIds(idPrefix: string): { publisherId: string; subscriber
 
 /**
  * Runs one exchange; `onEvent` sees each client packet as it happens. A broker
- * that refuses the publish or drops the message is a result (`problem`), not
- * an error: the lab shows what the broker did.
+ * that refuses the publish, drops the message or never answers is a result
+ * (`problem`), not an error: the lab shows what the broker did. A broker that
+ * never accepts a connection, or drops the subscriber's, is an error.
  */
 export async function runExchange(options: ExchangeOptions, onEvent: (event: LegEvent) => void = () => undefined): Promise<ExchangeResult> {
   const events: LegEvent[] = [];
@@ -71,17 +79,25 @@ export async function runExchange(options: ExchangeOptions, onEvent: (event: Leg
     onEvent(event);
   };
   const base = { url: options.url, clean: true, protocol: options.protocol ?? 4 };
+  const bound = options.ackTimeoutMs;
+  const waited = `within ${seconds(bound)}`;
 
   let delivered: (d: Delivery & { at: number }) => void = () => undefined;
   const firstDelivery = new Promise<Delivery & { at: number }>((resolve) => (delivered = resolve));
-  const sub: Connection = await connect({ ...base, clientId: subscriberId }, (e) => record({ ...e, leg: 'subscriber' }), (client) =>
+  const sub: Connection = await connectWithin({ ...base, clientId: subscriberId }, (e) => record({ ...e, leg: 'subscriber' }), bound, (client) =>
     collectDeliveries(client, (d) => delivered({ ...d, at: performance.now() })),
   );
   let pub: Connection | undefined;
   const proxyLog: ProxyLog | null = options.fault ? { cuts: [], dropped: [] } : null;
   let proxy: FaultProxy | null = null;
+  const result = (rest: Pick<ExchangeResult, 'granted' | 'delivery' | 'problem' | 'timedOut'>): ExchangeResult => ({ publisherId, subscriberId, ...rest, events, proxy: proxyLog });
   try {
-    const subscription = await subscribe(sub, options.topic, options.subscribeQos);
+    const subscription = await Promise.race([within(subscribe(sub, options.topic, options.subscribeQos), bound), sub.lost]);
+    if (subscription === null) {
+      await endWithin(sub, bound);
+      const problem = `no SUBACK ${waited}: without a subscription there is nothing to deliver, so the pair stops here`;
+      return result({ granted: null, delivery: null, problem, timedOut: 'SUBACK' });
+    }
     let publisher: ConnectionOptions = { ...base, clientId: publisherId };
     if (options.fault && proxyLog) {
       proxy = await startProxy({
@@ -95,27 +111,36 @@ export async function runExchange(options: ExchangeOptions, onEvent: (event: Leg
       // clean:false so the broker keeps the publisher's session (its half-done flow) across the cut.
       publisher = { ...publisher, url: proxy.url, clean: false, reconnect: { periodMs: RECONNECT_PERIOD_MS } };
     }
-    pub = await connect(publisher, (e) => record({ ...e, leg: 'publisher' }));
+    pub = await connectWithin(publisher, (e) => record({ ...e, leg: 'publisher' }), bound);
     const job = { topic: options.topic, qos: options.publishQos, message: options.message, count: 1, interval: 0, retain: false };
     const acknowledged = firstDelivery.then(async (d) => {
       await d.acknowledged;
       return d;
     });
     const published = publishAll(pub, job).then(
-      () => null,
-      (error: unknown) => (error instanceof Error ? error.message : String(error)),
+      () => ({ problem: null }),
+      (error: unknown) => ({ problem: error instanceof Error ? error.message : String(error) }),
     );
-    let problem = await Promise.race([published, sub.lost]);
-    const delivery = await Promise.race([within(acknowledged, problem ? NOTHING_WAIT_MS : DELIVERY_WAIT_MS), sub.lost]);
-    if (!delivery && !problem) problem = `nothing reached the subscriber within ${DELIVERY_WAIT_MS} ms of the publisher's last packet`;
+    const flow = await Promise.race([within(published, bound), sub.lost]);
+    let timedOut: string | null = null;
+    let problem: string | null;
+    if (flow === null) {
+      timedOut = missingAck(events, options.publishQos);
+      problem = `no ${timedOut} ${waited}: ${GIVING_UP[timedOut] ?? ''}`;
+    } else {
+      problem = flow.problem;
+    }
+    const deliveryWait = Math.min(DELIVERY_WAIT_MS, bound);
+    const delivery = await Promise.race([within(acknowledged, problem ? NOTHING_WAIT_MS : deliveryWait), sub.lost]);
+    if (!delivery && !problem) problem = `nothing reached the subscriber within ${deliveryWait} ms of the publisher's last packet`;
     proxy?.calm(); // a timer cut during the goodbye would show nothing but the ending
-    await Promise.all([pub.client.connected ? pub.end() : pub.client.end(true), sub.end()]);
+    await Promise.all([endWithin(pub, bound), endWithin(sub, bound)]);
     let kept: ExchangeResult['delivery'] = null;
     if (delivery) {
       const { acknowledged: _, ...rest } = delivery;
       kept = rest;
     }
-    return { publisherId, subscriberId, granted: subscription.granted, delivery: kept, problem, events, proxy: proxyLog };
+    return result({ granted: subscription.granted, delivery: kept, problem, timedOut });
   } catch (error) {
     sub.client.end(true);
     pub?.client.end(true);
@@ -123,4 +148,51 @@ export async function runExchange(options: ExchangeOptions, onEvent: (event: Leg
   } finally {
     await proxy?.close();
   }
+}
+
+/** What the publisher does about an acknowledgement that never came, per missing packet. */
+const GIVING_UP: Record<string, string> = {
+  PUBACK: 'at QoS 1 the publisher keeps the message and would send it again (DUP=1) on a reconnect to the same session; the lab gives up on it',
+  PUBREC: 'at QoS 2 the publisher keeps the message and would send it again (DUP=1) on a reconnect to the same session; the lab gives up on it',
+  PUBCOMP: 'the broker has the message (its PUBREC came); the publisher would send PUBREL again on a reconnect to the same session; the lab gives up on it',
+};
+
+/** The acknowledgement the publisher was still waiting for: PUBACK at QoS 1; PUBREC, or PUBCOMP once PUBREC came, at QoS 2. */
+function missingAck(events: readonly LegEvent[], qos: QoS): string {
+  if (qos === 1) return 'PUBACK';
+  const pubrec = events.some((e) => e.leg === 'publisher' && e.direction === 'receive' && e.packet.cmd === 'pubrec');
+  return pubrec ? 'PUBCOMP' : 'PUBREC';
+}
+
+function seconds(ms: number): string {
+  return `${Number((ms / 1000).toFixed(3))} s`;
+}
+
+/** connect(), bounded: a broker that never sends CONNACK is an error (exit 4) once `ms` have passed, and the half-open client is dropped. */
+async function connectWithin(options: ConnectionOptions, onPacket: PacketListener, ms: number, prepare?: (client: MqttClient) => void): Promise<Connection> {
+  let client: MqttClient | undefined;
+  const connecting = connect(options, onPacket, (c) => {
+    client = c;
+    prepare?.(c);
+  });
+  const connection = await within(connecting, ms);
+  if (connection) return connection;
+  connecting.catch(() => undefined); // it fails later, as we drop it; nobody waits for it any more
+  client?.end(true);
+  throw new CliError(`the broker at ${options.url} accepted the TCP connection but sent no CONNACK within ${seconds(ms)} (--ack-timeout)`, EXIT.timeout);
+}
+
+/**
+ * DISCONNECT, bounded. MQTT.js's end() first waits for every unacknowledged
+ * packet, forever against a broker that never acks: the lab gives those up so
+ * the DISCONNECT goes out now, and drops the socket if even that does not end.
+ */
+async function endWithin(conn: Connection, ms: number): Promise<void> {
+  const { client } = conn;
+  if (!client.connected) {
+    client.end(true);
+    return;
+  }
+  for (const id of Object.keys(client.outgoing)) client.removeOutgoingMessage(Number(id));
+  if ((await within(conn.end(), ms)) === null) client.end(true);
 }

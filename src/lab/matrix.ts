@@ -3,16 +3,20 @@
 // MIN(pub, sub) predicts; the packets on each leg; the publisher's ack wait;
 // and where delivery happened (which packet the broker had when it forwarded,
 // which packet the subscriber's application got the message at).
+import type { ProtocolVersion } from '../mqtt/connection';
 import { effectiveQos, flowPackets, QOS_LEVELS, type QoS } from '../mqtt/qos';
 import { reasonText } from '../mqtt/reason-codes';
 import type { Arrow, Timeline } from './timeline';
+import { violationsOf, violationText } from './violations';
 
 export interface PairRun {
   publishQos: QoS;
   subscribeQos: QoS;
-  /** The SUBACK's code: the granted QoS, or 0x80 and above for a refusal. */
-  granted: number;
+  /** The SUBACK's code: the granted QoS, or 0x80 and above for a refusal; null when no SUBACK came. */
+  granted: number | null;
   timeline: Timeline;
+  /** MQTT version of the pair's clients (the spec numbers its rules per version); 4 (MQTT 3.1.1) when left out. */
+  protocol?: ProtocolVersion;
   /** When MQTT.js handed the message to the subscriber's application (performance.now()), or null. */
   appAt: number | null;
   /** Why the exchange stopped short, or null. */
@@ -22,7 +26,7 @@ export interface PairRun {
 export interface Cell {
   publishQos: QoS;
   subscribeQos: QoS;
-  granted: number;
+  granted: number | null;
   /** The QoS of the PUBLISH the subscriber received; null when none arrived. */
   delivered: QoS | null;
   /** MIN(publish QoS, subscription QoS): what the spec's rule predicts. */
@@ -30,8 +34,12 @@ export interface Cell {
   mismatch: boolean;
   /** PUBLISH, PUBACK, PUBREC, PUBREL and PUBCOMP counted on each leg. */
   packets: { publisher: number; subscriber: number };
-  /** Publisher's PUBLISH sent → its PUBACK/PUBCOMP received, in ms; null at QoS 0 or when no ack came. */
+  /** Publisher's PUBLISH sent → its PUBACK/PUBCOMP received, in ms (or → the broker's rule-breaking answer, see ackBroke); null at QoS 0 or when no ack came. */
   ackMs: number | null;
+  /** The answer ackMs measures broke an MQTT rule (e.g. PUBACK to a QoS 2 PUBLISH). */
+  ackBroke: boolean;
+  /** The MQTT rules the broker broke in this pair, as lines: what it did and the rule. */
+  violations: string[];
   /** The last packet the broker had received from the publisher when it sent the PUBLISH on. */
   forwardedAfter: string | null;
   /** The last packet on the subscriber's leg when MQTT.js handed the message to the application. */
@@ -51,6 +59,12 @@ export function cellOf(run: PairRun): Cell {
   // Only a PUBLISH the subscriber itself logged counts as delivered.
   const delivered = forward?.receivedAt !== undefined && forward.packet.cmd === 'publish' ? forward.packet.qos : null;
   const expected = effectiveQos(run.publishQos, run.subscribeQos);
+  const broken = violationsOf(arrows, run.protocol ?? 4);
+  const ack = ackWait(arrows, run.publishQos);
+  // A wrong answer did come: its time, marked, rather than '-' as if none had.
+  const wrong = broken.find((v) => v.link === 'publisher' && v.arrow.receivedAt !== undefined);
+  const publish = arrows.find((a) => a.link === 'publisher' && a.from === 'publisher' && a.packet.cmd === 'publish');
+  const wrongMs = ack === null && wrong?.arrow.receivedAt !== undefined && publish?.sentAt !== undefined ? wrong.arrow.receivedAt - publish.sentAt : null;
   return {
     publishQos: run.publishQos,
     subscribeQos: run.subscribeQos,
@@ -59,7 +73,9 @@ export function cellOf(run: PairRun): Cell {
     expected,
     mismatch: delivered !== expected,
     packets: { publisher: countFlow(arrows, 'publisher'), subscriber: countFlow(arrows, 'subscriber') },
-    ackMs: ackWait(arrows, run.publishQos),
+    ackMs: ack ?? wrongMs,
+    ackBroke: wrongMs !== null,
+    violations: broken.map(violationText),
     forwardedAfter: forward ? lastBefore(arrows.filter((a) => a.link === 'publisher' && a.to === 'broker'), (a) => a.receivedAt ?? a.at, forward.at) : null,
     appGotItAt: run.appAt === null ? null : lastBefore(arrows.filter((a) => a.link === 'subscriber'), subscriberTime, run.appAt),
     problem: run.problem,
@@ -139,6 +155,7 @@ export function formatMatrix(cells: readonly Cell[], title: MatrixTitle): string
     'cell: delivered QoS (read from the PUBLISH on the subscriber\'s leg) [MIN(pub, sub) expected], ! where they differ;',
     '      packets on the publisher\'s leg + the subscriber\'s leg (PUBLISH to PUBCOMP); publisher\'s ack wait',
     ...(cells.some(faulted) ? ['      ~ before the counts: the fault proxy cut the publisher\'s connection (counts include resends)'] : []),
+    ...(cells.some((c) => c.ackBroke) ? ['      ! after the ack wait: the broker answered with a packet the MQTT rules forbid there (see the notes below)'] : []),
     '',
     ...grid(cellText),
     '',
@@ -146,14 +163,18 @@ export function formatMatrix(cells: readonly Cell[], title: MatrixTitle): string
     '',
     ...grid((c) => (c.delivered === null ? '-' : `${c.forwardedAfter ?? '?'} / ${c.appGotItAt ?? '?'}`)),
   ];
-  const notes = [...cells.filter((c) => c.mismatch || c.problem || c.granted !== c.subscribeQos).map(footnote), ...cells.filter(faulted).map(faultNote)];
+  const notes = [
+    ...cells.filter((c) => c.mismatch || c.problem || c.granted !== c.subscribeQos).map(footnote),
+    ...cells.flatMap((c) => c.violations.map((v) => `! pub ${c.publishQos} / sub ${c.subscribeQos}: the broker broke an MQTT rule: ${v}`)),
+    ...cells.filter(faulted).map(faultNote),
+  ];
   if (notes.length) lines.push('', ...notes);
   return lines;
 }
 
 export function cellText(c: Cell): string {
   const got = c.delivered === null ? '-' : String(c.delivered);
-  const ack = c.ackMs === null ? '-' : `${c.ackMs.toFixed(1)}ms`;
+  const ack = c.ackMs === null ? '-' : `${c.ackMs.toFixed(1)}ms${c.ackBroke ? '!' : ''}`;
   return `${got} [${c.expected}]${c.mismatch ? '!' : ' '}${faulted(c) ? '~' : ' '}${c.packets.publisher}+${c.packets.subscriber}  ${ack}`;
 }
 
@@ -169,7 +190,7 @@ function faultNote(c: Cell): string {
 
 function footnote(c: Cell): string {
   const where = `pub ${c.publishQos} / sub ${c.subscribeQos}:`;
-  const granted = c.granted >= 0x80 ? `subscription refused: ${reasonText(c.granted)}` : `granted QoS ${c.granted}`;
+  const granted = c.granted === null ? 'no SUBACK came' : c.granted >= 0x80 ? `subscription refused: ${reasonText(c.granted)}` : `granted QoS ${c.granted}`;
   const got = c.delivered === null ? 'nothing delivered' : `delivered at QoS ${c.delivered}`;
   const why = (c.problem ? `; ${c.problem}` : '') + (c.maximumQos === undefined ? '' : `; its CONNACK announced Maximum QoS ${c.maximumQos}`);
   return `${c.mismatch ? '!' : ' '} ${where} ${got}, MIN(${c.publishQos}, ${c.subscribeQos}) = ${c.expected} expected; ${granted}${why}`;

@@ -2,7 +2,7 @@
 // a Markdown file, so they render on GitHub and in editors.
 import { cutText } from './diagram';
 import { arrowLabel } from './label';
-import type { Lane, Timeline } from './timeline';
+import { interleave, type Lane, type Timeline } from './timeline';
 
 const ACTOR: Record<Lane, string> = { publisher: 'P', broker: 'B', subscriber: 'S' };
 
@@ -21,13 +21,17 @@ export function mermaidDiagram(pair: MermaidPair): string[] {
     `  participant B as ${safe(pair.brokerName)}`,
     '  participant S as Subscriber',
   ];
-  const steps = [
-    // -x: an arrow that ends in a cross, for the packet the fault proxy swallowed.
-    ...pair.timeline.arrows.map((a) => ({ at: a.at, line: `  ${ACTOR[a.from]}${a.lost ? '-x' : '->>'}${ACTOR[a.to]}: ${safe(arrowLabel(a.packet))}${a.lost ? ' (lost in the cut)' : ''}` })),
+  const notes = [
     ...pair.timeline.cuts.map((c) => ({ at: c.at, line: `  Note over ${c.link === 'publisher' ? 'P,B' : 'B,S'}: ${safe(cutText(c))}` })),
     ...pair.timeline.notes.map((n) => ({ at: n.at, line: `  Note over ${ACTOR[n.lane]}: ${safe(n.text)}` })),
-  ].sort((a, b) => a.at - b.at);
-  return [...lines, ...steps.map((s) => s.line)];
+  ];
+  const steps = interleave(pair.timeline.arrows, notes).map((step) => {
+    if (!('arrow' in step)) return step.other.line;
+    const a = step.arrow;
+    // -x: an arrow that ends in a cross, for the packet the fault proxy swallowed.
+    return `  ${ACTOR[a.from]}${a.lost ? '-x' : '->>'}${ACTOR[a.to]}: ${safe(arrowLabel(a.packet))}${a.lost ? ' (lost in the cut)' : ''}`;
+  });
+  return [...lines, ...steps];
 }
 
 /** A Markdown document: a heading and a ```mermaid block per pair. */

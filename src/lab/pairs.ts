@@ -1,8 +1,10 @@
 // Runs the lab's pairs: for each (publish QoS, subscription QoS) a real
-// exchange through one broker, either our embedded aedes with its tap or an
-// external broker (then the broker lane is derived from the client legs).
+// exchange through one broker, either one the lab starts with its tap (aedes,
+// or mosquitto behind the tap proxy) or an external broker (then the broker
+// lane is derived from the client legs).
 import { performance } from 'node:perf_hooks';
-import { startBroker } from '../broker/embedded';
+import type { BrokerKind } from '../broker/kind';
+import { startLabBroker } from '../broker/start';
 import type { ProtocolVersion } from '../mqtt/connection';
 import type { FaultSpec } from '../faults/fault-spec';
 import type { BrokerPacketEvent } from '../mqtt/packet-event';
@@ -13,9 +15,15 @@ import { buildTimeline, type Note, type ProxyLog } from './timeline';
 import { within } from './wait';
 
 export interface LabOptions {
-  /** An external broker; undefined starts the embedded aedes broker on a free loopback port. */
+  /** An external broker; undefined starts `engine` on a free loopback port. */
   url?: string;
+  /** The broker the lab starts and taps when no url is given; aedes when left out. */
+  engine?: BrokerKind;
+  /** Extra mosquitto.conf lines for the mosquitto the lab starts (e.g. `max_qos 1`). */
+  mosquittoConfig?: string[];
   protocol: ProtocolVersion;
+  /** How long to wait for each answer of the broker's, in ms; LAB_ACK_TIMEOUT_MS when left out. */
+  ackTimeoutMs?: number;
   pubs: readonly QoS[];
   subs: readonly QoS[];
   /** Each pair publishes to `<topic>/pub<P>-sub<S>`. */
@@ -25,7 +33,12 @@ export interface LabOptions {
   fault?: FaultSpec;
 }
 
+/** The lab's --ack-timeout default: long enough for any loopback broker, short enough that a silent one ends the lab soon. */
+export const LAB_ACK_TIMEOUT_MS = 5000;
+
 export interface LabPair extends PairRun {
+  /** The broker's answer that never came within the ack timeout, e.g. `PUBACK`; null when every answer came. */
+  timedOut: string | null;
   /** Every packet record of the pair: both clients', and the broker tap's when there is one. */
   events: LegEvent[];
   clients: { publisherId: string; subscriberId: string };
@@ -36,6 +49,8 @@ export interface LabPair extends PairRun {
 export interface LabSession {
   /** e.g. "embedded aedes broker on mqtt://127.0.0.1:40123". */
   brokerName: string;
+  /** The broker the lab started and taps; null for an external broker. */
+  engine: BrokerKind | null;
   url: string;
   /** performance.now() when the lab started: time 0 of the trace. */
   start: number;
@@ -48,29 +63,33 @@ export async function runPairs(options: LabOptions, onStart: (session: LabSessio
   const start = performance.now();
   let tapped: LegEvent[] = [];
   let waiting: { clientId: string; seen: () => void }[] = [];
-  const embedded = options.url
-    ? null
-    : await startBroker({
-        port: 0,
-        onPacket: (event: BrokerPacketEvent) => {
+  const engine = options.url ? null : (options.engine ?? 'aedes');
+  const started = engine
+    ? await startLabBroker(
+        engine,
+        (event: BrokerPacketEvent) => {
           tapped.push({ ...event, leg: 'broker' });
           if (event.direction === 'receive' && event.packet.cmd === 'disconnect') {
             for (const w of waiting.filter((w) => w.clientId === event.clientId)) w.seen();
           }
         },
-      });
-  const url = embedded?.url ?? options.url!;
-  onStart({ brokerName: embedded ? `embedded aedes broker on ${url}` : url, url, start });
+        options.mosquittoConfig,
+      )
+    : null;
+  const url = started?.url ?? options.url!;
+  const brokerName = started ? (started.kind === 'aedes' ? `embedded aedes broker on ${url}` : `${started.name} behind the tap proxy on ${url}`) : url;
+  const ackTimeoutMs = options.ackTimeoutMs ?? LAB_ACK_TIMEOUT_MS;
   const pairs: LabPair[] = [];
   try {
+    onStart({ brokerName, engine, url, start });
     for (const publishQos of options.pubs) {
       for (const subscribeQos of options.subs) {
         const idPrefix = `qos-lab-${process.pid}-p${publishQos}s${subscribeQos}`;
         const clients = exchangeIds(idPrefix);
         tapped = [];
         const topic = `${options.topic}/pub${publishQos}-sub${subscribeQos}`;
-        const result = await runExchange({ url, publishQos, subscribeQos, topic, message: options.message, idPrefix, protocol: options.protocol, fault: options.fault });
-        if (embedded) {
+        const result = await runExchange({ url, publishQos, subscribeQos, topic, message: options.message, idPrefix, protocol: options.protocol, fault: options.fault, ackTimeoutMs });
+        if (started) {
           // Wait until the tap has seen the DISCONNECT of each client that sent one.
           const pending = disconnecting(result.events, clients).filter((id) => !tapped.some((e) => e.clientId === id && e.packet.cmd === 'disconnect'));
           await within(Promise.all(pending.map((clientId) => new Promise<void>((seen) => waiting.push({ clientId, seen })))), TAP_SETTLE_MS);
@@ -82,13 +101,25 @@ export async function runPairs(options: LabOptions, onStart: (session: LabSessio
         if (delivery) notes.push({ at: delivery.at, lane: 'subscriber', text: `MQTT.js hands the message to the application (QoS ${delivery.qos})` });
         const timeline = buildTimeline(events, clients, notes, result.proxy);
         const problem = result.problem === null ? null : (brokerDisconnect(timeline.arrows) ?? result.problem);
-        const pair: LabPair = { publishQos, subscribeQos, granted: result.granted, timeline, appAt: result.delivery?.at ?? null, problem, events, clients, proxy: result.proxy };
+        const pair: LabPair = {
+          publishQos,
+          subscribeQos,
+          granted: result.granted,
+          timeline,
+          protocol: options.protocol,
+          appAt: result.delivery?.at ?? null,
+          problem,
+          timedOut: result.timedOut,
+          events,
+          clients,
+          proxy: result.proxy,
+        };
         pairs.push(pair);
         onPair(pair);
       }
     }
   } finally {
-    await embedded?.close();
+    await started?.close();
   }
   return pairs;
 }

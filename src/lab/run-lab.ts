@@ -1,10 +1,13 @@
 // npm start: runs the pairs and shows them: per pair a title, the message-id
 // mapping and the three-lane diagram as each pair completes; the matrix last;
-// then the --json trace and --mermaid diagrams, if asked for.
+// then the --json trace and --mermaid diagrams, if asked for. A broker that
+// broke an MQTT rule, or never answered, ends the lab with one error line
+// (exit 6 or 4) after everything it did was shown.
+import { CliError, EXIT } from '../cli/errors';
 import type { LabCliOptions } from '../cli/options';
 import { paint, type Style } from '../mqtt/format';
 import { effectiveQos } from '../mqtt/qos';
-import { brokerLaneLabel, formatDiagram } from './diagram';
+import { brokerLaneLabel, formatDiagram, type TapKind } from './diagram';
 import { cellOf, formatMatrix } from './matrix';
 import { mermaidDocument, type MermaidPair } from './mermaid';
 import { openOutputFile } from '../cli/output-file';
@@ -12,8 +15,9 @@ import { runPairs, type LabPair, type LabSession } from './pairs';
 import type { Timeline } from './timeline';
 import { traceLine } from '../mqtt/trace';
 import { pairRecords } from './trace';
+import { violationsOf, violationText } from './violations';
 
-export async function runLab(options: LabCliOptions, style: Style, print: (line: string) => void): Promise<void> {
+export async function runLab(options: LabCliOptions, style: Style, print: (line: string) => void): Promise<LabPair[]> {
   const json = options.json === undefined ? null : openOutputFile('json', options.json);
   const mermaid = options.mermaid === undefined ? null : openOutputFile('mermaid', options.mermaid);
   let session: LabSession | undefined;
@@ -28,8 +32,10 @@ export async function runLab(options: LabCliOptions, style: Style, print: (line:
       },
       (pair) => {
         print(paint(`== ${pairTitle(pair)} ==`, 'note', style.color));
-        print(idLine(pair.timeline));
-        print(paint(brokerLaneLabel(pair.timeline, brokerShortName(options)), 'dim', style.color));
+        for (const v of violationsOf(pair.timeline.arrows, options.lab.protocol)) print(paint(`! the broker broke an MQTT rule: ${violationText(v)}`, 'note', style.color));
+        if (pair.timedOut) print(paint(`! ${pair.problem}`, 'note', style.color));
+        if (pair.timeline.messages.length) print(idLine(pair.timeline));
+        print(paint(brokerLaneLabel(pair.timeline, brokerShortName(session), tapKind(session)), 'dim', style.color));
         for (const line of formatDiagram(pair.timeline, style)) print(line);
         print('');
         if (json && session) {
@@ -44,11 +50,12 @@ export async function runLab(options: LabCliOptions, style: Style, print: (line:
     for (const line of formatMatrix(pairs.map(cellOf), { broker: `${session?.brokerName ?? ''}, ${version}` })) print(line);
     if (json) print(`\ntrace: ${written.packets} packet records${written.cuts ? ` and ${written.cuts} cut record(s)` : ''} written to ${json.path}`);
     if (mermaid) {
-      const brokerName = options.lab.url ? 'Broker (derived)' : 'Broker (aedes tap)';
+      const brokerName = session?.engine ? `Broker (${session.engine} tap)` : 'Broker (derived)';
       const diagrams: MermaidPair[] = pairs.map((p) => ({ title: pairTitle(p), timeline: p.timeline, brokerName }));
       mermaid.write(mermaidDocument(`QoS lab, ${session?.brokerName ?? ''}, ${version}`, diagrams));
       print(`${json ? '' : '\n'}mermaid: ${pairs.length} sequence diagram(s) written to ${mermaid.path}`);
     }
+    return pairs;
   } finally {
     json?.close();
     mermaid?.close();
@@ -70,6 +77,33 @@ function idLine(timeline: Timeline): string {
     .join('\n');
 }
 
-function brokerShortName(options: LabCliOptions): string {
-  return options.lab.url ? 'an external broker' : 'aedes';
+function brokerShortName(session: LabSession | undefined): string {
+  return session?.engine ?? 'an external broker';
+}
+
+function tapKind(session: LabSession | undefined): TapKind {
+  return session?.engine === 'aedes' ? 'socket tap' : session?.engine === 'mosquitto' ? 'tap proxy' : null;
+}
+
+/**
+ * The lab's verdict once everything is shown: a broken MQTT rule (exit 6)
+ * outranks an answer that never came (exit 4); null when the broker did its part.
+ */
+export function labVerdict(pairs: readonly LabPair[], protocol: LabCliOptions['lab']['protocol']): CliError | null {
+  const name = (p: LabPair) => `pub ${p.publishQos} / sub ${p.subscribeQos}`;
+  const broke = pairs.filter((p) => violationsOf(p.timeline.arrows, protocol).length > 0);
+  if (broke.length) {
+    const first = violationsOf(broke[0]!.timeline.arrows, protocol)[0]!;
+    return new CliError(`the broker broke an MQTT rule in ${count(broke.length, pairs.length)} (${broke.map(name).join(', ')}): ${violationText(first)}`, EXIT.violation);
+  }
+  const silent = pairs.filter((p) => p.timedOut);
+  if (silent.length) {
+    const missing = [...new Set(silent.map((p) => p.timedOut))].join(', ');
+    return new CliError(`the broker left ${count(silent.length, pairs.length)} unanswered (${silent.map(name).join(', ')}): no ${missing} within --ack-timeout`, EXIT.timeout);
+  }
+  return null;
+}
+
+function count(n: number, of: number): string {
+  return `${n} of ${of} pair${of === 1 ? '' : 's'}`;
 }

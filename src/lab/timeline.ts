@@ -4,6 +4,12 @@
 // simply missing and the broker lane is derived from the client legs. With a
 // fault proxy on the publisher's connection, its cuts and the packet it
 // swallowed come in too: a packet sent and never received is shown as lost.
+//
+// One clock: arrows of different connections are ordered by what the broker
+// tap saw (its receive time for a client's packet, its send time for the
+// broker's), the one observer both legs share; without a tap, by the time the
+// client that logged each arrow saw it. Within one connection and one
+// direction the order is always the order on the wire (TCP keeps it).
 import type { ProxyCutEvent, ProxyPacketEvent } from '../faults/proxy';
 import type { Link, Packet } from '../mqtt/packet-event';
 import type { Leg, LegEvent } from './exchange';
@@ -15,14 +21,16 @@ export interface Arrow {
   link: Link;
   from: Lane;
   to: Lane;
-  /** As the sender logged it, or the receiver when the sender's record is missing. */
+  /** As the broker tap parsed it from the bytes, else as the sender logged it, else the receiver. */
   packet: Packet;
   /** performance.now() when the sender logged it going out; missing without a tap on the broker's side. */
   sentAt?: number;
   /** performance.now() when the receiver logged it coming in. */
   receivedAt?: number;
-  /** Where the arrow sits in time: sent, or else received, or else when the fault proxy saw it. */
+  /** Where the arrow sits in time: when the broker tap saw it; without a tap record, sent, or else received, or else when the fault proxy saw it. */
   at: number;
+  /** The records joined into this arrow: the sender's, then the receiver's (none for the fault proxy's record of a swallowed packet). */
+  records: LegEvent[];
   /** Which connection of its link, counting from 1: a reconnect starts the next one. */
   connection: number;
   /** The fault proxy swallowed it: sent, never received. */
@@ -102,10 +110,10 @@ export function buildTimeline(events: readonly LegEvent[], clients: ClientIds, n
     groups.set(key, group);
     (event.direction === 'send' ? group.sent : group.received).push({ link, sender, connection, event });
   }
-  const arrows: Arrow[] = [];
-  for (const { sent, received } of groups.values()) arrows.push(...pairUp(sent, received));
-  if (proxy) markLost(arrows, proxy, tapped);
-  arrows.sort((a, b) => a.at - b.at);
+  // Each group is one connection, one direction: its arrows are already in wire order.
+  const sequences = [...groups.values()].map(({ sent, received }) => pairUp(sent, received));
+  const lost = proxy ? markLost(sequences.flat(), proxy, tapped) : [];
+  const arrows = mergeByTime([...sequences, ...lost.map((a) => [a])]);
   return {
     arrows,
     notes: [...notes].sort((a, b) => a.at - b.at),
@@ -116,25 +124,67 @@ export function buildTimeline(events: readonly LegEvent[], clients: ClientIds, n
 }
 
 /**
+ * Merges sequences that are each in wire order into one, by `at`, never
+ * reordering within a sequence (a sequence whose times disagree with its order
+ * keeps its order).
+ */
+function mergeByTime(sequences: Arrow[][]): Arrow[] {
+  const next = sequences.map(() => 0);
+  const merged: Arrow[] = [];
+  for (;;) {
+    let best = -1;
+    for (let k = 0; k < sequences.length; k++) {
+      const head = sequences[k]![next[k]!];
+      if (head && (best < 0 || head.at < sequences[best]![next[best]!]!.at)) best = k;
+    }
+    if (best < 0) return merged;
+    merged.push(sequences[best]![next[best]!++]!);
+  }
+}
+
+/** Something drawn on a timeline beside the arrows: a note, a cut, a proxy record. */
+export interface Timed {
+  at: number;
+}
+
+/**
+ * The arrows in their order with other timed things slotted in: each goes
+ * before the first arrow that comes later than it. Every view (diagram,
+ * Mermaid, trace) draws from this one order.
+ */
+export function interleave<T extends Timed>(arrows: readonly Arrow[], others: readonly T[]): ({ arrow: Arrow } | { other: T })[] {
+  const rest = [...others].sort((a, b) => a.at - b.at);
+  const steps: ({ arrow: Arrow } | { other: T })[] = [];
+  for (const arrow of arrows) {
+    while (rest.length && rest[0]!.at < arrow.at) steps.push({ other: rest.shift()! });
+    steps.push({ arrow });
+  }
+  for (const other of rest) steps.push({ other });
+  return steps;
+}
+
+/**
  * The proxy knows which packet it swallowed: the sender's one-sided arrow for
  * it becomes a lost arrow; without a tap (nobody logged it leaving the broker)
  * the proxy's own record of it is the arrow. A timer cut can strand a packet
  * too: on a cut connection, a packet sent and not logged by a receiver that
  * logs everything (the publisher; the broker when tapped) never arrived.
  */
-function markLost(arrows: Arrow[], proxy: ProxyLog, tapped: boolean): void {
+function markLost(arrows: readonly Arrow[], proxy: ProxyLog, tapped: boolean): Arrow[] {
+  const extra: Arrow[] = [];
   for (const event of proxy.dropped) {
     const from: Lane = event.direction === 'send' ? 'broker' : 'publisher';
     const found = arrows.find(
       (a) => a.link === 'publisher' && a.from === from && a.connection === event.link && a.packet.cmd === event.packet.cmd && a.receivedAt === undefined && !a.lost,
     );
     if (found) found.lost = true;
-    else arrows.push({ link: 'publisher', from, to: from === 'broker' ? 'publisher' : 'broker', packet: event.packet, at: event.at, connection: event.link, lost: true });
+    else extra.push({ link: 'publisher', from, to: from === 'broker' ? 'publisher' : 'broker', packet: event.packet, at: event.at, connection: event.link, lost: true, records: [] });
   }
   const cut = new Set(proxy.cuts.map((c) => c.link));
   for (const a of arrows) {
     if (a.link === 'publisher' && cut.has(a.connection) && a.sentAt !== undefined && a.receivedAt === undefined && (a.to === 'publisher' || tapped)) a.lost = true;
   }
+  return extra;
 }
 
 function linkOf(event: LegEvent, clients: ClientIds): Link | null {
@@ -158,23 +208,28 @@ function pairUp(sent: Observation[], received: Observation[]): Arrow[] {
     const s = sent[i];
     const r = received[j];
     if (s && r && s.event.packet.cmd === r.event.packet.cmd) {
-      arrows.push(arrow(s, s.event.at, r.event.at));
+      arrows.push(arrow(s, s, r));
       i++;
       j++;
     } else if (s && (!r || s.event.at <= r.event.at)) {
-      arrows.push(arrow(s, s.event.at, undefined));
+      arrows.push(arrow(s, s, undefined));
       i++;
     } else if (r) {
-      arrows.push(arrow(r, undefined, r.event.at));
+      arrows.push(arrow(r, undefined, r));
       j++;
     }
   }
   return arrows;
 }
 
-function arrow(o: Observation, sentAt: number | undefined, receivedAt: number | undefined): Arrow {
+function arrow(o: Observation, sent: Observation | undefined, received: Observation | undefined): Arrow {
   const to: Lane = o.sender === 'broker' ? o.link : 'broker';
-  return { link: o.link, from: o.sender, to, packet: o.event.packet, sentAt, receivedAt, at: sentAt ?? receivedAt ?? o.event.at, connection: o.connection };
+  const records = [sent?.event, received?.event].filter((e): e is LegEvent => e !== undefined);
+  // The tap parsed the bytes themselves: its packet is the wire's, and its time is the one clock both legs share.
+  const tap = records.find((e) => e.leg === 'broker');
+  const sentAt = sent?.event.at;
+  const receivedAt = received?.event.at;
+  return { link: o.link, from: o.sender, to, packet: (tap ?? o.event).packet, sentAt, receivedAt, at: tap?.at ?? sentAt ?? receivedAt ?? o.event.at, connection: o.connection, records };
 }
 
 /** Pairs each PUBLISH on the publisher's leg with the PUBLISH the broker sent on, by topic and payload. */

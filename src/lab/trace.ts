@@ -1,22 +1,27 @@
 // The lab's trace: every record of one pair, from both clients, the broker tap
-// and the fault proxy (the record format is src/mqtt/trace.ts).
+// and the fault proxy (the record format is src/mqtt/trace.ts), in the
+// timeline's one order: arrow by arrow, the sender's record before the receiver's.
 import type { Link } from '../mqtt/packet-event';
 import { msSince, traceRecord, type CutRecord, type TraceRecord } from '../mqtt/trace';
 import type { ProtocolVersion } from '../mqtt/connection';
 import type { LabPair } from './pairs';
+import { interleave } from './timeline';
 
-/** Every record of one lab pair, in time order: both clients', the broker tap's and the fault proxy's. */
-export function pairRecords(pair: LabPair, start: number, protocol: ProtocolVersion): (TraceRecord | CutRecord)[] {
+type LabRecord = TraceRecord | CutRecord;
+
+/** Every record of one lab pair, in the timeline's order: both clients', the broker tap's and the fault proxy's. */
+export function pairRecords(pair: LabPair, start: number, protocol: ProtocolVersion): LabRecord[] {
   const name = `pub ${pair.publishQos} / sub ${pair.subscribeQos}`;
-  const records: (TraceRecord | CutRecord)[] = pair.events.map((event) => {
-    const leg: Link = event.leg === 'broker' ? (event.clientId === pair.clients.publisherId ? 'publisher' : 'subscriber') : event.leg;
-    return traceRecord(event, { leg, seenBy: event.leg, protocol, start, pair: name });
-  });
-  for (const event of pair.proxy?.dropped ?? []) {
-    records.push({ ...traceRecord(event, { leg: 'publisher', seenBy: 'proxy', protocol, start, pair: name }), dropped: true });
-  }
-  for (const cut of pair.proxy?.cuts ?? []) {
-    records.push({ time: msSince(start, cut.at), pair: name, leg: 'publisher', seenBy: 'proxy', type: 'cut', reason: cut.reason });
-  }
-  return records.sort((a, b) => a.time - b.time);
+  const proxy: { at: number; record: LabRecord }[] = [
+    ...(pair.proxy?.dropped ?? []).map((event) => ({ at: event.at, record: { ...traceRecord(event, { leg: 'publisher', seenBy: 'proxy', protocol, start, pair: name }), dropped: true } })),
+    ...(pair.proxy?.cuts ?? []).map((cut) => ({ at: cut.at, record: { time: msSince(start, cut.at), pair: name, leg: 'publisher' as const, seenBy: 'proxy' as const, type: 'cut' as const, reason: cut.reason } })),
+  ];
+  return interleave(pair.timeline.arrows, proxy).flatMap((step) =>
+    'arrow' in step
+      ? step.arrow.records.map((event) => {
+          const leg: Link = event.leg === 'broker' ? step.arrow.link : event.leg;
+          return traceRecord(event, { leg, seenBy: event.leg, protocol, start, pair: name });
+        })
+      : [step.other.record],
+  );
 }

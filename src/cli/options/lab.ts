@@ -1,9 +1,9 @@
 // npm start: the QoS lab's pairs, broker and exports.
-import type { LabOptions } from '../../lab/pairs';
+import { LAB_ACK_TIMEOUT_MS, type LabOptions } from '../../lab/pairs';
 import { UsageError } from '../errors';
 import { brokerUrl } from './broker-url';
 import { DEFAULT_MESSAGE } from './pair';
-import { COMMANDS, DEFAULT_PROTOCOL, defaulted, display, displayOptions, faultOption, filePath, parseRaw, protocolFlag, qosList, single, topicFlag, traceOption, validateFault, type Display, type Parsed } from './parse';
+import { COMMANDS, DEFAULT_PROTOCOL, defaulted, display, displayOptions, engineFlag, engineOption, faultOption, filePath, parseRaw, protocolFlag, qosList, seconds, single, topicFlag, traceOption, validateFault, type Display, type Parsed } from './parse';
 
 export interface LabCliOptions {
   display: Display;
@@ -16,15 +16,22 @@ const DEFAULT_LAB_TOPIC = 'qos-lab';
 
 const ALL_LEVELS = '0,1,2';
 
+/** Seconds the lab waits for each answer of the broker's (CONNACK, SUBACK, PUBACK, PUBREC, PUBCOMP) before it gives up on a pair. */
+const DEFAULT_ACK_TIMEOUT = String(LAB_ACK_TIMEOUT_MS / 1000);
+
 export function parseLab(argv: string[]): Parsed<LabCliOptions> {
   const raw = parseRaw(
     COMMANDS.lab,
     'The QoS lab: for each (publish QoS, subscription QoS) pair, a real publisher and subscriber through a broker, every packet of both legs on one timeline, then the matrix of the QoS actually delivered.',
     argv,
     (y) =>
-      faultOption(traceOption(displayOptions(y)), " of each pair's publisher (the subscriber's connection stays direct)")
-        .option('broker', { alias: 'b', type: 'string', describe: 'run against this broker (URL or host[:port]) instead of the embedded aedes broker; its lane is then derived from the client legs' })
-        .option('protocol', { alias: 'V', type: 'string', default: DEFAULT_PROTOCOL, describe: 'MQTT version of both clients: 3.1.1 or 5 (5 needs --broker: aedes speaks 3.1.1 only)' })
+      engineOption(
+        faultOption(traceOption(displayOptions(y)), " of each pair's publisher (the subscriber's connection stays direct)"),
+        'the broker the lab starts on loopback, its packets tapped: aedes (embedded, the default) or mosquitto (behind a tap proxy)',
+      )
+        .option('broker', { alias: 'b', type: 'string', describe: 'run against this broker (URL or host[:port]) instead of starting one; its lane is then derived from the client legs' })
+        .option('protocol', { alias: 'V', type: 'string', default: DEFAULT_PROTOCOL, describe: 'MQTT version of both clients: 3.1.1 or 5 (5 needs --engine mosquitto or --broker: aedes speaks 3.1.1 only)' })
+        .option('ack-timeout', { type: 'string', default: DEFAULT_ACK_TIMEOUT, describe: "seconds to wait for each answer of the broker's (CONNACK, SUBACK, PUBACK, PUBREC, PUBCOMP); a pair whose answer never comes ends there" })
         .option('pub', { type: 'string', default: ALL_LEVELS, describe: 'publish QoS levels to run, e.g. 2 or 1,2' })
         .option('sub', { type: 'string', default: ALL_LEVELS, describe: 'subscription QoS levels to run, e.g. 1 or 0,2' })
         .option('topic', { alias: 't', type: 'string', default: DEFAULT_LAB_TOPIC, describe: 'topic prefix: each pair uses <topic>/pub<P>-sub<S>' })
@@ -33,19 +40,22 @@ export function parseLab(argv: string[]): Parsed<LabCliOptions> {
   );
   if (!raw) return { kind: 'shown' };
   const broker = single(raw, 'broker');
+  const engine = engineFlag(raw, 'aedes');
+  if (broker !== undefined && single(raw, 'engine') !== undefined) throw new UsageError('--engine and --broker exclude each other: --engine starts a broker, --broker names a running one');
   const protocol = protocolFlag(raw);
-  if (protocol === 5 && broker === undefined) throw new UsageError('--protocol 5 needs --broker: the embedded aedes broker speaks MQTT 3.1.1 only');
+  if (protocol === 5 && broker === undefined && engine === 'aedes') throw new UsageError('--protocol 5 needs --engine mosquitto or --broker: the embedded aedes broker speaks MQTT 3.1.1 only');
   const topic = topicFlag(raw, DEFAULT_LAB_TOPIC);
   const url = broker === undefined ? undefined : brokerUrl(broker);
-  // The embedded broker is always plain TCP on loopback.
+  // A broker the lab starts is always plain TCP on loopback.
   const fault = validateFault(raw, url ?? 'mqtt://127.0.0.1');
   return {
     kind: 'run',
     options: {
       display: display(raw),
       lab: {
-        url,
+        ...(url === undefined ? { engine } : { url }),
         protocol,
+        ackTimeoutMs: seconds('ack-timeout', defaulted(raw, 'ack-timeout')) * 1000,
         pubs: qosList('pub', defaulted(raw, 'pub')),
         subs: qosList('sub', defaulted(raw, 'sub')),
         topic,
