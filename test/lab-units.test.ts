@@ -109,7 +109,8 @@ test('diagram: one arrow per packet between the right lanes, pointing the right 
   assert.equal(arrowLine('subscriber', 'broker', 'PUBACK id=3'), '|                                 |<--------- PUBACK id=3 ----------|');
   const lines = formatDiagram(buildTimeline(qos1Events(true), ids, [{ at: 4.5, lane: 'subscriber', text: 'app' }]), { verbose: false, color: false });
   assert.match(lines[0]!, /ms Publisher\s+Broker\s+Subscriber$/);
-  assert.deepEqual(lines.slice(1).map((l) => l.slice(0, 7)), ['   0.00', '   2.00', '   2.50', '   3.50', '   5.00']);
+  // With a tap, times are the tap's (receive 2, send 3, send 3.5, receive 7); the note keeps the subscriber's 4.5.
+  assert.deepEqual(lines.slice(1).map((l) => l.slice(0, 7)), ['   0.00', '   1.00', '   1.50', '   2.50', '   5.00']);
   assert.match(lines[4]!, /\* app$/);
 });
 
@@ -137,7 +138,7 @@ test('lab options: a subset, the defaults, and one-line errors', () => {
   assert.equal(parsed.options.lab.url, undefined);
   assert.equal(parsed.options.lab.protocol, 4);
   assert.throws(() => parseLab(['--pub', '3']), /--pub must be QoS levels 0, 1 or 2/);
-  assert.throws(() => parseLab(['--protocol', '5']), /--protocol 5 needs --broker/);
+  assert.throws(() => parseLab(['--protocol', '5']), /--protocol 5 needs --engine mosquitto or --broker/);
   assert.throws(() => parseLab(['--topic', 'a/#']), /--topic 'a\/#'/);
   assert.throws(() => parseLab(['--json', '']), /--json needs a file name/);
   assert.throws(() => parseLab(['--qos', '1']), /Unknown argument: qos/);
@@ -177,8 +178,9 @@ test('timeline with a fault: joined per connection, the swallowed PUBACK is a lo
     '2 publisher>broker connect both', '2 broker>publisher connack both', '2 publisher>broker publish both', '2 broker>publisher puback both',
   ]);
   const lines = formatDiagram(timeline, { verbose: false, color: false });
-  assert.ok(lines.includes('   6.00 | X-------- PUBACK id=7 ----------|                                 |  lost in the cut: never arrived'), lines.join('\n'));
-  assert.ok(lines.includes('   6.60 |~~~~~~~~~~~~~~ CUT ~~~~~~~~~~~~~~|                                 |  connection cut by the proxy (before PUBACK)'), lines.join('\n'));
+  // Tap times: the first CONNECT reached the tap at 2, its PUBACK left at 7; the cut at 7.6.
+  assert.ok(lines.includes('   5.00 | X-------- PUBACK id=7 ----------|                                 |  lost in the cut: never arrived'), lines.join('\n'));
+  assert.ok(lines.includes('   5.60 |~~~~~~~~~~~~~~ CUT ~~~~~~~~~~~~~~|                                 |  connection cut by the proxy (before PUBACK)'), lines.join('\n'));
   const cell = cellOf({ publishQos: 1, subscribeQos: 1, granted: 1, timeline, appAt: null, problem: null });
   assert.deepEqual(cell.fault, { cuts: ['before puback'], lost: ['PUBACK'], resent: ['PUBLISH (DUP=1)'] });
   assert.equal(cell.packets.publisher, 4);
