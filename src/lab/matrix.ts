@@ -110,8 +110,8 @@ function ackWait(arrows: readonly Arrow[], qos: QoS): number | null {
   if (qos === 0) return null;
   const last = flowPackets(qos).at(-1);
   const publish = arrows.find((a) => a.link === 'publisher' && a.from === 'publisher' && a.packet.cmd === 'publish');
-  // The first ack that arrived: one the fault proxy swallowed never did.
-  const ack = arrows.find((a) => a.link === 'publisher' && a.to === 'publisher' && a.packet.cmd === last && a.receivedAt !== undefined);
+  // The first ack for that id that arrived: one the fault proxy swallowed never did; one for another id ends nothing.
+  const ack = arrows.find((a) => a.link === 'publisher' && a.to === 'publisher' && a.packet.cmd === last && a.packet.messageId === publish?.packet.messageId && a.receivedAt !== undefined);
   if (publish?.sentAt === undefined || ack?.receivedAt === undefined) return null;
   return ack.receivedAt - publish.sentAt;
 }

@@ -1,0 +1,128 @@
+// The lab against brokers that misbehave on purpose (test/support/hostile-broker.ts),
+// in-process with a short --ack-timeout: it always ends within a bound, with a
+// result per pair and one `Error:` line and a documented exit code, never a hang;
+// a broken MQTT rule is named in the pair's note, the matrix and the error line.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { EXIT, type ExitCode } from '../src/cli/errors';
+import type { Packet } from 'mqtt-packet';
+import { HOSTILE, hostileBroker, type HostileOptions } from './support/hostile-broker';
+import { runLabMain, type LabRun } from './support/lab-main';
+
+/** --ack-timeout for these runs: each silent step costs this much. */
+const ACK_TIMEOUT = '0.3';
+/** Every run must end well within this (ms): one or two pairs, each bounded by the ack timeout a few times over. */
+const BOUND_MS = 5000;
+
+async function labAgainst(options: HostileOptions, args: string[]): Promise<LabRun> {
+  const broker = await hostileBroker(null, options);
+  try {
+    return await runLabMain(['--broker', broker.url, '--ack-timeout', ACK_TIMEOUT, ...args]);
+  } finally {
+    await broker.close();
+  }
+}
+
+/** One `Error:` line on stderr, no stack, the code and the words; and the run ended in time. */
+function assertEnds(run: LabRun, code: ExitCode, words: RegExp): void {
+  const lines = run.stderr.split('\n').filter((l) => l !== '');
+  assert.equal(lines.length, 1, `exactly one stderr line, got:\n${run.stderr}\nstdout:\n${run.stdout}`);
+  assert.match(lines[0]!, /^Error: /);
+  assert.match(lines[0]!, words);
+  assert.doesNotMatch(run.stderr + run.stdout, /^ {4}at /m, 'no stack trace');
+  assert.equal(run.code, code, lines[0]);
+  assert.ok(run.ms < BOUND_MS, `ended after ${run.ms.toFixed(0)} ms`);
+}
+
+/** The matrix row of one publish QoS, e.g. `pub 1   - [1]! 1+0  -`. */
+function row(stdout: string, pub: number): string {
+  return stdout.match(new RegExp(`^pub ${pub} {3}.*$`, 'm'))?.[0] ?? '';
+}
+
+test('never a CONNACK: one error line naming it, exit 4, no pair drawn', async () => {
+  const run = await labAgainst(HOSTILE.neverConnack, ['--pub', '1', '--sub', '1']);
+  assertEnds(run, EXIT.timeout, /accepted the TCP connection but sent no CONNACK within 0\.3 s \(--ack-timeout\)/);
+  assert.doesNotMatch(run.stdout, /^== /m);
+});
+
+test('never a PUBACK (QoS 1): the pair says which ack never came and what QoS 1 does about it; exit 4', async () => {
+  const run = await labAgainst(HOSTILE.neverAck, ['--pub', '1', '--sub', '1']);
+  assertEnds(run, EXIT.timeout, /left 1 of 1 pair unanswered \(pub 1 \/ sub 1\): no PUBACK within --ack-timeout/);
+  assert.match(run.stdout, /^! no PUBACK within 0\.3 s: at QoS 1 the publisher keeps the message and would send it again \(DUP=1\)/m);
+  assert.equal(row(run.stdout, 1), 'pub 1   - [1]! 1+0  -');
+  // The lab gave up on the flow and still said goodbye: the publisher's DISCONNECT is on its leg.
+  assert.match(run.stdout, /^ *[\d.]+ \|-+ DISCONNECT -+>\|/m);
+});
+
+test('never a PUBREC (QoS 2): no PUBREC named, exit 4', async () => {
+  const run = await labAgainst(HOSTILE.neverAck, ['--pub', '2', '--sub', '2']);
+  assertEnds(run, EXIT.timeout, /no PUBREC within --ack-timeout/);
+  assert.match(run.stdout, /^! no PUBREC within 0\.3 s: at QoS 2 the publisher keeps the message/m);
+});
+
+test('never a PUBCOMP: the message was delivered, the publisher\'s flow never completed; exit 4', async () => {
+  const run = await labAgainst(HOSTILE.neverPubcomp, ['--pub', '2', '--sub', '2']);
+  assertEnds(run, EXIT.timeout, /no PUBCOMP within --ack-timeout/);
+  assert.match(run.stdout, /^! no PUBCOMP within 0\.3 s: the broker has the message \(its PUBREC came\)/m);
+  assert.match(row(run.stdout, 2), /^pub 2 {3}2 \[2\] {2}3\+4 {2}-$/);
+});
+
+test('never a SUBACK: every pair stops at its subscription, each within the bound; exit 4', async () => {
+  const run = await labAgainst(HOSTILE.neverSuback, ['--pub', '0,1', '--sub', '1']);
+  assertEnds(run, EXIT.timeout, /left 2 of 2 pairs unanswered \(pub 0 \/ sub 1, pub 1 \/ sub 1\): no SUBACK within --ack-timeout/);
+  assert.equal(run.stdout.match(/^! no SUBACK within 0\.3 s: without a subscription there is nothing to deliver/gm)?.length, 2);
+  assert.match(run.stdout, /^! pub 1 \/ sub 1: nothing delivered, MIN\(1, 1\) = 1 expected; no SUBACK came; no SUBACK within/m);
+});
+
+test('the broker closes right after CONNACK: one error line, exit 5', async () => {
+  const run = await labAgainst(HOSTILE.closeAfterConnack, ['--pub', '1', '--sub', '1']);
+  assertEnds(run, EXIT.protocol, /the broker at mqtt:\/\/127\.0\.0\.1:\d+ closed the connection/);
+});
+
+test('PUBACK to a QoS 2 PUBLISH: the pair names the rule, the ack column shows the wrong ack came (not "-"), exit 6', async () => {
+  const run = await labAgainst(HOSTILE.wrongAck, ['--pub', '2', '--sub', '2']);
+  assertEnds(run, EXIT.violation, /broke an MQTT rule in 1 of 1 pair \(pub 2 \/ sub 2\): the broker answered the QoS 2 PUBLISH id=\d+ with PUBACK, not PUBREC \[MQTT-4\.3\.3-2\]/);
+  assert.match(run.stdout, /^! the broker broke an MQTT rule: the broker answered the QoS 2 PUBLISH id=\d+ with PUBACK, not PUBREC \[MQTT-4\.3\.3-2\]$/m);
+  assert.match(row(run.stdout, 2), /^pub 2 {3}- \[2\]! 2\+0 {2}[\d.]+ms!$/);
+  assert.match(run.stdout, /^ {6}! after the ack wait: the broker answered with a packet the MQTT rules forbid there/m);
+  assert.match(run.stdout, /^! pub 2 \/ sub 2: the broker broke an MQTT rule: the broker answered the QoS 2 PUBLISH id=\d+ with PUBACK, not PUBREC \[MQTT-4\.3\.3-2\]$/m);
+});
+
+test('PUBCOMP to a QoS 1 PUBLISH: named with MQTT 3.1.1\'s rule, exit 6 (MQTT.js took it as success)', async () => {
+  const run = await labAgainst(HOSTILE.wrongAck, ['--pub', '1', '--sub', '1']);
+  assertEnds(run, EXIT.violation, /answered the QoS 1 PUBLISH id=\d+ with PUBCOMP, not PUBACK \[MQTT-4\.3\.2-2\]/);
+  assert.match(row(run.stdout, 1), /^pub 1 {3}- \[1\]! 2\+0 {2}[\d.]+ms!$/);
+});
+
+test('PUBACK to a QoS 2 PUBLISH over MQTT 5: the rule as MQTT 5 numbers it', async () => {
+  const run = await labAgainst(HOSTILE.wrongAck, ['--pub', '2', '--sub', '2', '--protocol', '5']);
+  assertEnds(run, EXIT.violation, /with PUBACK, not PUBREC \[MQTT-4\.3\.3-8\]/);
+});
+
+test('an ack for an id the publisher never used: a broken rule (exit 6) outranks the timeout it causes', async () => {
+  const run = await labAgainst(HOSTILE.ackUnknownId, ['--pub', '1', '--sub', '1']);
+  assertEnds(run, EXIT.violation, /the broker sent PUBACK id=\d+, an id the publisher has no PUBLISH in flight for \[MQTT-2\.3\.1-6\]/);
+  assert.match(run.stdout, /^! no PUBACK within 0\.3 s/m);
+  assert.match(row(run.stdout, 1), /^pub 1 {3}- \[1\]! 2\+0 {2}[\d.]+ms!$/);
+});
+
+test('a malformed packet after CONNACK: one error line, a documented code, no hang', async () => {
+  const run = await labAgainst(HOSTILE.malformedAfterConnack, ['--pub', '1', '--sub', '1']);
+  // The connection layer decides the words and the code (today: 2, "cannot reach ...: Invalid variable byte integer"; 6 once it names the violation).
+  assert.ok(([EXIT.connect, EXIT.protocol, EXIT.violation] as number[]).includes(run.code), `${run.code}: ${run.stderr}`);
+  assertEnds(run, run.code as ExitCode, /broker at mqtt:\/\/127\.0\.0\.1:\d+/);
+});
+
+test('an oversized packet header after CONNACK (268 MB announced, never sent): the SUBACK never gets through; exit 4', async () => {
+  const run = await labAgainst(HOSTILE.oversizedAfterConnack, ['--pub', '1', '--sub', '1']);
+  assertEnds(run, EXIT.timeout, /no SUBACK within --ack-timeout/);
+});
+
+test('a broker that never forwards: the QoS 0 pair shows nothing delivered, bounded by the ack timeout; exit 0 (nothing unanswered)', async () => {
+  const dropAll: HostileOptions = { on: { publish: (p: Packet) => p.cmd === 'publish' && p.qos === 0 } };
+  const run = await labAgainst(dropAll, ['--pub', '0', '--sub', '1']);
+  assert.equal(run.code, 0, run.stderr);
+  assert.equal(run.stderr, '');
+  assert.match(run.stdout, /nothing reached the subscriber within 300 ms of the publisher's last packet/);
+  assert.ok(run.ms < BOUND_MS);
+});
