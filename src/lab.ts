@@ -4,9 +4,14 @@ import { EXIT } from './cli/errors';
 import { processIo, type Io } from './cli/io';
 import { runMain } from './cli/main';
 import { parseLab } from './cli/options/lab';
+import { INTERRUPTED, interrupted } from './cli/signals';
 import { useColor } from './mqtt/format';
 import { labVerdict, runLab } from './lab/run-lab';
+import { within } from './lab/wait';
 import { COMMANDS } from './cli/options/parse';
+
+/** After Ctrl-C, how long the pair in flight may take to end (its waits are bounded anyway) before the lab stops regardless. */
+const STOP_MS = 2000;
 
 /** Everything goes to io.out; a broker that broke a rule or never answered is thrown (one line on stderr, exit 6 or 4) after the full result. */
 export async function main(argv: string[], io: Io = processIo()): Promise<number> {
@@ -14,10 +19,26 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
   if (parsed.kind === 'shown') return EXIT.ok;
   const { options } = parsed;
   const style = { verbose: options.display.verbose, color: useColor(options.display.color, io.out, io.env) };
-  const pairs = await runLab(options, style, (line) => io.out.write(`${line}\n`));
-  const verdict = labVerdict(pairs, options.lab.protocol);
-  if (verdict) throw verdict;
-  return EXIT.ok;
+  const signal = interrupted();
+  const abort = new AbortController();
+  try {
+    const running = runLab(options, style, (line) => io.out.write(`${line}\n`), abort.signal);
+    const first = await Promise.race([running, signal.promise]);
+    if (first === INTERRUPTED) {
+      abort.abort();
+      // A second signal quits at once; process.exit still runs the 'exit' hooks that stop a mosquitto we started.
+      for (const name of ['SIGINT', 'SIGTERM'] as const) process.once(name, () => process.exit(EXIT.interrupted));
+      io.out.write('\ninterrupted: ending the pair in flight and stopping the broker (Ctrl-C again quits at once)\n');
+      // The pair's waits are bounded, but by --ack-timeout, which may be long: a signal must end the lab sooner.
+      if ((await within(running.catch(() => []), STOP_MS)) === null) process.exit(EXIT.interrupted);
+      return EXIT.interrupted;
+    }
+    const verdict = labVerdict(first, options.lab.protocol);
+    if (verdict) throw verdict;
+    return EXIT.ok;
+  } finally {
+    signal.dispose();
+  }
 }
 
 if (require.main === module) runMain(COMMANDS.lab, main);

@@ -7,6 +7,7 @@ import { test } from 'node:test';
 import { EXIT, type ExitCode } from '../src/cli/errors';
 import type { Packet } from 'mqtt-packet';
 import { HOSTILE, hostileBroker, type HostileOptions } from './support/hostile-broker';
+import { runCli } from './support/cli';
 import { runLabMain, type LabRun } from './support/lab-main';
 
 /** --ack-timeout for these runs: each silent step costs this much. */
@@ -126,3 +127,18 @@ test('a broker that never forwards: the QoS 0 pair shows nothing delivered, boun
   assert.match(run.stdout, /nothing reached the subscriber within 300 ms of the publisher's last packet/);
   assert.ok(run.ms < BOUND_MS);
 });
+
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  test(`${signal} while the lab waits on a broker that never acks (--ack-timeout 30): it ends within the stop bound, exit 130`, async (t) => {
+    const broker = await hostileBroker(t, HOSTILE.neverAck);
+    const run = runCli('lab', ['--broker', broker.url, '--ack-timeout', '30', '--pub', '1', '--sub', '1'], { t });
+    await broker.waitFor('publish');
+    const sent = performance.now();
+    run.child.kill(signal);
+    const result = await run.done;
+    assert.ok(performance.now() - sent < BOUND_MS, `ended ${(performance.now() - sent).toFixed(0)} ms after ${signal}`);
+    assert.equal(result.code, EXIT.interrupted, result.stderr);
+    assert.match(result.stdout, /^interrupted: ending the pair in flight and stopping the broker/m);
+    assert.doesNotMatch(result.stderr, /^ {4}at /m);
+  });
+}

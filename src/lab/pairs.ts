@@ -59,7 +59,8 @@ export interface LabSession {
 /** The broker tap's DISCONNECT record can trail the client's end(); this bounds the wait for it. */
 const TAP_SETTLE_MS = 1000;
 
-export async function runPairs(options: LabOptions, onStart: (session: LabSession) => void, onPair: (pair: LabPair) => void): Promise<LabPair[]> {
+/** Runs the pairs in order; once `stop` is aborted no further pair starts (the one in flight ends within its bounds). */
+export async function runPairs(options: LabOptions, onStart: (session: LabSession) => void, onPair: (pair: LabPair) => void, stop?: AbortSignal): Promise<LabPair[]> {
   const start = performance.now();
   let tapped: LegEvent[] = [];
   let waiting: { clientId: string; seen: () => void }[] = [];
@@ -84,6 +85,7 @@ export async function runPairs(options: LabOptions, onStart: (session: LabSessio
     onStart({ brokerName, engine, url, start });
     for (const publishQos of options.pubs) {
       for (const subscribeQos of options.subs) {
+        if (stop?.aborted) return pairs;
         const idPrefix = `qos-lab-${process.pid}-p${publishQos}s${subscribeQos}`;
         const clients = exchangeIds(idPrefix);
         tapped = [];

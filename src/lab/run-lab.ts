@@ -17,7 +17,7 @@ import { traceLine } from '../mqtt/trace';
 import { pairRecords } from './trace';
 import { violationsOf, violationText } from './violations';
 
-export async function runLab(options: LabCliOptions, style: Style, print: (line: string) => void): Promise<LabPair[]> {
+export async function runLab(options: LabCliOptions, style: Style, print: (line: string) => void, stop?: AbortSignal): Promise<LabPair[]> {
   const json = options.json === undefined ? null : openOutputFile('json', options.json);
   const mermaid = options.mermaid === undefined ? null : openOutputFile('mermaid', options.mermaid);
   let session: LabSession | undefined;
@@ -46,7 +46,9 @@ export async function runLab(options: LabCliOptions, style: Style, print: (line:
           }
         }
       },
+      stop,
     );
+    if (stop?.aborted) return pairs;
     for (const line of formatMatrix(pairs.map(cellOf), { broker: `${session?.brokerName ?? ''}, ${version}` })) print(line);
     if (json) print(`\ntrace: ${written.packets} packet records${written.cuts ? ` and ${written.cuts} cut record(s)` : ''} written to ${json.path}`);
     if (mermaid) {
