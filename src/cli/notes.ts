@@ -25,7 +25,8 @@ export function describeGrant(sub: Subscription): string {
  * `older`: the topic is outside the --topic asked for now, so it came through a subscription the session kept from before.
  */
 export function describeDelivery(index: number, d: Delivery, payload: string | undefined, older = false): string {
-  const copy = d.dup ? 'DUP=1: possibly a second copy, QoS 1 is at least once' : 'same id, topic and payload as the one before: possibly a second copy, QoS 1 is at least once';
+  const why = d.qos === 2 ? 'a resend; QoS 2 hands each message on once' : 'possibly a second copy, QoS 1 is at least once';
+  const copy = d.dup ? `DUP=1: ${why}` : `same id, topic and payload as the one before: ${why}`;
   const tags = [
     d.queued && 'queued while offline',
     older && 'through an older subscription of this session, not the --topic asked for now',

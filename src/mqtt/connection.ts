@@ -86,6 +86,9 @@ export const END_GRACE_MS = 2_000;
 /** After DISCONNECT, how long the broker gets to close its side before we cut the socket. */
 const CLOSE_MS = 500;
 
+/** How mqtt-packet's parser words a packet it cannot read (parser.js). */
+const PARSER_ERROR = /^(Invalid|Malformed|Cannot parse|Packet too short|Packet must not|Unknown (property|command)|Not supported)/;
+
 const wireListeners = new WeakMap<MqttClient, Set<PacketListener>>();
 
 /**
@@ -181,18 +184,19 @@ export function connect(options: ConnectionOptions, onPacket: PacketListener, pr
   });
   lost.catch(() => undefined); // observed by whoever races it; never an unhandled rejection
 
+  const violated = (violation: Violation) => {
+    violations.push(violation);
+    if (violations.length > 1) return;
+    // [MQTT-4.8.0-1] a protocol violation closes the connection; no reconnect after it.
+    ending = true;
+    rejectLost(new CliError(`the broker at ${options.url} broke an MQTT rule: it ${violation.text} [${violation.rule}]`, EXIT.violation));
+    client.end(true);
+  };
   client.on('packetreceive', (packet) => {
     const event: PacketEvent = { at: performance.now(), direction: 'receive', packet: snapshot(packet) };
     deliver(event);
     const violation = flows.received(event.packet);
-    if (violation) {
-      violations.push(violation);
-      if (violations.length > 1) return;
-      // [MQTT-4.8.0-1] a protocol violation closes the connection; no reconnect after it.
-      ending = true;
-      rejectLost(new CliError(`the broker at ${options.url} broke an MQTT rule: it ${violation.text} [${violation.rule}]`, EXIT.violation));
-      client.end(true);
-    }
+    if (violation) violated(violation);
   });
 
   // An MQTT 5 broker says why it hangs up (DISCONNECT with a reason code, e.g. 0x9B QoS not supported).
@@ -251,6 +255,8 @@ export function connect(options: ConnectionOptions, onPacket: PacketListener, pr
       // Later errors surface through 'close' → lost; the keepalive's is told apart there.
       client.on('error', (error) => {
         if (error.message === 'Keepalive timeout') pingTimedOut = true;
+        // MQTT.js passes the parser's complaint on and keeps the connection open, stuck: name it and close.
+        else if (PARSER_ERROR.test(error.message)) violated(malformed(error));
       });
       resolve({
         client,
@@ -264,7 +270,7 @@ export function connect(options: ConnectionOptions, onPacket: PacketListener, pr
         },
       });
     });
-    client.on('error', (error) => fail(connectError(options, error)));
+    client.on('error', (error) => fail(PARSER_ERROR.test(error.message) ? new CliError(`the broker at ${options.url} broke an MQTT rule: it ${malformed(error).text} [MQTT-4.8.0-1]`, EXIT.violation) : connectError(options, error)));
     client.once('close', closedBeforeConnack);
     prepare?.(client);
     client.connect();
@@ -272,6 +278,10 @@ export function connect(options: ConnectionOptions, onPacket: PacketListener, pr
     if (stream.connecting) stream.once(stream instanceof TLSSocket ? 'secureConnect' : 'connect', release);
     else if (!/^wss?:/.test(options.url)) release(); // a WebSocket stream is released by finishRequest's 'open'
   });
+}
+
+function malformed(error: Error): Violation {
+  return { rule: 'MQTT-4.8.0-1', text: `sent bytes that are not a valid MQTT packet (${error.message})` };
 }
 
 /** Whether bytes written now can still leave: the stream is neither ending nor gone. */

@@ -12,8 +12,8 @@ export interface Violation {
   rule: string;
   /** What the broker did, in words: `answered our QoS 2 PUBLISH id=1 with PUBACK (QoS 2 needs PUBREC, PUBREL, PUBCOMP)`. */
   text: string;
-  /** The packet that broke it, as it crossed. */
-  packet: Packet;
+  /** The packet that broke it, as it crossed; absent when its bytes could not be read as a packet. */
+  packet?: Packet;
 }
 
 /** How far one of our flows got. */

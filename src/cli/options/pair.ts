@@ -122,7 +122,7 @@ export function parseSubscribe(argv: string[], env = process.env): Parsed<Subscr
     options: {
       ...common,
       // --timeout covers the connection too: CONNACK must come within it.
-      connection: { ...common.connection, ...(timeoutMs !== undefined && { connectTimeoutMs: Math.min(timeoutMs, CONNECT_TIMEOUT_MS) }) },
+      connection: { ...common.connection, ...(timeoutMs !== undefined && { connectTimeoutMs: Math.min(timeoutMs, common.connection.connectTimeoutMs ?? CONNECT_TIMEOUT_MS) }) },
       count: count === undefined ? undefined : integer('count', count, 1),
       timeout: timeout === undefined ? undefined : seconds('timeout', timeout),
     },
@@ -196,7 +196,7 @@ const DEFAULT_KEEPALIVE_S = 60;
 
 function boundsOptions(y: Argv): Argv {
   return y
-    .option('ack-timeout', { type: 'string', default: String(DEFAULT_ACK_TIMEOUT_MS / 1000), describe: 'seconds to wait for each PUBACK, PUBREC, PUBCOMP or SUBACK before giving up with exit code 4' })
+    .option('ack-timeout', { type: 'string', default: String(DEFAULT_ACK_TIMEOUT_MS / 1000), describe: 'seconds to wait for CONNACK and for each PUBACK, PUBREC, PUBCOMP or SUBACK before giving up with exit code 4' })
     .option('keepalive', { type: 'string', default: String(DEFAULT_KEEPALIVE_S), describe: 'seconds of silence before a PINGREQ; no PINGRESP within half of it ends the run with exit code 4 (0: off)' })
     .option('session-expiry', {
       type: 'string',
@@ -208,7 +208,8 @@ function parseBounds(raw: Record<string, unknown>): Pick<CommonOptions, 'ackTime
   return { ackTimeoutMs: seconds('ack-timeout', defaulted(raw, 'ack-timeout')) * 1000 };
 }
 
-function connectionBounds(raw: Record<string, unknown>, protocol: ProtocolVersion, clean: boolean): Pick<ConnectionOptions, 'keepalive' | 'sessionExpiry'> {
+function connectionBounds(raw: Record<string, unknown>, protocol: ProtocolVersion, clean: boolean): Pick<ConnectionOptions, 'keepalive' | 'sessionExpiry' | 'connectTimeoutMs'> {
+  const connectTimeoutMs = seconds('ack-timeout', defaulted(raw, 'ack-timeout')) * 1000;
   const keepalive = integer('keepalive', defaulted(raw, 'keepalive'), 0);
   if (keepalive > 65_535) throw new UsageError(`--keepalive must be at most 65535 seconds (a 2-byte field in CONNECT), got '${keepalive}'`);
   const given = single(raw, 'session-expiry');
@@ -218,5 +219,5 @@ function connectionBounds(raw: Record<string, unknown>, protocol: ProtocolVersio
   const expiry = given === undefined ? undefined : integer('session-expiry', given, 0);
   if (expiry !== undefined && expiry > 0xffff_ffff) throw new UsageError(`--session-expiry must be at most 4294967295 seconds, got '${given}'`);
   const sessionExpiry = protocol === 5 ? (expiry ?? (clean ? undefined : DEFAULT_SESSION_EXPIRY_S)) : undefined;
-  return { keepalive, ...(sessionExpiry !== undefined && { sessionExpiry }) };
+  return { keepalive, connectTimeoutMs, ...(sessionExpiry !== undefined && { sessionExpiry }) };
 }
