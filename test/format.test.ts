@@ -45,7 +45,7 @@ test('color only on a terminal, and never with NO_COLOR', () => {
 });
 
 test('a delivery line carries its tags', () => {
-  const d = { topic: 't', payload: Buffer.from('x'), qos: 1 as const, dup: true, retain: false, queued: true, acknowledged: Promise.resolve() };
-  assert.equal(describeDelivery(3, d, 'x'), 'message #3 on t at QoS 1 (queued while offline, DUP=1: a redelivery): x');
-  assert.equal(describeDelivery(3, d, undefined), 'message #3 on t at QoS 1 (queued while offline, DUP=1: a redelivery)');
+  const d = { topic: 't', payload: Buffer.from('x'), qos: 1 as const, dup: true, retain: false, queued: true, secondCopy: true, acknowledged: Promise.resolve() };
+  assert.equal(describeDelivery(3, d, 'x'), 'message #3 on t at QoS 1 (queued while offline, DUP=1: possibly a second copy, QoS 1 is at least once): x');
+  assert.equal(describeDelivery(3, d, undefined), 'message #3 on t at QoS 1 (queued while offline, DUP=1: possibly a second copy, QoS 1 is at least once)');
 });

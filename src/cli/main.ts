@@ -33,6 +33,8 @@ export function settle(tool: string, main: Main, argv: string[], writeError: (li
  */
 function quietOnClosedPipe(stream: NodeJS.WriteStream): void {
   stream.on('error', (error: NodeJS.ErrnoException) => {
+    // A command that handles its own closed stdout (the tools keep publishing) has its own listener.
+    if (stream.listenerCount('error') > 1) return;
     if (error.code !== 'EPIPE') throw error;
     process.exit(EXIT.ok);
   });

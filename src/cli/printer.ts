@@ -3,9 +3,10 @@
 // `subscribe-with-qos --log=stderr | jq` sees payloads alone.
 import { performance } from 'node:perf_hooks';
 import type { ProtocolVersion } from '../mqtt/connection';
-import { formatPacket, paint, useColor, type Style } from '../mqtt/format';
+import { escapeText, formatPacket, paint, useColor, type Style } from '../mqtt/format';
 import type { Link, PacketEvent } from '../mqtt/packet-event';
 import { traceLine, traceRecord, type TraceContext } from '../mqtt/trace';
+import type { Io } from './io';
 import { openOutputFile } from './output-file';
 import type { OutputOptions } from './options';
 
@@ -15,23 +16,41 @@ export interface Printer {
   shared: boolean;
   packet(event: PacketEvent): void;
   note(text: string): void;
-  payload(text: string): void;
+  /** A received payload, alone on stdout: raw bytes into a pipe or file, escaped on a terminal. */
+  payload(bytes: Buffer): void;
+  /** Resolves when stdout was closed under us (`| head -1`): what is written there goes nowhere from then on. */
+  stdoutClosed: Promise<void>;
 }
 
-interface Streams {
-  out: NodeJS.WritableStream & { isTTY?: boolean };
-  err: NodeJS.WritableStream & { isTTY?: boolean };
-}
+type Streams = Pick<Io, 'out' | 'err'> & Partial<Pick<Io, 'env'>>;
 
 export function makePrinter(output: OutputOptions, streams: Streams = { out: process.stdout, err: process.stderr }): Printer {
-  const log = output.log === 'stderr' ? streams.err : streams.out;
-  const style: Style = { verbose: output.verbose, color: useColor(output.color, log) };
+  const { out, err } = streams;
+  const log = output.log === 'stderr' ? err : out;
+  const style: Style = { verbose: output.verbose, color: useColor(output.color, log, streams.env) };
+  // A closed stdout (EPIPE) must not end the run and silently cost messages: stop writing there, say so once on stderr.
+  let outOpen = true;
+  let closed: () => void = () => undefined;
+  const stdoutClosed = new Promise<void>((resolve) => (closed = resolve));
+  out.on('error', (error: NodeJS.ErrnoException) => {
+    if (!outOpen) return;
+    outOpen = false;
+    if (error.code === 'EPIPE' && log === err) return closed();
+    if (error.code === 'EPIPE') err.write(`${paint('stdout was closed: the rest of this log is not shown; the run goes on', 'note', useColor(output.color, err, streams.env))}\n`);
+    else err.write(`stdout failed (${error.code ?? error.message}): the rest of this log is not shown; the run goes on\n`);
+    closed();
+  });
+  const write = (stream: NodeJS.WritableStream, text: string | Buffer) => {
+    if (stream === out && !outOpen) return;
+    stream.write(text);
+  };
   return {
     style,
-    shared: log === streams.out,
-    packet: (event) => log.write(`${formatPacket(event, style)}\n`),
-    note: (text) => log.write(`${paint(text, 'note', style.color)}\n`),
-    payload: (text) => streams.out.write(`${text}\n`),
+    shared: log === out,
+    packet: (event) => write(log, `${formatPacket(event, style)}\n`),
+    note: (text) => write(log, `${paint(text, 'note', style.color)}\n`),
+    payload: (bytes) => write(out, out.isTTY ? `${escapeText(bytes.toString())}\n` : Buffer.concat([bytes, Buffer.from('\n')])),
+    stdoutClosed,
   };
 }
 

@@ -1,40 +1,68 @@
 // The subscriber tool's own work: subscribe, show each delivery with the QoS
 // it really came at and why, stop after --count or --timeout.
+import { performance } from 'node:perf_hooks';
 import { CliError, EXIT } from './errors';
-import { describeDelivery, describeGrant, explainDelivery } from './notes';
+import { describeDelivery, describeGrant, describeRefused, explainDelivery } from './notes';
 import type { SubscribeOptions } from './options';
 import type { Printer } from './printer';
 import type { Tool } from './session';
+import { escapeText } from '../mqtt/format';
 import { parseQos, type QoS } from '../mqtt/qos';
-import { collectDeliveries, subscribe, type Delivery } from '../mqtt/subscriber';
+import { collectDeliveries, matchesFilter, subscribe, type Collector, type Delivery } from '../mqtt/subscriber';
 
 export function receiver(options: SubscribeOptions, printer: Printer): Tool {
+  // --timeout counts from here, before CONNECT: connect, SUBACK and the messages share it.
+  const started = performance.now();
   let granted: QoS = options.qos;
   let received = 0;
   let timedOut: CliError | undefined;
   let finish: () => void = () => undefined;
   const enough = new Promise<void>((resolve) => (finish = resolve));
+  let collector: Collector | undefined;
+  // Why messages are no longer taken: --count reached, or nobody reads stdout any more.
+  let stoppedBecause = '';
+  // A session kept on the broker: with MQTT 5 only if it outlives the connection.
+  const persistent = !options.connection.clean && (options.connection.protocol === 4 || (options.connection.sessionExpiry ?? 0) > 0);
 
   const onDelivery = (delivery: Delivery) => {
     received++;
-    const text = delivery.payload.toString();
-    printer.note(describeDelivery(received, delivery, printer.shared ? text : undefined));
-    if (!printer.shared) printer.payload(text);
+    const older = !matchesFilter(options.topic, delivery.topic);
+    printer.note(describeDelivery(received, delivery, printer.shared ? delivery.payload.toString() : undefined, older));
+    if (!printer.shared) printer.payload(delivery.payload);
     const why = explainDelivery(delivery.qos, granted);
     if (why) printer.note(`  ${why}`);
-    // Exit only once our PUBACK/PUBCOMP is on the wire: MQTT.js emits 'message' before it acks.
-    if (options.count !== undefined && received === options.count) void delivery.acknowledged.then(finish);
+    if (options.count !== undefined && received === options.count) {
+      // Nothing after this one is handed on or acknowledged: it stays with the broker.
+      stoppedBecause = `--count ${options.count} was reached`;
+      collector?.stop();
+      // Exit only once our PUBACK/PUBCOMP is on the wire: MQTT.js emits 'message' before it acks.
+      void delivery.acknowledged.then(finish);
+    }
   };
 
+  void printer.stdoutClosed.then(() => {
+    if (!printer.shared) {
+      // Payloads go to stdout: with nobody reading, taking more would acknowledge messages no one sees.
+      stoppedBecause = 'stdout was closed';
+      collector?.stop();
+      finish();
+    }
+  });
+
   return {
-    prepare: (client) => collectDeliveries(client, onDelivery),
+    prepare: (client) => {
+      collector = collectDeliveries(client, onDelivery, (refused) => printer.note(describeRefused(refused, stoppedBecause, persistent)));
+    },
     work: async (conn) => {
-      // The clock starts before SUBSCRIBE: a broker that never answers it is a timeout too.
+      // SUBSCRIBE gets what is left of --timeout: a broker that never answers it is a timeout too.
       const seconds = options.timeout;
       const expired =
-        seconds === undefined ? new Promise<void>(() => undefined) : delay(seconds).then(() => void (timedOut = timeoutError(seconds, received, options.count)));
-      const subscription = await Promise.race([subscribe(conn, options.topic, options.qos), expired]);
-      if (subscription === undefined) return;
+        seconds === undefined ? new Promise<void>(() => undefined) : delay(seconds * 1000 - (performance.now() - started)).then(() => void (timedOut = timeoutError(seconds, received, options.count)));
+      const subscription = await Promise.race([subscribe(conn, options.topic, options.qos, options.ackTimeoutMs), expired]);
+      if (subscription === undefined) {
+        timedOut = new CliError(`timed out: no SUBACK for our SUBSCRIBE to '${escapeText(options.topic)}' within ${seconds} s (--timeout)`, EXIT.timeout);
+        return;
+      }
       granted = parseQos(subscription.granted) ?? options.qos;
       printer.note(describeGrant(subscription));
       await Promise.race([enough, conn.lost, expired]);
@@ -46,8 +74,8 @@ export function receiver(options: SubscribeOptions, printer: Printer): Tool {
   };
 }
 
-function delay(seconds: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, seconds * 1000).unref());
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)).unref());
 }
 
 /** Undefined when the wait was a success: some messages came and no --count was asked for. */

@@ -1,12 +1,15 @@
 // What both tools do around their own work: connect with packet logging, run,
-// disconnect; Ctrl-C at any point ends politely with EXIT.interrupted.
+// disconnect; Ctrl-C or SIGTERM at any point ends politely, within a bound,
+// with EXIT.interrupted or EXIT.terminated.
 import type { MqttClient } from 'mqtt';
-import { connect, type Connection, type ConnectionOptions } from '../mqtt/connection';
+import { connect, END_GRACE_MS, type Connection, type ConnectionOptions } from '../mqtt/connection';
 import { EXIT } from './errors';
-import type { Link } from '../mqtt/packet-event';
+import { processIo, type Io } from './io';
+import type { Link, PacketEvent } from '../mqtt/packet-event';
+import { describeResumed } from './notes';
 import type { CommonOptions } from './options';
 import { makePrinter, tracedPrinter, type Printer } from './printer';
-import { INTERRUPTED, interrupted } from './signals';
+import { interrupted, isSignal, SIGNAL_EXIT } from './signals';
 
 async function withConnection(
   options: ConnectionOptions,
@@ -16,34 +19,40 @@ async function withConnection(
 ): Promise<number> {
   const stop = interrupted();
   let conn: Connection | undefined;
+  const onPacket = (event: PacketEvent) => {
+    printer.packet(event);
+    if (event.direction === 'receive' && event.packet.cmd === 'connack' && event.packet.sessionPresent) printer.note(describeResumed(options.clientId));
+  };
   try {
     let client: MqttClient | undefined;
-    const connecting = connect(options, printer.packet, (c) => {
+    const connecting = connect(options, onPacket, (c) => {
       client = c;
       prepare?.(c);
     });
     const first = await Promise.race([connecting, stop.promise]);
-    if (first === INTERRUPTED) {
+    if (isSignal(first)) {
       // Close the socket now: left alone, a silent broker would hold the process until the connect timeout.
       connecting.catch(() => undefined);
       client?.end(true);
-      return EXIT.interrupted;
+      return SIGNAL_EXIT[first];
     }
     conn = first;
     const outcome = await Promise.race([work(conn), stop.promise]);
-    if (outcome === INTERRUPTED) {
+    if (isSignal(outcome)) {
       const inFlight = Object.keys(conn.client.outgoing).length;
-      // The first Ctrl-C's listener is gone now: a second one takes Node's default and quits at once.
-      if (inFlight > 0) printer.note(`interrupted: finishing ${inFlight} handshake(s) in flight, then disconnecting (Ctrl-C again quits at once)`);
+      // The first signal's listener is gone now: a second one takes Node's default and quits at once.
+      if (inFlight > 0) {
+        printer.note(`${outcome === 'SIGINT' ? 'interrupted' : 'terminated'}: finishing ${inFlight} handshake(s) in flight for at most ${END_GRACE_MS / 1000} s, then disconnecting (${outcome === 'SIGINT' ? 'Ctrl-C' : 'SIGTERM'} again quits at once)`);
+      }
       await conn.end();
-      return EXIT.interrupted;
+      return SIGNAL_EXIT[outcome];
     }
     await conn.end();
     return EXIT.ok;
   } catch (error) {
-    // Still connected with nothing in flight (a refused subscription, a timeout): say goodbye with DISCONNECT.
-    // Otherwise close at once; waiting for handshakes the broker may never finish would hang.
-    if (conn?.client.connected && Object.keys(conn.client.outgoing).length === 0) await conn.end();
+    // Still usable (a refused subscription, a timeout): say goodbye with DISCONNECT, without waiting for
+    // handshakes that already ran out of time. After a broken rule or a lost connection there is no one to tell.
+    if (conn?.client.connected && conn.violations.length === 0) await conn.end(0);
     else conn?.client.end(true);
     throw error;
   } finally {
@@ -62,8 +71,8 @@ export interface Tool {
  * Everything around a tool's own work, in one place for both tools: the
  * printer (and --json trace), the --fault proxy, the connection, Ctrl-C.
  */
-export async function runTool(options: CommonOptions, role: Link, build: (printer: Printer) => Tool): Promise<number> {
-  const traced = tracedPrinter(makePrinter(options.output), options.output.json, role, options.connection.protocol);
+export async function runTool(options: CommonOptions, role: Link, build: (printer: Printer) => Tool, io: Io = processIo()): Promise<number> {
+  const traced = tracedPrinter(makePrinter(options.output, io), options.output.json, role, options.connection.protocol);
   const { printer } = traced;
   const tool = build(printer);
   const fault = options.fault ? await faultLink().startFaultLink(options.connection, options.fault, printer.note) : undefined;

@@ -9,6 +9,8 @@ import type { Address } from '../broker/listen';
 
 /** Short enough that a demo does not stall, long enough not to spin against a broker that is down. */
 export const RECONNECT_PERIOD_MS = 50;
+/** Attempts in a row without a CONNACK before the tool gives up (about 2 s at RECONNECT_PERIOD_MS against a broker that is down). */
+export const RECONNECT_ATTEMPTS = 40;
 
 export interface FaultLink {
   /** The tool's connection options, pointed at the proxy, with reconnect on. */
@@ -29,7 +31,7 @@ export async function startFaultLink(connection: ConnectionOptions, fault: Fault
   });
   note(`fault: connecting through a proxy on ${proxy.url} that will ${describeFault(fault)}`);
   return {
-    connection: { ...connection, url: proxy.url, reconnect: { periodMs: RECONNECT_PERIOD_MS } },
+    connection: { ...connection, url: proxy.url, reconnect: { periodMs: RECONNECT_PERIOD_MS, maxAttempts: RECONNECT_ATTEMPTS } },
     prepare: (client) => {
       const written = new Set<string>();
       client.on('reconnect', () => note(`reconnecting as ${connection.clientId} with clean=${connection.clean}`));

@@ -6,8 +6,10 @@ import type { IConnackPacket } from 'mqtt-packet';
 import { performance } from 'node:perf_hooks';
 import { TLSSocket } from 'node:tls';
 import { CliError, EXIT } from '../cli/errors';
+import { within } from '../lab/wait';
 import { attachDupStore, DupStore } from './dup-store';
-import type { PacketEvent } from './packet-event';
+import { FlowTracker, type Violation } from './flows';
+import { snapshot, type PacketEvent } from './packet-event';
 import { connackText, reasonText } from './reason-codes';
 
 /** MQTT.js's protocolVersion: 4 is MQTT 3.1.1, 5 is MQTT 5. */
@@ -27,6 +29,16 @@ export interface ConnectionOptions {
    * id, and in-flight QoS 1/2 messages resent with DUP=1. Without it: one attempt.
    */
   reconnect?: ReconnectOptions;
+  /**
+   * MQTT 5 only: seconds the broker keeps our session after the connection ends
+   * (CONNECT's Session Expiry Interval). Absent means 0: an MQTT 5 broker drops
+   * the session at once, whatever `clean` says.
+   */
+  sessionExpiry?: number;
+  /** Seconds of silence before we send PINGREQ (MQTT.js's default: 60). */
+  keepalive?: number;
+  /** How long to wait for the connection and its CONNACK (default 10 s). */
+  connectTimeoutMs?: number;
 }
 
 /** PEM texts as read from --ca/--cert/--key; `verify` false only with --insecure. */
@@ -40,20 +52,56 @@ export interface TlsOptions {
 export interface ReconnectOptions {
   /** Milliseconds between a lost connection and the next attempt. */
   periodMs: number;
+  /** Give up after this many attempts in a row that got no CONNACK (`lost` rejects, EXIT.connect). Absent: never. */
+  maxAttempts?: number;
 }
 
 export interface Connection {
   client: MqttClient;
   connack: IConnackPacket;
-  /** Rejects with a CliError if the connection drops before end() is called (never with reconnect on); never resolves. */
+  /**
+   * Rejects with a CliError when the connection can no longer be used: it dropped
+   * before end() (never with reconnect on), our PINGREQ got no PINGRESP (EXIT.timeout),
+   * the reconnect budget ran out (EXIT.connect), or the broker broke an MQTT rule
+   * (EXIT.violation, see `violations`). Never resolves.
+   */
   lost: Promise<never>;
-  /** Sends DISCONNECT and closes the socket. */
-  end(): Promise<void>;
+  /** Our flows in progress, as the wire shows them (ids, QoS, whether PUBREC came). */
+  flows: FlowTracker;
+  /** Every MQTT rule the broker broke on this connection, in order; the first one also closes it and rejects `lost`. */
+  violations: Violation[];
+  /**
+   * Sends DISCONNECT and closes the socket, within `graceMs` (default 2 s):
+   * handshakes in flight get that long to finish, then they are dropped, and a
+   * broker that does not close its side is cut off. Never waits longer.
+   */
+  end(graceMs?: number): Promise<void>;
 }
 
 export type PacketListener = (event: PacketEvent) => void;
 
-const CONNECT_TIMEOUT_MS = 10_000;
+export const CONNECT_TIMEOUT_MS = 10_000;
+/** How long end() lets handshakes in flight finish before it disconnects anyway. */
+export const END_GRACE_MS = 2_000;
+/** After DISCONNECT, how long the broker gets to close its side before we cut the socket. */
+const CLOSE_MS = 500;
+
+/** How mqtt-packet's parser words a packet it cannot read (parser.js). */
+const PARSER_ERROR = /^(Invalid|Malformed|Cannot parse|Packet too short|Packet must not|Unknown (property|command)|Not supported)/;
+
+const wireListeners = new WeakMap<MqttClient, Set<PacketListener>>();
+
+/**
+ * Also hear `client`'s packets, as connect()'s listener does: snapshots taken
+ * when they crossed, and sends only once they really reached an open socket.
+ * Use this, not MQTT.js's packetsend/packetreceive, wherever a packet is shown or counted.
+ */
+export function onWire(client: MqttClient, listener: PacketListener): () => void {
+  const set = wireListeners.get(client) ?? new Set<PacketListener>();
+  wireListeners.set(client, set);
+  set.add(listener);
+  return () => set.delete(listener);
+}
 
 /**
  * Connects once. `prepare` runs before CONNECT is written, for listeners that
@@ -61,85 +109,220 @@ const CONNECT_TIMEOUT_MS = 10_000;
  */
 export function connect(options: ConnectionOptions, onPacket: PacketListener, prepare?: (client: MqttClient) => void): Promise<Connection> {
   const store = options.reconnect ? new DupStore() : undefined;
+  const connectTimeoutMs = options.connectTimeoutMs ?? CONNECT_TIMEOUT_MS;
+  // A Session Expiry Interval exists only in MQTT 5; without one the session ends with the connection.
+  const properties = options.protocol === 5 && options.sessionExpiry !== undefined ? { sessionExpiryInterval: options.sessionExpiry } : undefined;
+  let socketOpen: () => void = () => undefined;
   const client = mqtt.connect(options.url, {
     manualConnect: true,
     // One attempt: a learner with no broker gets one clear line, not endless retries.
     // (The first attempt stays single with reconnect on too: fail() ends the client.)
     reconnectPeriod: options.reconnect?.periodMs ?? 0,
     ...(store ? { outgoingStore: store } : {}),
-    connectTimeout: CONNECT_TIMEOUT_MS,
+    // Ours (below) fires first and says what happened; MQTT.js's is only a backstop.
+    connectTimeout: connectTimeoutMs + 1_000,
     clientId: options.clientId,
     clean: options.clean,
     protocolVersion: options.protocol,
     username: options.username,
     password: options.password,
+    ...(options.keepalive !== undefined && { keepalive: options.keepalive }),
+    ...(properties && { properties }),
     // mqtt-packet otherwise fills a table of 65,536 two-byte buffers before the
     // first packet (~40 ms, measured), a start-up cost a one-message tool never earns back.
     writeCache: false,
+    // A WebSocket stream takes writes before the socket is open and has no
+    // 'connect' event: ws hands us the socket here, so CONNECT is held until it opens.
+    wsOptions: {
+      finishRequest: (request, socket) => {
+        socket.once('open', () => socketOpen());
+        request.end();
+      },
+    },
     ...(options.tls && { ca: options.tls.ca, cert: options.tls.cert, key: options.tls.key, rejectUnauthorized: options.tls.verify }),
   } satisfies IClientOptions);
 
+  const flows = new FlowTracker();
+  const violations: Violation[] = [];
+  const deliver = (event: PacketEvent) => {
+    onPacket(event);
+    for (const listener of wireListeners.get(client) ?? []) listener(event);
+  };
+  const sent = (event: PacketEvent) => {
+    // MQTT.js reports writes into a stream that is ending or gone (acks of PUBLISHes still
+    // in the socket buffer after our DISCONNECT): those bytes never left.
+    if (!writable(client.stream)) return;
+    flows.sent(event.packet);
+    deliver(event);
+  };
+
   // MQTT.js reports CONNECT as sent when it is written into a socket still connecting: hold it until
-  // the socket (and TLS) is up, so a refused connection or a failed handshake prints no CONNECT that never left.
-  let onWire = false;
+  // the socket (and TLS, or the WebSocket handshake) is up, so a refused connection prints no CONNECT that never left.
+  let onWireNow = false;
   const held: PacketEvent[] = [];
   const release = () => {
-    onWire = true;
-    for (const event of held.splice(0)) onPacket(event);
+    onWireNow = true;
+    for (const event of held.splice(0)) sent(event);
   };
+  socketOpen = release;
   client.on('packetsend', (packet) => {
-    const event: PacketEvent = { at: performance.now(), direction: 'send', packet };
-    if (onWire) onPacket(event);
+    const event: PacketEvent = { at: performance.now(), direction: 'send', packet: snapshot(packet) };
+    if (onWireNow) sent(event);
     else held.push(event);
   });
-  client.on('packetreceive', (packet) => onPacket({ at: performance.now(), direction: 'receive', packet }));
   if (store) attachDupStore(client, store);
 
   let ending = false;
+  let lostSettled = false;
+  let rejectLost: (error: CliError) => void = () => undefined;
+  const lost = new Promise<never>((_, reject) => {
+    rejectLost = (error) => {
+      if (lostSettled) return;
+      lostSettled = true;
+      reject(error);
+    };
+  });
+  lost.catch(() => undefined); // observed by whoever races it; never an unhandled rejection
+
+  const violated = (violation: Violation) => {
+    violations.push(violation);
+    if (violations.length > 1) return;
+    // [MQTT-4.8.0-1] a protocol violation closes the connection; no reconnect after it.
+    ending = true;
+    rejectLost(new CliError(`the broker at ${options.url} broke an MQTT rule: it ${violation.text} [${violation.rule}]`, EXIT.violation));
+    client.end(true);
+  };
+  client.on('packetreceive', (packet) => {
+    const event: PacketEvent = { at: performance.now(), direction: 'receive', packet: snapshot(packet) };
+    deliver(event);
+    const violation = flows.received(event.packet);
+    if (violation) violated(violation);
+  });
+
   // An MQTT 5 broker says why it hangs up (DISCONNECT with a reason code, e.g. 0x9B QoS not supported).
   let hangUpReason: number | undefined;
   client.on('packetreceive', (packet) => {
     if (packet.cmd === 'disconnect' && packet.reasonCode) hangUpReason = packet.reasonCode;
   });
-  const lost = new Promise<never>((_, reject) => {
-    client.on('close', () => {
-      if (ending || options.reconnect) return;
-      const why = hangUpReason === undefined ? 'closed the connection' : `disconnected us: ${reasonText(hangUpReason)}`;
-      reject(new CliError(`the broker at ${options.url} ${why}`, EXIT.protocol));
-    });
+  // MQTT.js's keepalive gives up 1.5 keepalives after the last packet (a PINGREQ went out at 1):
+  // it closes the stream itself, which would otherwise read as the broker closing it.
+  let pingTimedOut = false;
+  const keepalive = options.keepalive ?? 60;
+  client.on('close', () => {
+    if (ending) return;
+    if (pingTimedOut) {
+      pingTimedOut = false;
+      if (!options.reconnect) {
+        rejectLost(new CliError(`no PINGRESP from the broker at ${options.url} within ${keepalive / 2} s of our PINGREQ (keepalive ${keepalive} s): the connection is taken as dead`, EXIT.timeout));
+      }
+      return;
+    }
+    if (options.reconnect) return;
+    const why = hangUpReason === undefined ? 'closed the connection' : `disconnected us: ${reasonText(hangUpReason)}`;
+    rejectLost(new CliError(`the broker at ${options.url} ${why}`, EXIT.protocol));
   });
-  lost.catch(() => undefined); // observed by whoever races it; never an unhandled rejection
+
+  // A reconnect budget: against a broker that is gone, give up with one line instead of dialling forever.
+  const maxAttempts = options.reconnect?.maxAttempts;
+  let attempts = 0;
+  let firstAttemptAt = 0;
+  client.on('connect', () => (attempts = 0));
+  client.on('reconnect', () => {
+    if (attempts++ === 0) firstAttemptAt = performance.now();
+    if (maxAttempts === undefined || attempts <= maxAttempts || ending) return;
+    ending = true;
+    const seconds = ((performance.now() - firstAttemptAt) / 1000).toFixed(1);
+    rejectLost(new CliError(`gave up reconnecting to the broker at ${options.url}: ${maxAttempts} attempts in a row in ${seconds} s got no CONNACK`, EXIT.connect));
+    client.end(true);
+  });
 
   return new Promise<Connection>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      const what = onWireNow ? 'accepted the connection but sent no CONNACK' : 'did not accept a connection';
+      fail(new CliError(`the broker at ${options.url} ${what} within ${connectTimeoutMs / 1000} s`, EXIT.timeout));
+    }, connectTimeoutMs);
     const fail = (error: CliError) => {
+      clearTimeout(timer);
       ending = true;
       client.end(true);
       reject(error);
     };
     const closedBeforeConnack = () => fail(connectError(options, null));
     client.once('connect', (connack) => {
+      clearTimeout(timer);
       client.off('close', closedBeforeConnack); // a later close is `lost`, or a reconnect
       client.removeAllListeners('error');
-      client.on('error', () => undefined); // later errors surface through 'close' → lost
+      // Later errors surface through 'close' → lost; the keepalive's is told apart there.
+      client.on('error', (error) => {
+        if (error.message === 'Keepalive timeout') pingTimedOut = true;
+        // MQTT.js passes the parser's complaint on and keeps the connection open, stuck: name it and close.
+        else if (PARSER_ERROR.test(error.message)) violated(malformed(error));
+      });
       resolve({
         client,
-        connack,
+        connack: snapshot(connack),
         lost,
-        end: () =>
-          new Promise<void>((done) => {
-            ending = true;
-            client.end(false, {}, () => done());
-          }),
+        flows,
+        violations,
+        end: (graceMs = END_GRACE_MS) => {
+          ending = true;
+          return endPolitely(client, graceMs);
+        },
       });
     });
-    client.on('error', (error) => fail(connectError(options, error)));
+    client.on('error', (error) => fail(PARSER_ERROR.test(error.message) ? new CliError(`the broker at ${options.url} broke an MQTT rule: it ${malformed(error).text} [MQTT-4.8.0-1]`, EXIT.violation) : connectError(options, error)));
     client.once('close', closedBeforeConnack);
     prepare?.(client);
     client.connect();
     const stream = client.stream as MqttClient['stream'] & { connecting?: boolean };
     if (stream.connecting) stream.once(stream instanceof TLSSocket ? 'secureConnect' : 'connect', release);
-    else release(); // a WebSocket stream has no 'connecting': it reports packets as before
+    else if (!/^wss?:/.test(options.url)) release(); // a WebSocket stream is released by finishRequest's 'open'
   });
+}
+
+function malformed(error: Error): Violation {
+  return { rule: 'MQTT-4.8.0-1', text: `sent bytes that are not a valid MQTT packet (${error.message})` };
+}
+
+/** Whether bytes written now can still leave: the stream is neither ending nor gone. */
+function writable(stream: MqttClient['stream']): boolean {
+  const s = stream as MqttClient['stream'] & { destroyed?: boolean; writableEnded?: boolean; writable?: boolean };
+  return !s.destroyed && !s.writableEnded && s.writable !== false;
+}
+
+/** Resolves once nothing of ours is in flight (checked after each packet MQTT.js has handled). */
+function drained(client: MqttClient): Promise<void> {
+  return new Promise((resolve) => {
+    const check = () =>
+      setImmediate(() => {
+        if (Object.keys(client.outgoing).length > 0) return;
+        client.off('packetreceive', check);
+        resolve();
+      });
+    client.on('packetreceive', check);
+    check();
+  });
+}
+
+/**
+ * MQTT.js's end(false) waits for every handshake in flight, for ever if the
+ * broker never answers: give them `graceMs`, drop what is left, DISCONNECT, and
+ * cut the socket if the broker does not close its side.
+ */
+async function endPolitely(client: MqttClient, graceMs: number): Promise<void> {
+  const stream = client.stream;
+  if (!client.connected || !writable(stream)) {
+    client.end(true);
+    return;
+  }
+  const started = performance.now();
+  const closed = new Promise<void>((resolve) => stream.once('close', () => resolve()));
+  if (Object.keys(client.outgoing).length > 0) await within(Promise.race([drained(client), closed]), graceMs);
+  // Their callbacks fail ('Message removed'), so nothing waits on them after this.
+  for (const id of Object.keys(client.outgoing)) client.removeOutgoingMessage(Number(id));
+  client.end(false);
+  const left = Math.max(CLOSE_MS, graceMs - (performance.now() - started));
+  if ((await within(closed, left)) === null) stream.destroy();
 }
 
 /** Turns what MQTT.js reports while connecting into one line a learner can act on. */

@@ -20,6 +20,47 @@ export function useColor(flag: boolean, stream: { isTTY?: boolean }, env = proce
   return flag && Boolean(stream.isTTY) && !('NO_COLOR' in env && env.NO_COLOR !== '');
 }
 
+/**
+ * Text from the network, made safe for a terminal line: control characters
+ * (C0, DEL, C1: ESC sequences, CR, newlines) and the bidi overrides become
+ * visible escapes (`\x1b`, `\n`, `\u202e`), so a topic, payload, client id or
+ * reason string cannot write a fake line or move the cursor. JSON output is
+ * written from the packets themselves and stays exact.
+ */
+export function escapeText(text: string): string {
+  return text.replace(/[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g, (c) => {
+    const named: Record<string, string> = { '\n': '\\n', '\r': '\\r', '\t': '\\t' };
+    const code = c.charCodeAt(0);
+    return named[c] ?? (code <= 0xff ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`);
+  });
+}
+
+/** The MQTT 5 properties a CONNECT or CONNACK may carry, as -v shows them. */
+const PROPERTY_NAMES: Record<string, string> = {
+  sessionExpiryInterval: 'session-expiry',
+  receiveMaximum: 'receive-maximum',
+  maximumQoS: 'maximum-qos',
+  retainAvailable: 'retain-available',
+  maximumPacketSize: 'maximum-packet-size',
+  assignedClientIdentifier: 'assigned-client-id',
+  topicAliasMaximum: 'topic-alias-maximum',
+  serverKeepAlive: 'server-keepalive',
+  wildcardSubscriptionAvailable: 'wildcard-subscriptions',
+  subscriptionIdentifiersAvailable: 'subscription-ids',
+  sharedSubscriptionAvailable: 'shared-subscriptions',
+  reasonString: 'reason',
+};
+
+function propertyFields(properties: Record<string, unknown> | undefined): string[] {
+  if (!properties) return [];
+  return Object.entries(PROPERTY_NAMES)
+    .filter(([key]) => properties[key] !== undefined)
+    .map(([key, name]) => {
+      const value = properties[key];
+      return `${name}=${typeof value === 'string' ? escapeText(value) : String(value)}`;
+    });
+}
+
 function bytes(payload: unknown): number {
   if (payload === undefined || payload === null) return 0;
   if (typeof payload === 'string') return Buffer.byteLength(payload);
@@ -35,24 +76,26 @@ export function packetDetails(packet: Packet): string {
     case 'publish':
       if (packet.qos > 0) fields.push(`id=${id}`);
       fields.push(`qos=${packet.qos}`, `dup=${packet.dup ? 1 : 0}`, `retain=${packet.retain ? 1 : 0}`);
-      fields.push(`topic=${packet.topic}`, `payload=${bytes(packet.payload)}B`);
+      fields.push(`topic=${escapeText(String(packet.topic))}`, `payload=${bytes(packet.payload)}B`);
       break;
     case 'connect':
-      fields.push(`client-id=${packet.clientId}`, `clean=${packet.clean}`);
+      fields.push(`client-id=${escapeText(packet.clientId)}`, `clean=${packet.clean}`);
       fields.push(`protocol=${packet.protocolVersion === 5 ? '5' : '3.1.1'}`, `keepalive=${packet.keepalive}`);
-      if (packet.username !== undefined) fields.push(`username=${packet.username}`);
+      // Only on the wire in MQTT 5; absent, the session ends with the connection, whatever clean says.
+      fields.push(...propertyFields(packet.properties as Record<string, unknown> | undefined));
+      if (packet.username !== undefined) fields.push(`username=${escapeText(packet.username)}`);
       if (packet.password !== undefined) fields.push('password=<hidden>');
       break;
     case 'connack': {
       const v5 = packet.reasonCode !== undefined;
       const code = packet.reasonCode ?? packet.returnCode ?? 0;
       fields.push(`sessionPresent=${packet.sessionPresent}`, `code=${readsAsV5(code, v5) ? hexCode(code) : code} (${connackReason(code, v5)})`);
-      // An MQTT 5 broker announces its limits here; a QoS above maximum-qos gets DISCONNECT 0x9B.
-      if (packet.properties?.maximumQoS !== undefined) fields.push(`maximum-qos=${packet.properties.maximumQoS}`);
+      // An MQTT 5 broker announces its limits here (a QoS above maximum-qos gets DISCONNECT 0x9B) and may shorten our session expiry.
+      fields.push(...propertyFields(packet.properties as Record<string, unknown> | undefined));
       break;
     }
     case 'subscribe':
-      fields.push(`id=${id}`, ...packet.subscriptions.map((s) => `topic=${s.topic} qos=${s.qos}`));
+      fields.push(`id=${id}`, ...packet.subscriptions.map((s) => `topic=${escapeText(s.topic)} qos=${s.qos}`));
       break;
     case 'suback':
       fields.push(`id=${id}`, `granted=${(packet.granted as number[]).map((g) => (g >= 0x80 ? `${hexCode(g)} (${reasonName(g)})` : g)).join(',')}`);
@@ -103,7 +146,8 @@ export function formatPacket(event: PacketEvent, style: Style): string {
  * always shown for PUBLISH, because that is where a downgrade becomes visible.
  */
 export function formatBrokerPacket(event: BrokerPacketEvent, style: Style): string {
-  const way = event.direction === 'receive' ? `${event.clientId} -> broker` : `broker -> ${event.clientId}`;
+  const who = escapeText(event.clientId);
+  const way = event.direction === 'receive' ? `${who} -> broker` : `broker -> ${who}`;
   const { packet } = event;
   const qos = packet.cmd === 'publish' ? ` qos=${packet.qos}` : '';
   const reason = packetReason(packet);

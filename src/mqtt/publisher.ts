@@ -1,7 +1,9 @@
 // The publisher's side of a flow: publish and wait until the QoS handshake
-// completes (QoS 0: written; QoS 1: PUBACK; QoS 2: PUBCOMP).
+// completes (QoS 0: written; QoS 1: PUBACK; QoS 2: PUBCOMP), never longer
+// than the ack timeout.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CliError, EXIT } from '../cli/errors';
+import { within } from '../lab/wait';
 import type { Connection } from './connection';
 import type { QoS } from './qos';
 import { reasonText } from './reason-codes';
@@ -9,27 +11,62 @@ import { reasonText } from './reason-codes';
 export interface PublishJob {
   topic: string;
   qos: QoS;
-  message: string;
+  /** The payload's bytes as given (a Buffer from --file or stdin is sent as it is). */
+  message: string | Buffer;
   count: number;
   /** Milliseconds between two publishes. */
   interval: number;
   retain: boolean;
+  /** Milliseconds to wait for each acknowledgement (PUBACK, PUBREC, PUBCOMP); default DEFAULT_ACK_TIMEOUT_MS. */
+  ackTimeoutMs?: number;
 }
+
+export const DEFAULT_ACK_TIMEOUT_MS = 10_000;
 
 /** Publishes `count` messages one flow at a time; resolves when the last flow is complete. */
 export async function publishAll(conn: Connection, job: PublishJob): Promise<void> {
+  const ackTimeoutMs = job.ackTimeoutMs ?? DEFAULT_ACK_TIMEOUT_MS;
   for (let i = 0; i < job.count; i++) {
     if (i > 0 && job.interval > 0) await sleep(job.interval);
+    let id: number | undefined;
+    const noteId = (packet: { cmd: string; messageId?: number }) => {
+      if (packet.cmd === 'publish' && id === undefined) id = packet.messageId;
+    };
+    conn.client.on('packetsend', noteId);
     try {
-      await Promise.race([conn.client.publishAsync(job.topic, job.message, { qos: job.qos, retain: job.retain }), conn.lost]);
+      const done = await within(Promise.race([conn.client.publishAsync(job.topic, job.message, { qos: job.qos, retain: job.retain }), conn.lost]), ackTimeoutMs);
+      if (done === null) throw ackTimeout(conn, job.qos, ackTimeoutMs, id, i, job.count);
+      // MQTT.js settles a QoS 2 flow on a PUBACK: the connection named the rule that broke, and that is the outcome.
+      if (conn.violations.length > 0) await conn.lost;
     } catch (error) {
       throw publishError(error, i, job.count);
+    } finally {
+      conn.client.off('packetsend', noteId);
     }
   }
 }
 
+/** Names the packet that never came and what this QoS level does about it. */
+function ackTimeout(conn: Connection, qos: QoS, ms: number, id: number | undefined, index: number, count: number): CliError {
+  const seconds = ms / 1000;
+  const flow = id === undefined ? undefined : conn.flows.publish(id);
+  const which = `message ${index + 1} of ${count}${id === undefined ? '' : ` (id=${id})`}`;
+  let text: string;
+  if (qos === 1) {
+    text = `no PUBACK for ${which} within ${seconds} s: at QoS 1 the message may or may not have arrived; a client that reconnects with the same session resends it with DUP=1 (at least once)`;
+  } else if (flow?.pubrecSeen) {
+    text = `no PUBCOMP for ${which} within ${seconds} s: PUBREC came, so the broker has the message and delivers it once; our PUBREL would be resent on a reconnect with the same session`;
+  } else {
+    text = `no PUBREC for ${which} within ${seconds} s: at QoS 2 the message may or may not have arrived; a reconnect with the same session resends it with DUP=1, and the packet id keeps the broker from delivering it twice`;
+  }
+  return new CliError(`${text} (--ack-timeout ${seconds})`, EXIT.timeout);
+}
+
 function publishError(error: unknown, index: number, count: number): CliError {
-  if (error instanceof CliError) return new CliError(`${error.message} during message ${index + 1} of ${count}`, error.exitCode);
+  if (error instanceof CliError) {
+    // Our own words already say which message; a lost connection gets the place it happened.
+    return /^no PUB/.test(error.message) ? error : new CliError(`${error.message} during message ${index + 1} of ${count}`, error.exitCode);
+  }
   const code = (error as { code?: unknown }).code;
   const why = typeof code === 'number' ? reasonText(code) : (error as Error).message;
   return new CliError(`the broker did not accept message ${index + 1} of ${count}: ${why}`, EXIT.protocol);

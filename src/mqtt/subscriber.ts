@@ -3,7 +3,9 @@
 // was queued for us while we were offline.
 import type { IPublishPacket } from 'mqtt-packet';
 import { CliError, EXIT } from '../cli/errors';
-import type { Connection } from './connection';
+import { within } from '../lab/wait';
+import { onWire, type Connection } from './connection';
+import { DEFAULT_ACK_TIMEOUT_MS } from './publisher';
 import { parseQos, type QoS } from './qos';
 import { reasonText } from './reason-codes';
 
@@ -12,12 +14,28 @@ export interface Delivery {
   payload: Buffer;
   /** The QoS of the PUBLISH the broker sent us: the effective QoS. */
   qos: QoS;
+  /** The PUBLISH's packet id (QoS 1 and 2). */
+  messageId?: number;
   dup: boolean;
   retain: boolean;
   /** Arrived on a resumed session before our SUBACK: stored by the broker while we were away. */
   queued: boolean;
+  /**
+   * Possibly a second copy: DUP=1, or the same id, topic and payload as the
+   * message before it under that id (QoS 1 is at least once).
+   */
+  secondCopy: boolean;
   /** Resolves when our side of the handshake is on the wire (PUBACK / PUBCOMP sent). */
   acknowledged: Promise<void>;
+}
+
+/** A PUBLISH that came after stop(): not handed on, and acknowledged only if its handshake was already under way. */
+export interface Refused {
+  topic: string;
+  qos: QoS;
+  messageId?: number;
+  /** True for a QoS 2 message whose PUBREC went out before stop(): MQTT.js completes that handshake. */
+  acknowledged: boolean;
 }
 
 export interface Subscription {
@@ -27,18 +45,26 @@ export interface Subscription {
   granted: number;
 }
 
+export interface Collector {
+  /** From now on, PUBLISHes are not handed on and not acknowledged (each goes to onRefused). */
+  stop(): void;
+}
+
 /**
  * Listens for deliveries from the moment CONNACK arrives. Call it inside
  * connect()'s prepare hook: a resumed session's queued messages follow CONNACK
  * immediately, before any SUBSCRIBE of ours is answered.
  */
-export function collectDeliveries(client: Connection['client'], onDelivery: (delivery: Delivery) => void): void {
+export function collectDeliveries(client: Connection['client'], onDelivery: (delivery: Delivery) => void, onRefused: (refused: Refused) => void = () => undefined): Collector {
   let subscribed = false;
   let sessionPresent = false;
+  let stopped = false;
   // Queued-ness is decided when the PUBLISH arrives: a QoS 2 message reaches
   // the application only at PUBREL, which may come after our SUBACK.
   const queuedIds = new Map<number, boolean>();
   let queuedNow = false;
+  // The last message under each id, to tell a second copy sent without DUP=1.
+  const lastById = new Map<number, { topic: string; payload: Buffer }>();
   client.on('packetreceive', (packet) => {
     if (packet.cmd === 'connack') sessionPresent = packet.sessionPresent;
     if (packet.cmd === 'suback') subscribed = true;
@@ -47,26 +73,48 @@ export function collectDeliveries(client: Connection['client'], onDelivery: (del
       if (packet.messageId !== undefined) queuedIds.set(packet.messageId, queuedNow);
     }
   });
+  // MQTT.js asks this before it acknowledges a QoS 1 or 2 PUBLISH: once stopped, say no,
+  // so nothing is acknowledged that was not handed on (a persistent session keeps it for next time).
+  client.options.customHandleAcks = (topic, _message, packet, done) => {
+    if (!stopped) return done(0);
+    onRefused({ topic, qos: parseQos(packet.qos) ?? 0, messageId: packet.messageId, acknowledged: false });
+    done(new Error('not acknowledged: the subscriber has stopped taking messages'));
+  };
   client.on('message', (topic, payload, packet: IPublishPacket) => {
     const qos = parseQos(packet.qos) ?? 0;
     const id = packet.messageId;
+    if (stopped) {
+      onRefused({ topic, qos, messageId: id, acknowledged: qos === 2 });
+      return;
+    }
     const queued = qos === 0 || id === undefined ? queuedNow : (queuedIds.get(id) ?? false);
     if (id !== undefined) queuedIds.delete(id);
+    const before = id === undefined ? undefined : lastById.get(id);
+    const same = before !== undefined && before.topic === topic && before.payload.equals(payload);
+    if (id !== undefined) lastById.set(id, { topic, payload });
     onDelivery({
       topic,
       payload,
       qos,
+      ...(id !== undefined && { messageId: id }),
       dup: Boolean(packet.dup),
       retain: Boolean(packet.retain),
       queued,
+      secondCopy: Boolean(packet.dup) || same,
       acknowledged: qos === 0 ? Promise.resolve() : sent(client, qos === 1 ? 'puback' : 'pubcomp', id),
     });
   });
+  return { stop: () => (stopped = true) };
 }
 
-export async function subscribe(conn: Connection, topic: string, qos: QoS): Promise<Subscription> {
+export async function subscribe(conn: Connection, topic: string, qos: QoS, ackTimeoutMs = DEFAULT_ACK_TIMEOUT_MS): Promise<Subscription> {
   try {
-    const granted = await Promise.race([conn.client.subscribeAsync(topic, { qos }), conn.lost]);
+    const granted = await within(Promise.race([conn.client.subscribeAsync(topic, { qos }), conn.lost]), ackTimeoutMs);
+    if (granted === null) {
+      const seconds = ackTimeoutMs / 1000;
+      throw new CliError(`no SUBACK for our SUBSCRIBE to '${topic}' within ${seconds} s: the subscription may or may not be in place on the broker (--ack-timeout ${seconds})`, EXIT.timeout);
+    }
+    if (conn.violations.length > 0) await conn.lost;
     return { topic, requested: qos, granted: granted[0]?.qos ?? 0x80 };
   } catch (error) {
     if (error instanceof CliError) throw error;
@@ -77,15 +125,26 @@ export async function subscribe(conn: Connection, topic: string, qos: QoS): Prom
   }
 }
 
-/** Resolves when this client writes `cmd` for `messageId`. */
+/** MQTT topic filter matching: `+` one level, `#` the rest. */
+export function matchesFilter(filter: string, topic: string): boolean {
+  const f = filter.split('/');
+  const t = topic.split('/');
+  for (let i = 0; i < f.length; i++) {
+    if (f[i] === '#') return !(i === 0 && topic.startsWith('$'));
+    if (i >= t.length) return false;
+    if (f[i] === '+' ? i === 0 && topic.startsWith('$') : f[i] !== t[i]) return false;
+  }
+  return f.length === t.length;
+}
+
+/** Resolves when this client's `cmd` for `messageId` is on the wire (an ack written into a closed stream never is). */
 function sent(client: Connection['client'], cmd: string, messageId: number | undefined): Promise<void> {
   return new Promise((resolve) => {
-    const onSend = (packet: { cmd: string; messageId?: number }) => {
-      if (packet.cmd === cmd && packet.messageId === messageId) {
-        client.off('packetsend', onSend);
+    const off = onWire(client, (event) => {
+      if (event.direction === 'send' && event.packet.cmd === cmd && event.packet.messageId === messageId) {
+        off();
         resolve();
       }
-    };
-    client.on('packetsend', onSend);
+    });
   });
 }

@@ -5,12 +5,12 @@ import { hostname, userInfo } from 'node:os';
 import type { Argv } from 'yargs';
 import type { QoS } from '../../mqtt/qos';
 import { topicFilterProblem, topicNameProblem } from '../../mqtt/topic';
-import type { ConnectionOptions, TlsOptions } from '../../mqtt/connection';
+import { CONNECT_TIMEOUT_MS, type ConnectionOptions, type ProtocolVersion, type TlsOptions } from '../../mqtt/connection';
 import type { FaultSpec } from '../../faults/fault-spec';
 import { UsageError } from '../errors';
 import { brokerUrl, DEFAULT_BROKER, PUBLIC_BROKERS } from './broker-url';
 import { COMMANDS, DEFAULT_PROTOCOL, defaulted, display, displayOptions, faultOption, filePath, integer, parseRaw, printable, protocolFlag, qosFlag, readInput, seconds, single, traceOption, validateFault, type Display, type Parsed } from './parse';
-import type { PublishJob } from '../../mqtt/publisher';
+import { DEFAULT_ACK_TIMEOUT_MS, type PublishJob } from '../../mqtt/publisher';
 
 export type Role = 'publish' | 'subscribe';
 
@@ -38,6 +38,8 @@ export interface CommonOptions {
   qos: QoS;
   /** --fault: go through a loopback fault proxy and reconnect after each cut. */
   fault?: FaultSpec;
+  /** --ack-timeout in milliseconds: the wait for each PUBACK, PUBREC, PUBCOMP and SUBACK. */
+  ackTimeoutMs?: number;
 }
 
 /** The publisher's own options are its job (src/mqtt/publisher.ts), on top of the shared ones. */
@@ -51,7 +53,7 @@ export interface SubscribeOptions extends CommonOptions {
 }
 
 function sharedOptions(y: Argv): Argv {
-  return traceOption(displayOptions(y))
+  return boundsOptions(traceOption(displayOptions(y)))
     .option('broker', {
       alias: 'b',
       type: 'string',
@@ -114,10 +116,13 @@ export function parseSubscribe(argv: string[], env = process.env): Parsed<Subscr
   const common = validateCommon('subscribe', raw, env);
   const count = single(raw, 'count');
   const timeout = single(raw, 'timeout');
+  const timeoutMs = timeout === undefined ? undefined : seconds('timeout', timeout) * 1000;
   return {
     kind: 'run',
     options: {
       ...common,
+      // --timeout covers the connection too: CONNACK must come within it.
+      connection: { ...common.connection, ...(timeoutMs !== undefined && { connectTimeoutMs: Math.min(timeoutMs, common.connection.connectTimeoutMs ?? CONNECT_TIMEOUT_MS) }) },
       count: count === undefined ? undefined : integer('count', count, 1),
       timeout: timeout === undefined ? undefined : seconds('timeout', timeout),
     },
@@ -147,7 +152,8 @@ function validateCommon(role: Role, raw: Record<string, unknown>, env: NodeJS.Pr
   }
 
   return {
-    connection: { url, clientId, clean: Boolean(raw.clean), protocol, username, password, tls: tlsOptions(raw, url) },
+    ...parseBounds(raw),
+    connection: { url, clientId, clean: Boolean(raw.clean), protocol, username, password, tls: tlsOptions(raw, url), ...connectionBounds(raw, protocol, Boolean(raw.clean)) },
     output: { ...display(raw), log: raw.log === 'stderr' ? 'stderr' : 'stdout', json: filePath(raw, 'json') },
     topic,
     qos,
@@ -181,4 +187,37 @@ function tlsOptions(raw: Record<string, unknown>, url: string): TlsOptions | und
     key: files.key === undefined ? undefined : readInput('key', files.key),
     verify: !raw.insecure,
   };
+}
+
+// The bounds on every wait, and how long an MQTT 5 session outlives its connection (src/mqtt/connection.ts).
+/** With --protocol 5 and --no-clean: the session is kept this long after we disconnect (an hour). */
+export const DEFAULT_SESSION_EXPIRY_S = 3600;
+const DEFAULT_KEEPALIVE_S = 60;
+
+function boundsOptions(y: Argv): Argv {
+  return y
+    .option('ack-timeout', { type: 'string', default: String(DEFAULT_ACK_TIMEOUT_MS / 1000), describe: 'seconds to wait for CONNACK and for each PUBACK, PUBREC, PUBCOMP or SUBACK before giving up with exit code 4' })
+    .option('keepalive', { type: 'string', default: String(DEFAULT_KEEPALIVE_S), describe: 'seconds of silence before a PINGREQ; no PINGRESP within half of it ends the run with exit code 4 (0: off)' })
+    .option('session-expiry', {
+      type: 'string',
+      describe: `MQTT 5: seconds the broker keeps the session after we disconnect (default ${DEFAULT_SESSION_EXPIRY_S} with --no-clean, 0 with --clean)`,
+    });
+}
+
+function parseBounds(raw: Record<string, unknown>): Pick<CommonOptions, 'ackTimeoutMs'> {
+  return { ackTimeoutMs: seconds('ack-timeout', defaulted(raw, 'ack-timeout')) * 1000 };
+}
+
+function connectionBounds(raw: Record<string, unknown>, protocol: ProtocolVersion, clean: boolean): Pick<ConnectionOptions, 'keepalive' | 'sessionExpiry' | 'connectTimeoutMs'> {
+  const connectTimeoutMs = seconds('ack-timeout', defaulted(raw, 'ack-timeout')) * 1000;
+  const keepalive = integer('keepalive', defaulted(raw, 'keepalive'), 0);
+  if (keepalive > 65_535) throw new UsageError(`--keepalive must be at most 65535 seconds (a 2-byte field in CONNECT), got '${keepalive}'`);
+  const given = single(raw, 'session-expiry');
+  if (given !== undefined && protocol !== 5) {
+    throw new UsageError('--session-expiry needs --protocol 5 (in MQTT 3.1.1 a --no-clean session lasts until a --clean connection ends it)');
+  }
+  const expiry = given === undefined ? undefined : integer('session-expiry', given, 0);
+  if (expiry !== undefined && expiry > 0xffff_ffff) throw new UsageError(`--session-expiry must be at most 4294967295 seconds, got '${given}'`);
+  const sessionExpiry = protocol === 5 ? (expiry ?? (clean ? undefined : DEFAULT_SESSION_EXPIRY_S)) : undefined;
+  return { keepalive, connectTimeoutMs, ...(sessionExpiry !== undefined && { sessionExpiry }) };
 }
