@@ -4,7 +4,7 @@ import { EXIT } from './cli/errors';
 import { processIo, type Io } from './cli/io';
 import { runMain } from './cli/main';
 import { parseLab } from './cli/options/lab';
-import { INTERRUPTED, interrupted } from './cli/signals';
+import { interrupted, isSignal, SIGNAL_EXIT } from './cli/signals';
 import { useColor } from './mqtt/format';
 import { labVerdict, runLab } from './lab/run-lab';
 import { within } from './lab/wait';
@@ -24,16 +24,17 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
   try {
     const running = runLab(options, style, (line) => io.out.write(`${line}\n`), abort.signal);
     const first = await Promise.race([running, signal.promise]);
-    if (first === INTERRUPTED) {
+    if (isSignal(first)) {
       abort.abort();
-      // A second signal quits at once; process.exit still runs the 'exit' hooks that stop a mosquitto we started.
-      for (const name of ['SIGINT', 'SIGTERM'] as const) process.once(name, () => process.exit(EXIT.interrupted));
+      const code = SIGNAL_EXIT[first];
+      // A second signal quits at once; process.exit, unlike Node's default, still runs the 'exit' hook that stops a mosquitto we started.
+      for (const name of ['SIGINT', 'SIGTERM'] as const) process.once(name, () => process.exit(code));
       io.out.write('\ninterrupted: ending the pair in flight and stopping the broker (Ctrl-C again quits at once)\n');
       // The pair's waits are bounded, but by --ack-timeout, which may be long: a signal must end the lab sooner.
-      if ((await within(running.catch(() => []), STOP_MS)) === null) process.exit(EXIT.interrupted);
-      return EXIT.interrupted;
+      if ((await within(running.catch(() => []), STOP_MS)) === null) process.exit(code);
+      return code;
     }
-    const verdict = labVerdict(first, options.lab.protocol);
+    const verdict = labVerdict(first);
     if (verdict) throw verdict;
     return EXIT.ok;
   } finally {

@@ -5,13 +5,12 @@ import { performance } from 'node:perf_hooks';
 import { proxyTarget, RECONNECT_PERIOD_MS } from '../faults/fault-link';
 import type { FaultSpec } from '../faults/fault-spec';
 import { startProxy, type FaultProxy } from '../faults/proxy';
-import type { MqttClient } from 'mqtt';
 import { CliError, EXIT } from '../cli/errors';
-import { connect, type Connection, type ConnectionOptions, type PacketListener, type ProtocolVersion } from '../mqtt/connection';
+import { connect, type Connection, type ConnectionOptions, type ProtocolVersion } from '../mqtt/connection';
 import type { PacketEvent } from '../mqtt/packet-event';
 import { publishAll } from '../mqtt/publisher';
 import type { QoS } from '../mqtt/qos';
-import { collectDeliveries, subscribe, type Delivery } from '../mqtt/subscriber';
+import { collectDeliveries, subscribe, type Delivery, type Subscription } from '../mqtt/subscriber';
 import type { ProxyLog } from './timeline';
 import { within } from './wait';
 
@@ -35,7 +34,7 @@ export interface ExchangeOptions {
   protocol?: ProtocolVersion;
   /** Put a fault proxy on the publisher's connection; the publisher then reconnects (same id, clean:false) and resends. */
   fault?: FaultSpec;
-  /** How long to wait for each answer of the broker's (CONNACK, SUBACK, an acknowledgement), in ms. */
+  /** How long to wait for each answer of the broker's (CONNACK, SUBACK, an acknowledgement), and for each goodbye, in ms. */
   ackTimeoutMs: number;
 }
 
@@ -78,25 +77,27 @@ export async function runExchange(options: ExchangeOptions, onEvent: (event: Leg
     events.push(event);
     onEvent(event);
   };
-  const base = { url: options.url, clean: true, protocol: options.protocol ?? 4 };
+  const base = { url: options.url, clean: true, protocol: options.protocol ?? 4, connectTimeoutMs: options.ackTimeoutMs };
   const bound = options.ackTimeoutMs;
-  const waited = `within ${seconds(bound)}`;
 
   let delivered: (d: Delivery & { at: number }) => void = () => undefined;
   const firstDelivery = new Promise<Delivery & { at: number }>((resolve) => (delivered = resolve));
-  const sub: Connection = await connectWithin({ ...base, clientId: subscriberId }, (e) => record({ ...e, leg: 'subscriber' }), bound, (client) =>
-    collectDeliveries(client, (d) => delivered({ ...d, at: performance.now() })),
-  );
+  // connect() bounds the wait for CONNACK: a broker that never sends one is an error (exit 4).
+  const sub: Connection = await connect({ ...base, clientId: subscriberId }, (e) => record({ ...e, leg: 'subscriber' }), (client) => {
+    collectDeliveries(client, (d) => delivered({ ...d, at: performance.now() }));
+  });
   let pub: Connection | undefined;
   const proxyLog: ProxyLog | null = options.fault ? { cuts: [], dropped: [] } : null;
   let proxy: FaultProxy | null = null;
   const result = (rest: Pick<ExchangeResult, 'granted' | 'delivery' | 'problem' | 'timedOut'>): ExchangeResult => ({ publisherId, subscriberId, ...rest, events, proxy: proxyLog });
   try {
-    const subscription = await Promise.race([within(subscribe(sub, options.topic, options.subscribeQos), bound), sub.lost]);
-    if (subscription === null) {
-      await endWithin(sub, bound);
-      const problem = `no SUBACK ${waited}: without a subscription there is nothing to deliver, so the pair stops here`;
-      return result({ granted: null, delivery: null, problem, timedOut: 'SUBACK' });
+    let subscription: Subscription;
+    try {
+      subscription = await subscribe(sub, options.topic, options.subscribeQos, bound);
+    } catch (error) {
+      if (!timedOut(error)) throw error;
+      await sub.end(bound);
+      return result({ granted: null, delivery: null, problem: `${error.message}; without a subscription there is nothing to deliver, so the pair stops here`, timedOut: 'SUBACK' });
     }
     let publisher: ConnectionOptions = { ...base, clientId: publisherId };
     if (options.fault && proxyLog) {
@@ -111,36 +112,31 @@ export async function runExchange(options: ExchangeOptions, onEvent: (event: Leg
       // clean:false so the broker keeps the publisher's session (its half-done flow) across the cut.
       publisher = { ...publisher, url: proxy.url, clean: false, reconnect: { periodMs: RECONNECT_PERIOD_MS } };
     }
-    pub = await connectWithin(publisher, (e) => record({ ...e, leg: 'publisher' }), bound);
-    const job = { topic: options.topic, qos: options.publishQos, message: options.message, count: 1, interval: 0, retain: false };
+    pub = await connect(publisher, (e) => record({ ...e, leg: 'publisher' }));
+    // publishAll bounds each acknowledgement's wait and names the one that never came.
+    const job = { topic: options.topic, qos: options.publishQos, message: options.message, count: 1, interval: 0, retain: false, ackTimeoutMs: bound };
     const acknowledged = firstDelivery.then(async (d) => {
       await d.acknowledged;
       return d;
     });
     const published = publishAll(pub, job).then(
-      () => ({ problem: null }),
-      (error: unknown) => ({ problem: error instanceof Error ? error.message : String(error) }),
+      () => ({ problem: null, silent: false }),
+      (error: unknown) => ({ problem: error instanceof Error ? error.message : String(error), silent: timedOut(error) }),
     );
-    const flow = await Promise.race([within(published, bound), sub.lost]);
-    let timedOut: string | null = null;
-    let problem: string | null;
-    if (flow === null) {
-      timedOut = missingAck(events, options.publishQos);
-      problem = `no ${timedOut} ${waited}: ${GIVING_UP[timedOut] ?? ''}`;
-    } else {
-      problem = flow.problem;
-    }
+    const flow = await Promise.race([published, sub.lost]);
+    let problem = flow.problem;
     const deliveryWait = Math.min(DELIVERY_WAIT_MS, bound);
     const delivery = await Promise.race([within(acknowledged, problem ? NOTHING_WAIT_MS : deliveryWait), sub.lost]);
     if (!delivery && !problem) problem = `nothing reached the subscriber within ${deliveryWait} ms of the publisher's last packet`;
     proxy?.calm(); // a timer cut during the goodbye would show nothing but the ending
-    await Promise.all([endWithin(pub, bound), endWithin(sub, bound)]);
+    // Each end() is bounded: handshakes still in flight get the ack timeout, then DISCONNECT goes anyway.
+    await Promise.all([pub.end(bound), sub.end(bound)]);
     let kept: ExchangeResult['delivery'] = null;
     if (delivery) {
       const { acknowledged: _, ...rest } = delivery;
       kept = rest;
     }
-    return result({ granted: subscription.granted, delivery: kept, problem, timedOut });
+    return result({ granted: subscription.granted, delivery: kept, problem, timedOut: flow.silent ? missingAck(events, options.publishQos) : null });
   } catch (error) {
     sub.client.end(true);
     pub?.client.end(true);
@@ -150,49 +146,14 @@ export async function runExchange(options: ExchangeOptions, onEvent: (event: Leg
   }
 }
 
-/** What the publisher does about an acknowledgement that never came, per missing packet. */
-const GIVING_UP: Record<string, string> = {
-  PUBACK: 'at QoS 1 the publisher keeps the message and would send it again (DUP=1) on a reconnect to the same session; the lab gives up on it',
-  PUBREC: 'at QoS 2 the publisher keeps the message and would send it again (DUP=1) on a reconnect to the same session; the lab gives up on it',
-  PUBCOMP: 'the broker has the message (its PUBREC came); the publisher would send PUBREL again on a reconnect to the same session; the lab gives up on it',
-};
+/** A bounded wait for the broker's answer ran out (the connection layer's EXIT.timeout). */
+function timedOut(error: unknown): error is CliError {
+  return error instanceof CliError && error.exitCode === EXIT.timeout;
+}
 
 /** The acknowledgement the publisher was still waiting for: PUBACK at QoS 1; PUBREC, or PUBCOMP once PUBREC came, at QoS 2. */
 function missingAck(events: readonly LegEvent[], qos: QoS): string {
   if (qos === 1) return 'PUBACK';
   const pubrec = events.some((e) => e.leg === 'publisher' && e.direction === 'receive' && e.packet.cmd === 'pubrec');
   return pubrec ? 'PUBCOMP' : 'PUBREC';
-}
-
-function seconds(ms: number): string {
-  return `${Number((ms / 1000).toFixed(3))} s`;
-}
-
-/** connect(), bounded: a broker that never sends CONNACK is an error (exit 4) once `ms` have passed, and the half-open client is dropped. */
-async function connectWithin(options: ConnectionOptions, onPacket: PacketListener, ms: number, prepare?: (client: MqttClient) => void): Promise<Connection> {
-  let client: MqttClient | undefined;
-  const connecting = connect(options, onPacket, (c) => {
-    client = c;
-    prepare?.(c);
-  });
-  const connection = await within(connecting, ms);
-  if (connection) return connection;
-  connecting.catch(() => undefined); // it fails later, as we drop it; nobody waits for it any more
-  client?.end(true);
-  throw new CliError(`the broker at ${options.url} accepted the TCP connection but sent no CONNACK within ${seconds(ms)} (--ack-timeout)`, EXIT.timeout);
-}
-
-/**
- * DISCONNECT, bounded. MQTT.js's end() first waits for every unacknowledged
- * packet, forever against a broker that never acks: the lab gives those up so
- * the DISCONNECT goes out now, and drops the socket if even that does not end.
- */
-async function endWithin(conn: Connection, ms: number): Promise<void> {
-  const { client } = conn;
-  if (!client.connected) {
-    client.end(true);
-    return;
-  }
-  for (const id of Object.keys(client.outgoing)) client.removeOutgoingMessage(Number(id));
-  if ((await within(conn.end(), ms)) === null) client.end(true);
 }

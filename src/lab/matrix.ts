@@ -3,7 +3,6 @@
 // MIN(pub, sub) predicts; the packets on each leg; the publisher's ack wait;
 // and where delivery happened (which packet the broker had when it forwarded,
 // which packet the subscriber's application got the message at).
-import type { ProtocolVersion } from '../mqtt/connection';
 import { effectiveQos, flowPackets, QOS_LEVELS, type QoS } from '../mqtt/qos';
 import { reasonText } from '../mqtt/reason-codes';
 import type { Arrow, Timeline } from './timeline';
@@ -15,8 +14,6 @@ export interface PairRun {
   /** The SUBACK's code: the granted QoS, or 0x80 and above for a refusal; null when no SUBACK came. */
   granted: number | null;
   timeline: Timeline;
-  /** MQTT version of the pair's clients (the spec numbers its rules per version); 4 (MQTT 3.1.1) when left out. */
-  protocol?: ProtocolVersion;
   /** When MQTT.js handed the message to the subscriber's application (performance.now()), or null. */
   appAt: number | null;
   /** Why the exchange stopped short, or null. */
@@ -59,7 +56,7 @@ export function cellOf(run: PairRun): Cell {
   // Only a PUBLISH the subscriber itself logged counts as delivered.
   const delivered = forward?.receivedAt !== undefined && forward.packet.cmd === 'publish' ? forward.packet.qos : null;
   const expected = effectiveQos(run.publishQos, run.subscribeQos);
-  const broken = violationsOf(arrows, run.protocol ?? 4);
+  const broken = violationsOf(arrows);
   const ack = ackWait(arrows, run.publishQos);
   // A wrong answer did come: its time, marked, rather than '-' as if none had.
   const wrong = broken.find((v) => v.link === 'publisher' && v.arrow.receivedAt !== undefined);
@@ -165,7 +162,7 @@ export function formatMatrix(cells: readonly Cell[], title: MatrixTitle): string
   ];
   const notes = [
     ...cells.filter((c) => c.mismatch || c.problem || c.granted !== c.subscribeQos).map(footnote),
-    ...cells.flatMap((c) => c.violations.map((v) => `! pub ${c.publishQos} / sub ${c.subscribeQos}: the broker broke an MQTT rule: ${v}`)),
+    ...cells.flatMap((c) => c.violations.map((v) => `! pub ${c.publishQos} / sub ${c.subscribeQos}: rule broken: ${v}`)),
     ...cells.filter(faulted).map(faultNote),
   ];
   if (notes.length) lines.push('', ...notes);
@@ -192,7 +189,8 @@ function footnote(c: Cell): string {
   const where = `pub ${c.publishQos} / sub ${c.subscribeQos}:`;
   const granted = c.granted === null ? 'no SUBACK came' : c.granted >= 0x80 ? `subscription refused: ${reasonText(c.granted)}` : `granted QoS ${c.granted}`;
   const got = c.delivered === null ? 'nothing delivered' : `delivered at QoS ${c.delivered}`;
-  const why = (c.problem ? `; ${c.problem}` : '') + (c.maximumQos === undefined ? '' : `; its CONNACK announced Maximum QoS ${c.maximumQos}`);
+  // A broken rule has its own line below; the connection's words for it would say it twice.
+  const why = (c.problem && !c.violations.length ? `; ${c.problem}` : '') + (c.maximumQos === undefined ? '' : `; its CONNACK announced Maximum QoS ${c.maximumQos}`);
   return `${c.mismatch ? '!' : ' '} ${where} ${got}, MIN(${c.publishQos}, ${c.subscribeQos}) = ${c.expected} expected; ${granted}${why}`;
 }
 

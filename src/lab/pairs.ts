@@ -108,7 +108,6 @@ export async function runPairs(options: LabOptions, onStart: (session: LabSessio
           subscribeQos,
           granted: result.granted,
           timeline,
-          protocol: options.protocol,
           appAt: result.delivery?.at ?? null,
           problem,
           timedOut: result.timedOut,

@@ -32,7 +32,7 @@ export async function runLab(options: LabCliOptions, style: Style, print: (line:
       },
       (pair) => {
         print(paint(`== ${pairTitle(pair)} ==`, 'note', style.color));
-        for (const v of violationsOf(pair.timeline.arrows, options.lab.protocol)) print(paint(`! the broker broke an MQTT rule: ${violationText(v)}`, 'note', style.color));
+        for (const v of violationsOf(pair.timeline.arrows)) print(paint(`! rule broken: ${violationText(v)}`, 'note', style.color));
         if (pair.timedOut) print(paint(`! ${pair.problem}`, 'note', style.color));
         if (pair.timeline.messages.length) print(idLine(pair.timeline));
         print(paint(brokerLaneLabel(pair.timeline, brokerShortName(session), tapKind(session)), 'dim', style.color));
@@ -91,12 +91,12 @@ function tapKind(session: LabSession | undefined): TapKind {
  * The lab's verdict once everything is shown: a broken MQTT rule (exit 6)
  * outranks an answer that never came (exit 4); null when the broker did its part.
  */
-export function labVerdict(pairs: readonly LabPair[], protocol: LabCliOptions['lab']['protocol']): CliError | null {
+export function labVerdict(pairs: readonly LabPair[]): CliError | null {
   const name = (p: LabPair) => `pub ${p.publishQos} / sub ${p.subscribeQos}`;
-  const broke = pairs.filter((p) => violationsOf(p.timeline.arrows, protocol).length > 0);
+  const broke = pairs.filter((p) => violationsOf(p.timeline.arrows).length > 0);
   if (broke.length) {
-    const first = violationsOf(broke[0]!.timeline.arrows, protocol)[0]!;
-    return new CliError(`the broker broke an MQTT rule in ${count(broke.length, pairs.length)} (${broke.map(name).join(', ')}): ${violationText(first)}`, EXIT.violation);
+    const first = violationsOf(broke[0]!.timeline.arrows)[0]!;
+    return new CliError(`the broker broke an MQTT rule in ${count(broke.length, pairs.length)} (${broke.map(name).join(', ')}): it ${first.text} [${first.rule}]`, EXIT.violation);
   }
   const silent = pairs.filter((p) => p.timedOut);
   if (silent.length) {
