@@ -96,7 +96,7 @@ export async function runExchange(options: ExchangeOptions, onEvent: (event: Leg
       subscription = await subscribe(sub, options.topic, options.subscribeQos, bound);
     } catch (error) {
       if (!timedOut(error)) throw error;
-      await sub.end(bound);
+      await sub.end(0); // the SUBACK's wait is over: no more grace for it, DISCONNECT now
       return result({ granted: null, delivery: null, problem: `${error.message}; without a subscription there is nothing to deliver, so the pair stops here`, timedOut: 'SUBACK' });
     }
     let publisher: ConnectionOptions = { ...base, clientId: publisherId };
@@ -129,8 +129,8 @@ export async function runExchange(options: ExchangeOptions, onEvent: (event: Leg
     const delivery = await Promise.race([within(acknowledged, problem ? NOTHING_WAIT_MS : deliveryWait), sub.lost]);
     if (!delivery && !problem) problem = `nothing reached the subscriber within ${deliveryWait} ms of the publisher's last packet`;
     proxy?.calm(); // a timer cut during the goodbye would show nothing but the ending
-    // Each end() is bounded: handshakes still in flight get the ack timeout, then DISCONNECT goes anyway.
-    await Promise.all([pub.end(bound), sub.end(bound)]);
+    // Each end() is bounded: handshakes still in flight get the ack timeout (none after it already ran out), then DISCONNECT goes anyway.
+    await Promise.all([pub.end(flow.silent ? 0 : bound), sub.end(bound)]);
     let kept: ExchangeResult['delivery'] = null;
     if (delivery) {
       const { acknowledged: _, ...rest } = delivery;
