@@ -21,6 +21,9 @@ import type { Packet } from '../src/mqtt/packet-event';
 import { QOS_LEVELS, type QoS } from '../src/mqtt/qos';
 import type { TraceRecord } from '../src/mqtt/trace';
 import { runLabMain as runLab } from './support/lab-main';
+import { startTapProxy } from '../src/broker/proxy';
+import type { BrokerPacketEvent } from '../src/mqtt/packet-event';
+import { testBroker } from './support/broker';
 import { needsMosquitto, testMosquitto, testTappedMosquitto } from './support/mosquitto';
 
 const ids = { publisherId: 'p', subscriberId: 's' };
@@ -65,7 +68,7 @@ test('one clock: the diagram, Mermaid and the JSON trace follow the same order, 
   assert.match(diagram[0]!, /^ {3}0\.00 \| +\|<-+ DISCONNECT -+\|$/);
   assert.match(diagram[1]!, /^ {3}1\.00 \|-+ DISCONNECT -+>\| +\|$/);
   assert.deepEqual(mermaidDiagram({ title: 't', timeline, brokerName: 'B' }).slice(5), ['  S->>B: DISCONNECT', '  P->>B: DISCONNECT']);
-  const pair = { publishQos: 0, subscribeQos: 0, granted: 0, timeline, appAt: null, problem: null, timedOut: null, events, clients: ids, proxy: null } satisfies LabPair;
+  const pair = { publishQos: 0, subscribeQos: 0, granted: 0, timeline, appAt: null, problem: null, timedOut: null, clients: ids, proxy: null } satisfies LabPair;
   assert.deepEqual(
     pairRecords(pair, 0, 4).map((r) => `${r.leg} ${r.seenBy} ${r.time}`),
     ['subscriber subscriber 11', 'subscriber broker 12', 'publisher publisher 10', 'publisher broker 13'],
@@ -164,18 +167,55 @@ test('mosquitto max_qos 1 as --broker (derived lane), MQTT 5, --sub 2: the clien
   );
 });
 
-test('witness: every arrow of the lab (as --broker) equals what an independent tap in front of mosquitto saw, per connection and direction', needsMosquitto, async (t) => {
-  const broker = await testTappedMosquitto(t);
-  const pairs = await runPairs({ url: broker.url, protocol: 4, pubs: QOS_LEVELS, subs: QOS_LEVELS, topic: 'witness', message: 'hello' }, () => undefined, () => undefined);
-  const key = (p: Packet) => `${p.cmd}${p.messageId !== undefined && p.cmd !== 'publish' ? ` id=${p.messageId}` : ''}${p.cmd === 'publish' ? ` q${p.qos}${p.qos > 0 ? ` id=${p.messageId}` : ''} dup=${Boolean(p.dup)}` : ''}${p.cmd === 'subscribe' ? ` q${p.subscriptions.map((s) => s.qos).join(',')}` : ''}`;
+/** A packet as the witness compares it: type, id, QoS, DUP, a SUBSCRIBE's requested QoS. */
+function wireKey(p: Packet): string {
+  const id = p.messageId !== undefined && (p.cmd !== 'publish' || p.qos > 0) ? ` id=${p.messageId}` : '';
+  const publish = p.cmd === 'publish' ? ` q${p.qos} dup=${Boolean(p.dup)}` : '';
+  const subscribe = p.cmd === 'subscribe' ? ` q${p.subscriptions.map((s) => s.qos).join(',')}` : '';
+  return `${p.cmd}${id}${publish}${subscribe}`;
+}
+
+/** The lab's arrows, per connection leg and direction, equal what an independent tap saw on the wire. */
+function assertWitnessed(pairs: readonly LabPair[], wire: readonly BrokerPacketEvent[]): void {
   for (const pair of pairs) {
     for (const link of ['publisher', 'subscriber'] as const) {
       const clientId = link === 'publisher' ? pair.clients.publisherId : pair.clients.subscriberId;
       for (const toBroker of [true, false]) {
-        const wire = broker.events.filter((e) => e.clientId === clientId && (e.direction === 'receive') === toBroker).map((e) => key(e.packet));
-        const drawn = pair.timeline.arrows.filter((a) => a.link === link && (a.to === 'broker') === toBroker).map((a) => key(a.packet));
-        assert.deepEqual(drawn, wire, `pub ${pair.publishQos} / sub ${pair.subscribeQos}, ${link} leg, ${toBroker ? 'to' : 'from'} the broker`);
+        const seen = wire.filter((e) => e.clientId === clientId && (e.direction === 'receive') === toBroker).map((e) => wireKey(e.packet));
+        const drawn = pair.timeline.arrows.filter((a) => a.link === link && (a.to === 'broker') === toBroker).map((a) => wireKey(a.packet));
+        assert.deepEqual(drawn, seen, `pub ${pair.publishQos} / sub ${pair.subscribeQos}, ${link} leg, ${toBroker ? 'to' : 'from'} the broker`);
       }
     }
   }
+}
+
+/** aedes behind an independent tap proxy (the lab sees an external broker): the witness's events. */
+async function witnessedAedes(t: TestContext): Promise<{ url: string; events: BrokerPacketEvent[] }> {
+  const broker = await testBroker(t);
+  const events: BrokerPacketEvent[] = [];
+  const proxy = await startTapProxy({ upstream: broker, onPacket: (e) => events.push(e) });
+  t.after(() => proxy.close());
+  return { url: proxy.url, events };
+}
+
+test('witness: every arrow of the lab (as --broker) equals what an independent tap in front of mosquitto saw, per connection and direction', needsMosquitto, async (t) => {
+  const broker = await testTappedMosquitto(t);
+  const pairs = await runPairs({ url: broker.url, protocol: 4, pubs: QOS_LEVELS, subs: QOS_LEVELS, topic: 'witness', message: 'hello' }, () => undefined, () => undefined);
+  assertWitnessed(pairs, broker.events);
 });
+
+test('witness: the same in front of aedes, all 9 pairs', async (t) => {
+  const broker = await witnessedAedes(t);
+  const pairs = await runPairs({ url: broker.url, protocol: 4, pubs: QOS_LEVELS, subs: QOS_LEVELS, topic: 'witness', message: 'hello' }, () => undefined, () => undefined);
+  assertWitnessed(pairs, broker.events);
+});
+
+for (const packet of ['puback', 'pubrec', 'pubcomp'] as const) {
+  test(`witness: with --fault ${packet}, the lost packet, the reconnect and the resends are what crossed the wire`, async (t) => {
+    const broker = await witnessedAedes(t);
+    const qos = packet === 'puback' ? 1 : 2;
+    const pairs = await runPairs({ url: broker.url, protocol: 4, pubs: [qos], subs: [qos], topic: 'witness', message: 'hello', fault: { kind: 'before', packet } }, () => undefined, () => undefined);
+    assert.deepEqual(cellOf(pairs[0]!).fault.cuts, [`before ${packet}`]);
+    assertWitnessed(pairs, broker.events);
+  });
+}

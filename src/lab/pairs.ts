@@ -39,8 +39,6 @@ export const LAB_ACK_TIMEOUT_MS = 5000;
 export interface LabPair extends PairRun {
   /** The broker's answer that never came within the ack timeout, e.g. `PUBACK`; null when every answer came. */
   timedOut: string | null;
-  /** Every packet record of the pair: both clients', and the broker tap's when there is one. */
-  events: LegEvent[];
   clients: { publisherId: string; subscriberId: string };
   /** What the fault proxy did on the publisher's connection; null without --fault. */
   proxy: ProxyLog | null;
@@ -111,7 +109,6 @@ export async function runPairs(options: LabOptions, onStart: (session: LabSessio
           appAt: result.delivery?.at ?? null,
           problem,
           timedOut: result.timedOut,
-          events,
           clients,
           proxy: result.proxy,
         };
