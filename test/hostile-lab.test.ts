@@ -85,6 +85,7 @@ test('PUBACK to a QoS 2 PUBLISH: the pair names the rule, the ack column shows t
   assertEnds(run, EXIT.violation, /broke an MQTT rule in 1 of 1 pair \(pub 2 \/ sub 2\): it answered our QoS 2 PUBLISH id=\d+ with PUBACK where PUBREC was due .*\[MQTT-4\.3\.3-2\]$/);
   assert.match(run.stdout, /^! rule broken: the broker answered our QoS 2 PUBLISH id=\d+ with PUBACK where PUBREC was due \(QoS 2 is PUBLISH, PUBREC, PUBREL, PUBCOMP\) \[MQTT-4\.3\.3-2\]$/m);
   assert.match(row(run.stdout, 2), /^pub 2 {3}- \[2\]! 2\+0 {2}[\d.]+ms!$/);
+  assert.match(run.stdout, /^ *[\d.]+ \|<-+ PUBACK id=\d+ -+\| +\| {2}! breaks \[MQTT-4\.3\.3-2\]$/m);
   assert.match(run.stdout, /^ {6}! after the ack wait: the broker answered with a packet the MQTT rules forbid there/m);
   assert.match(run.stdout, /^! pub 2 \/ sub 2: rule broken: the broker answered our QoS 2 PUBLISH id=\d+ with PUBACK where PUBREC was due .*\[MQTT-4\.3\.3-2\]$/m);
 });

@@ -83,6 +83,16 @@ test('an arrow shows the packet as the tap parsed it from the bytes, not the cli
   assert.deepEqual(shown(buildTimeline(events, ids).arrows), ['subscriber>broker SUBSCRIBE q2', 'broker>subscriber SUBACK granted q1']);
 });
 
+test('a broken rule is marked on its arrow in the diagram and in Mermaid, and in the cell', () => {
+  const events = [client('publisher', 'send', 1, publish(2, 7)), client('publisher', 'receive', 2, puback(7))];
+  const timeline = buildTimeline(events, ids);
+  assert.match(formatDiagram(timeline, { verbose: false, color: false })[2]!, /^ {3}1\.00 \|<-+ PUBACK id=7 -+\| +\| {2}! breaks \[MQTT-4\.3\.3-2\]$/);
+  assert.deepEqual(mermaidDiagram({ title: 't', timeline, brokerName: 'B' }).slice(5), ['  P->>B: PUBLISH q2 id=7', '  B->>P: PUBACK id=7 (breaks MQTT-4.3.3-2)']);
+  const cell = cellOf({ publishQos: 2, subscribeQos: 2, granted: 2, timeline, appAt: null, problem: null });
+  assert.deepEqual([cell.ackMs, cell.ackBroke, cell.violations.length], [1, true, 1]);
+  assert.match(cell.violations[0]!, /^the broker answered our QoS 2 PUBLISH id=7 with PUBACK where PUBREC was due .*\[MQTT-4\.3\.3-2\]$/);
+});
+
 test('lab options: --engine mosquitto allows --protocol 5; --engine and --broker exclude each other; --ack-timeout is seconds', () => {
   const parsed = parseLab(['--engine', 'mosquitto', '--protocol', '5', '--ack-timeout', '0.5']);
   assert.equal(parsed.kind, 'run');

@@ -6,6 +6,7 @@
 import { packetDetails, paint, type Style } from '../mqtt/format';
 import { arrowLabel } from './label';
 import { interleave, type Cut, type Lane, type Note, type Timeline } from './timeline';
+import { violationsOf } from './violations';
 
 const GAP = 34;
 const COLUMN: Record<Lane, number> = { publisher: 0, broker: GAP, subscriber: 2 * GAP };
@@ -31,6 +32,7 @@ export function formatDiagram(timeline: Timeline, style: Style): string[] {
     ...timeline.notes.map((note) => ({ at: note.at, note })),
     ...timeline.cuts.map((cut) => ({ at: cut.at, cut })),
   ];
+  const broken = new Map(violationsOf(timeline.arrows).map((v) => [v.arrow, v.rule]));
   for (const step of interleave(timeline.arrows, others)) {
     const at = 'arrow' in step ? step.arrow.at : step.other.at;
     const time = (at - start).toFixed(2).padStart(TIME_WIDTH - 1);
@@ -38,7 +40,9 @@ export function formatDiagram(timeline: Timeline, style: Style): string[] {
       const { arrow } = step;
       const drawn = paint(arrowLine(arrow.from, arrow.to, arrowLabel(arrow.packet), arrow.lost), arrow.from === 'broker' ? 'receive' : 'send', style.color);
       const lost = arrow.lost ? `  ${LOST_TEXT}` : '';
-      lines.push(`${time} ${drawn}${lost}${style.verbose ? `  ${packetDetails(arrow.packet)}` : ''}`.trimEnd());
+      const rule = broken.get(arrow);
+      const breaks = rule ? `  ! breaks [${rule}]` : '';
+      lines.push(`${time} ${drawn}${lost}${breaks}${style.verbose ? `  ${packetDetails(arrow.packet)}` : ''}`.trimEnd());
     } else if ('cut' in step.other) {
       lines.push(`${time} ${paint(cutLine(step.other.cut), 'note', style.color)}`);
     } else {

@@ -3,6 +3,7 @@
 import { cutText } from './diagram';
 import { arrowLabel } from './label';
 import { interleave, type Lane, type Timeline } from './timeline';
+import { violationsOf } from './violations';
 
 const ACTOR: Record<Lane, string> = { publisher: 'P', broker: 'B', subscriber: 'S' };
 
@@ -25,11 +26,13 @@ export function mermaidDiagram(pair: MermaidPair): string[] {
     ...pair.timeline.cuts.map((c) => ({ at: c.at, line: `  Note over ${c.link === 'publisher' ? 'P,B' : 'B,S'}: ${safe(cutText(c))}` })),
     ...pair.timeline.notes.map((n) => ({ at: n.at, line: `  Note over ${ACTOR[n.lane]}: ${safe(n.text)}` })),
   ];
+  const broken = new Map(violationsOf(pair.timeline.arrows).map((v) => [v.arrow, v.rule]));
   const steps = interleave(pair.timeline.arrows, notes).map((step) => {
     if (!('arrow' in step)) return step.other.line;
     const a = step.arrow;
+    const rule = broken.get(a);
     // -x: an arrow that ends in a cross, for the packet the fault proxy swallowed.
-    return `  ${ACTOR[a.from]}${a.lost ? '-x' : '->>'}${ACTOR[a.to]}: ${safe(arrowLabel(a.packet))}${a.lost ? ' (lost in the cut)' : ''}`;
+    return `  ${ACTOR[a.from]}${a.lost ? '-x' : '->>'}${ACTOR[a.to]}: ${safe(arrowLabel(a.packet))}${a.lost ? ' (lost in the cut)' : ''}${rule ? ` ${safe(`(breaks ${rule})`)}` : ''}`;
   });
   return [...lines, ...steps];
 }
