@@ -38,6 +38,14 @@ export interface ExchangeOptions {
   ackTimeoutMs: number;
 }
 
+/** MQTT.js handed a message to the subscriber's application. */
+export interface Handover {
+  at: number;
+  qos: QoS;
+  /** DUP=1, or the same id, topic and payload again: at QoS 1 a message can arrive twice. */
+  secondCopy: boolean;
+}
+
 export interface ExchangeResult {
   publisherId: string;
   subscriberId: string;
@@ -45,6 +53,8 @@ export interface ExchangeResult {
   granted: number | null;
   /** What the subscriber's application was handed, and when (performance.now()); null when nothing arrived. */
   delivery: (Omit<Delivery, 'acknowledged'> & { at: number }) | null;
+  /** Every hand-over to the subscriber's application, in order: a resend after a cut can bring a second copy (QoS 1). */
+  handovers: Handover[];
   /** Why the exchange stopped short (the broker closed the publisher's connection, nothing arrived), or null. */
   problem: string | null;
   /** The broker's answer that never came within the ack timeout (`SUBACK`, `PUBACK`, `PUBREC`, `PUBCOMP`), or null. */
@@ -80,16 +90,21 @@ export async function runExchange(options: ExchangeOptions, onEvent: (event: Leg
   const base = { url: options.url, clean: true, protocol: options.protocol ?? 4, connectTimeoutMs: options.ackTimeoutMs };
   const bound = options.ackTimeoutMs;
 
+  const handovers: Handover[] = [];
   let delivered: (d: Delivery & { at: number }) => void = () => undefined;
   const firstDelivery = new Promise<Delivery & { at: number }>((resolve) => (delivered = resolve));
   // connect() bounds the wait for CONNACK: a broker that never sends one is an error (exit 4).
   const sub: Connection = await connect({ ...base, clientId: subscriberId }, (e) => record({ ...e, leg: 'subscriber' }), (client) => {
-    collectDeliveries(client, (d) => delivered({ ...d, at: performance.now() }));
+    collectDeliveries(client, (d) => {
+      const at = performance.now();
+      handovers.push({ at, qos: d.qos, secondCopy: d.secondCopy });
+      delivered({ ...d, at });
+    });
   });
   let pub: Connection | undefined;
   const proxyLog: ProxyLog | null = options.fault ? { cuts: [], dropped: [] } : null;
   let proxy: FaultProxy | null = null;
-  const result = (rest: Pick<ExchangeResult, 'granted' | 'delivery' | 'problem' | 'timedOut'>): ExchangeResult => ({ publisherId, subscriberId, ...rest, events, proxy: proxyLog });
+  const result = (rest: Pick<ExchangeResult, 'granted' | 'delivery' | 'problem' | 'timedOut'>): ExchangeResult => ({ publisherId, subscriberId, ...rest, handovers, events, proxy: proxyLog });
   try {
     let subscription: Subscription;
     try {

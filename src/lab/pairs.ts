@@ -96,9 +96,11 @@ export async function runPairs(options: LabOptions, onStart: (session: LabSessio
           waiting = [];
         }
         const events = [...result.events, ...tapped.filter((e) => e.clientId === clients.publisherId || e.clientId === clients.subscriberId)];
-        const notes: Note[] = [];
-        const { delivery } = result;
-        if (delivery) notes.push({ at: delivery.at, lane: 'subscriber', text: `MQTT.js hands the message to the application (QoS ${delivery.qos})` });
+        const notes: Note[] = result.handovers.map((h) => ({
+          at: h.at,
+          lane: 'subscriber',
+          text: `MQTT.js hands the message to the application (QoS ${h.qos})${h.secondCopy ? `: a second copy${h.qos === 1 ? ' (QoS 1 is at least once)' : ''}` : ''}`,
+        }));
         const timeline = buildTimeline(events, clients, notes, result.proxy);
         const problem = result.problem === null ? null : (brokerDisconnect(timeline.arrows) ?? result.problem);
         const pair: LabPair = {
