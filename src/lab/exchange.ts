@@ -110,7 +110,7 @@ export async function runExchange(options: ExchangeOptions, onEvent: (event: Leg
     try {
       subscription = await subscribe(sub, options.topic, options.subscribeQos, bound);
     } catch (error) {
-      if (!timedOut(error)) throw error;
+      if (!waitRanOut(error)) throw error;
       await sub.end(0); // the SUBACK's wait is over: no more grace for it, DISCONNECT now
       return result({ granted: null, delivery: null, problem: `${error.message}; without a subscription there is nothing to deliver, so the pair stops here`, timedOut: 'SUBACK' });
     }
@@ -136,9 +136,10 @@ export async function runExchange(options: ExchangeOptions, onEvent: (event: Leg
     });
     const published = publishAll(pub, job).then(
       () => ({ problem: null, silent: false }),
-      (error: unknown) => ({ problem: error instanceof Error ? error.message : String(error), silent: timedOut(error) }),
+      (error: unknown) => ({ problem: error instanceof Error ? error.message : String(error), silent: waitRanOut(error) }),
     );
     const flow = await Promise.race([published, sub.lost]);
+    const missing = flow.silent ? missingAck(pub) : null;
     let problem = flow.problem;
     const deliveryWait = Math.min(DELIVERY_WAIT_MS, bound);
     const delivery = await Promise.race([within(acknowledged, problem ? NOTHING_WAIT_MS : deliveryWait), sub.lost]);
@@ -151,7 +152,7 @@ export async function runExchange(options: ExchangeOptions, onEvent: (event: Leg
       const { acknowledged: _, ...rest } = delivery;
       kept = rest;
     }
-    return result({ granted: subscription.granted, delivery: kept, problem, timedOut: flow.silent ? missingAck(events, options.publishQos) : null });
+    return result({ granted: subscription.granted, delivery: kept, problem, timedOut: missing });
   } catch (error) {
     sub.client.end(true);
     pub?.client.end(true);
@@ -162,13 +163,13 @@ export async function runExchange(options: ExchangeOptions, onEvent: (event: Leg
 }
 
 /** A bounded wait for the broker's answer ran out (the connection layer's EXIT.timeout). */
-function timedOut(error: unknown): error is CliError {
+function waitRanOut(error: unknown): error is CliError {
   return error instanceof CliError && error.exitCode === EXIT.timeout;
 }
 
-/** The acknowledgement the publisher was still waiting for: PUBACK at QoS 1; PUBREC, or PUBCOMP once PUBREC came, at QoS 2. */
-function missingAck(events: readonly LegEvent[], qos: QoS): string {
-  if (qos === 1) return 'PUBACK';
-  const pubrec = events.some((e) => e.leg === 'publisher' && e.direction === 'receive' && e.packet.cmd === 'pubrec');
-  return pubrec ? 'PUBCOMP' : 'PUBREC';
+/** The acknowledgement the publisher was still waiting for, from its flow on the wire: PUBACK at QoS 1; PUBREC, or PUBCOMP once PUBREC came, at QoS 2. */
+function missingAck(pub: Connection): string {
+  const flow = [...pub.flows.open.values()].find((f) => f.cmd === 'publish');
+  if (flow?.qos === 1) return 'PUBACK';
+  return flow?.pubrecSeen ? 'PUBCOMP' : 'PUBREC';
 }
