@@ -2,47 +2,10 @@
 // in-process through main(argv, io): each case ends within a bound, with the documented
 // exit code, exactly one `Error:` line, and words that say what the broker did.
 import assert from 'node:assert/strict';
-import { PassThrough } from 'node:stream';
-import { performance } from 'node:perf_hooks';
 import { test } from 'node:test';
 import { EXIT, type ExitCode } from '../src/cli/errors';
-import type { Io } from '../src/cli/io';
-import { settle } from '../src/cli/main';
-import { TOOL_NAMES } from '../src/cli/options';
-import { main as publish } from '../src/publish';
-import { main as subscribe } from '../src/subscribe';
 import { HOSTILE, hostileBroker, type HostileOptions } from './support/hostile-broker';
-
-export interface Outcome {
-  code: number;
-  out: string;
-  err: string;
-  ms: number;
-}
-
-/** Runs a tool in-process with its own streams; resolves with what a user would have seen. */
-export async function run(tool: 'publish' | 'subscribe', argv: string[], env: NodeJS.ProcessEnv = {}): Promise<Outcome> {
-  const out = new PassThrough();
-  const err = new PassThrough();
-  let outText = '';
-  let errText = '';
-  out.on('data', (d: Buffer) => (outText += d.toString()));
-  err.on('data', (d: Buffer) => (errText += d.toString()));
-  const io: Io = { out, err, env: { NO_COLOR: '1', ...env } };
-  const main = tool === 'publish' ? publish : subscribe;
-  const started = performance.now();
-  const code = await settle(TOOL_NAMES[tool], (a) => main(a, io), argv, (line) => (errText += line));
-  return { code, out: outText, err: errText, ms: performance.now() - started };
-}
-
-export function assertOneError(o: Outcome, code: ExitCode, words: RegExp, withinMs: number): void {
-  const errors = `${o.out}\n${o.err}`.split('\n').filter((l) => l.startsWith('Error: '));
-  assert.equal(errors.length, 1, `exactly one Error: line, got:\n${o.out}\n${o.err}`);
-  assert.match(errors[0]!, words);
-  assert.doesNotMatch(o.err, /^\s+at /m, 'no stack trace');
-  assert.equal(o.code, code, errors[0]);
-  assert.ok(o.ms < withinMs, `ended in ${o.ms.toFixed(0)} ms, bound ${withinMs} ms`);
-}
+import { assertOneError, run } from './support/in-process';
 
 // Short bounds, so each case shows the rule quickly; client ids per case so nothing is shared.
 const FAST = ['--ack-timeout', '0.4', '--clean'];

@@ -60,7 +60,7 @@ for (const [qos, ack] of [
 test('mosquitto with max_qos 1, MQTT 5: SUBACK grants 1 for 2; a QoS 2 PUBLISH gets DISCONNECT 0x9B QoS not supported', needsMosquitto, async (t) => {
   const broker = await testMosquitto(t, { config: ['max_qos 1'] });
   const sub = await runCli('subscribe', ['--broker', broker.url, ...V5, '--qos', '2', '--timeout', '0.2', '--verbose']).done;
-  assert.match(sub.stdout, /^receive: connack {2}sessionPresent=false code=0x00 \(success\) maximum-qos=1$/m);
+  assert.match(sub.stdout, /^receive: connack {2}sessionPresent=false code=0x00 \(success\) receive-maximum=20 maximum-qos=1 topic-alias-maximum=10$/m);
   assert.match(sub.stdout, /^receive: suback {2}id=\d+ granted=1$/m);
   assert.match(sub.stdout, /asked for QoS 2, broker granted QoS 1/);
 

@@ -2,7 +2,7 @@
 // disconnect; Ctrl-C or SIGTERM at any point ends politely, within a bound,
 // with EXIT.interrupted or EXIT.terminated.
 import type { MqttClient } from 'mqtt';
-import { connect, END_GRACE_MS, type Connection, type ConnectionOptions } from '../mqtt/connection';
+import { connect, END_GRACE_MS, stopClient, type Connection, type ConnectionOptions } from '../mqtt/connection';
 import { EXIT } from './errors';
 import { processIo, type Io } from './io';
 import type { Link, PacketEvent } from '../mqtt/packet-event';
@@ -33,7 +33,7 @@ async function withConnection(
     if (isSignal(first)) {
       // Close the socket now: left alone, a silent broker would hold the process until the connect timeout.
       connecting.catch(() => undefined);
-      client?.end(true);
+      if (client) stopClient(client);
       return SIGNAL_EXIT[first];
     }
     conn = first;
@@ -53,7 +53,7 @@ async function withConnection(
     // Still usable (a refused subscription, a timeout): say goodbye with DISCONNECT, without waiting for
     // handshakes that already ran out of time. After a broken rule or a lost connection there is no one to tell.
     if (conn?.client.connected && conn.violations.length === 0) await conn.end(0);
-    else conn?.client.end(true);
+    else if (conn) stopClient(conn.client);
     throw error;
   } finally {
     stop.dispose();

@@ -165,6 +165,17 @@ export function connect(options: ConnectionOptions, onPacket: PacketListener, pr
     for (const event of held.splice(0)) sent(event);
   };
   socketOpen = release;
+  // Each attempt has a new stream: hold its CONNECT until that one is open.
+  const holdUntilOpen = () => {
+    const stream = client.stream as MqttClient['stream'] & { connecting?: boolean };
+    if (stream.connecting) stream.once(stream instanceof TLSSocket ? 'secureConnect' : 'connect', release);
+    else if (!/^wss?:/.test(options.url)) release(); // a WebSocket stream is released by finishRequest's 'open'
+  };
+  client.on('reconnect', () => {
+    onWireNow = false;
+    held.length = 0;
+    queueMicrotask(holdUntilOpen); // after MQTT.js's connect() has built the new stream
+  });
   client.on('packetsend', (packet) => {
     const event: PacketEvent = { at: performance.now(), direction: 'send', packet: snapshot(packet) };
     if (onWireNow) sent(event);
@@ -190,7 +201,7 @@ export function connect(options: ConnectionOptions, onPacket: PacketListener, pr
     // [MQTT-4.8.0-1] a protocol violation closes the connection; no reconnect after it.
     ending = true;
     rejectLost(new CliError(`the broker at ${options.url} broke an MQTT rule: it ${violation.text} [${violation.rule}]`, EXIT.violation));
-    client.end(true);
+    stopClient(client);
   };
   client.on('packetreceive', (packet) => {
     const event: PacketEvent = { at: performance.now(), direction: 'receive', packet: snapshot(packet) };
@@ -233,7 +244,9 @@ export function connect(options: ConnectionOptions, onPacket: PacketListener, pr
     ending = true;
     const seconds = ((performance.now() - firstAttemptAt) / 1000).toFixed(1);
     rejectLost(new CliError(`gave up reconnecting to the broker at ${options.url}: ${maxAttempts} attempts in a row in ${seconds} s got no CONNACK`, EXIT.connect));
-    client.end(true);
+    // MQTT.js dials again right after this event: end the stream it is about to build.
+    client.options.reconnectPeriod = 0;
+    queueMicrotask(() => stopClient(client));
   });
 
   return new Promise<Connection>((resolve, reject) => {
@@ -244,7 +257,7 @@ export function connect(options: ConnectionOptions, onPacket: PacketListener, pr
     const fail = (error: CliError) => {
       clearTimeout(timer);
       ending = true;
-      client.end(true);
+      stopClient(client);
       reject(error);
     };
     const closedBeforeConnack = () => fail(connectError(options, null));
@@ -274,14 +287,21 @@ export function connect(options: ConnectionOptions, onPacket: PacketListener, pr
     client.once('close', closedBeforeConnack);
     prepare?.(client);
     client.connect();
-    const stream = client.stream as MqttClient['stream'] & { connecting?: boolean };
-    if (stream.connecting) stream.once(stream instanceof TLSSocket ? 'secureConnect' : 'connect', release);
-    else if (!/^wss?:/.test(options.url)) release(); // a WebSocket stream is released by finishRequest's 'open'
+    holdUntilOpen();
   });
 }
 
 function malformed(error: Error): Violation {
   return { rule: 'MQTT-4.8.0-1', text: `sent bytes that are not a valid MQTT packet (${error.message})` };
+}
+
+/**
+ * Closes the socket now, for good. With manualConnect, MQTT.js's end() clears its
+ * `disconnecting` flag afterwards, and a later close would reconnect: switch that off first.
+ */
+export function stopClient(client: MqttClient): void {
+  client.options.reconnectPeriod = 0;
+  client.end(true);
 }
 
 /** Whether bytes written now can still leave: the stream is neither ending nor gone. */
@@ -311,8 +331,9 @@ function drained(client: MqttClient): Promise<void> {
  */
 async function endPolitely(client: MqttClient, graceMs: number): Promise<void> {
   const stream = client.stream;
+  client.options.reconnectPeriod = 0; // ending means ending, with --fault too
   if (!client.connected || !writable(stream)) {
-    client.end(true);
+    stopClient(client);
     return;
   }
   const started = performance.now();
