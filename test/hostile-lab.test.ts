@@ -8,31 +8,25 @@ import { EXIT, type ExitCode } from '../src/cli/errors';
 import type { Packet } from 'mqtt-packet';
 import { HOSTILE, hostileBroker, type HostileOptions } from './support/hostile-broker';
 import { runCli } from './support/cli';
-import { runLabMain, type LabRun } from './support/lab-main';
+import { assertOneError, run as runInProcess, type Outcome } from './support/in-process';
 
 /** --ack-timeout for these runs: each silent step costs this much. */
 const ACK_TIMEOUT = '0.3';
 /** Every run must end well within this (ms): one or two pairs, each bounded by the ack timeout a few times over. */
 const BOUND_MS = 5000;
 
-async function labAgainst(options: HostileOptions, args: string[]): Promise<LabRun> {
+async function labAgainst(options: HostileOptions, args: string[]): Promise<Outcome> {
   const broker = await hostileBroker(null, options);
   try {
-    return await runLabMain(['--broker', broker.url, '--ack-timeout', ACK_TIMEOUT, ...args]);
+    return await runInProcess('lab', ['--broker', broker.url, '--ack-timeout', ACK_TIMEOUT, ...args]);
   } finally {
     await broker.close();
   }
 }
 
-/** One `Error:` line on stderr, no stack, the code and the words; and the run ended in time. */
-function assertEnds(run: LabRun, code: ExitCode, words: RegExp): void {
-  const lines = run.stderr.split('\n').filter((l) => l !== '');
-  assert.equal(lines.length, 1, `exactly one stderr line, got:\n${run.stderr}\nstdout:\n${run.stdout}`);
-  assert.match(lines[0]!, /^Error: /);
-  assert.match(lines[0]!, words);
-  assert.doesNotMatch(run.stderr + run.stdout, /^ {4}at /m, 'no stack trace');
-  assert.equal(run.code, code, lines[0]);
-  assert.ok(run.ms < BOUND_MS, `ended after ${run.ms.toFixed(0)} ms`);
+/** One `Error:` line, no stack, the code and the words; and the run ended in time. */
+function assertEnds(run: Outcome, code: ExitCode, words: RegExp): void {
+  assertOneError(run, code, words, BOUND_MS);
 }
 
 /** The matrix row of one publish QoS, e.g. `pub 1   - [1]! 1+0  -`. */
@@ -43,36 +37,36 @@ function row(stdout: string, pub: number): string {
 test('never a CONNACK: one error line naming it, exit 4, no pair drawn', async () => {
   const run = await labAgainst(HOSTILE.neverConnack, ['--pub', '1', '--sub', '1']);
   assertEnds(run, EXIT.timeout, /accepted the connection but sent no CONNACK within 0\.3 s/);
-  assert.doesNotMatch(run.stdout, /^== /m);
+  assert.doesNotMatch(run.out, /^== /m);
 });
 
 test('never a PUBACK (QoS 1): the pair says which ack never came and what QoS 1 does about it; exit 4', async () => {
   const run = await labAgainst(HOSTILE.neverAck, ['--pub', '1', '--sub', '1']);
   assertEnds(run, EXIT.timeout, /left 1 of 1 pair unanswered \(pub 1 \/ sub 1\): no PUBACK within --ack-timeout/);
-  assert.match(run.stdout, /^! no PUBACK for message 1 of 1 \(id=\d+\) within 0\.3 s: at QoS 1 the message may or may not have arrived; a client that reconnects with the same session resends it with DUP=1/m);
-  assert.equal(row(run.stdout, 1), 'pub 1   - [1]! 1+0  -');
+  assert.match(run.out, /^! no PUBACK for message 1 of 1 \(id=\d+\) within 0\.3 s: at QoS 1 the message may or may not have arrived; a client that reconnects with the same session resends it with DUP=1/m);
+  assert.equal(row(run.out, 1), 'pub 1   - [1]! 1+0  -');
   // The lab gave up on the flow and still said goodbye: the publisher's DISCONNECT is on its leg.
-  assert.match(run.stdout, /^ *[\d.]+ \|-+ DISCONNECT -+>\|/m);
+  assert.match(run.out, /^ *[\d.]+ \|-+ DISCONNECT -+>\|/m);
 });
 
 test('never a PUBREC (QoS 2): no PUBREC named, exit 4', async () => {
   const run = await labAgainst(HOSTILE.neverAck, ['--pub', '2', '--sub', '2']);
   assertEnds(run, EXIT.timeout, /no PUBREC within --ack-timeout/);
-  assert.match(run.stdout, /^! no PUBREC for message 1 of 1 \(id=\d+\) within 0\.3 s: at QoS 2 the message may or may not have arrived/m);
+  assert.match(run.out, /^! no PUBREC for message 1 of 1 \(id=\d+\) within 0\.3 s: at QoS 2 the message may or may not have arrived/m);
 });
 
 test('never a PUBCOMP: the message was delivered, the publisher\'s flow never completed; exit 4', async () => {
   const run = await labAgainst(HOSTILE.neverPubcomp, ['--pub', '2', '--sub', '2']);
   assertEnds(run, EXIT.timeout, /no PUBCOMP within --ack-timeout/);
-  assert.match(run.stdout, /^! no PUBCOMP for message 1 of 1 \(id=\d+\) within 0\.3 s: PUBREC came, so the broker has the message/m);
-  assert.match(row(run.stdout, 2), /^pub 2 {3}2 \[2\] {2}3\+4 {2}-$/);
+  assert.match(run.out, /^! no PUBCOMP for message 1 of 1 \(id=\d+\) within 0\.3 s: PUBREC came, so the broker has the message/m);
+  assert.match(row(run.out, 2), /^pub 2 {3}2 \[2\] {2}3\+4 {2}-$/);
 });
 
 test('never a SUBACK: every pair stops at its subscription, each within the bound; exit 4', async () => {
   const run = await labAgainst(HOSTILE.neverSuback, ['--pub', '0,1', '--sub', '1']);
   assertEnds(run, EXIT.timeout, /left 2 of 2 pairs unanswered \(pub 0 \/ sub 1, pub 1 \/ sub 1\): no SUBACK within --ack-timeout/);
-  assert.equal(run.stdout.match(/^! no SUBACK for our SUBSCRIBE to '[^']+' within 0\.3 s: .*; without a subscription there is nothing to deliver, so the pair stops here$/gm)?.length, 2);
-  assert.match(run.stdout, /^! pub 1 \/ sub 1: nothing delivered, MIN\(1, 1\) = 1 expected; no SUBACK came; no SUBACK for our SUBSCRIBE/m);
+  assert.equal(run.out.match(/^! no SUBACK for our SUBSCRIBE to '[^']+' within 0\.3 s: .*; without a subscription there is nothing to deliver, so the pair stops here$/gm)?.length, 2);
+  assert.match(run.out, /^! pub 1 \/ sub 1: nothing delivered, MIN\(1, 1\) = 1 expected; no SUBACK came; no SUBACK for our SUBSCRIBE/m);
 });
 
 test('the broker closes right after CONNACK: one error line, exit 5', async () => {
@@ -83,17 +77,17 @@ test('the broker closes right after CONNACK: one error line, exit 5', async () =
 test('PUBACK to a QoS 2 PUBLISH: the pair names the rule, the ack column shows the wrong ack came (not "-"), exit 6', async () => {
   const run = await labAgainst(HOSTILE.wrongAck, ['--pub', '2', '--sub', '2']);
   assertEnds(run, EXIT.violation, /broke an MQTT rule in 1 of 1 pair \(pub 2 \/ sub 2\): it answered our QoS 2 PUBLISH id=\d+ with PUBACK where PUBREC was due .*\[MQTT-4\.3\.3-2\]$/);
-  assert.match(run.stdout, /^! rule broken: the broker answered our QoS 2 PUBLISH id=\d+ with PUBACK where PUBREC was due \(QoS 2 is PUBLISH, PUBREC, PUBREL, PUBCOMP\) \[MQTT-4\.3\.3-2\]$/m);
-  assert.match(row(run.stdout, 2), /^pub 2 {3}- \[2\]! 2\+0 {2}[\d.]+ms!$/);
-  assert.match(run.stdout, /^ *[\d.]+ \|<-+ PUBACK id=\d+ -+\| +\| {2}! breaks \[MQTT-4\.3\.3-2\]$/m);
-  assert.match(run.stdout, /^ {6}! after the ack wait: the broker answered with a packet the MQTT rules forbid there/m);
-  assert.match(run.stdout, /^! pub 2 \/ sub 2: rule broken: the broker answered our QoS 2 PUBLISH id=\d+ with PUBACK where PUBREC was due .*\[MQTT-4\.3\.3-2\]$/m);
+  assert.match(run.out, /^! rule broken: the broker answered our QoS 2 PUBLISH id=\d+ with PUBACK where PUBREC was due \(QoS 2 is PUBLISH, PUBREC, PUBREL, PUBCOMP\) \[MQTT-4\.3\.3-2\]$/m);
+  assert.match(row(run.out, 2), /^pub 2 {3}- \[2\]! 2\+0 {2}[\d.]+ms!$/);
+  assert.match(run.out, /^ *[\d.]+ \|<-+ PUBACK id=\d+ -+\| +\| {2}! breaks \[MQTT-4\.3\.3-2\]$/m);
+  assert.match(run.out, /^ {6}! after the ack wait: the broker answered with a packet the MQTT rules forbid there/m);
+  assert.match(run.out, /^! pub 2 \/ sub 2: rule broken: the broker answered our QoS 2 PUBLISH id=\d+ with PUBACK where PUBREC was due .*\[MQTT-4\.3\.3-2\]$/m);
 });
 
 test('PUBCOMP to a QoS 1 PUBLISH: named, exit 6 (MQTT.js alone takes it as success)', async () => {
   const run = await labAgainst(HOSTILE.wrongAck, ['--pub', '1', '--sub', '1']);
   assertEnds(run, EXIT.violation, /answered our QoS 1 PUBLISH id=\d+ with PUBCOMP where PUBACK was due .*\[MQTT-4\.3\.2-2\]/);
-  assert.match(row(run.stdout, 1), /^pub 1 {3}- \[1\]! 2\+0 {2}[\d.]+ms!$/);
+  assert.match(row(run.out, 1), /^pub 1 {3}- \[1\]! 2\+0 {2}[\d.]+ms!$/);
 });
 
 test('PUBACK to a QoS 2 PUBLISH over MQTT 5: named too (the rule as MQTT 3.1.1 numbers it)', async () => {
@@ -104,14 +98,14 @@ test('PUBACK to a QoS 2 PUBLISH over MQTT 5: named too (the rule as MQTT 3.1.1 n
 test('an ack for an id the publisher never used: a broken rule (exit 6) outranks the timeout it causes', async () => {
   const run = await labAgainst(HOSTILE.ackUnknownId, ['--pub', '1', '--sub', '1']);
   assertEnds(run, EXIT.violation, /it sent PUBACK id=\d+, but we have no PUBLISH with that id in flight .*\[MQTT-2\.3\.1-6\]/);
-  assert.match(run.stdout, /^! rule broken: the broker sent PUBACK id=\d+, but we have no PUBLISH with that id in flight/m);
-  assert.match(row(run.stdout, 1), /^pub 1 {3}- \[1\]! 2\+0 {2}[\d.]+ms!$/);
+  assert.match(run.out, /^! rule broken: the broker sent PUBACK id=\d+, but we have no PUBLISH with that id in flight/m);
+  assert.match(row(run.out, 1), /^pub 1 {3}- \[1\]! 2\+0 {2}[\d.]+ms!$/);
 });
 
 test('a malformed packet after CONNACK: one error line, a documented code, no hang', async () => {
   const run = await labAgainst(HOSTILE.malformedAfterConnack, ['--pub', '1', '--sub', '1']);
   // The connection layer decides the words and the code (today: 2, "cannot reach ...: Invalid variable byte integer"; 6 once it names the violation).
-  assert.ok(([EXIT.connect, EXIT.protocol, EXIT.violation] as number[]).includes(run.code), `${run.code}: ${run.stderr}`);
+  assert.ok(([EXIT.connect, EXIT.protocol, EXIT.violation] as number[]).includes(run.code), `${run.code}: ${run.err}`);
   assertEnds(run, run.code as ExitCode, /broker at mqtt:\/\/127\.0\.0\.1:\d+/);
 });
 
@@ -123,9 +117,9 @@ test('an oversized packet header after CONNACK (268 MB announced, never sent): t
 test('a broker that never forwards: the QoS 0 pair shows nothing delivered, bounded by the ack timeout; exit 0 (nothing unanswered)', async () => {
   const dropAll: HostileOptions = { on: { publish: (p: Packet) => p.cmd === 'publish' && p.qos === 0 } };
   const run = await labAgainst(dropAll, ['--pub', '0', '--sub', '1']);
-  assert.equal(run.code, 0, run.stderr);
-  assert.equal(run.stderr, '');
-  assert.match(run.stdout, /nothing reached the subscriber within 300 ms of the publisher's last packet/);
+  assert.equal(run.code, 0, run.err);
+  assert.equal(run.err, '');
+  assert.match(run.out, /nothing reached the subscriber within 300 ms of the publisher's last packet/);
   assert.ok(run.ms < BOUND_MS);
 });
 

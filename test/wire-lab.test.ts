@@ -20,7 +20,7 @@ import { pairRecords } from '../src/lab/trace';
 import type { Packet } from '../src/mqtt/packet-event';
 import { QOS_LEVELS, type QoS } from '../src/mqtt/qos';
 import type { TraceRecord } from '../src/mqtt/trace';
-import { runLabMain as runLab } from './support/lab-main';
+import { run } from './support/in-process';
 import { startTapProxy } from '../src/broker/proxy';
 import type { BrokerPacketEvent } from '../src/mqtt/packet-event';
 import { testBroker } from './support/broker';
@@ -122,12 +122,12 @@ test('npm start --engine mosquitto: the broker lane is tapped, every arrow has b
 test('npm start --engine mosquitto --protocol 5, in-process: the heading names mosquitto and its tap proxy, exit 0', needsMosquitto, async (t) => {
   const dir = tmp(t);
   const mermaid = join(dir, 'lab.md');
-  const result = await runLab(['--engine', 'mosquitto', '--protocol', '5', '--pub', '1', '--sub', '1', '--mermaid', mermaid]);
-  assert.equal(result.code, 0, result.stderr);
-  assert.equal(result.stderr, '');
-  assert.match(result.stdout, /^QoS lab: mosquitto \S+ behind the tap proxy on mqtt:\/\/127\.0\.0\.1:\d+, MQTT 5$/m);
-  assert.match(result.stdout, /^broker lane: mosquitto's own packets \(tap proxy\); arrows of both legs in the order the tap saw them/m);
-  assert.match(result.stdout, /^pub 1 {3}1 \[1\] {2}2\+2 {2}[\d.]+ms$/m);
+  const result = await run('lab', ['--engine', 'mosquitto', '--protocol', '5', '--pub', '1', '--sub', '1', '--mermaid', mermaid]);
+  assert.equal(result.code, 0, result.err);
+  assert.equal(result.err, '');
+  assert.match(result.out, /^QoS lab: mosquitto \S+ behind the tap proxy on mqtt:\/\/127\.0\.0\.1:\d+, MQTT 5$/m);
+  assert.match(result.out, /^broker lane: mosquitto's own packets \(tap proxy\); arrows of both legs in the order the tap saw them/m);
+  assert.match(result.out, /^pub 1 {3}1 \[1\] {2}2\+2 {2}[\d.]+ms$/m);
   assert.match(readFileSync(mermaid, 'utf8'), /participant B as Broker \(mosquitto tap\)/);
 });
 
@@ -164,9 +164,9 @@ test('mosquitto max_qos 1 as --broker (derived lane), MQTT 5, --sub 2: the clien
   const dir = tmp(t);
   const json = join(dir, 'trace.jsonl');
   const mermaid = join(dir, 'lab.md');
-  const result = await runLab(['--broker', broker.url, '--protocol', '5', '--pub', '1', '--sub', '2', '--json', json, '--mermaid', mermaid]);
-  assert.equal(result.code, 0, result.stderr);
-  const diagram = result.stdout.split('\n').filter((l) => /SUBSCRIBE|SUBACK/.test(l)).map((l) => /(SUBSCRIBE q\d|SUBACK granted \S+)/.exec(l)?.[1]);
+  const result = await run('lab', ['--broker', broker.url, '--protocol', '5', '--pub', '1', '--sub', '2', '--json', json, '--mermaid', mermaid]);
+  assert.equal(result.code, 0, result.err);
+  const diagram = result.out.split('\n').filter((l) => /SUBSCRIBE|SUBACK/.test(l)).map((l) => /(SUBSCRIBE q\d|SUBACK granted \S+)/.exec(l)?.[1]);
   assert.deepEqual(diagram, GRANTED_LESS.diagram);
   const mermaidLines = readFileSync(mermaid, 'utf8').split('\n').filter((l) => /SUBSCRIBE|SUBACK/.test(l)).map((l) => l.trim());
   assert.deepEqual(mermaidLines, GRANTED_LESS.mermaid);

@@ -1,4 +1,4 @@
-// The two tools run in-process through main(argv, io), with their own streams:
+// The two tools and the lab run in-process through main(argv, io), with their own streams:
 // what a user would see, without the cost of a spawn.
 import assert from 'node:assert/strict';
 import { performance } from 'node:perf_hooks';
@@ -7,8 +7,17 @@ import type { ExitCode } from '../../src/cli/errors';
 import type { Io } from '../../src/cli/io';
 import { settle } from '../../src/cli/main';
 import { TOOL_NAMES } from '../../src/cli/options';
+import { COMMANDS } from '../../src/cli/options/parse';
+import { main as lab } from '../../src/lab';
 import { main as publish } from '../../src/publish';
 import { main as subscribe } from '../../src/subscribe';
+
+type Command = 'publish' | 'subscribe' | 'lab';
+const MAINS: Record<Command, { name: string; main: (argv: string[], io: Io) => Promise<number> }> = {
+  publish: { name: TOOL_NAMES.publish, main: publish },
+  subscribe: { name: TOOL_NAMES.subscribe, main: subscribe },
+  lab: { name: COMMANDS.lab, main: lab },
+};
 
 export interface Outcome {
   code: number;
@@ -26,7 +35,7 @@ export interface Running {
 }
 
 /** Starts a tool; `out` may be replaced (e.g. by a stream that fails like a closed pipe). */
-export function start(tool: 'publish' | 'subscribe', argv: string[], options: { env?: NodeJS.ProcessEnv; out?: Io['out'] } = {}): Running {
+export function start(tool: Command, argv: string[], options: { env?: NodeJS.ProcessEnv; out?: Io['out'] } = {}): Running {
   const out = options.out ?? new PassThrough();
   const err = new PassThrough();
   let outText = '';
@@ -39,9 +48,9 @@ export function start(tool: 'publish' | 'subscribe', argv: string[], options: { 
   if (out instanceof PassThrough) out.on('data', (d: Buffer) => (outChunks.push(d), (outText += d.toString()), check()));
   err.on('data', (d: Buffer) => ((errText += d.toString()), check()));
   const io: Io = { out, err, env: { NO_COLOR: '1', ...options.env } };
-  const main = tool === 'publish' ? publish : subscribe;
+  const { name, main } = MAINS[tool];
   const started = performance.now();
-  const done = settle(TOOL_NAMES[tool], (a) => main(a, io), argv, (line) => (errText += line)).then((code) => ({ code, out: outText, outBytes: Buffer.concat(outChunks), err: errText, ms: performance.now() - started }));
+  const done = settle(name, (a) => main(a, io), argv, (line) => (errText += line)).then((code) => ({ code, out: outText, outBytes: Buffer.concat(outChunks), err: errText, ms: performance.now() - started }));
   return {
     done,
     waitFor: (pattern) =>
@@ -53,7 +62,7 @@ export function start(tool: 'publish' | 'subscribe', argv: string[], options: { 
   };
 }
 
-export function run(tool: 'publish' | 'subscribe', argv: string[], env: NodeJS.ProcessEnv = {}): Promise<Outcome> {
+export function run(tool: Command, argv: string[], env: NodeJS.ProcessEnv = {}): Promise<Outcome> {
   return start(tool, argv, { env }).done;
 }
 
