@@ -123,6 +123,14 @@ test('a broker that never forwards: the QoS 0 pair shows nothing delivered, boun
   assert.ok(run.ms < BOUND_MS);
 });
 
+test('--fault puback, and the broker never answers the publisher\'s reconnect: the pair ends at the ack timeout; exit 4', async () => {
+  const silentOnReconnect: HostileOptions = { on: { connect: (p: Packet, c) => p.cmd === 'connect' && p.clientId.endsWith('-pub') && c.index > 2 } };
+  const run = await labAgainst(silentOnReconnect, ['--pub', '1', '--sub', '1', '--fault', 'puback']);
+  assertEnds(run, EXIT.timeout, /no PUBACK within --ack-timeout/);
+  assert.match(run.out, /connection cut by the proxy \(before PUBACK\)/);
+  assert.match(row(run.out, 1), /^pub 1 {3}1 \[1\] ~/);
+});
+
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   test(`${signal} while the lab waits on a broker that never acks (--ack-timeout 30): it ends within the stop bound, exit ${signal === 'SIGINT' ? 130 : 143}`, async (t) => {
     const broker = await hostileBroker(t, HOSTILE.neverAck);

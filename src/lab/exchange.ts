@@ -2,7 +2,7 @@
 // message through a broker. Every packet of both clients (and of the broker,
 // when it is ours and tapped) is recorded as it happens.
 import { performance } from 'node:perf_hooks';
-import { proxyTarget, RECONNECT_PERIOD_MS } from '../faults/fault-link';
+import { proxyTarget, RECONNECT_ATTEMPTS, RECONNECT_PERIOD_MS } from '../faults/fault-link';
 import type { FaultSpec } from '../faults/fault-spec';
 import { startProxy, type FaultProxy } from '../faults/proxy';
 import { CliError, EXIT } from '../cli/errors';
@@ -125,7 +125,7 @@ export async function runExchange(options: ExchangeOptions, onEvent: (event: Leg
         onCut: (cut) => proxyLog.cuts.push(cut),
       });
       // clean:false so the broker keeps the publisher's session (its half-done flow) across the cut.
-      publisher = { ...publisher, url: proxy.url, clean: false, reconnect: { periodMs: RECONNECT_PERIOD_MS } };
+      publisher = { ...publisher, url: proxy.url, clean: false, reconnect: { periodMs: RECONNECT_PERIOD_MS, maxAttempts: RECONNECT_ATTEMPTS } };
     }
     pub = await connect(publisher, (e) => record({ ...e, leg: 'publisher' }));
     // publishAll bounds each acknowledgement's wait and names the one that never came.
