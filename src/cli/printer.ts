@@ -36,12 +36,15 @@ export function makePrinter(output: OutputOptions, streams: Streams = { out: pro
     if (!outOpen) return;
     outOpen = false;
     if (error.code === 'EPIPE' && log === err) return closed();
-    if (error.code === 'EPIPE') err.write(`${paint('stdout was closed: the rest of this log is not shown; the run goes on', 'note', useColor(output.color, err, streams.env))}\n`);
-    else err.write(`stdout failed (${error.code ?? error.message}): the rest of this log is not shown; the run goes on\n`);
+    const what = error.code === 'EPIPE' ? 'stdout was closed' : `stdout failed (${error.code ?? error.message})`;
+    write(err, `${paint(`${what}: the rest of this log is not shown; the run goes on`, 'note', useColor(output.color, err, streams.env))}\n`);
     closed();
   });
+  // stderr closed as well (`2>&1 | head`): nothing can be said any more, but the run still goes on.
+  let errOpen = true;
+  if (err !== out) err.on('error', () => (errOpen = false));
   const write = (stream: NodeJS.WritableStream, text: string | Buffer) => {
-    if (stream === out && !outOpen) return;
+    if ((stream === out && !outOpen) || (stream === err && !errOpen)) return;
     stream.write(text);
   };
   return {
