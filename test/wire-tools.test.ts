@@ -193,8 +193,28 @@ test('publish --count 5 into a closed stdout (| head -1) still publishes all 5, 
   });
   const o = await start('publish', ['--broker', broker.url, '-q', '1', '-n', '5', '--interval', '0', '-i', 'piped'], { out: closed }).done;
   assert.equal(o.code, EXIT.ok, o.err);
-  assert.match(o.err, /^stdout was closed: the rest of this log is not shown; the run goes on$/m);
+  assert.match(o.err, /^stdout was closed: nothing more is shown there$/m);
   assert.equal(broker.events.filter((e) => e.clientId === 'piped' && e.direction === 'receive' && e.packet.cmd === 'publish').length, 5);
+});
+
+test('subscribe --log=stderr into a closed stdout stops taking messages and disconnects, exit 0', async (t) => {
+  const broker = await hostileBroker(t, {
+    on: {
+      subscribe: (p, c) => {
+        if (p.cmd !== 'subscribe') return false;
+        c.send({ cmd: 'suback', messageId: p.messageId, granted: [1] } as Packet);
+        c.send({ cmd: 'publish', topic: 'home/sample_topic', payload: Buffer.from('one'), qos: 1, messageId: 1, dup: false, retain: false } as Packet);
+        return true;
+      },
+    },
+  });
+  const closed = new Writable({ write: (_chunk, _enc, cb) => cb(Object.assign(new Error('write EPIPE'), { code: 'EPIPE' })) });
+  const o = await start('subscribe', ['--broker', broker.url, '-q', '1', '--log', 'stderr', '-v'], { out: closed }).done;
+  assert.equal(o.code, EXIT.ok, o.err);
+  assert.match(o.err, /^stdout was closed: nothing more is shown there$/m);
+  assert.equal(packetLinesFull(o.err).at(-1), 'send: disconnect');
+  await broker.waitFor('disconnect');
+  assert.deepEqual(printedSends(o.err), wireFrom(broker.connections[0]!));
 });
 
 test('a Buffer payload goes out byte for byte, and --log=stderr puts it raw on a non-terminal stdout', async (t) => {
