@@ -13,6 +13,8 @@ import { startBroker } from '../src/broker/embedded';
 import { freePort } from '../src/broker/mosquitto';
 import { EXIT } from '../src/cli/errors';
 import { connect } from '../src/mqtt/connection';
+import { FlowTracker } from '../src/mqtt/flows';
+import { escapeText } from '../src/mqtt/format';
 import type { BrokerPacketEvent } from '../src/mqtt/packet-event';
 import { publishAll } from '../src/mqtt/publisher';
 import { testBroker } from './support/broker';
@@ -193,8 +195,28 @@ test('publish --count 5 into a closed stdout (| head -1) still publishes all 5, 
   });
   const o = await start('publish', ['--broker', broker.url, '-q', '1', '-n', '5', '--interval', '0', '-i', 'piped'], { out: closed }).done;
   assert.equal(o.code, EXIT.ok, o.err);
-  assert.match(o.err, /^stdout was closed: the rest of this log is not shown; the run goes on$/m);
+  assert.match(o.err, /^stdout was closed: nothing more is shown there$/m);
   assert.equal(broker.events.filter((e) => e.clientId === 'piped' && e.direction === 'receive' && e.packet.cmd === 'publish').length, 5);
+});
+
+test('subscribe --log=stderr into a closed stdout stops taking messages and disconnects, exit 0', async (t) => {
+  const broker = await hostileBroker(t, {
+    on: {
+      subscribe: (p, c) => {
+        if (p.cmd !== 'subscribe') return false;
+        c.send({ cmd: 'suback', messageId: p.messageId, granted: [1] } as Packet);
+        c.send({ cmd: 'publish', topic: 'home/sample_topic', payload: Buffer.from('one'), qos: 1, messageId: 1, dup: false, retain: false } as Packet);
+        return true;
+      },
+    },
+  });
+  const closed = new Writable({ write: (_chunk, _enc, cb) => cb(Object.assign(new Error('write EPIPE'), { code: 'EPIPE' })) });
+  const o = await start('subscribe', ['--broker', broker.url, '-q', '1', '--log', 'stderr', '-v'], { out: closed }).done;
+  assert.equal(o.code, EXIT.ok, o.err);
+  assert.match(o.err, /^stdout was closed: nothing more is shown there$/m);
+  assert.equal(packetLinesFull(o.err).at(-1), 'send: disconnect');
+  await broker.waitFor('disconnect');
+  assert.deepEqual(printedSends(o.err), wireFrom(broker.connections[0]!));
 });
 
 test('a Buffer payload goes out byte for byte, and --log=stderr puts it raw on a non-terminal stdout', async (t) => {
@@ -261,4 +283,26 @@ test('subscribe: SIGTERM while the SUBACK never comes exits 143 at once', async 
   assert.equal(done.code, EXIT.terminated, done.stderr);
   assert.ok(Date.now() - sent < 3500, `took ${Date.now() - sent} ms`);
   assert.equal(done.stderr, '');
+});
+
+test('escapeText: control characters, ESC sequences and bidi overrides become visible escapes; other text stays', () => {
+  assert.equal(escapeText('home/\u001b[31mred\u001b[0m'), 'home/\\x1b[31mred\\x1b[0m');
+  assert.equal(escapeText('a\nsend: fake\r\t\u0000\u007f\u0085\u202e'), 'a\\nsend: fake\\r\\t\\x00\\x7f\\x85\\u202e');
+  assert.equal(escapeText('température/客厅/😀'), 'température/客厅/😀');
+});
+
+test('the flow tracker names each broken acknowledgement rule', () => {
+  const flows = new FlowTracker();
+  const send = (p: object) => flows.sent(p as Packet);
+  const got = (p: object) => flows.received(p as Packet)?.rule ?? null;
+  send({ cmd: 'publish', qos: 1, messageId: 1, topic: 't', payload: Buffer.alloc(0), dup: false, retain: false });
+  assert.equal(got({ cmd: 'pubrec', messageId: 1 }), 'MQTT-4.3.2-2');
+  send({ cmd: 'publish', qos: 2, messageId: 2, topic: 't', payload: Buffer.alloc(0), dup: false, retain: false });
+  assert.equal(got({ cmd: 'pubcomp', messageId: 2 }), 'MQTT-4.3.3-2', 'PUBCOMP before PUBREC');
+  assert.equal(got({ cmd: 'pubrec', messageId: 2 }), null);
+  assert.equal(got({ cmd: 'pubcomp', messageId: 2 }), null);
+  assert.equal(got({ cmd: 'pubcomp', messageId: 2 }), 'MQTT-2.3.1-6', 'the flow is over: its id is free');
+  assert.equal(got({ cmd: 'suback', messageId: 9, granted: [0] }), 'MQTT-3.8.4-2');
+  send({ cmd: 'subscribe', messageId: 9, subscriptions: [{ topic: 't', qos: 0 }] });
+  assert.equal(got({ cmd: 'suback', messageId: 9, granted: [0] }), null);
 });

@@ -35,9 +35,8 @@ export function makePrinter(output: OutputOptions, streams: Streams = { out: pro
   out.on('error', (error: NodeJS.ErrnoException) => {
     if (!outOpen) return;
     outOpen = false;
-    if (error.code === 'EPIPE' && log === err) return closed();
     const what = error.code === 'EPIPE' ? 'stdout was closed' : `stdout failed (${error.code ?? error.message})`;
-    write(err, `${paint(`${what}: the rest of this log is not shown; the run goes on`, 'note', useColor(output.color, err, streams.env))}\n`);
+    write(err, `${paint(`${what}: nothing more is shown there`, 'note', useColor(output.color, err, streams.env))}\n`);
     closed();
   });
   // stderr closed as well (`2>&1 | head`): nothing can be said any more, but the run still goes on.

@@ -41,12 +41,10 @@ export function receiver(options: SubscribeOptions, printer: Printer): Tool {
   };
 
   void printer.stdoutClosed.then(() => {
-    if (!printer.shared) {
-      // Payloads go to stdout: with nobody reading, taking more would acknowledge messages no one sees.
-      stoppedBecause = 'stdout was closed';
-      collector?.stop();
-      finish();
-    }
+    // Nobody reads what we print any more: taking more would acknowledge messages no one sees.
+    stoppedBecause = 'stdout was closed';
+    collector?.stop();
+    finish();
   });
 
   return {

@@ -2,7 +2,8 @@
 // turn reconnect on, and say in notes what the wire shows (a cut, a reconnect,
 // a resend). Every note is triggered by a real event, never predicted.
 import type { MqttClient } from 'mqtt';
-import type { ConnectionOptions } from '../mqtt/connection';
+import { onWire, type ConnectionOptions } from '../mqtt/connection';
+import type { Packet } from '../mqtt/packet-event';
 import { describeFault, type FaultSpec } from './fault-spec';
 import { startProxy } from './proxy';
 import type { Address } from '../broker/listen';
@@ -35,7 +36,9 @@ export async function startFaultLink(connection: ConnectionOptions, fault: Fault
     prepare: (client) => {
       const written = new Set<string>();
       client.on('reconnect', () => note(`reconnecting as ${connection.clientId} with clean=${connection.clean}`));
-      client.on('packetsend', (packet) => {
+      // From the wire events, not MQTT.js's packetsend: a resend into a dead socket never left.
+      onWire(client, ({ direction, packet }) => {
+        if (direction === 'receive') return forget(packet);
         if (packet.cmd !== 'publish' && packet.cmd !== 'pubrel') return;
         if (packet.cmd === 'publish' && packet.qos === 0) return;
         const key = `${packet.cmd}:${packet.messageId}`;
@@ -44,12 +47,12 @@ export async function startFaultLink(connection: ConnectionOptions, fault: Fault
         written.add(key);
       });
       // An id is free again once its flow completes; forget it so a reused id is not taken for a resend.
-      client.on('packetreceive', (packet) => {
+      const forget = (packet: Packet) => {
         if (packet.cmd === 'puback' || packet.cmd === 'pubcomp') {
           written.delete(`publish:${packet.messageId}`);
           written.delete(`pubrel:${packet.messageId}`);
         }
-      });
+      };
     },
     close: () => proxy.close(),
   };

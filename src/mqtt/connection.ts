@@ -218,7 +218,7 @@ export function connect(options: ConnectionOptions, onPacket: PacketListener, pr
   // MQTT.js's keepalive gives up 1.5 keepalives after the last packet (a PINGREQ went out at 1):
   // it closes the stream itself, which would otherwise read as the broker closing it.
   let pingTimedOut = false;
-  const keepalive = options.keepalive ?? 60;
+  let keepalive = options.keepalive ?? 60;
   client.on('close', () => {
     if (ending) return;
     if (pingTimedOut) {
@@ -267,7 +267,10 @@ export function connect(options: ConnectionOptions, onPacket: PacketListener, pr
       client.removeAllListeners('error');
       // Later errors surface through 'close' → lost; the keepalive's is told apart there.
       client.on('error', (error) => {
-        if (error.message === 'Keepalive timeout') pingTimedOut = true;
+        if (error.message === 'Keepalive timeout') {
+          pingTimedOut = true;
+          keepalive = client.keepalive; // an MQTT 5 broker may have set its own (Server Keep Alive)
+        }
         // MQTT.js passes the parser's complaint on and keeps the connection open, stuck: name it and close.
         else if (PARSER_ERROR.test(error.message)) violated(malformed(error));
       });
