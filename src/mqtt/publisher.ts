@@ -9,7 +9,8 @@ import { reasonText } from './reason-codes';
 export interface PublishJob {
   topic: string;
   qos: QoS;
-  message: string;
+  /** Bytes as read from --file, or the --message text (sent as UTF-8). */
+  message: string | Buffer;
   count: number;
   /** Milliseconds between two publishes. */
   interval: number;
