@@ -1,6 +1,6 @@
 // The bench and its two companions: bench:compare and bench:startup.
 import { UsageError } from '../errors';
-import { brokerUrl, isLoopbackHost, isPublicBrokerHost, urlHost } from './broker-url';
+import { brokerUrl, canonicalHost, isLoopbackHost, isPublicBrokerHost, urlHost } from './broker-url';
 import { checkOutputFile } from '../output-file';
 import { MAX_PACKET_BYTES } from './input';
 import { COMMANDS, defaulted, filePath, integer, parseRaw, qosList, seconds, single, topicFlag, type Parsed } from './parse';
@@ -95,7 +95,7 @@ export function runCount(text: string): number {
 function loadTarget(text: string, allowRemote: boolean): string {
   const url = brokerUrl(text);
   const host = urlHost(url);
-  if (isPublicBrokerHost(host)) throw new UsageError(`--broker '${host}' is a public test broker; a bench floods its broker: run it against your own`);
+  if (isPublicBrokerHost(host)) throw new UsageError(`--broker '${canonicalHost(host)}' is a public test broker; a bench floods its broker: run it against your own`);
   if (!isLoopbackHost(host) && !allowRemote) {
     throw new UsageError(`--broker: host '${host}' is not this machine (loopback); a bench floods its broker, so pass --allow-remote if '${host}' is yours`);
   }

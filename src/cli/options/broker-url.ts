@@ -15,15 +15,19 @@ export const DEFAULT_BROKER = 'mqtt://localhost:1883';
 const SCHEMES = ['mqtt', 'mqtts', 'ws', 'wss'];
 
 /**
- * `mqtt://u:secret@host` → `mqtt://***@host`. Everything up to the last '@' may
- * be a password (one may contain '/', ':' or '@'), so all of it goes; the
- * scheme and the host stay, to say which value is meant.
+ * `mqtt://u:secret@host` → `mqtt://u:***@host`. Everything after the user
+ * name up to the last '@' may be the password (one may hold '/', ':' or '@'),
+ * so all of it goes. A user name is shown only when a ':' ends it: a lone
+ * `token@host` may be a secret sent as the user name.
  */
 export function maskUserinfo(value: string): string {
   const at = value.lastIndexOf('@');
   if (at < 0) return value;
-  const prefix = /^[a-z][a-z0-9+.-]*:\/*/i.exec(value)?.[0] ?? /^\/*/.exec(value)![0];
-  return `${prefix}***${value.slice(at)}`;
+  // A scheme counts only with a slash after it: in `u:p:w@host` the 'u:' is the user name.
+  const prefix = /^([a-z][a-z0-9+.-]*:)?\/+/i.exec(value)?.[0] ?? '';
+  const userinfo = value.slice(prefix.length, at);
+  const colon = userinfo.indexOf(':');
+  return `${prefix}${colon < 0 ? '' : `${userinfo.slice(0, colon)}:`}***${value.slice(at)}`;
 }
 
 /** Turns --broker into a URL: a preset name, host[:port], or a full URL with a known scheme. */

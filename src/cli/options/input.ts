@@ -14,7 +14,7 @@ export const MAX_PEM_BYTES = 1024 * 1024;
 
 const CHUNK = 1024 * 1024;
 
-/** Reads at most `limit` bytes of the file a flag names; more is an error, found before it is all in memory. */
+/** Reads at most `limit` bytes of the file a flag names; more is an error (`why` says the limit), found before it is all in memory. */
 export function readBounded(flag: string, path: string, limit: number, why: string): Buffer {
   const shown = `--${flag} '${printable(path)}'`;
   let fd: number;
@@ -27,7 +27,7 @@ export function readBounded(flag: string, path: string, limit: number, why: stri
     const stat = fstatSync(fd);
     if (stat.isDirectory()) throw new UsageError(`${shown}: cannot read it: it is a folder`);
     // A regular file says its size; a device or a pipe (/dev/zero, /dev/stdin) is read up to the limit.
-    if (stat.isFile() && stat.size > limit) throw new UsageError(`${shown} is ${stat.size} bytes; ${why} at most ${limit}`);
+    if (stat.isFile() && stat.size > limit) throw new UsageError(`${shown} is ${stat.size} bytes: ${why}`);
     const chunks: Buffer[] = [];
     let total = 0;
     for (;;) {
@@ -40,7 +40,7 @@ export function readBounded(flag: string, path: string, limit: number, why: stri
       }
       if (got === 0) break;
       total += got;
-      if (total > limit) throw new UsageError(`${shown} holds more than ${limit} bytes; ${why} at most ${limit}`);
+      if (total > limit) throw new UsageError(`${shown} holds more than ${limit} bytes: ${why}`);
       chunks.push(chunk.subarray(0, got));
     }
     return Buffer.concat(chunks, total);
@@ -63,7 +63,7 @@ function pemBlocks(text: string, kind: RegExp): string[] {
 }
 
 function readPem(flag: string, path: string): string {
-  return readBounded(flag, path, MAX_PEM_BYTES, 'a PEM file here may be').toString('latin1');
+  return readBounded(flag, path, MAX_PEM_BYTES, `a certificate or key file may hold at most ${MAX_PEM_BYTES} (1 MiB)`).toString('latin1');
 }
 
 /** --ca: one or more PEM certificates, each one OpenSSL can read. Node would silently ignore anything else. */

@@ -96,10 +96,10 @@ export function parsePublish(argv: string[], env = process.env): Parsed<PublishO
   const common = validateCommon('publish', raw, env);
   const file = single(raw, 'file');
   const limit = maxPayload(common.topic, common.qos, common.connection.protocol);
-  const why = `a PUBLISH packet holds at most ${MAX_PACKET_BYTES} bytes, so with this topic and QoS its payload holds`;
+  const why = `an MQTT packet holds at most ${MAX_PACKET_BYTES} bytes, which leaves ${limit} for a payload with this topic and QoS`;
   // Payloads are bytes: a file goes out exactly as it is on disk (never decoded as UTF-8).
   const message = file === undefined ? (single(raw, 'message') ?? DEFAULT_MESSAGE) : readBounded('file', file, limit, why);
-  if (typeof message === 'string' && Buffer.byteLength(message) > limit) throw new UsageError(`--message is ${Buffer.byteLength(message)} bytes; ${why} ${limit}`);
+  if (typeof message === 'string' && Buffer.byteLength(message) > limit) throw new UsageError(`--message is ${Buffer.byteLength(message)} bytes: ${why}`);
   return {
     kind: 'run',
     options: {

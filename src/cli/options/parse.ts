@@ -286,8 +286,8 @@ export function validateFault(raw: Record<string, unknown>, url: string, carries
     throw new UsageError(`--fault every: cuts at most ${MAX_TIMER_MS} ms apart (what a timer can wait), got '${printable(text)}'`);
   }
   if (fault.kind === 'before' && !carries.includes(fault.packet)) {
-    const which = carries.length === 0 ? 'no acknowledgement at all' : carries.map((p) => p.toUpperCase()).join(', ');
-    throw new UsageError(`--fault ${fault.packet}: this flow never carries a ${fault.packet.toUpperCase()} (at this QoS it carries ${which}), so the cut would never happen`);
+    const which = carries.length === 0 ? 'PUBLISH, never acknowledged' : carries.map((p) => p.toUpperCase()).join(', ');
+    throw new UsageError(`--fault ${fault.packet}: at the QoS given no flow carries a ${fault.packet.toUpperCase()} (only ${which}), so the cut would never happen`);
   }
   if (!url.startsWith('mqtt://')) throw new UsageError(`--fault needs an mqtt:// broker (the proxy forwards plain TCP), got '${url}'`);
   return fault;
