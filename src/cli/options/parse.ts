@@ -282,6 +282,7 @@ export function validateFault(raw: Record<string, unknown>, url: string, carries
   if (text === undefined) return undefined;
   const fault = parseFault(text);
   if (typeof fault === 'string') throw new UsageError(`--fault ${fault}`);
+  if (!url.startsWith('mqtt://')) throw new UsageError(`--fault needs an mqtt:// broker (the proxy forwards plain TCP), got '${url}'`);
   if (fault.kind === 'every' && fault.maxMs > MAX_TIMER_MS) {
     throw new UsageError(`--fault every: cuts at most ${MAX_TIMER_MS} ms apart (what a timer can wait), got '${printable(text)}'`);
   }
@@ -289,7 +290,6 @@ export function validateFault(raw: Record<string, unknown>, url: string, carries
     const which = carries.length === 0 ? 'PUBLISH, never acknowledged' : carries.map((p) => p.toUpperCase()).join(', ');
     throw new UsageError(`--fault ${fault.packet}: at the QoS given no flow carries a ${fault.packet.toUpperCase()} (only ${which}), so the cut would never happen`);
   }
-  if (!url.startsWith('mqtt://')) throw new UsageError(`--fault needs an mqtt:// broker (the proxy forwards plain TCP), got '${url}'`);
   return fault;
 }
 
