@@ -386,6 +386,7 @@ test('bench --trace is checked before the run, as --json is: /dev/full, a missin
 const HUGE: [name: string, command: Command, args: string[], words: RegExp][] = [
   ['bench --count 99999999999', 'bench', ['--count', '99999999999', '--size', '12'], /--count must be at most 10000000 \(each message's state is kept in memory\)/],
   ['bench --size 300000000', 'bench', ['--size', '300000000'], /--size must be at most 268369916 bytes/],
+  ['bench --size 100000000 (× the window of 20)', 'bench', ['--size', '100000000'], /--size × --window must be at most 1073741824 bytes in flight \(1 GiB; --window 0 means all --count at once\), got 2000000000/],
   ['chaos --count 5000000000', 'chaos', ['--count', '5000000000'], /--count must be at most 10000000/],
   ['compare --count 20000000', 'compare', ['--count', '20000000'], /--count must be at most 10000000/],
   ['load --rate 1000000000 --seconds 60', 'load', ['--rate', '1000000000', '--seconds', '60'], /--rate × --seconds must be at most 100000000 messages/],

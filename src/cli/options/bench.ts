@@ -56,6 +56,12 @@ export function parseBench(argv: string[]): Parsed<BenchOptions> {
   if (size > MAX_PACKET_BYTES - 65_539) throw new UsageError(`--size must be at most ${MAX_PACKET_BYTES - 65_539} bytes (an MQTT packet holds at most ${MAX_PACKET_BYTES}), got '${size}'`);
   const digits = String(count - 1).length;
   if (size < digits) throw new UsageError(`--size must be at least ${digits} to hold sequence numbers up to ${count - 1}, got '${size}'`);
+  const window = integer('window', defaulted(raw, 'window'), 0);
+  // Every payload in flight is a buffer of --size bytes; without a window that is every message.
+  const inFlight = size * (window === 0 ? count : Math.min(window, count));
+  if (inFlight > MAX_IN_FLIGHT_BYTES) {
+    throw new UsageError(`--size × --window must be at most ${MAX_IN_FLIGHT_BYTES} bytes in flight (1 GiB; --window 0 means all --count at once), got ${inFlight}`);
+  }
   const topic = topicFlag(raw, DEFAULT_BENCH_TOPIC);
   const stallAfter = single(raw, 'stall-after');
   const trace = filePath(raw, 'trace');
@@ -68,7 +74,7 @@ export function parseBench(argv: string[]): Parsed<BenchOptions> {
       levels,
       count,
       size,
-      window: integer('window', defaulted(raw, 'window'), 0),
+      window,
       idle: seconds('idle', defaulted(raw, 'idle')),
       topic,
       json: Boolean(raw.json),
@@ -77,6 +83,9 @@ export function parseBench(argv: string[]): Parsed<BenchOptions> {
     },
   };
 }
+
+/** Most payload bytes a bench keeps in flight at once. */
+const MAX_IN_FLIGHT_BYTES = 2 ** 30;
 
 /** Most messages one run keeps timings for (about 26 bytes each): beyond this memory, not the broker, is what gets measured. */
 export const MAX_RUN_COUNT = 10_000_000;
@@ -95,7 +104,7 @@ export function runCount(text: string): number {
 function loadTarget(text: string, allowRemote: boolean): string {
   const url = brokerUrl(text);
   const host = urlHost(url);
-  if (isPublicBrokerHost(host)) throw new UsageError(`--broker '${canonicalHost(host)}' is a public test broker; a bench floods its broker: run it against your own`);
+  if (isPublicBrokerHost(host)) throw new UsageError(`--broker '${canonicalHost(host)}' is a public test broker: a bench floods its broker; run it against your own, not a public test broker`);
   if (!isLoopbackHost(host) && !allowRemote) {
     throw new UsageError(`--broker: host '${host}' is not this machine (loopback); a bench floods its broker, so pass --allow-remote if '${host}' is yours`);
   }
