@@ -7,13 +7,14 @@
 // a real broker on a free loopback port where the case needs one.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { closeSync, constants, mkdtempSync, openSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { startBroker } from '../src/broker/embedded';
 import { freePort } from '../src/broker/mosquitto';
-import { EXIT, type ExitCode } from '../src/cli/errors';
+import { CliError, EXIT, type ExitCode } from '../src/cli/errors';
+import { openOutputFile } from '../src/cli/output-file';
 import { settle, type Main } from '../src/cli/main';
 import { COMMANDS } from '../src/cli/options/parse';
 import { parseBench, parseBroker, parseLab, parsePublish, parseSubscribe } from '../src/cli/options';
@@ -381,6 +382,18 @@ test('bench --trace is checked before the run, as --json is: /dev/full, a missin
   assertOneError(await run('bench', ['--trace', '/dev/full']), EXIT.usage, /--trace '\/dev\/full': cannot write this file \(no space left on the device\)/);
   assertOneError(await run('bench', ['--trace', join(dir, 'no', 'x.jsonl')]), EXIT.usage, /--trace '.*x\.jsonl': cannot write this file \(no such folder\)/);
   assertOneError(await run('bench', ['--trace', dir]), EXIT.usage, /--trace '.*': cannot write this file \(it is a folder\)/);
+});
+
+test('a write that fails after the open (the reader of a FIFO went away): kept, then one CliError naming the flag at close', () => {
+  const fifo = join(dir, 'trace.fifo');
+  assert.equal(spawnSync('mkfifo', [fifo]).status, 0);
+  // A reader must exist for the open to return; O_NONBLOCK lets this one open without a writer.
+  const reader = openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK);
+  const out = openOutputFile('json', fifo);
+  closeSync(reader);
+  out.write('{"a":1}\n'); // EPIPE: kept, not thrown inside what would be a packet event
+  out.write('{"a":2}\n');
+  assert.throws(() => out.close(), (e: unknown) => e instanceof CliError && e.exitCode === EXIT.usage && /^--json '.*trace\.fifo': cannot write this file \(EPIPE\); it is incomplete$/.test(e.message));
 });
 
 const HUGE: [name: string, command: Command, args: string[], words: RegExp][] = [
