@@ -126,11 +126,8 @@ function valuesAsValues(argv: string[], flags: Flags): string[] {
       const flag = long[1]!.startsWith('no-') && flags.booleans.has(long[1]!.slice(3)) ? long[1]!.slice(3) : long[1]!;
       if (flags.booleans.has(flag)) sawSwitch(flag, word);
     } else if (short !== undefined) {
-      // In `-tvv` the 't' takes the rest ("vv") as its value: count switches only up to a value flag.
-      for (const c of short) {
-        if (flags.strings.includes(c)) break;
-        if (flags.booleans.has(c)) sawSwitch(c, word);
-      }
+      // A bundle (`-rv`) is each of its letters: yargs reads `-vv` as -v twice.
+      for (const c of short) if (flags.booleans.has(c)) sawSwitch(c, word);
     }
     out.push(word);
   }
