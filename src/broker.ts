@@ -5,9 +5,9 @@
 import { startBroker } from './broker/embedded';
 import { startMosquitto } from './broker/mosquitto';
 import { startTappedMosquitto } from './broker/start';
-import { EXIT } from './cli/errors';
+import { CliError, EXIT } from './cli/errors';
 import { runMain } from './cli/main';
-import { parseBroker, type BrokerCliOptions } from './cli/options/broker';
+import { isEveryInterface, parseBroker, type BrokerCliOptions } from './cli/options/broker';
 import { interrupted } from './cli/signals';
 import { formatBrokerPacket, paint, useColor } from './mqtt/format';
 import type { BrokerPacketListener } from './broker/tap';
@@ -39,16 +39,29 @@ export async function main(argv: string[]): Promise<number> {
     broker = engine === 'mosquitto' ? await runMosquitto(options, tap) : await runAedes(options, tap);
   } catch (error) {
     stop.dispose();
-    const code = (error as NodeJS.ErrnoException).code;
-    throw new Error(code === 'EADDRINUSE' ? `port ${options.port} on ${options.host} is in use: is a broker already running? Try --port` : (error as Error).message);
+    throw listenError(error, options);
   }
   const auth = options.credentials ? `; clients must log in as '${options.credentials.username}'` : '';
-  print(`${broker.banner} listening on ${broker.url}${auth}; Ctrl-C stops it`);
+  // Said on the one line everyone reads: a broker others can reach is a choice, not a default.
+  const reach = options.remote ? `; NOT loopback: ${isEveryInterface(options.host) ? 'every interface' : options.host} (--allow-remote), other machines can connect` : '';
+  print(`${broker.banner} listening on ${broker.url}${reach}${auth}; Ctrl-C stops it`);
   await stop.promise;
   stop.dispose();
   await broker.close();
   print('broker stopped');
   return EXIT.ok;
+}
+
+/** A failed listen, in the words of the flag that chose it (never a raw getaddrinfo or EADDRINUSE). */
+function listenError(error: unknown, options: BrokerCliOptions): Error {
+  const code = (error as NodeJS.ErrnoException).code;
+  const host = `--host '${options.host}'`;
+  if (code === 'EADDRINUSE') return new CliError(`--port ${options.port} on ${options.host} is in use: is a broker already running? Try another --port`, EXIT.usage);
+  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN' || code === 'EAI_FAIL') return new CliError(`${host}: no such host (the resolver does not know it)`, EXIT.usage);
+  if (code === 'EADDRNOTAVAIL') return new CliError(`${host} is not an address of this machine: listen on one of its own (127.0.0.1, ::1, 0.0.0.0)`, EXIT.usage);
+  if (code === 'EACCES') return new CliError(`--port ${options.port}: permission denied (ports below 1024 need privileges): try --port 1883`, EXIT.usage);
+  if (code === 'EAFNOSUPPORT') return new CliError(`${host}: this machine has no such address family (IPv6 off?)`, EXIT.usage);
+  return error instanceof Error ? error : new Error(String(error));
 }
 
 async function runAedes(options: BrokerCliOptions, onPacket: BrokerPacketListener | undefined): Promise<Running> {

@@ -108,7 +108,7 @@ test('verdicts: QoS 0 may lose; QoS 1 must not lose; QoS 2 must not lose or dupl
 });
 
 test('--fault on the command line: parsed once for both tools, refused for a non-TCP broker', () => {
-  const pub = parsePublish(['--fault', 'pubrec', '--broker', 'localhost:1884']);
+  const pub = parsePublish(['--fault', 'pubrec', '--qos', '2', '--broker', 'localhost:1884']);
   assert.equal(pub.kind === 'run' && pub.options.fault?.kind, 'before');
   const sub = parseSubscribe(['--fault', 'every:100-200:3']);
   assert.deepEqual(sub.kind === 'run' && sub.options.fault, { kind: 'every', minMs: 100, maxMs: 200, seed: 3 });

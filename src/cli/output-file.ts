@@ -1,32 +1,55 @@
-// A file the lab or a tool writes (--json, --mermaid): opened before any
-// work, so a bad path is one clear line before anything runs.
+// A file the lab or a tool writes (--json, --mermaid, --trace): opened before
+// any work, so a bad path is one clear line before anything runs; a write that
+// fails later (a full disk) is one line naming the flag too, never a raw ENOSPC.
 import { closeSync, openSync, writeSync } from 'node:fs';
-import { UsageError } from './errors';
+import { CliError, EXIT, UsageError } from './errors';
 
 export interface OutputFile {
   path: string;
   write(text: string): void;
+  /** Throws if a write failed: the file is incomplete, and the run must not end as if it were not. */
   close(): void;
 }
 
 export function openOutputFile(flag: string, path: string): OutputFile {
+  const cannot = (error: unknown) => {
+    const code = (error as NodeJS.ErrnoException).code ?? 'error';
+    const why = code === 'ENOSPC' ? 'no space left on the device' : code === 'EACCES' ? 'permission denied' : code === 'EISDIR' ? 'it is a folder' : code === 'ENOENT' ? 'no such folder' : code;
+    return `--${flag} '${path}': cannot write this file (${why})`;
+  };
   let fd: number;
   try {
     fd = openSync(path, 'w');
+    // An empty write still reaches the device: /dev/full (or a read-only mount) fails here, before any work.
+    writeSync(fd, '');
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code ?? 'error';
-    throw new UsageError(`--${flag} '${path}': cannot write this file (${code})`);
+    throw new UsageError(cannot(error));
   }
   let open = true;
+  let failed: CliError | undefined;
   return {
     path,
     // Synchronous writes: a trace stays complete up to the last packet even if the tool is interrupted.
+    // A failure is kept, not thrown: writes happen inside packet events, where a throw would break the client.
     write: (text) => {
-      if (open) writeSync(fd, text);
+      if (!open || failed) return;
+      try {
+        writeSync(fd, text);
+      } catch (error) {
+        failed = new CliError(`${cannot(error)}; it is incomplete`, EXIT.usage);
+      }
     },
     close: () => {
       if (open) closeSync(fd);
       open = false;
+      const error = failed;
+      failed = undefined;
+      if (error) throw error;
     },
   };
+}
+
+/** Checks now that `path` can be written (it is created, empty), for a file a command opens only later. */
+export function checkOutputFile(flag: string, path: string): void {
+  openOutputFile(flag, path).close();
 }

@@ -11,7 +11,7 @@ import { reasonText } from './reason-codes';
 export interface PublishJob {
   topic: string;
   qos: QoS;
-  /** The payload's bytes as given (a Buffer from --file or stdin is sent as it is). */
+  /** Bytes as read from --file, or the --message text (sent as UTF-8). */
   message: string | Buffer;
   count: number;
   /** Milliseconds between two publishes. */

@@ -1,7 +1,9 @@
 // The bench and its two companions: bench:compare and bench:startup.
 import { UsageError } from '../errors';
-import { brokerUrl, PUBLIC_BROKERS } from './broker-url';
-import { COMMANDS, defaulted, integer, parseRaw, qosList, seconds, single, topicFlag, type Parsed } from './parse';
+import { brokerUrl, canonicalHost, isLoopbackHost, isPublicBrokerHost, urlHost } from './broker-url';
+import { checkOutputFile } from '../output-file';
+import { MAX_PACKET_BYTES } from './input';
+import { COMMANDS, defaulted, filePath, integer, parseRaw, qosList, seconds, single, topicFlag, type Parsed } from './parse';
 import type { QoS } from '../../mqtt/qos';
 
 export const BENCH_TOOL = COMMANDS.bench;
@@ -41,35 +43,72 @@ export function parseBench(argv: string[]): Parsed<BenchOptions> {
       .option('topic', { alias: 't', type: 'string', default: DEFAULT_BENCH_TOPIC, describe: 'topic to publish and subscribe on' })
       .option('json', { type: 'boolean', default: false, describe: 'print results as JSON' })
       .option('stall-after', { type: 'string', describe: 'the subscriber stops reading after this many messages until the publisher is done (shows what a broker drops)' })
+      .option('allow-remote', { type: 'boolean', default: false, describe: 'allow a --broker that is not on this machine (the bench floods it; never a public test broker)' })
       .option('trace', { type: 'string', describe: 'write every packet of both clients to this file as JSON lines, the --json trace format (measures what tracing costs)' }),
   );
   if (!raw) return { kind: 'shown' };
   const brokerText = single(raw, 'broker');
-  if (brokerText !== undefined && PUBLIC_BROKERS[brokerText.toLowerCase()]) {
-    throw new UsageError(`--broker '${brokerText}': a bench floods its broker; run it against your own, not a public test broker`);
-  }
+  const broker = brokerText === undefined ? undefined : loadTarget(brokerText, Boolean(raw['allow-remote']));
   const levels = qosList('qos', defaulted(raw, 'qos'));
-  const count = integer('count', defaulted(raw, 'count'), 1);
+  const count = runCount(defaulted(raw, 'count'));
   const size = integer('size', defaulted(raw, 'size'), 1);
+  // A payload must fit one PUBLISH packet (topic and packet id take a few bytes of it).
+  if (size > MAX_PACKET_BYTES - 65_539) throw new UsageError(`--size must be at most ${MAX_PACKET_BYTES - 65_539} bytes (an MQTT packet holds at most ${MAX_PACKET_BYTES}), got '${size}'`);
   const digits = String(count - 1).length;
   if (size < digits) throw new UsageError(`--size must be at least ${digits} to hold sequence numbers up to ${count - 1}, got '${size}'`);
+  const window = integer('window', defaulted(raw, 'window'), 0);
+  // Every payload in flight is a buffer of --size bytes; without a window that is every message.
+  const inFlight = size * (window === 0 ? count : Math.min(window, count));
+  if (inFlight > MAX_IN_FLIGHT_BYTES) {
+    throw new UsageError(`--size × --window must be at most ${MAX_IN_FLIGHT_BYTES} bytes in flight (1 GiB; --window 0 means all --count at once), got ${inFlight}`);
+  }
   const topic = topicFlag(raw, DEFAULT_BENCH_TOPIC);
   const stallAfter = single(raw, 'stall-after');
+  const trace = filePath(raw, 'trace');
+  // Checked now, as the lab's --json is: a bad path is one line before the run, not an error after it.
+  if (trace !== undefined) checkOutputFile('trace', trace);
   return {
     kind: 'run',
     options: {
-      broker: brokerText === undefined ? undefined : brokerUrl(brokerText),
+      broker,
       levels,
       count,
       size,
-      window: integer('window', defaulted(raw, 'window'), 0),
+      window,
       idle: seconds('idle', defaulted(raw, 'idle')),
       topic,
       json: Boolean(raw.json),
       stallAfter: stallAfter === undefined ? undefined : integer('stall-after', stallAfter, 1),
-      trace: single(raw, 'trace'),
+      trace,
     },
   };
+}
+
+/** Most payload bytes a bench keeps in flight at once. */
+const MAX_IN_FLIGHT_BYTES = 2 ** 30;
+
+/** Most messages one run keeps timings for (about 26 bytes each): beyond this memory, not the broker, is what gets measured. */
+export const MAX_RUN_COUNT = 10_000_000;
+
+/** --count for a command that keeps per-message state (bench, chaos). */
+export function runCount(text: string): number {
+  const count = integer('count', text, 1);
+  if (count > MAX_RUN_COUNT) throw new UsageError(`--count must be at most ${MAX_RUN_COUNT} (each message's state is kept in memory), got '${text}'`);
+  return count;
+}
+
+/**
+ * A broker for a command that floods it: on this machine, or elsewhere only
+ * with --allow-remote; a public test broker never, however its host is spelled.
+ */
+function loadTarget(text: string, allowRemote: boolean): string {
+  const url = brokerUrl(text);
+  const host = urlHost(url);
+  if (isPublicBrokerHost(host)) throw new UsageError(`--broker '${canonicalHost(host)}' is a public test broker: a bench floods its broker; run it against your own, not a public test broker`);
+  if (!isLoopbackHost(host) && !allowRemote) {
+    throw new UsageError(`--broker: host '${host}' is not this machine (loopback); a bench floods its broker, so pass --allow-remote if '${host}' is yours`);
+  }
+  return url;
 }
 
 /** The bench's message options, plus how many alternating rounds. */

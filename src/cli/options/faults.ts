@@ -4,7 +4,8 @@ import { BROKER_KINDS, type BrokerKind } from '../../broker/kind';
 import type { ChaosOptions } from '../../faults/chaos';
 import { parseFault } from '../../faults/fault-spec';
 import { UsageError } from '../errors';
-import { COMMANDS, defaulted, display, displayOptions, engineFlag, engineOption, integer, parseRaw, printable, qosList, type Display, type Parsed } from './parse';
+import { runCount } from './bench';
+import { COMMANDS, defaulted, display, displayOptions, engineFlag, engineOption, integer, MAX_TIMER_MS, parseRaw, printable, qosList, type Display, type Parsed } from './parse';
 
 /** --engine for the commands that start their own broker on loopback. */
 function labEngineOption(y: Argv): Argv {
@@ -57,14 +58,15 @@ export function parseChaos(argv: string[]): Parsed<ChaosOptions> {
   const cutText = defaulted(raw, 'cut');
   // MIN-MAX only: the seed has its own flag, so a ':SEED' here would be silently ignored.
   const fault = /^\d+(-\d+)?$/.test(cutText) ? parseFault(`every:${cutText}`) : 'not MIN-MAX';
-  if (typeof fault === 'string' || fault.kind !== 'every') throw new UsageError(`--cut must be MIN-MAX milliseconds with 1 <= MIN <= MAX, got '${cutText}'`);
+  if (typeof fault === 'string' || fault.kind !== 'every') throw new UsageError(`--cut must be MIN-MAX milliseconds with 1 <= MIN <= MAX, got '${printable(cutText)}'`);
+  if (fault.maxMs > MAX_TIMER_MS) throw new UsageError(`--cut must be at most ${MAX_TIMER_MS} milliseconds (what a timer can wait), got '${printable(cutText)}'`);
   const seed = integer('seed', defaulted(raw, 'seed'), 0);
   if (seed > 0xffffffff) throw new UsageError(`--seed must be below 2^32, got '${seed}'`);
   return {
     kind: 'run',
     options: {
       engine: engineFlag(raw, 'aedes'),
-      count: integer('count', defaulted(raw, 'count'), 1),
+      count: runCount(defaulted(raw, 'count')),
       qos,
       cut: { minMs: fault.minMs, maxMs: fault.maxMs },
       seed,

@@ -2,8 +2,9 @@
 import { LAB_ACK_TIMEOUT_MS, type LabOptions } from '../../lab/pairs';
 import { UsageError } from '../errors';
 import { brokerUrl } from './broker-url';
+import { MAX_PACKET_BYTES } from './input';
 import { DEFAULT_MESSAGE } from './pair';
-import { COMMANDS, DEFAULT_PROTOCOL, defaulted, display, displayOptions, engineFlag, engineOption, faultOption, filePath, parseRaw, protocolFlag, qosList, seconds, single, topicFlag, traceOption, validateFault, type Display, type Parsed } from './parse';
+import { ackPackets, COMMANDS, DEFAULT_PROTOCOL, defaulted, display, displayOptions, engineFlag, engineOption, faultOption, filePath, parseRaw, protocolFlag, MAX_STRING_BYTES, qosList, seconds, single, topicFlag, traceOption, validateFault, type Display, type Parsed } from './parse';
 
 export interface LabCliOptions {
   display: Display;
@@ -45,9 +46,16 @@ export function parseLab(argv: string[]): Parsed<LabCliOptions> {
   const protocol = protocolFlag(raw);
   if (protocol === 5 && broker === undefined && engine === 'aedes') throw new UsageError('--protocol 5 needs --engine mosquitto or --broker: the embedded aedes broker speaks MQTT 3.1.1 only');
   const topic = topicFlag(raw, DEFAULT_LAB_TOPIC);
+  // Each pair publishes on <topic>/pubP-subS: that whole name must fit MQTT's two-byte length.
+  if (Buffer.byteLength(`${topic}/pub0-sub0`) > MAX_STRING_BYTES) throw new UsageError(`--topic is too long: with '/pubP-subS' added each pair's topic must be at most ${MAX_STRING_BYTES} bytes`);
   const url = broker === undefined ? undefined : brokerUrl(broker);
-  // A broker the lab starts is always plain TCP on loopback.
-  const fault = validateFault(raw, url ?? 'mqtt://127.0.0.1');
+  const pubs = qosList('pub', defaulted(raw, 'pub'));
+  const message = defaulted(raw, 'message');
+  // The longest pair topic and the highest QoS leave the least room for the payload.
+  const room = MAX_PACKET_BYTES - 2 - Buffer.byteLength(`${topic}/pub0-sub0`) - 2 - (protocol === 5 ? 1 : 0);
+  if (Buffer.byteLength(message) > room) throw new UsageError(`--message is ${Buffer.byteLength(message)} bytes; a PUBLISH packet holds at most ${MAX_PACKET_BYTES}, so its payload at most ${room}`);
+  // A broker the lab starts is always plain TCP on loopback; the cut is on each pair's publisher connection.
+  const fault = validateFault(raw, url ?? 'mqtt://127.0.0.1', [...new Set(pubs.flatMap(ackPackets))]);
   return {
     kind: 'run',
     options: {
@@ -56,10 +64,10 @@ export function parseLab(argv: string[]): Parsed<LabCliOptions> {
         ...(url === undefined ? { engine } : { url }),
         protocol,
         ackTimeoutMs: seconds('ack-timeout', defaulted(raw, 'ack-timeout')) * 1000,
-        pubs: qosList('pub', defaulted(raw, 'pub')),
+        pubs,
         subs: qosList('sub', defaulted(raw, 'sub')),
         topic,
-        message: defaulted(raw, 'message'),
+        message,
         ...(fault ? { fault } : {}),
       },
       json: filePath(raw, 'json'),

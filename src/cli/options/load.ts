@@ -1,7 +1,10 @@
 // npm run load: the subscriber under a steady stream.
 import type { LoadOptions } from '../../bench/load';
 import { UsageError } from '../errors';
-import { COMMANDS, defaulted, engineFlag, engineOption, integer, parseRaw, qosFlag, type Parsed } from './parse';
+import { COMMANDS, defaulted, engineFlag, engineOption, integer, MAX_TIMER_MS, parseRaw, qosFlag, type Parsed } from './parse';
+
+/** The most messages one load run may send: the subscriber's tally is a byte per message. */
+const MAX_LOAD_MESSAGES = 100_000_000;
 
 /** npm run load: the subscriber under a steady stream of messages. */
 export function parseLoad(argv: string[], mosquittoInstalled: boolean): Parsed<LoadOptions> {
@@ -18,8 +21,10 @@ export function parseLoad(argv: string[], mosquittoInstalled: boolean): Parsed<L
   const qos = qosFlag(raw, '1');
   const engine = engineFlag(raw, mosquittoInstalled ? 'mosquitto' : 'aedes');
   if (engine === 'mosquitto' && !mosquittoInstalled) throw new UsageError("--engine mosquitto: mosquitto is not installed (bash scripts/install-mosquitto.sh)");
-  return {
-    kind: 'run',
-    options: { seconds: integer('seconds', defaulted(raw, 'seconds'), 1), rate: integer('rate', defaulted(raw, 'rate'), 1), qos, engine },
-  };
+  const seconds = integer('seconds', defaulted(raw, 'seconds'), 1);
+  if (seconds * 1000 > MAX_TIMER_MS) throw new UsageError(`--seconds must be at most ${Math.floor(MAX_TIMER_MS / 1000)} (what a timer can wait), got '${seconds}'`);
+  const rate = integer('rate', defaulted(raw, 'rate'), 1);
+  // The subscriber keeps one byte per message it may be sent (rate × seconds).
+  if (rate * seconds > MAX_LOAD_MESSAGES) throw new UsageError(`--rate × --seconds must be at most ${MAX_LOAD_MESSAGES} messages (one byte each is kept to count them), got ${rate} × ${seconds}`);
+  return { kind: 'run', options: { seconds, rate, qos, engine } };
 }

@@ -9,7 +9,8 @@ import { CONNECT_TIMEOUT_MS, type ConnectionOptions, type ProtocolVersion, type 
 import type { FaultSpec } from '../../faults/fault-spec';
 import { UsageError } from '../errors';
 import { brokerUrl, DEFAULT_BROKER, PUBLIC_BROKERS } from './broker-url';
-import { COMMANDS, DEFAULT_PROTOCOL, defaulted, display, displayOptions, faultOption, filePath, integer, parseRaw, printable, protocolFlag, qosFlag, readInput, seconds, single, traceOption, validateFault, type Display, type Parsed } from './parse';
+import { ackPackets, COMMANDS, DEFAULT_PROTOCOL, defaulted, display, displayOptions, faultOption, filePath, integer, milliseconds, mqttString, parseRaw, printable, protocolFlag, qosFlag, seconds, single, traceOption, validateFault, type Display, type Parsed } from './parse';
+import { MAX_PACKET_BYTES, readBounded, readCa, readClientIdentity } from './input';
 import { DEFAULT_ACK_TIMEOUT_MS, type PublishJob } from '../../mqtt/publisher';
 
 export type Role = 'publish' | 'subscribe';
@@ -95,14 +96,18 @@ export function parsePublish(argv: string[], env = process.env): Parsed<PublishO
   if (!raw) return { kind: 'shown' };
   const common = validateCommon('publish', raw, env);
   const file = single(raw, 'file');
-  const message = file === undefined ? (single(raw, 'message') ?? DEFAULT_MESSAGE) : readInput('file', file);
+  const limit = maxPayload(common.topic, common.qos, common.connection.protocol);
+  const why = `an MQTT packet holds at most ${MAX_PACKET_BYTES} bytes, which leaves ${limit} for a payload with this topic and QoS`;
+  // Payloads are bytes: a file goes out exactly as it is on disk (never decoded as UTF-8).
+  const message = file === undefined ? (single(raw, 'message') ?? DEFAULT_MESSAGE) : readBounded('file', file, limit, why);
+  if (typeof message === 'string' && Buffer.byteLength(message) > limit) throw new UsageError(`--message is ${Buffer.byteLength(message)} bytes: ${why}`);
   return {
     kind: 'run',
     options: {
       ...common,
       message,
       count: integer('count', defaulted(raw, 'count'), 1),
-      interval: integer('interval', defaulted(raw, 'interval'), 0),
+      interval: milliseconds('interval', defaulted(raw, 'interval'), 0),
       retain: Boolean(raw.retain),
     },
   };
@@ -142,11 +147,14 @@ function validateCommon(role: Role, raw: Record<string, unknown>, env: NodeJS.Pr
 
   const clientId = single(raw, 'client-id') ?? `mqtt-qos-lab-${role === 'publish' ? 'pub' : 'sub'}-${machine}`;
   if (clientId.length === 0) throw new UsageError('--client-id cannot be empty');
+  mqttString('--client-id', clientId);
 
   const protocol = protocolFlag(raw);
 
   const username = single(raw, 'username') ?? (env.MQTT_USERNAME || undefined);
   const password = single(raw, 'password') ?? (env.MQTT_PASSWORD || undefined);
+  if (username !== undefined) mqttString(single(raw, 'username') === undefined ? 'MQTT_USERNAME' : '--username', username);
+  if (password !== undefined) mqttString(single(raw, 'password') === undefined ? 'MQTT_PASSWORD' : '--password', password, false);
   if (password !== undefined && username === undefined) {
     throw new UsageError('--password needs --username (MQTT 3.1.1 sends a password only with a user name)');
   }
@@ -157,8 +165,21 @@ function validateCommon(role: Role, raw: Record<string, unknown>, env: NodeJS.Pr
     output: { ...display(raw), log: raw.log === 'stderr' ? 'stderr' : 'stdout', json: filePath(raw, 'json') },
     topic,
     qos,
-    fault: validateFault(raw, url),
+    fault: validateFault(raw, url, role === 'publish' ? ackPackets(qos) : subscriberAcks(qos)),
   };
+}
+
+/**
+ * The acknowledgements on a subscriber's connection: none at 0; at 1 only
+ * PUBACK; at 2 any of them (a QoS 1 publisher's messages arrive at 1).
+ */
+function subscriberAcks(qos: QoS): ('puback' | 'pubrec' | 'pubcomp')[] {
+  return qos === 0 ? [] : qos === 1 ? ['puback'] : ['puback', 'pubrec', 'pubcomp'];
+}
+
+/** What is left of a PUBLISH packet's remaining length for the payload: topic (2 + bytes), packet id, MQTT 5's property length. */
+function maxPayload(topic: string, qos: QoS, protocol: ProtocolVersion): number {
+  return MAX_PACKET_BYTES - 2 - Buffer.byteLength(topic) - (qos > 0 ? 2 : 0) - (protocol === 5 ? 1 : 0);
 }
 
 /** A short, stable tag for this machine and user, so default ids and topics do not collide on public brokers. */
@@ -181,12 +202,8 @@ function tlsOptions(raw: Record<string, unknown>, url: string): TlsOptions | und
     return undefined;
   }
   if ((files.cert === undefined) !== (files.key === undefined)) throw new UsageError('--cert and --key go together: give both or neither');
-  return {
-    ca: files.ca === undefined ? undefined : readInput('ca', files.ca),
-    cert: files.cert === undefined ? undefined : readInput('cert', files.cert),
-    key: files.key === undefined ? undefined : readInput('key', files.key),
-    verify: !raw.insecure,
-  };
+  const identity = files.cert === undefined || files.key === undefined ? undefined : readClientIdentity(files.cert, files.key);
+  return { ca: files.ca === undefined ? undefined : readCa(files.ca), ...identity, verify: !raw.insecure };
 }
 
 // The bounds on every wait, and how long an MQTT 5 session outlives its connection (src/mqtt/connection.ts).

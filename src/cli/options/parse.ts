@@ -1,13 +1,13 @@
 // The shared option toolkit (like mosquitto's client_shared.c): one yargs set-up
 // for every command, the flags every packet-printing command has, and the
 // value checks, each of which names the flag and the value it refused.
-import { readFileSync } from 'node:fs';
 import yargs, { type Argv } from 'yargs';
 import { parseQos, type QoS } from '../../mqtt/qos';
 import { topicNameProblem } from '../../mqtt/topic';
 import type { ProtocolVersion } from '../../mqtt/connection';
-import { FAULT_SYNTAX, parseFault, type FaultSpec } from '../../faults/fault-spec';
+import { CUT_POINTS, FAULT_SYNTAX, parseFault, type CutPoint, type FaultSpec } from '../../faults/fault-spec';
 import { UsageError } from '../errors';
+import { maskUserinfo } from './broker-url';
 
 /** How each command is invoked: its --help and its error hints name it so. */
 export const COMMANDS = {
@@ -44,7 +44,7 @@ export function traceOption(y: Argv): Argv {
  * when --help or --version was printed.
  */
 export function parseRaw(tool: string, about: string, argv: string[], build: (y: Argv) => Argv): Record<string, unknown> | null {
-  const y = yargs(argv)
+  const y = yargs()
     .scriptName(tool)
     .usage(`$0 [options]\n\n${about}`)
     // No camelCase twins: an unknown flag is named once, as typed.
@@ -54,18 +54,101 @@ export function parseRaw(tool: string, about: string, argv: string[], build: (y:
     .showHelpOnFail(false)
     .fail((message, error) => {
       // yargs spreads some messages over lines ("Invalid values:\n  Argument: ..."): an error is one line.
-      throw new UsageError((message ?? error?.message ?? 'invalid command line').replace(/\s*\n\s*/g, ' '));
+      // It also echoes what it refused ("Unknown argument: mqtt://u:pw@h"): no secret gets through.
+      throw new UsageError(hideSecrets((message ?? error?.message ?? 'invalid command line').replace(/\s*\n\s*/g, ' '), argv));
     })
     .help()
     .alias('help', 'h')
     .version()
     .wrap(Math.min(100, process.stdout.columns ?? 100));
   const built = build(y);
+  const flags = flagsOf(built);
   // A value flag with nothing after it (`--qos` at the end) is an error, not a silent default.
-  // (getOptions is public in yargs but missing from @types/yargs.)
-  built.requiresArg((built as Argv & { getOptions(): { string: string[] } }).getOptions().string);
-  const raw = built.parseSync() as Record<string, unknown>;
+  built.requiresArg(flags.strings);
+  const raw = built.parseSync(valuesAsValues(argv, flags)) as Record<string, unknown>;
   return raw.help || raw.version ? null : raw;
+}
+
+/** The flags a command declares: value flags, switches, and each spelling's canonical (longest) name. */
+interface Flags {
+  strings: string[];
+  booleans: Set<string>;
+  canonical: Map<string, string>;
+}
+
+function flagsOf(y: Argv): Flags {
+  // (getOptions is public in yargs but missing from @types/yargs.)
+  const o = (y as Argv & { getOptions(): { string: string[]; boolean: string[]; alias: Record<string, string[]> } }).getOptions();
+  const canonical = new Map<string, string>();
+  for (const [key, aliases] of Object.entries(o.alias)) {
+    const name = [key, ...aliases].reduce((a, b) => (b.length > a.length ? b : a));
+    for (const spelling of [key, ...aliases]) canonical.set(spelling, name);
+  }
+  return { strings: o.string, booleans: new Set(o.boolean), canonical };
+}
+
+/**
+ * What getopt does, and yargs does not: a value flag takes the next word even
+ * when it starts with '-' (`-P -hunter2` is a password, not -h and the help),
+ * unless that word is one of the command's own flags (`--json --verbose` forgot
+ * the file name). A switch given twice, or both ways (`--clean --no-clean`), is
+ * an error like any repeated flag: yargs would keep the last silently.
+ */
+function valuesAsValues(argv: string[], flags: Flags): string[] {
+  const nameOf = (spelling: string) => flags.canonical.get(spelling) ?? spelling;
+  const known = (word: string): boolean => {
+    const long = /^--(?:no-)?([^=]+)/.exec(word)?.[1];
+    if (long !== undefined) return flags.strings.includes(long) || flags.booleans.has(long);
+    const short = /^-([a-z]+)$/i.exec(word)?.[1];
+    return short !== undefined && [...short].every((c) => flags.strings.includes(c) || flags.booleans.has(c));
+  };
+  const switches = new Map<string, string[]>();
+  const sawSwitch = (name: string, word: string) => switches.set(nameOf(name), [...(switches.get(nameOf(name)) ?? []), word]);
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const word = argv[i]!;
+    if (word === '--') {
+      out.push(...argv.slice(i));
+      break;
+    }
+    const long = /^--([^=]+)(=.*)?$/.exec(word);
+    const short = long ? undefined : /^-([a-z]+)$/i.exec(word)?.[1];
+    const name = long?.[1] ?? (short?.length === 1 ? short : undefined);
+    if (name !== undefined && flags.strings.includes(name) && long?.[2] === undefined) {
+      const next = argv[i + 1];
+      if (next !== undefined && next.startsWith('-') && next !== '-' && !known(next)) {
+        out.push(`--${nameOf(name)}=${next}`);
+        i++;
+        continue;
+      }
+    }
+    if (long) {
+      const flag = long[1]!.startsWith('no-') && flags.booleans.has(long[1]!.slice(3)) ? long[1]!.slice(3) : long[1]!;
+      if (flags.booleans.has(flag)) sawSwitch(flag, word);
+    } else if (short !== undefined) {
+      // A bundle (`-rv`) is each of its letters: yargs reads `-vv` as -v twice.
+      for (const c of short) if (flags.booleans.has(c)) sawSwitch(c, word);
+    }
+    out.push(word);
+  }
+  for (const [name, words] of switches) {
+    if (words.length > 1) throw new UsageError(`--${name} was given ${words.length} times (${words.join(' ')}); give it once`);
+  }
+  return out;
+}
+
+const SECRET_FLAGS = ['--password', '-P'];
+
+/** Masks the --password value and any URL userinfo in a message that may echo the command line. */
+function hideSecrets(message: string, argv: string[]): string {
+  const secrets = argv.flatMap((word, i) => {
+    const inline = SECRET_FLAGS.map((f) => `${f}=`).find((f) => word.startsWith(f));
+    if (inline) return [word.slice(inline.length)];
+    return SECRET_FLAGS.includes(word) && argv[i + 1] !== undefined ? [argv[i + 1]!] : [];
+  });
+  let text = message;
+  for (const secret of secrets.filter((s) => s !== '')) text = text.split(secret).join('***');
+  return text.replace(/\S*@\S*/g, (word) => maskUserinfo(word));
 }
 
 /** What every packet-printing command shows: --verbose, --color. */
@@ -101,10 +184,34 @@ export function integer(flag: string, text: string, min: number): number {
   return value;
 }
 
+/** Node's timers hold at most 2^31−1 ms (about 24.8 days); a longer delay silently becomes 1 ms. */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** A duration in seconds that a timer will wait: above 0, and at most what a Node timer can hold. */
 export function seconds(flag: string, text: string): number {
   const value = Number(text);
   if (text.trim() === '' || !Number.isFinite(value) || value <= 0) {
-    throw new UsageError(`--${flag} must be a number of seconds above 0, got '${text}'`);
+    throw new UsageError(`--${flag} must be a number of seconds above 0, got '${printable(text)}'`);
+  }
+  if (value * 1000 > MAX_TIMER_MS) throw new UsageError(`--${flag} must be at most ${Math.floor(MAX_TIMER_MS / 1000)} seconds (about 24.8 days, what a timer can wait), got '${printable(text)}'`);
+  return value;
+}
+
+/** A whole number of milliseconds that a timer will wait. */
+export function milliseconds(flag: string, text: string, min: number): number {
+  const value = integer(flag, text, min);
+  if (value > MAX_TIMER_MS) throw new UsageError(`--${flag} must be at most ${MAX_TIMER_MS} milliseconds (about 24.8 days, what a timer can wait), got '${printable(text)}'`);
+  return value;
+}
+
+/** MQTT's strings (topic, client id, user name, password) carry a two-byte length. */
+export const MAX_STRING_BYTES = 65535;
+
+/** A string MQTT sends with a two-byte length; `shown` false keeps the value out of the message (a password). */
+export function mqttString(flag: string, value: string, shown = true): string {
+  const bytes = Buffer.byteLength(value, 'utf8');
+  if (bytes > MAX_STRING_BYTES) {
+    throw new UsageError(`${flag} ${shown ? `'${printable(value)}' ` : ''}is ${bytes} bytes as UTF-8; MQTT allows at most ${MAX_STRING_BYTES}`);
   }
   return value;
 }
@@ -120,17 +227,6 @@ export function filePath(raw: Record<string, unknown>, flag: string): string | u
   const path = single(raw, flag);
   if (path !== undefined && path.trim() === '') throw new UsageError(`--${flag} needs a file name`);
   return path;
-}
-
-/** Reads a file named by a flag; any failure is one line naming the flag, the path and why. */
-export function readInput(flag: string, path: string): string {
-  try {
-    return readFileSync(path, 'utf8');
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'it is a folder' : code === 'EACCES' ? 'permission denied' : (error as Error).message;
-    throw new UsageError(`--${flag} '${printable(path)}': cannot read it: ${why}`);
-  }
 }
 
 export function qosFlag(raw: Record<string, unknown>, fallback: string): QoS {
@@ -178,14 +274,29 @@ export function faultOption(y: Argv, scope = ''): Argv {
   });
 }
 
-/** The proxy forwards plain TCP, so --fault needs an mqtt:// broker. */
-export function validateFault(raw: Record<string, unknown>, url: string): FaultSpec | undefined {
+/**
+ * --fault, given the QoS levels of the flows on the cut connection (each a
+ * packet the proxy may see): a cut point none of them carries would never fire.
+ */
+export function validateFault(raw: Record<string, unknown>, url: string, carries: readonly CutPoint[] = CUT_POINTS): FaultSpec | undefined {
   const text = single(raw, 'fault');
   if (text === undefined) return undefined;
   const fault = parseFault(text);
   if (typeof fault === 'string') throw new UsageError(`--fault ${fault}`);
   if (!url.startsWith('mqtt://')) throw new UsageError(`--fault needs an mqtt:// broker (the proxy forwards plain TCP), got '${url}'`);
+  if (fault.kind === 'every' && fault.maxMs > MAX_TIMER_MS) {
+    throw new UsageError(`--fault every: cuts at most ${MAX_TIMER_MS} ms apart (what a timer can wait), got '${printable(text)}'`);
+  }
+  if (fault.kind === 'before' && !carries.includes(fault.packet)) {
+    const which = carries.length === 0 ? 'PUBLISH, never acknowledged' : carries.map((p) => p.toUpperCase()).join(', ');
+    throw new UsageError(`--fault ${fault.packet}: at the QoS given no flow carries a ${fault.packet.toUpperCase()} (only ${which}), so the cut would never happen`);
+  }
   return fault;
+}
+
+/** The acknowledgements a publish at this QoS is answered with: what a `before` cut can wait for. */
+export function ackPackets(qos: QoS): CutPoint[] {
+  return qos === 0 ? [] : qos === 1 ? ['puback'] : ['pubrec', 'pubcomp'];
 }
 
 // --engine, for every command that starts its own broker on loopback (broker, scenario, chaos, load).
