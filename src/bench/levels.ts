@@ -6,13 +6,16 @@ import type { BenchInfo } from './report';
 import { summarize, type QosResult } from './result';
 import { runQos, type RunProgress } from './run';
 import { openTrace } from './trace';
+import { LIMITS, type Limits } from './bounded';
+import type { RunEnd } from './run';
+import { EXIT, type ExitCode } from '../cli/errors';
 
 export interface Bench {
   info: BenchInfo;
   results: QosResult[];
 }
 
-export async function runBench(options: BenchOptions, progress?: (label: string, total: number, p: RunProgress) => void): Promise<Bench> {
+export async function runBench(options: BenchOptions, progress?: (label: string, total: number, p: RunProgress) => void, limits: Limits = LIMITS): Promise<Bench> {
   const embedded = options.broker ? undefined : await startBroker({ port: 0 });
   const url = options.broker ?? embedded!.url;
   const trace = options.trace ? openTrace(options.trace) : undefined;
@@ -27,6 +30,7 @@ export async function runBench(options: BenchOptions, progress?: (label: string,
           size: options.size,
           window: options.window,
           idleMs: options.idle * 1000,
+          answerMs: limits.answerMs,
           topic: options.topic,
           clientId: `mqtt-qos-bench-${process.pid}-q${qos}`,
           stallAfter: options.stallAfter,
@@ -43,4 +47,10 @@ export async function runBench(options: BenchOptions, progress?: (label: string,
     await trace?.close();
     await embedded?.close();
   }
+}
+
+/** A complete bench exits 0; one that ended on --idle (something never came) 4; one whose broker closed a connection 5. */
+export function benchExit(results: readonly { end: RunEnd }[]): ExitCode {
+  if (results.some((r) => r.end === 'publisher-closed' || r.end === 'subscriber-closed')) return EXIT.protocol;
+  return results.every((r) => r.end === 'complete') ? EXIT.ok : EXIT.timeout;
 }

@@ -2,6 +2,7 @@
 import type { LoadOptions } from '../../bench/load';
 import { UsageError } from '../errors';
 import { COMMANDS, defaulted, engineFlag, engineOption, integer, parseRaw, qosFlag, type Parsed } from './parse';
+import { ownBrokerFlag } from './faults';
 
 /** npm run load: the subscriber under a steady stream of messages. */
 export function parseLoad(argv: string[], mosquittoInstalled: boolean): Parsed<LoadOptions> {
@@ -10,7 +11,8 @@ export function parseLoad(argv: string[], mosquittoInstalled: boolean): Parsed<L
       y
         .option('seconds', { alias: 's', type: 'string', default: '60', describe: 'how long to publish' })
         .option('rate', { type: 'string', default: '20000', describe: 'messages per second' })
-        .option('qos', { alias: 'q', type: 'string', default: '1', describe: 'QoS of publish and subscription: 0, 1 or 2' }),
+        .option('qos', { alias: 'q', type: 'string', default: '1', describe: 'QoS of publish and subscription: 0, 1 or 2' })
+        .option('broker', { alias: 'b', type: 'string', describe: 'a running broker (URL or host[:port]) instead of starting one; --engine is then not allowed' }),
       'broker (default: mosquitto when installed, else aedes)',
     ),
   );
@@ -20,6 +22,6 @@ export function parseLoad(argv: string[], mosquittoInstalled: boolean): Parsed<L
   if (engine === 'mosquitto' && !mosquittoInstalled) throw new UsageError("--engine mosquitto: mosquitto is not installed (bash scripts/install-mosquitto.sh)");
   return {
     kind: 'run',
-    options: { seconds: integer('seconds', defaulted(raw, 'seconds'), 1), rate: integer('rate', defaulted(raw, 'rate'), 1), qos, engine },
+    options: { seconds: integer('seconds', defaulted(raw, 'seconds'), 1), rate: integer('rate', defaulted(raw, 'rate'), 1), qos, engine, broker: ownBrokerFlag(raw, argv) },
   };
 }
