@@ -44,21 +44,25 @@ export async function connectWithin(
   let malformed: (error: CliError) => void = () => undefined;
   const violation = new Promise<never>((_, reject) => (malformed = reject));
   violation.catch(() => undefined);
+  const onError = (error: Error & { code?: unknown }) => {
+    // Socket errors carry a code and end in 'close'; a parse error has none and leaves the socket open.
+    if (error.code !== undefined || violated) return;
+    violated = new CliError(`the broker at ${broker} sent a malformed packet (${error.message}); we closed the connection`, EXIT.violation);
+    malformed(violated);
+    client?.stream.destroy();
+  };
   const pending = connect(options, onPacket, (c) => {
     client = c;
-    // Added on 'connect', after connect() has replaced the error listeners; before the rest of CONNACK's chunk is parsed.
-    c.once('connect', () =>
-      c.on('error', (error: Error & { code?: unknown }) => {
-        // Socket errors carry a code and end in 'close'; a parse error has none and leaves the socket open.
-        if (error.code !== undefined) return;
-        violated ??= new CliError(`the broker at ${broker} sent a malformed packet (${error.message}); we closed the connection`, EXIT.violation);
-        malformed(violated);
-        c.stream.destroy();
-      }),
-    );
+    c.on('error', onError);
+    // connect() replaces the error listeners at CONNACK: listen again, before the rest of CONNACK's chunk is parsed.
+    c.once('connect', () => c.on('error', onError));
     prepare?.(c);
   });
-  const conn = await within(pending, ms);
+  // A parse error while connecting fails connect() as "cannot reach": it is the broker's violation.
+  const conn = await within(
+    pending.catch((error: unknown) => Promise.reject(violated ?? error)),
+    ms,
+  );
   if (conn === null) {
     client?.end(true);
     throw new CliError(`no CONNACK from the broker at ${broker} within ${secondsText(ms)}`, EXIT.timeout);
@@ -71,7 +75,13 @@ export async function connectWithin(
 
 /** subscribe(), bounded. */
 export function subscribeWithin(conn: Connection, topic: string, qos: QoS, ms: number, broker: string): Promise<Subscription> {
-  return orTimeout(subscribe(conn, topic, qos), ms, `no SUBACK from the broker at ${broker} for the subscription to '${topic}'`);
+  const subscribed = subscribe(conn, topic, qos).catch(async (error: unknown) => {
+    if (conn.client.connected) throw error; // a refusal (SUBACK 0x80)
+    // MQTT.js fails a pending SUBSCRIBE with "Connection closed" before our 'lost' hears of the close: say what happened.
+    const why = await within(conn.lost.catch((lost: unknown) => lost), 0);
+    throw why ?? new CliError(`the broker at ${broker} closed the connection before its SUBACK for '${topic}'`, EXIT.protocol);
+  });
+  return orTimeout(subscribed, ms, `no SUBACK from the broker at ${broker} for the subscription to '${topic}'`);
 }
 
 /**

@@ -145,9 +145,10 @@ async function runQos(target: Address & { url: string }, qos: QoS, options: Chao
   let pub: Connection | undefined;
   let stalled = false;
   try {
-    sub = await connectSub();
-    pub = await connectWithin(pubOptions, counting('publisher'), answerMs, undefined, target.url);
-    await subscribeWithin(sub, topic, qos, answerMs, target.url).catch((error: unknown) => Promise.reject(withProxyView(error, subProxy)));
+    const seen = (proxy: FaultProxy) => (error: unknown) => Promise.reject(withProxyView(error, proxy, target.url));
+    sub = await connectSub().catch(seen(subProxy));
+    pub = await connectWithin(pubOptions, counting('publisher'), answerMs, undefined, target.url).catch(seen(pubProxy));
+    await subscribeWithin(sub, topic, qos, answerMs, target.url).catch(seen(subProxy));
     if (options.burst) {
       await endWithin(sub, answerMs);
     } else {
@@ -186,15 +187,13 @@ async function runQos(target: Address & { url: string }, qos: QoS, options: Chao
   }
 }
 
-/** A timeout through the proxy, with what the proxy saw the broker do (close, or send garbage) instead of answering. */
-function withProxyView(error: unknown, proxy: FaultProxy): unknown {
+/** An error through the proxy, with what the proxy saw the broker do (close, or send garbage) instead of answering. */
+function withProxyView(error: unknown, proxy: FaultProxy, url: string): unknown {
   if (!(error instanceof CliError)) return error;
-  const seen = [
-    proxy.brokerClosed() > 0 ? `the broker closed the connection ${proxy.brokerClosed()} time(s)` : '',
-    proxy.brokerMalformed() > 0 ? `the broker sent ${proxy.brokerMalformed()} malformed packet(s)` : '',
-  ].filter(Boolean);
-  if (seen.length === 0) return error;
-  return new CliError(`${error.message}: ${seen.join(', ')}`, proxy.brokerMalformed() > 0 ? EXIT.violation : error.exitCode);
+  // The proxy cuts a connection that carries a malformed packet, so the client only saw a close: name the cause.
+  if (proxy.brokerMalformed() > 0) return new CliError(`the broker at ${url} sent ${proxy.brokerMalformed()} malformed packet(s); the proxy cut each of those connections`, EXIT.violation);
+  if (proxy.brokerClosed() > 0) return new CliError(`${error.message}: the broker closed the connection ${proxy.brokerClosed()} time(s)`, error.exitCode);
+  return error;
 }
 
 function every(options: ChaosOptions, offset: number): FaultSpec {
