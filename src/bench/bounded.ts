@@ -44,9 +44,12 @@ export async function connectWithin(
   let malformed: (error: CliError) => void = () => undefined;
   const violation = new Promise<never>((_, reject) => (malformed = reject));
   violation.catch(() => undefined);
-  const onError = (error: Error & { code?: unknown }) => {
-    // Socket errors carry a code and end in 'close'; a parse error has none and leaves the socket open.
-    if (error.code !== undefined || violated) return;
+  let connackTimeout = false;
+  const onError = (error: Error) => {
+    // MQTT.js's own connect timer (connection.ts sets it to about ours): the same wait running out.
+    if (error.message === 'connack timeout') connackTimeout = true;
+    // A parse error leaves the socket open (MQTT.js only emits it); socket and MQTT.js errors end in 'close' on their own.
+    if (!PARSE_ERROR.test(error.message) || violated) return;
     violated = new CliError(`the broker at ${broker} sent a malformed packet (${error.message}); we closed the connection`, EXIT.violation);
     malformed(violated);
     client?.stream.destroy();
@@ -59,10 +62,12 @@ export async function connectWithin(
     prepare?.(c);
   });
   // A parse error while connecting fails connect() as "cannot reach": it is the broker's violation.
-  const conn = await within(
-    pending.catch((error: unknown) => Promise.reject(violated ?? error)),
-    ms,
-  );
+  const outcome = pending.catch((error: unknown) => {
+    if (violated) throw violated;
+    if (connackTimeout) return null; // reported below, as our own timeout
+    throw error;
+  });
+  const conn = await within(outcome, ms);
   if (conn === null) {
     client?.end(true);
     throw new CliError(`no CONNACK from the broker at ${broker} within ${secondsText(ms)}`, EXIT.timeout);
@@ -72,6 +77,9 @@ export async function connectWithin(
   lost.catch(() => undefined);
   return { ...conn, lost };
 }
+
+/** mqtt-packet's parser errors (node_modules/mqtt-packet/parser.js): the bytes the broker sent are not MQTT. */
+const PARSE_ERROR = /^(Invalid |Malformed |Cannot parse |Packet too short|Packet must not|Not supported|Unknown property|Will (QoS|Retain)|Connect flag)/;
 
 /** subscribe(), bounded. */
 export function subscribeWithin(conn: Connection, topic: string, qos: QoS, ms: number, broker: string): Promise<Subscription> {
