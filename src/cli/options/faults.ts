@@ -22,6 +22,8 @@ export function ownBrokerFlag(raw: Record<string, unknown>, argv: readonly strin
   if (text === undefined) return undefined;
   // --engine has a default, so only the command line says whether it was given.
   if (argv.some((a) => a === '--engine' || a.startsWith('--engine='))) throw new UsageError('give --broker or --engine, not both');
+  // The old spelling of --engine: say so rather than dial test.mosquitto.org.
+  if ((BROKER_KINDS as readonly string[]).includes(text)) throw new UsageError(`--broker '${text}' names a running broker; to start ${text} on loopback, use --engine ${text}`);
   if (PUBLIC_BROKERS[text.toLowerCase()]) throw new UsageError(`--broker '${text}': this command floods its broker; run it against your own, not a public test broker`);
   return brokerUrl(text);
 }
