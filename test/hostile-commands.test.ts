@@ -259,3 +259,22 @@ test('load, closes after CONNACK: exit 5', async (t) => {
   oneError(o, EXIT.protocol, /closed the connection/);
   within(o, 3000);
 });
+
+// --- files the bench writes -------------------------------------------------
+
+test('bench --trace into a folder that does not exist: one line naming --trace before any broker starts, exit 1', async () => {
+  const o = await run('bench', ['--count', '10', '--trace', '/nonexistent/trace.jsonl']);
+  oneError(o, EXIT.usage, /--trace '\/nonexistent\/trace\.jsonl': cannot write this file \(ENOENT\)/);
+  assert.equal(o.out, '');
+});
+
+test('bench --trace /dev/full: one line naming --trace and ENOSPC (it was a raw ENOSPC), exit 1', async () => {
+  const o = await run('bench', ['--count', '10', '--qos', '1', '--trace', '/dev/full']);
+  oneError(o, EXIT.usage, /--trace '\/dev\/full': cannot write this file \(ENOSPC\)/);
+});
+
+test('load, a malformed packet after CONNACK: exit 6', async (t) => {
+  const o = await against(t, HOSTILE.malformedAfterConnack, 'load', LOAD);
+  oneError(o, EXIT.violation, /sent a malformed packet \(Invalid variable byte integer\)/);
+  within(o, 3000);
+});

@@ -16,10 +16,12 @@ export interface Bench {
 }
 
 export async function runBench(options: BenchOptions, progress?: (label: string, total: number, p: RunProgress) => void, limits: Limits = LIMITS): Promise<Bench> {
-  const embedded = options.broker ? undefined : await startBroker({ port: 0 });
-  const url = options.broker ?? embedded!.url;
+  // The trace file first: a path that cannot be written is an error before any broker starts.
   const trace = options.trace ? openTrace(options.trace) : undefined;
+  let embedded: Awaited<ReturnType<typeof startBroker>> | undefined;
   try {
+    embedded = options.broker ? undefined : await startBroker({ port: 0 });
+    const url = options.broker ?? embedded!.url;
     const results: QosResult[] = [];
     for (const qos of options.levels) {
       const samples = await runQos(
@@ -44,8 +46,11 @@ export async function runBench(options: BenchOptions, progress?: (label: string,
     const broker = embedded ? `${url} (embedded aedes)` : url;
     return { info: { broker, count: options.count, size: options.size, window: options.window }, results };
   } finally {
-    await trace?.close();
-    await embedded?.close();
+    try {
+      await trace?.close();
+    } finally {
+      await embedded?.close();
+    }
   }
 }
 
