@@ -11,7 +11,7 @@ import type { PacketEvent } from '../mqtt/packet-event';
 import type { QoS } from '../mqtt/qos';
 import { connectWithin, drop, endWithin, LIMITS, secondsText, subscribeWithin, type Limits } from '../bench/bounded';
 import { payloadFor, seqOf } from '../bench/accounting';
-import { tally, verdict, type ChaosTally, type Verdict } from './accounting';
+import { stalledVerdict, tally, verdict, type ChaosTally, type Verdict } from './accounting';
 import type { BrokerKind } from '../broker/kind';
 import type { FaultSpec } from './fault-spec';
 import { proxyTarget, RECONNECT_PERIOD_MS } from './fault-link';
@@ -159,17 +159,19 @@ async function runQos(target: Address & { url: string }, qos: QoS, options: Chao
     const acked = new Array<boolean>(options.count).fill(false);
     const failed = new Array<boolean>(options.count).fill(false);
     const publishErrors: Record<string, number> = {};
-    stalled = (await publishNumbered(pub, topic, qos, options, { acked, failed, errors: publishErrors }, print, limits.stallMs)) === 'stalled';
+    const published = await publishNumbered(pub, topic, qos, options, { acked, failed, errors: publishErrors }, print, limits.stallMs);
+    stalled = published.stalled;
     for (const proxy of proxies) proxy.calm();
     if (options.burst) sub = await connectSub();
     // Even a broker that keeps sending (duplicates) cannot hold the run open past the stall bound.
     await within(arrivals.settled(QUIET_MS), limits.stallMs);
 
-    const t = tally(options.count, acked, delivered, failed);
+    // A stalled run stopped publishing: count what went out, not what was planned.
+    const t = tally(published.issued, acked, delivered, failed);
     return {
       qos,
       tally: t,
-      verdict: stalled ? { kept: false, text: `STALLED: the publisher got no acknowledgement for ${secondsText(limits.stallMs)}; ${verdict(qos, t).text}` } : verdict(qos, t),
+      verdict: stalled ? stalledVerdict(t, secondsText(limits.stallMs)) : verdict(qos, t),
       reconnects: { publisher: connacks.publisher - 1, subscriber: connacks.subscriber - 1 },
       cuts: { publisher: pubProxy.cuts(), subscriber: subProxy.cuts() },
       brokerClosed: { publisher: pubProxy.brokerClosed(), subscriber: subProxy.brokerClosed() },
@@ -209,13 +211,14 @@ async function publishNumbered(
   outcome: { acked: boolean[]; failed: boolean[]; errors: Record<string, number> },
   print: (line: string) => void,
   stallMs: number,
-): Promise<'done' | 'stalled'> {
+): Promise<{ stalled: boolean; issued: number }> {
   const { acked, errors } = outcome;
   const { count, rate } = options;
   const start = performance.now();
   let done = 0;
   let lastProgress = performance.now();
   let stalled = false;
+  let issued = 0;
   const step = Math.max(1, Math.floor(count / 4));
   const failed = (seq: number, error: Error) => {
     outcome.failed[seq] = true;
@@ -250,17 +253,19 @@ async function publishNumbered(
   const inFlight = new Set<Promise<void>>();
   try {
     // Publishes are issued strictly in sequence order, so any reordering seen is the network's or the broker's.
-    for (let seq = 0; seq < count && !stalled; seq++) {
+    for (; issued < count && !stalled; issued++) {
+      const seq = issued;
       // Pacing, not waiting for an event: QoS 0 would otherwise finish before the first cut.
       const due = start + (seq * 1000) / rate - performance.now();
       if (due > 1) await sleep(due);
       // within() clears its timer: a bare sleep here left one 1 s timer running per turn.
       while (inFlight.size >= WINDOW && !stalled) await within(Promise.race(inFlight), 1000);
+      if (stalled) break; // nothing more goes out once the run is given up on
       const flow: Promise<void> = publishOne(seq).finally(() => inFlight.delete(flow));
       inFlight.add(flow);
     }
     while (inFlight.size > 0 && !stalled) await within(Promise.race(inFlight), 1000);
-    return stalled ? 'stalled' : 'done';
+    return { stalled, issued };
   } finally {
     clearInterval(watchdog);
   }

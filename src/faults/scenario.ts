@@ -126,7 +126,7 @@ async function tapped(url: string, onPacket: BrokerPacketListener, ms: number): 
   const upstream = proxyTarget(url);
   await reachable(url, upstream, ms);
   const proxy = await startTapProxy({ upstream, onPacket });
-  return { name: `${url} (seen through a tap on ${proxy.url})`, url: proxy.url, close: proxy.close };
+  return { name: `${url} seen through the tap`, url: proxy.url, close: proxy.close };
 }
 
 
