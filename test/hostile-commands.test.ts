@@ -17,6 +17,7 @@ import { main as bench } from '../src/bench';
 import { main as load } from '../src/load';
 import { freePort } from '../src/broker/mosquitto';
 import { hostileBroker, HOSTILE, type HostileOptions } from './support/hostile-broker';
+import { runCli } from './support/cli';
 
 /** Short bounds: an answer within 400 ms, a chaos publisher stalled after 800 ms. */
 const ANSWER_MS = 400;
@@ -180,6 +181,19 @@ test('chaos, no PINGRESP: a short run does not need one and keeps every promise,
   within(o, 8000);
 });
 
+test('chaos, acknowledgements with ids never used: MQTT.js completes nothing, the run stalls, exit 4', async (t) => {
+  const o = await against(t, HOSTILE.ackUnknownId, 'chaos', [...CHAOS, '--qos', '1']);
+  assert.equal(o.code, EXIT.timeout, o.err);
+  assert.match(o.out, /QoS 1: sent 20, acked 0, received 0, lost 20/);
+  within(o, 6000);
+});
+
+test('scenario, a packet header announcing 268,435,455 bytes: bounded, exit 4', async (t) => {
+  const o = await against(t, HOSTILE.oversizedAfterConnack, 'scenario', []);
+  oneError(o, EXIT.timeout, /no SUBACK from the broker at \S+ for the subscription to 'lab\/offline'/);
+  within(o, 3000);
+});
+
 test('chaos --broker with --engine is a usage error', async () => {
   const o = await run('chaos', ['--broker', 'mqtt://127.0.0.1:1', '--engine', 'aedes']);
   oneError(o, EXIT.usage, /give --broker or --engine, not both/);
@@ -230,6 +244,22 @@ test('bench, no PINGRESP: a short bench completes, exit 0', async (t) => {
   assert.equal(o.code, EXIT.ok, o.err);
   assert.doesNotMatch(o.out, /idle timeout/);
   within(o, 5000);
+});
+
+test('bench, a packet header announcing 268,435,455 bytes: bounded, exit 4 naming SUBACK', async (t) => {
+  const o = await against(t, HOSTILE.oversizedAfterConnack, 'bench', BENCH);
+  oneError(o, EXIT.timeout, /no SUBACK/);
+  within(o, 3000);
+});
+
+test('bench as a process, never a PUBACK: prints its report and exits 4 (it used to print the report and never exit)', async (t) => {
+  const broker = await hostileBroker(t, HOSTILE.neverAck);
+  const run = runCli('bench', ['--broker', broker.url, ...BENCH, '--qos', '1'], { t });
+  const started = performance.now();
+  const done = await run.done;
+  assert.equal(done.code, EXIT.timeout, done.stderr);
+  assert.match(done.stdout, /idle timeout/);
+  assert.ok(performance.now() - started < 8000, `exited after ${(performance.now() - started).toFixed(0)} ms`);
 });
 
 // --- load -----------------------------------------------------------------
