@@ -199,6 +199,13 @@ test('chaos --broker with --engine is a usage error', async () => {
   oneError(o, EXIT.usage, /give --broker or --engine, not both/);
 });
 
+test('chaos, scenario and load --broker mqtts://: a usage error (a plain TCP proxy, no TLS options), before dialling', async () => {
+  for (const [command, args] of [['chaos', []], ['scenario', ['offline']], ['load', []]] as const) {
+    const o = await run(command, [...args, '--broker', 'mqtts://127.0.0.1:8883']);
+    oneError(o, EXIT.usage, /--broker 'mqtts:\/\/127\.0\.0\.1:8883': this command speaks plain MQTT over TCP only \(mqtt:\/\/\)/);
+  }
+});
+
 // --- bench ----------------------------------------------------------------
 
 test('bench, never a PUBACK: the report says acked 0, the process ends (it used to hang after the report), exit 4', async (t) => {

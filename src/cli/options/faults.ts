@@ -25,7 +25,10 @@ export function ownBrokerFlag(raw: Record<string, unknown>, argv: readonly strin
   // The old spelling of --engine: say so rather than dial test.mosquitto.org.
   if ((BROKER_KINDS as readonly string[]).includes(text)) throw new UsageError(`--broker '${text}' names a running broker; to start ${text} on loopback, use --engine ${text}`);
   if (PUBLIC_BROKERS[text.toLowerCase()]) throw new UsageError(`--broker '${text}': this command floods its broker; run it against your own, not a public test broker`);
-  return brokerUrl(text);
+  const url = brokerUrl(text);
+  // No TLS or WebSocket options here, and chaos and scenario reach the broker through a plain TCP proxy.
+  if (!url.startsWith('mqtt://')) throw new UsageError(`--broker '${text}': this command speaks plain MQTT over TCP only (mqtt://)`);
+  return url;
 }
 
 export const SCENARIOS = ['offline'] as const;
