@@ -10,6 +10,7 @@ import { test, type TestContext } from 'node:test';
 import { EXIT } from '../src/cli/errors';
 import { ROOT, runCli, type Run } from './support/cli';
 import { needsMosquitto } from './support/mosquitto';
+import { hostileBroker, HOSTILE } from './support/hostile-broker';
 
 interface Child {
   pid: number;
@@ -176,3 +177,25 @@ test('npm run broker --engine mosquitto, SIGTERM: mosquitto and its folder gone'
   assert.ok(!existsSync(dir));
 });
 
+
+test('bench stuck on a broker that never acknowledges, SIGINT: exits 130 at once', async (t) => {
+  const broker = await hostileBroker(t, HOSTILE.neverAck);
+  const run = runCli('bench', ['--broker', broker.url, '--qos', '1', '--count', '100', '--idle', '60'], { t });
+  await broker.waitFor('publish');
+  const sent = performance.now();
+  run.child.kill('SIGINT');
+  const done = await ended(run, 3000);
+  assert.equal(done.code, EXIT.interrupted, done.stderr);
+  assert.equal(done.stderr, '');
+  assert.ok(performance.now() - sent < 2000);
+});
+
+test('scenario waiting on a broker that never sends SUBACK, SIGTERM: exits 143 at once', async (t) => {
+  const broker = await hostileBroker(t, HOSTILE.neverSuback);
+  const run = runCli('scenario', ['offline', '--broker', broker.url], { t });
+  await broker.waitFor('subscribe');
+  run.child.kill('SIGTERM');
+  const done = await ended(run, 3000);
+  assert.equal(done.code, EXIT.terminated, done.stderr);
+  assert.equal(done.stderr, '');
+});
