@@ -107,6 +107,8 @@ export async function endWithin(conn: Connection | undefined, ms: number): Promi
 /** Drops a connection at once: after a failure there is nothing polite left to finish. */
 export function drop(conn: Connection | undefined): void {
   if (!conn) return;
+  // With manualConnect, MQTT.js clears `disconnecting` after end(): a later close would reconnect a chaos client.
+  conn.client.options.reconnectPeriod = 0;
   if (conn.client.disconnecting) conn.client.stream.destroy();
   else conn.client.end(true);
 }
