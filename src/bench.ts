@@ -1,20 +1,27 @@
 #!/usr/bin/env node
 // mqtt-qos-bench: what each QoS level costs, measured end to end.
+import { exitOnSignals } from './broker/children';
 import { runMain } from './cli/main';
 import { BENCH_TOOL, parseBench } from './cli/options/bench';
 import { EXIT } from './cli/errors';
-import { runBench } from './bench/levels';
+import { processIo, type Io } from './cli/io';
+import { benchExit, runBench } from './bench/levels';
+import { LIMITS, type Limits } from './bench/bounded';
 import { progressBar } from './bench/progress';
 import { jsonReport, textReport } from './bench/report';
 
-export async function main(argv: string[]): Promise<number> {
+/** `limits` are the bounded waits' lengths; tests pass short ones. */
+export async function main(argv: string[], io: Io = processIo(), limits: Limits = LIMITS): Promise<number> {
   const parsed = parseBench(argv);
   if (parsed.kind === 'shown') return EXIT.ok;
-  const bar = progressBar();
-  const { info, results } = await runBench(parsed.options, bar.update);
-  bar.done();
-  process.stdout.write(`${parsed.options.json ? jsonReport(info, results) : textReport(info, results)}\n`);
-  return EXIT.ok;
+  const bar = progressBar(io.err);
+  const { info, results } = await runBench(parsed.options, bar.update, limits).finally(() => bar.done());
+  io.out.write(`${parsed.options.json ? jsonReport(info, results) : textReport(info, results)}\n`);
+  // The report says what happened; the code lets a script notice a run that did not complete.
+  return benchExit(results);
 }
 
-if (require.main === module) runMain(BENCH_TOOL, main);
+if (require.main === module) {
+  exitOnSignals();
+  runMain(BENCH_TOOL, (argv) => main(argv));
+}

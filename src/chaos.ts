@@ -1,17 +1,23 @@
 #!/usr/bin/env node
 // npm run chaos: does each QoS level keep its promise when connections keep breaking?
 import { EXIT } from './cli/errors';
+import { processIo, type Io } from './cli/io';
 import { runMain } from './cli/main';
 import { parseChaos } from './cli/options/faults';
-import { runChaos } from './faults/chaos';
+import { CHAOS_LIMITS, chaosExit, runChaos, type ChaosLimits } from './faults/chaos';
 import { COMMANDS } from './cli/options/parse';
+import { exitOnSignals } from './broker/children';
 
-export async function main(argv: string[]): Promise<number> {
+/** `limits` are the bounded waits' lengths; tests pass short ones. */
+export async function main(argv: string[], io: Io = processIo(), limits: ChaosLimits = CHAOS_LIMITS): Promise<number> {
   const parsed = parseChaos(argv);
   if (parsed.kind === 'shown') return EXIT.ok;
-  const report = await runChaos(parsed.options, (line) => process.stdout.write(`${line}\n`));
+  const report = await runChaos(parsed.options, (line) => io.out.write(`${line}\n`), limits);
   // A broken promise is a finding, printed above; the exit code lets a script notice it.
-  return report.runs.every((run) => run.verdict.kept) ? EXIT.ok : EXIT.protocol;
+  return chaosExit(report);
 }
 
-if (require.main === module) runMain(COMMANDS.chaos, main);
+if (require.main === module) {
+  exitOnSignals();
+  runMain(COMMANDS.chaos, (argv) => main(argv));
+}

@@ -1,19 +1,26 @@
 #!/usr/bin/env node
 // npm run scenario -- offline: persistent sessions, shown on the wire.
+import { exitOnSignals } from './broker/children';
 import { EXIT } from './cli/errors';
+import { processIo, type Io } from './cli/io';
 import { runMain } from './cli/main';
 import { parseScenario } from './cli/options/faults';
 import { runOfflineScenario } from './faults/scenario';
+import { LIMITS, type Limits } from './bench/bounded';
 import { useColor } from './mqtt/format';
 import { COMMANDS } from './cli/options/parse';
 
-export async function main(argv: string[]): Promise<number> {
+/** `limits` are the bounded waits' lengths; tests pass short ones. */
+export async function main(argv: string[], io: Io = processIo(), limits: Limits = LIMITS): Promise<number> {
   const parsed = parseScenario(argv);
   if (parsed.kind === 'shown') return EXIT.ok;
-  const { engine, display } = parsed.options;
-  const style = { verbose: display.verbose, color: useColor(display.color, process.stdout) };
-  await runOfflineScenario(engine, style, (line) => process.stdout.write(`${line}\n`));
+  const { engine, broker, display } = parsed.options;
+  const style = { verbose: display.verbose, color: useColor(display.color, io.out, io.env) };
+  await runOfflineScenario(broker ? { url: broker } : { engine }, style, (line) => io.out.write(`${line}\n`), limits);
   return EXIT.ok;
 }
 
-if (require.main === module) runMain(COMMANDS.scenario, main);
+if (require.main === module) {
+  exitOnSignals();
+  runMain(COMMANDS.scenario, (argv) => main(argv));
+}

@@ -129,6 +129,6 @@ test('--engine picks the broker scenario, chaos and load start; the same choices
     assert.throws(() => parse(['--engine', 'hivemq']), /Invalid values: Argument: engine, Given: "hivemq"/);
     assert.throws(() => parse(['--engine', 'aedes', '--engine', 'aedes']), /--engine was given 2 times/);
   }
-  // The old spelling is gone, not silently ignored.
-  assert.throws(() => parseChaos(['--broker', 'mosquitto']), /Unknown argument/);
+  // The old spelling now means a running broker: it is refused with the new one named, not dialled.
+  assert.throws(() => parseChaos(['--broker', 'mosquitto']), /--broker 'mosquitto' names a running broker; to start mosquitto on loopback, use --engine mosquitto/);
 });

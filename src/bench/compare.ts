@@ -10,6 +10,9 @@ import { once } from 'node:events';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startMosquitto, type MosquittoBroker } from '../broker/mosquitto';
+import { adopt, exitOnSignals } from '../broker/children';
+import { processIo, type Io } from '../cli/io';
+import { within } from '../lab/wait';
 import { runMain } from '../cli/main';
 import { parseCompare, type CompareOptions } from '../cli/options';
 import { CliError, EXIT } from '../cli/errors';
@@ -45,6 +48,7 @@ async function cClient(broker: MosquittoBroker, qos: QoS, o: CompareOptions): Pr
   const subId = `cmp-c-${process.pid}-${n}-sub`;
   const where = ['-h', broker.host, '-p', String(broker.port), '-t', topic, '-q', String(qos)];
   const sub = spawn('mosquitto_sub', [...where, '-C', String(o.count), '-F', '%U %p', '-i', subId], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const stopSub = adopt(sub);
   let out = '';
   let lastData = performance.now();
   sub.stdout.on('data', (chunk: Buffer) => {
@@ -54,12 +58,18 @@ async function cClient(broker: MosquittoBroker, qos: QoS, o: CompareOptions): Pr
   const exited = once(sub, 'exit');
   // mosquitto logs each subscription (log_type subscribe): publish only after it.
   const logLine = `${subId} ${qos} ${topic}`;
+  const subscribedBy = performance.now() + IDLE_MS;
   while (!broker.log().includes(logLine)) {
     if (sub.exitCode !== null) throw new CliError(`mosquitto_sub exited (${sub.exitCode}) before subscribing`, EXIT.connect);
+    if (performance.now() > subscribedBy) {
+      await stopSub();
+      throw new CliError(`mosquitto_sub did not subscribe within ${IDLE_MS / 1000} s`, EXIT.timeout);
+    }
     await sleep(10);
   }
 
   const pub = spawn('mosquitto_pub', [...where, '-l', '-M', String(o.window), '-i', `cmp-c-${process.pid}-${n}-pub`], { stdio: ['pipe', 'ignore', 'inherit'] });
+  const stopPub = adopt(pub);
   const lines: Buffer[] = [];
   for (let seq = 0; seq < o.count; seq++) lines.push(payloadFor(seq, o.size), Buffer.from('\n'));
   pub.stdin.end(Buffer.concat(lines));
@@ -68,8 +78,13 @@ async function cClient(broker: MosquittoBroker, qos: QoS, o: CompareOptions): Pr
   const idle = setInterval(() => {
     if (performance.now() - lastData > IDLE_MS) sub.kill('SIGTERM');
   }, 250);
-  await Promise.all([exited, once(pub, 'exit')]);
-  clearInterval(idle);
+  try {
+    // The idle check ends mosquitto_sub; mosquitto_pub gets as long again after that before it is stopped.
+    await within(Promise.all([exited, once(pub, 'exit')]), 2 * IDLE_MS + o.count);
+  } finally {
+    clearInterval(idle);
+    await Promise.all([stopSub(), stopPub()]);
+  }
 
   const tally = newTally(o.count);
   let first = Infinity;
@@ -95,7 +110,7 @@ function lossText(runs: Measured[]): string {
   return lost || dup ? ` (lost ${lost}, dup ${dup})` : '';
 }
 
-export async function main(argv: string[]): Promise<number> {
+export async function main(argv: string[], io: Io = processIo()): Promise<number> {
   const parsed = parseCompare(argv);
   if (parsed.kind === 'shown') return EXIT.ok;
   const o = parsed.options;
@@ -105,7 +120,7 @@ export async function main(argv: string[]): Promise<number> {
   const broker = await startMosquitto({ config: ['log_type subscribe'] });
   const got = new Map<QoS, { ours: Measured[]; c: Measured[] }>(o.levels.map((q) => [q, { ours: [], c: [] }]));
   try {
-    process.stdout.write(`bench:compare: ${o.count} messages of ${o.size} B, window ${o.window}, ${o.rounds} round(s), mosquitto ${broker.url}\n`);
+    io.out.write(`bench:compare: ${o.count} messages of ${o.size} B, window ${o.window}, ${o.rounds} round(s), mosquitto ${broker.url}\n`);
     for (let round = 0; round < o.rounds; round++) {
       for (const qos of o.levels) {
         const slot = got.get(qos)!;
@@ -113,18 +128,21 @@ export async function main(argv: string[]): Promise<number> {
         const runC = async () => slot.c.push(await cClient(broker, qos, o));
         for (const step of round % 2 === 0 ? [runOurs, runC] : [runC, runOurs]) await step();
         const [a, c] = [slot.ours.at(-1)!, slot.c.at(-1)!];
-        process.stdout.write(`  round ${round + 1} QoS ${qos}: ours ${rateText(a.msgPerSec)} msg/s, C client ${rateText(c.msgPerSec)} msg/s\n`);
+        io.out.write(`  round ${round + 1} QoS ${qos}: ours ${rateText(a.msgPerSec)} msg/s, C client ${rateText(c.msgPerSec)} msg/s\n`);
       }
     }
   } finally {
     await broker.close();
   }
-  process.stdout.write('\nmedian msg/s (first to last delivery)\n');
+  io.out.write('\nmedian msg/s (first to last delivery)\n');
   for (const [qos, { ours: a, c }] of got) {
     const [mo, mc] = [median(a.map((r) => r.msgPerSec)), median(c.map((r) => r.msgPerSec))];
-    process.stdout.write(`  QoS ${qos}: ours ${rateText(mo)}${lossText(a)}  C client ${rateText(mc)}${lossText(c)}  ratio ${(mo / mc).toFixed(2)}x\n`);
+    io.out.write(`  QoS ${qos}: ours ${rateText(mo)}${lossText(a)}  C client ${rateText(mc)}${lossText(c)}  ratio ${(mo / mc).toFixed(2)}x\n`);
   }
   return EXIT.ok;
 }
 
-if (require.main === module) runMain(COMMANDS.compare, main);
+if (require.main === module) {
+  exitOnSignals();
+  runMain(COMMANDS.compare, (argv) => main(argv));
+}

@@ -6,17 +6,22 @@ import type { BenchInfo } from './report';
 import { summarize, type QosResult } from './result';
 import { runQos, type RunProgress } from './run';
 import { openTrace } from './trace';
+import { LIMITS, type Limits } from './bounded';
+import type { RunEnd } from './run';
+import { EXIT, type ExitCode } from '../cli/errors';
 
 export interface Bench {
   info: BenchInfo;
   results: QosResult[];
 }
 
-export async function runBench(options: BenchOptions, progress?: (label: string, total: number, p: RunProgress) => void): Promise<Bench> {
-  const embedded = options.broker ? undefined : await startBroker({ port: 0 });
-  const url = options.broker ?? embedded!.url;
+export async function runBench(options: BenchOptions, progress?: (label: string, total: number, p: RunProgress) => void, limits: Limits = LIMITS): Promise<Bench> {
+  // The trace file first: a path that cannot be written is an error before any broker starts.
   const trace = options.trace ? openTrace(options.trace) : undefined;
+  let embedded: Awaited<ReturnType<typeof startBroker>> | undefined;
   try {
+    embedded = options.broker ? undefined : await startBroker({ port: 0 });
+    const url = options.broker ?? embedded!.url;
     const results: QosResult[] = [];
     for (const qos of options.levels) {
       const samples = await runQos(
@@ -27,6 +32,7 @@ export async function runBench(options: BenchOptions, progress?: (label: string,
           size: options.size,
           window: options.window,
           idleMs: options.idle * 1000,
+          answerMs: limits.answerMs,
           topic: options.topic,
           clientId: `mqtt-qos-bench-${process.pid}-q${qos}`,
           stallAfter: options.stallAfter,
@@ -40,7 +46,16 @@ export async function runBench(options: BenchOptions, progress?: (label: string,
     const broker = embedded ? `${url} (embedded aedes)` : url;
     return { info: { broker, count: options.count, size: options.size, window: options.window }, results };
   } finally {
-    await trace?.close();
-    await embedded?.close();
+    try {
+      await trace?.close();
+    } finally {
+      await embedded?.close();
+    }
   }
+}
+
+/** A complete bench exits 0; one that ended on --idle (something never came) 4; one whose broker closed a connection 5. */
+export function benchExit(results: readonly { end: RunEnd }[]): ExitCode {
+  if (results.some((r) => r.end === 'publisher-closed' || r.end === 'subscriber-closed')) return EXIT.protocol;
+  return results.every((r) => r.end === 'complete') ? EXIT.ok : EXIT.timeout;
 }

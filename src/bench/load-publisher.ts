@@ -2,9 +2,10 @@
 // and CPU are measured alone. It paces PUBLISHes to a fixed rate (each payload
 // is its sequence number) and reports, as one JSON line, how many it sent.
 // Not a user-facing tool: src/load.ts starts it with a JSON argument.
-import mqtt from 'mqtt';
+import { errorLine, exitCodeOf } from '../cli/errors';
 import type { QoS } from '../mqtt/qos';
 import { payloadFor } from './accounting';
+import { connectWithin, endWithin } from './bounded';
 
 export interface PublisherJob {
   url: string;
@@ -12,6 +13,8 @@ export interface PublisherJob {
   qos: QoS;
   rate: number;
   seconds: number;
+  /** The bound on each wait for the broker (CONNACK, the last acknowledgements); also caps the catching up. */
+  answerMs: number;
 }
 
 export interface PublisherReport {
@@ -34,7 +37,9 @@ const WINDOW = 1000;
 const LATE_MS = 10_000;
 
 async function run(job: PublisherJob): Promise<PublisherReport> {
-  const client = await mqtt.connectAsync(job.url, { clientId: `load-pub-${process.pid}`, clean: true, reconnectPeriod: 0 });
+  const conn = await connectWithin({ url: job.url, clientId: `load-pub-${process.pid}`, clean: true, protocol: 4 }, () => undefined, job.answerMs);
+  const { client } = conn;
+  const lateMs = Math.min(LATE_MS, job.answerMs);
   let sent = 0;
   let acked = 0;
   const start = performance.now();
@@ -44,22 +49,23 @@ async function run(job: PublisherJob): Promise<PublisherReport> {
       const now = Math.min(performance.now(), end);
       const due = Math.floor(((now - start) / 1000) * job.rate);
       while (sent < due && sent - acked < WINDOW) client.publish(job.topic, payloadFor(sent++, 0), { qos: job.qos }, (error) => error || acked++);
-      if (now >= end && (sent >= due || performance.now() > end + LATE_MS)) {
+      if (now >= end && (sent >= due || performance.now() > end + lateMs)) {
         clearInterval(timer);
         resolve();
       }
     }, TICK_MS);
   });
-  await client.endAsync(false); // waits for the last acknowledgements
+  await endWithin(conn, job.answerMs); // waits for the last acknowledgements, bounded
   return { sent, acked, seconds: (performance.now() - start) / 1000 };
 }
 
 if (require.main === module) {
   run(JSON.parse(process.argv[2] ?? '{}') as PublisherJob).then(
     (report) => process.stdout.write(`${JSON.stringify(report)}\n`),
-    (error: Error) => {
-      process.stderr.write(`Error: load publisher: ${error.message}\n`);
-      process.exitCode = 1;
+    (error: unknown) => {
+      // One line and the exit code it stands for: src/bench/load.ts makes them its own.
+      process.stderr.write(`${errorLine(error, 'load publisher')}\n`);
+      process.exitCode = exitCodeOf(error);
     },
   );
 }

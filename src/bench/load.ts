@@ -7,11 +7,14 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { extname, join } from 'node:path';
 import type { BrokerKind } from '../broker/kind';
+import { adopt } from '../broker/children';
 import { startMosquitto } from '../broker/mosquitto';
-import { connect } from '../mqtt/connection';
+import { CliError, EXIT, type ExitCode } from '../cli/errors';
+import type { Connection } from '../mqtt/connection';
 import type { QoS } from '../mqtt/qos';
-import { collectDeliveries, subscribe } from '../mqtt/subscriber';
+import { collectDeliveries } from '../mqtt/subscriber';
 import { account, newTally, record, seqOf } from './accounting';
+import { connectWithin, drop, endWithin, LIMITS, orTimeout, subscribeWithin, type Limits } from './bounded';
 import type { PublisherJob, PublisherReport } from './load-publisher';
 import { within } from '../lab/wait';
 
@@ -20,6 +23,20 @@ export interface LoadOptions {
   rate: number;
   qos: QoS;
   engine: BrokerKind;
+  /** A running broker's URL instead of starting one. */
+  broker?: string;
+}
+
+export interface LoadResult {
+  lost: number;
+  sent: number;
+  /** Acknowledged to the publisher (QoS 0: written). */
+  acked: number;
+}
+
+/** 0 when the publisher got every acknowledgement, 4 when it gave up waiting for some (loss is a finding, printed). */
+export function loadExit(result: LoadResult): ExitCode {
+  return result.acked < result.sent ? EXIT.timeout : EXIT.ok;
 }
 
 interface Broker {
@@ -31,9 +48,10 @@ const MB = 1024 * 1024;
 /** After the publisher is done, how long to wait for stragglers before counting the rest as lost. */
 const DRAIN_MS = 5000;
 
-export async function runLoad(options: LoadOptions, print: (line: string) => void): Promise<{ lost: number }> {
-  const broker = await startBrokerProcess(options.engine);
+export async function runLoad(options: LoadOptions, print: (line: string) => void, limits: Limits = LIMITS): Promise<LoadResult> {
+  const broker: Broker = options.broker ? { url: options.broker, close: async () => undefined } : await startBrokerProcess(options.engine, limits.answerMs);
   const topic = 'load/t';
+  let sub: Connection | undefined;
   try {
     // The publisher sends at most rate × seconds; how many it really sent is known only at the end.
     const tally = newTally(options.rate * options.seconds);
@@ -42,69 +60,93 @@ export async function runLoad(options: LoadOptions, print: (line: string) => voi
     let allIn: () => void = () => undefined;
     let expected = Infinity;
     const complete = new Promise<void>((resolve) => (allIn = resolve));
-    const sub = await connect({ url: broker.url, clientId: `load-sub-${process.pid}`, clean: true, protocol: 4 }, () => undefined, (client) =>
+    sub = await connectWithin({ url: broker.url, clientId: `load-sub-${process.pid}`, clean: true, protocol: 4 }, () => undefined, limits.answerMs, (client) =>
       collectDeliveries(client, (d) => {
         record(tally, seqOf(d.payload));
         lastAt = performance.now();
         if (distinct() >= expected) allIn();
       }),
     );
-    await subscribe(sub, topic, options.qos);
+    await subscribeWithin(sub, topic, options.qos, limits.answerMs, broker.url);
     global.gc?.();
     const before = process.memoryUsage();
-    print(`${options.engine} broker at ${broker.url}; publishing ${options.rate} msg/s for ${options.seconds} s at QoS ${options.qos}`);
+    print(`${options.broker ? 'the' : options.engine} broker at ${broker.url}; publishing ${options.rate} msg/s for ${options.seconds} s at QoS ${options.qos}`);
     print(`memory at start: rss ${(before.rss / MB).toFixed(1)} MB, heap used ${(before.heapUsed / MB).toFixed(1)} MB`);
 
     const samples: string[] = [];
     const sampler = setInterval(() => samples.push(`${(process.memoryUsage().rss / MB).toFixed(0)}`), 10_000);
     const started = performance.now();
     let report: PublisherReport;
+    const publisher = startPublisher({ url: broker.url, topic, qos: options.qos, rate: options.rate, seconds: options.seconds, answerMs: limits.answerMs });
     try {
-      report = await runPublisher({ url: broker.url, topic, qos: options.qos, rate: options.rate, seconds: options.seconds });
+      // The subscriber's connection breaking ends the run too: nothing more can arrive.
+      report = await Promise.race([publisher.report, sub.lost]);
       expected = report.sent;
       if (distinct() >= expected) allIn();
       await within(complete, DRAIN_MS);
-    } catch (error) {
-      sub.client.end(true);
-      throw error;
     } finally {
       clearInterval(sampler);
+      await publisher.stop();
     }
     const took = ((lastAt || started) - started) / 1000;
     global.gc?.();
     const afterRun = process.memoryUsage();
-    await sub.end();
+    await endWithin(sub, limits.answerMs);
+    sub = undefined;
 
     const counted = account({ ...tally, expected: report.sent });
     const { lost } = counted;
     print(`sent ${report.sent} in ${report.seconds.toFixed(1)} s (${(report.sent / report.seconds).toFixed(0)} msg/s), acknowledged to the publisher ${report.acked}`);
     print(`received ${counted.unique}, the last ${took.toFixed(1)} s after publishing began; lost ${lost}, duplicates ${counted.duplicated}`);
     print(`memory at end: rss ${(afterRun.rss / MB).toFixed(1)} MB, heap used ${(afterRun.heapUsed / MB).toFixed(1)} MB (rss every 10 s: ${samples.join(', ') || '-'} MB)`);
-    return { lost };
+    if (options.qos > 0 && report.acked < report.sent) print(`the broker acknowledged ${report.acked} of ${report.sent} QoS ${options.qos} publishes; the publisher stopped waiting for the rest`);
+    return { lost, sent: report.sent, acked: report.acked };
   } finally {
+    drop(sub); // only after a failure: the run ended it politely otherwise
     await broker.close();
   }
 }
 
-function runPublisher(job: PublisherJob): Promise<PublisherReport> {
+/** How long past its planned end the publisher process may take (connecting, catching up, its last acknowledgements). */
+function publisherBoundMs(job: PublisherJob): number {
+  return job.seconds * 1000 + 3 * job.answerMs + 10_000;
+}
+
+/** The publisher in its own process, ended with us on every path; its one error line becomes ours. */
+function startPublisher(job: PublisherJob): { report: Promise<PublisherReport>; stop(): Promise<void> } {
   const file = join(__dirname, `load-publisher${extname(__filename)}`);
-  const child = spawn(process.execPath, [...process.execArgv, file, JSON.stringify(job)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [...process.execArgv, file, JSON.stringify(job)], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const stop = adopt(child);
   let out = '';
+  let err = '';
   child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-  return once(child, 'close').then(([code]) => {
-    if (code !== 0) throw new Error(`the load publisher exited with code ${code}`);
+  child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+  const closed = once(child, 'close') as Promise<[number | null]>;
+  const report = orTimeout(closed, publisherBoundMs(job), 'the load publisher did not finish').then(([code]) => {
+    if (code !== 0) {
+      const why = err.trim().split('\n').at(-1)?.replace(/^Error: /, '') || `it exited with code ${code}`;
+      throw new CliError(`the load publisher: ${why}`, knownExit(code));
+    }
     return JSON.parse(out) as PublisherReport;
   });
+  report.catch(() => undefined); // raced against the subscriber's loss; whoever awaits it sees the error
+  return { report, stop };
+}
+
+/** The publisher exits with our codes (a connect error 2, a timeout 4, ...); anything else is a crash, a protocol failure here. */
+function knownExit(code: number | null): ExitCode {
+  return (Object.values(EXIT) as number[]).includes(code ?? -1) && code !== EXIT.ok ? (code as ExitCode) : EXIT.protocol;
 }
 
 /** The broker in its own process, so its memory is not counted as the subscriber's. */
-async function startBrokerProcess(engine: LoadOptions['engine']): Promise<Broker> {
+async function startBrokerProcess(engine: LoadOptions['engine'], readyMs: number): Promise<Broker> {
   // mosquitto's default per-client queue (1000) would drop messages at the broker: lift it, we measure the client.
   if (engine === 'mosquitto') return startMosquitto({ config: ['max_queued_messages 0', 'max_inflight_messages 0'] });
   const file = join(__dirname, '..', `broker${extname(__filename)}`);
   const child = spawn(process.execPath, [...process.execArgv, file, '--port', '0', '--quiet'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const stop = adopt(child);
   let out = '';
-  const url = await new Promise<string>((resolve, reject) => {
+  const listening = new Promise<string>((resolve, reject) => {
     child.stdout.on('data', (d: Buffer) => {
       out += d.toString();
       const found = /listening on (\S+);/.exec(out);
@@ -112,12 +154,12 @@ async function startBrokerProcess(engine: LoadOptions['engine']): Promise<Broker
     });
     child.once('exit', (code) => reject(new Error(`the broker exited (${code}) before it listened`)));
   });
-  return {
-    url,
-    close: async () => {
-      const exited = once(child, 'exit');
-      child.kill('SIGINT');
-      await exited;
-    },
-  };
+  try {
+    // A broker process that starts slowly on a busy machine still gets several answer-times.
+    const url = await orTimeout(listening, Math.max(readyMs, 10_000), 'the broker process did not start listening');
+    return { url, close: stop };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
 }

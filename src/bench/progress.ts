@@ -9,7 +9,7 @@ export interface Progress {
 
 const WIDTH = 30;
 
-export function progressBar(stream: NodeJS.WriteStream = process.stderr): Progress {
+export function progressBar(stream: NodeJS.WritableStream & { isTTY?: boolean } = process.stderr): Progress {
   if (!stream.isTTY) return { update: () => undefined, done: () => undefined };
   let drawn = false;
   return {

@@ -7,11 +7,11 @@
 import type { MqttClient } from 'mqtt';
 import { performance } from 'node:perf_hooks';
 import { CliError, EXIT } from '../cli/errors';
-import { connect, type Connection, type PacketListener } from '../mqtt/connection';
+import { type Connection, type PacketListener } from '../mqtt/connection';
 import type { Link } from '../mqtt/packet-event';
-import { subscribe } from '../mqtt/subscriber';
 import type { QoS } from '../mqtt/qos';
 import { account, newTally, payloadFor, record, seqOf, type Accounting } from './accounting';
+import { connectWithin, endWithin, LIMITS, subscribeWithin } from './bounded';
 
 export interface RunJob {
   url: string;
@@ -22,6 +22,8 @@ export interface RunJob {
   /** Most messages unacknowledged at once; 0 for no limit. */
   window: number;
   idleMs: number;
+  /** The bound on connecting, subscribing and the closing DISCONNECT (not on the measured part: that is idleMs). */
+  answerMs?: number;
   topic: string;
   /** Client id prefix; the run appends -pub / -sub. */
   clientId: string;
@@ -60,16 +62,18 @@ const NO_PACKETS: PacketListener = () => undefined;
 export async function runQos(job: RunJob, progress?: (p: RunProgress) => void): Promise<RunSamples> {
   const onPacket = (client: Link) => job.onPacket?.(client) ?? NO_PACKETS;
   const base = { url: job.url, clean: true, protocol: 4 as const };
-  const sub = await connect({ ...base, clientId: `${job.clientId}-sub` }, onPacket('subscriber'));
+  const answerMs = job.answerMs ?? LIMITS.answerMs;
+  const sub = await connectWithin({ ...base, clientId: `${job.clientId}-sub` }, onPacket('subscriber'), answerMs);
   let pub: Connection | undefined;
   try {
-    const { granted } = await subscribe(sub, job.topic, job.qos);
+    const { granted } = await subscribeWithin(sub, job.topic, job.qos, answerMs, job.url);
     // A bench at a QoS the broker will not deliver at would measure another level.
     if (granted !== job.qos) throw new CliError(`the broker granted ${granted >= 0x80 ? 'no subscription' : `QoS ${granted}`} to a QoS ${job.qos} bench subscriber`, EXIT.protocol);
-    pub = await connect({ ...base, clientId: `${job.clientId}-pub` }, onPacket('publisher'));
+    pub = await connectWithin({ ...base, clientId: `${job.clientId}-pub` }, onPacket('publisher'), answerMs);
     return await measure(job, pub, sub, progress);
   } finally {
-    await Promise.all([closeQuietly(pub), closeQuietly(sub)]);
+    // Bounded: against a broker that never acknowledges, the DISCONNECT would wait for ever (the report was printed, the process never exited).
+    await Promise.all([endWithin(pub, Math.min(answerMs, 2000)), endWithin(sub, Math.min(answerMs, 2000))]);
   }
 }
 
@@ -204,10 +208,4 @@ function stallControl(client: MqttClient): { pause(): void; resume(): void } {
       stream.resume();
     },
   };
-}
-
-async function closeQuietly(conn: Connection | undefined): Promise<void> {
-  if (!conn) return;
-  if (conn.client.connected) await Promise.race([conn.end(), new Promise<void>((done) => setTimeout(done, 2000).unref())]);
-  conn.client.end(true);
 }

@@ -8,6 +8,9 @@ import { once } from 'node:events';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { startBroker } from '../broker/embedded';
+import { adopt, exitOnSignals } from '../broker/children';
+import { processIo, type Io } from '../cli/io';
+import { within } from '../lab/wait';
 import { runMain } from '../cli/main';
 import { CliError, EXIT } from '../cli/errors';
 import { DEFAULT_MESSAGE, DEFAULT_TOPIC, parseStartup } from '../cli/options';
@@ -15,6 +18,8 @@ import { median } from './stats';
 import { COMMANDS } from '../cli/options/parse';
 
 const ROOT = join(__dirname, '..', '..');
+/** One timed run (a start, one QoS 1 message, an exit) that takes longer than this is stuck. */
+const RUN_MS = 30_000;
 
 interface Command {
   name: string;
@@ -37,15 +42,19 @@ async function time(command: Command): Promise<number> {
   const [file, ...args] = command.argv;
   const start = process.hrtime.bigint();
   const child = spawn(file!, args, { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
+  const stop = adopt(child);
   let err = '';
   child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-  const [code] = (await once(child, 'exit')) as [number | null];
+  const exited = (await within(once(child, 'exit'), RUN_MS)) as [number | null] | null;
   const ms = Number(process.hrtime.bigint() - start) / 1e6;
+  await stop();
+  if (exited === null) throw new CliError(`${command.name} did not exit within ${RUN_MS / 1000} s`, EXIT.timeout);
+  const [code] = exited;
   if (code !== 0) throw new CliError(`${command.name} exited with ${code}: ${err.trim().split('\n').at(-1) ?? ''}`, EXIT.protocol);
   return ms;
 }
 
-export async function main(argv: string[]): Promise<number> {
+export async function main(argv: string[], io: Io = processIo()): Promise<number> {
   const parsed = parseStartup(argv);
   if (parsed.kind === 'shown') return EXIT.ok;
   if (!existsSync(join(ROOT, 'dist', 'publish.js'))) throw new CliError("dist/publish.js is missing: run 'npm run build' first", EXIT.usage);
@@ -62,15 +71,18 @@ export async function main(argv: string[]): Promise<number> {
     await broker.close();
   }
   const medians = times.map(median);
-  process.stdout.write(`bench:startup: ${parsed.options.runs} runs each, start → PUBACK → exit, embedded broker ${broker.url}\n`);
+  io.out.write(`bench:startup: ${parsed.options.runs} runs each, start → PUBACK → exit, embedded broker ${broker.url}\n`);
   list.forEach((c, i) => {
     const t = times[i]!;
-    process.stdout.write(`  ${c.name.padEnd(52)} median ${medians[i]!.toFixed(0).padStart(5)} ms  (min ${Math.min(...t).toFixed(0)}, max ${Math.max(...t).toFixed(0)})\n`);
+    io.out.write(`  ${c.name.padEnd(52)} median ${medians[i]!.toFixed(0).padStart(5)} ms  (min ${Math.min(...t).toFixed(0)}, max ${Math.max(...t).toFixed(0)})\n`);
   });
   const [compiled, lesson, mqttjs] = medians as [number, number, number];
-  process.stdout.write(`  compiled bin / MQTT.js bin: ${(compiled / mqttjs).toFixed(2)}x (goal: at most 1.00x)\n`);
-  process.stdout.write(`  lesson path: ${(lesson / 1000).toFixed(2)} s median (goal: at most 1.00 s)\n`);
+  io.out.write(`  compiled bin / MQTT.js bin: ${(compiled / mqttjs).toFixed(2)}x (goal: at most 1.00x)\n`);
+  io.out.write(`  lesson path: ${(lesson / 1000).toFixed(2)} s median (goal: at most 1.00 s)\n`);
   return EXIT.ok;
 }
 
-if (require.main === module) runMain(COMMANDS.startup, main);
+if (require.main === module) {
+  exitOnSignals();
+  runMain(COMMANDS.startup, (argv) => main(argv));
+}

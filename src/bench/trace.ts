@@ -4,9 +4,9 @@
 // Events are kept during the run and turned into lines when it closes:
 // formatting a line per packet live cost about a third of QoS 1 throughput
 // (measured, see docs/bench.md), keeping the event costs a push.
-import { createWriteStream } from 'node:fs';
 import { performance } from 'node:perf_hooks';
-import { finished } from 'node:stream/promises';
+import { CliError, UsageError } from '../cli/errors';
+import { openOutputFile } from '../cli/output-file';
 import type { PacketListener } from '../mqtt/connection';
 import type { Link, PacketEvent } from '../mqtt/packet-event';
 import { traceLine, traceRecord } from '../mqtt/trace';
@@ -20,21 +20,30 @@ export interface Trace {
 
 const CHUNK = 64 * 1024;
 
+/** Opens `path` at once (a bad path is one line before anything runs); a write that fails later names --trace too. */
 export function openTrace(path: string): Trace {
-  const file = createWriteStream(path);
+  const file = openOutputFile('trace', path);
   const start = performance.now();
   let events: { client: Link; event: PacketEvent }[] = [];
+  const write = (text: string) => {
+    try {
+      file.write(text);
+    } catch (error) {
+      if (error instanceof CliError) throw error;
+      throw new UsageError(`--trace '${path}': cannot write this file (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
+    }
+  };
   const flush = async () => {
     let pending = '';
     for (const { client, event } of events) {
       pending += traceLine(traceRecord(event, { leg: client, seenBy: client, protocol: 4, start }));
       if (pending.length >= CHUNK) {
-        if (!file.write(pending)) await new Promise<void>((resolve) => file.once('drain', () => resolve()));
+        write(pending);
         pending = '';
       }
     }
     events = [];
-    if (pending) file.write(pending);
+    if (pending) write(pending);
   };
   return {
     listener: (client) => (event) => {
@@ -42,9 +51,11 @@ export function openTrace(path: string): Trace {
     },
     flush,
     close: async () => {
-      await flush();
-      file.end();
-      await finished(file);
+      try {
+        await flush();
+      } finally {
+        file.close();
+      }
     },
   };
 }

@@ -1,13 +1,14 @@
 // Debian's mosquitto, started on a free loopback port with a generated config:
 // a second, independent broker for tests, benches and `npm run broker`.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
 import { pbkdf2Sync, randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { listen, mqttUrl, type Endpoint } from './listen';
+import { adopt } from './children';
+import { within } from '../lab/wait';
 
 export interface MosquittoOptions {
   host?: string;
@@ -73,6 +74,8 @@ export async function startMosquitto(options: MosquittoOptions = {}): Promise<Mo
   writeFileSync(configPath, `${lines.join('\n')}\n`);
 
   const child: ChildProcess = spawn(binary, ['-c', configPath], { stdio: ['ignore', 'pipe', 'pipe'] });
+  // From here on, every way out of this process (close, error, signal, exit) stops mosquitto and removes dir.
+  const stop = adopt(child, dir);
   let output = '';
   const ready = new Promise<void>((resolve, reject) => {
     const onData = (chunk: Buffer) => {
@@ -81,38 +84,23 @@ export async function startMosquitto(options: MosquittoOptions = {}): Promise<Mo
     };
     child.stdout!.on('data', onData);
     child.stderr!.on('data', onData);
-    child.once('exit', (code) => reject(new Error(`mosquitto exited (${code}) before it was ready:\n${output}`)));
+    child.once('exit', (code) => reject(new Error(`mosquitto exited (${code}) before it was ready: ${lastLine(output)}`)));
     child.once('error', reject);
   });
-  // If our process ends without close() (an error path, a failed test), mosquitto must not outlive it.
-  const orphaned = () => {
-    child.kill('SIGTERM');
-    rmSync(dir, { recursive: true, force: true });
-  };
-  process.once('exit', orphaned);
   try {
-    await ready;
+    if ((await within(ready, READY_MS)) === null) throw new Error(`mosquitto did not say it was running within ${READY_MS / 1000} s: ${lastLine(output)}`);
   } catch (error) {
-    process.off('exit', orphaned);
-    rmSync(dir, { recursive: true, force: true });
+    await stop();
     throw error;
   }
-  return {
-    host,
-    port,
-    url: mqttUrl(host, port),
-    dir,
-    log: () => output,
-    close: async () => {
-      process.off('exit', orphaned);
-      if (child.exitCode === null && child.signalCode === null) {
-        const exited = once(child, 'exit');
-        child.kill('SIGTERM');
-        await exited;
-      }
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
+  return { host, port, url: mqttUrl(host, port), dir, log: () => output, close: stop };
+}
+
+/** How long mosquitto may take to start listening. */
+const READY_MS = 10_000;
+
+function lastLine(output: string): string {
+  return output.trim().split('\n').at(-1) || '(it printed nothing)';
 }
 
 /**

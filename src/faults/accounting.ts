@@ -70,3 +70,14 @@ export function verdict(qos: QoS, t: ChaosTally): Verdict {
   if (qos === 1) return { kept: true, text: `kept: ${promise} lost nothing silently (${t.duplicated} duplicate(s) are allowed)${told}` };
   return { kept: true, text: `kept: ${promise} lost nothing silently and duplicated nothing${told}` };
 }
+
+/**
+ * A run given up on because the publisher got no acknowledgement for a while:
+ * what was never acknowledged was never promised, so only a loss after an
+ * acknowledgement breaks the promise.
+ */
+export function stalledVerdict(t: ChaosTally, stalledFor: string): Verdict {
+  const pending = t.sent - t.acked - t.failed;
+  const broken = t.ackedButLost > 0 ? `; BROKEN: ${t.ackedButLost} lost after the broker had acknowledged them` : '';
+  return { kept: false, text: `STALLED: the publisher got no acknowledgement for ${stalledFor}; ${pending} publish(es) never acknowledged, so the broker promised nothing for them${broken}` };
+}

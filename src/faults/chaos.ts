@@ -5,23 +5,26 @@
 // offline while everything is published, which shows a broker's queue limit.
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { connect, type Connection, type ConnectionOptions } from '../mqtt/connection';
+import { CliError, EXIT, type ExitCode } from '../cli/errors';
+import { type Connection, type ConnectionOptions } from '../mqtt/connection';
 import type { PacketEvent } from '../mqtt/packet-event';
 import type { QoS } from '../mqtt/qos';
-import { subscribe } from '../mqtt/subscriber';
+import { connectWithin, drop, endWithin, LIMITS, secondsText, subscribeWithin, type Limits } from '../bench/bounded';
 import { payloadFor, seqOf } from '../bench/accounting';
-import { tally, verdict, type ChaosTally, type Verdict } from './accounting';
+import { stalledVerdict, tally, verdict, type ChaosTally, type Verdict } from './accounting';
 import type { BrokerKind } from '../broker/kind';
 import type { FaultSpec } from './fault-spec';
-import { RECONNECT_PERIOD_MS } from './fault-link';
-import { startLabBroker } from '../broker/start';
-import { startProxy, type ProxyPacketEvent } from './proxy';
+import { proxyTarget, RECONNECT_PERIOD_MS } from './fault-link';
+import { startLabBroker, type LabBroker } from '../broker/start';
+import { startProxy, type FaultProxy, type ProxyPacketEvent } from './proxy';
 import type { Address } from '../broker/listen';
 import { within } from '../lab/wait';
 
 export interface ChaosOptions {
-  /** Which broker to start on loopback. */
+  /** Which broker to start on loopback (unless `broker` names a running one). */
   engine: BrokerKind;
+  /** A running broker's URL instead of starting one. */
+  broker?: string;
   /** Messages per QoS level. */
   count: number;
   qos: QoS[];
@@ -54,6 +57,8 @@ export interface QosRun {
   stalled: boolean;
   /** Publishes MQTT.js failed, by error message. */
   publishErrors: Record<string, number>;
+  /** Malformed packets the broker sent (the proxy cut each of those connections). */
+  malformed: number;
   /** What the broker logged about dropping messages during the run (mosquitto). */
   brokerSaid: string[];
 }
@@ -67,18 +72,29 @@ export interface ChaosReport {
 const WINDOW = 20;
 /** After publishing, the run ends when everything arrived or nothing has arrived for this long. */
 const QUIET_MS = 2000;
-/** A publisher with no acknowledgement for this long is stuck: report it rather than hang. */
-const STALL_MS = 20_000;
+export interface ChaosLimits extends Limits {
+  /** A publisher with no acknowledgement for this long is stuck: report it rather than hang. */
+  stallMs: number;
+}
 
-export async function runChaos(options: ChaosOptions, print: (line: string) => void): Promise<ChaosReport> {
-  const broker = await startLabBroker(options.engine);
+export const CHAOS_LIMITS: ChaosLimits = { ...LIMITS, stallMs: 20_000 };
+
+/** The exit code a chaos report earns: a stalled run (a bound ran out) 4, a broken promise 5, a malformed packet 6. */
+export function chaosExit(report: ChaosReport): ExitCode {
+  if (report.runs.some((run) => run.malformed > 0)) return EXIT.violation;
+  if (report.runs.some((run) => run.stalled)) return EXIT.timeout;
+  return report.runs.every((run) => run.verdict.kept) ? EXIT.ok : EXIT.protocol;
+}
+
+export async function runChaos(options: ChaosOptions, print: (line: string) => void, limits: ChaosLimits = CHAOS_LIMITS): Promise<ChaosReport> {
+  const broker: ChaosBroker = options.broker ? external(options.broker) : await startLabBroker(options.engine);
   try {
     const mode = options.burst ? 'burst: the subscriber is offline while all messages are published' : `cuts every ${options.cut.minMs}-${options.cut.maxMs} ms (seed ${options.seed})`;
     print(`broker: ${broker.name}; ${options.count} messages per QoS at up to ${options.rate}/s; ${mode}`);
     const runs: QosRun[] = [];
     for (const qos of options.qos) {
       const logged = broker.log().length;
-      const run = await runQos(broker, qos, options, print);
+      const run = await runQos(broker, qos, options, print, limits);
       run.brokerSaid = broker.log().slice(logged).split('\n').filter((l) => /drop/i.test(l)).map((l) => l.replace(/^\d+: /, ''));
       runs.push(run);
       for (const line of describeRun(run)) print(line);
@@ -89,7 +105,14 @@ export async function runChaos(options: ChaosOptions, print: (line: string) => v
   }
 }
 
-async function runQos(target: Address, qos: QoS, options: ChaosOptions, print: (line: string) => void): Promise<QosRun> {
+/** A broker someone else runs: nothing to start or stop, no log to read. */
+function external(url: string): ChaosBroker {
+  return { name: url, url, ...proxyTarget(url), log: () => '', close: async () => undefined };
+}
+
+type ChaosBroker = Omit<LabBroker, 'kind'>;
+
+async function runQos(target: Address & { url: string }, qos: QoS, options: ChaosOptions, print: (line: string) => void, limits: ChaosLimits): Promise<QosRun> {
   const started = performance.now();
   const topic = `chaos/q${qos}`;
   const pubResends = resendCounter('receive');
@@ -116,17 +139,18 @@ async function runQos(target: Address, qos: QoS, options: ChaosOptions, print: (
       arrivals.arrived();
     });
 
-  let sub = await connect(subOptions, counting('subscriber'), listen);
-  // The subscriber reconnects on its own: if the publisher cannot connect, end it rather than leave it retrying.
-  const pub = await connect(pubOptions, counting('publisher')).catch((error: unknown) => {
-    sub.client.end(true);
-    throw error;
-  });
+  const { answerMs } = limits;
+  const connectSub = () => connectWithin(subOptions, counting('subscriber'), answerMs, listen, target.url);
+  let sub: Connection | undefined;
+  let pub: Connection | undefined;
   let stalled = false;
   try {
-    await subscribe(sub, topic, qos);
+    const seen = (proxy: FaultProxy) => (error: unknown) => Promise.reject(withProxyView(error, proxy, target.url));
+    sub = await connectSub().catch(seen(subProxy));
+    pub = await connectWithin(pubOptions, counting('publisher'), answerMs, undefined, target.url).catch(seen(pubProxy));
+    await subscribeWithin(sub, topic, qos, answerMs, target.url).catch(seen(subProxy));
     if (options.burst) {
-      await sub.end();
+      await endWithin(sub, answerMs);
     } else {
       pubProxy.arm(every(options, qos * 2));
       subProxy.arm(every(options, qos * 2 + 1));
@@ -135,16 +159,20 @@ async function runQos(target: Address, qos: QoS, options: ChaosOptions, print: (
     const acked = new Array<boolean>(options.count).fill(false);
     const failed = new Array<boolean>(options.count).fill(false);
     const publishErrors: Record<string, number> = {};
-    stalled = (await publishNumbered(pub, topic, qos, options, { acked, failed, errors: publishErrors }, print)) === 'stalled';
+    const published = await publishNumbered(pub, topic, qos, options, { acked, failed, errors: publishErrors }, print, limits.stallMs);
+    stalled = published.stalled;
     for (const proxy of proxies) proxy.calm();
-    if (options.burst) sub = await connect(subOptions, counting('subscriber'), listen);
-    await arrivals.settled(QUIET_MS);
+    if (options.burst) sub = await connectSub();
+    // A broker that never stops sending (duplicates, say) cannot hold the run open for ever; the cap is generous, so a slow drain is still counted.
+    const drainMs = 5 * limits.stallMs;
+    if ((await within(arrivals.settled(QUIET_MS).then(() => true), drainMs)) === null) print(`  QoS ${qos}: the broker was still delivering ${secondsText(drainMs)} after the last publish; counting stopped there`);
 
-    const t = tally(options.count, acked, delivered, failed);
+    // A stalled run stopped publishing: count what went out, not what was planned.
+    const t = tally(published.issued, acked, delivered, failed);
     return {
       qos,
       tally: t,
-      verdict: stalled ? { kept: false, text: `STALLED: the publisher got no acknowledgement for ${STALL_MS / 1000} s; ${verdict(qos, t).text}` } : verdict(qos, t),
+      verdict: stalled ? stalledVerdict(t, secondsText(limits.stallMs)) : verdict(qos, t),
       reconnects: { publisher: connacks.publisher - 1, subscriber: connacks.subscriber - 1 },
       cuts: { publisher: pubProxy.cuts(), subscriber: subProxy.cuts() },
       brokerClosed: { publisher: pubProxy.brokerClosed(), subscriber: subProxy.brokerClosed() },
@@ -152,12 +180,23 @@ async function runQos(target: Address, qos: QoS, options: ChaosOptions, print: (
       seconds: (performance.now() - started) / 1000,
       stalled,
       publishErrors,
+      malformed: pubProxy.brokerMalformed() + subProxy.brokerMalformed(),
       brokerSaid: [],
     };
   } finally {
-    await Promise.all([finish(pub, stalled), finish(sub, stalled)]);
+    const force = stalled || !pub || !sub;
+    await Promise.all([finish(pub, force, answerMs), finish(sub, force, answerMs)]);
     await Promise.all(proxies.map((p) => p.close()));
   }
+}
+
+/** An error through the proxy, with what the proxy saw the broker do (close, or send garbage) instead of answering. */
+function withProxyView(error: unknown, proxy: FaultProxy, url: string): unknown {
+  if (!(error instanceof CliError)) return error;
+  // The proxy cuts a connection that carries a malformed packet, so the client only saw a close: name the cause.
+  if (proxy.brokerMalformed() > 0) return new CliError(`the broker at ${url} sent ${proxy.brokerMalformed()} malformed packet(s); the proxy cut each of those connections`, EXIT.violation);
+  if (proxy.brokerClosed() > 0) return new CliError(`${error.message}: the broker closed the connection ${proxy.brokerClosed()} time(s)`, error.exitCode);
+  return error;
 }
 
 function every(options: ChaosOptions, offset: number): FaultSpec {
@@ -172,13 +211,15 @@ async function publishNumbered(
   options: ChaosOptions,
   outcome: { acked: boolean[]; failed: boolean[]; errors: Record<string, number> },
   print: (line: string) => void,
-): Promise<'done' | 'stalled'> {
+  stallMs: number,
+): Promise<{ stalled: boolean; issued: number }> {
   const { acked, errors } = outcome;
   const { count, rate } = options;
   const start = performance.now();
   let done = 0;
   let lastProgress = performance.now();
   let stalled = false;
+  let issued = 0;
   const step = Math.max(1, Math.floor(count / 4));
   const failed = (seq: number, error: Error) => {
     outcome.failed[seq] = true;
@@ -208,21 +249,24 @@ async function publishNumbered(
   };
 
   const watchdog = setInterval(() => {
-    if (performance.now() - lastProgress > STALL_MS) stalled = true;
-  }, 1000);
+    if (performance.now() - lastProgress > stallMs) stalled = true;
+  }, Math.min(1000, stallMs / 4));
   const inFlight = new Set<Promise<void>>();
   try {
     // Publishes are issued strictly in sequence order, so any reordering seen is the network's or the broker's.
-    for (let seq = 0; seq < count && !stalled; seq++) {
+    for (; issued < count && !stalled; issued++) {
+      const seq = issued;
       // Pacing, not waiting for an event: QoS 0 would otherwise finish before the first cut.
       const due = start + (seq * 1000) / rate - performance.now();
       if (due > 1) await sleep(due);
-      while (inFlight.size >= WINDOW && !stalled) await Promise.race([...inFlight, sleep(1000)]);
+      // within() clears its timer: a bare sleep here left one 1 s timer running per turn.
+      while (inFlight.size >= WINDOW && !stalled) await within(Promise.race(inFlight), 1000);
+      if (stalled) break; // nothing more goes out once the run is given up on
       const flow: Promise<void> = publishOne(seq).finally(() => inFlight.delete(flow));
       inFlight.add(flow);
     }
-    while (inFlight.size > 0 && !stalled) await Promise.race([...inFlight, sleep(1000)]);
-    return stalled ? 'stalled' : 'done';
+    while (inFlight.size > 0 && !stalled) await within(Promise.race(inFlight), 1000);
+    return { stalled, issued };
   } finally {
     clearInterval(watchdog);
   }
@@ -274,13 +318,10 @@ function resendCounter(publishDirection: 'receive' | 'send'): { onPacket(e: Prox
   };
 }
 
-/** How long a polite DISCONNECT may wait for in-flight handshakes: after the cuts, a broker may never finish some. */
-const FINISH_MS = 2000;
-
-async function finish(conn: Connection, force: boolean): Promise<void> {
-  if (force) return void conn.client.end(true);
-  await within(conn.end(), FINISH_MS);
-  conn.client.end(true); // a no-op after a clean end; otherwise it stops the wait and any reconnecting
+/** A polite DISCONNECT, bounded (after the cuts a broker may never finish some handshakes); at once when forced. */
+async function finish(conn: Connection | undefined, force: boolean, ms: number): Promise<void> {
+  if (force) return drop(conn);
+  await endWithin(conn, Math.min(ms, 2000));
 }
 
 /** The lines for one QoS run, from its figures. */
@@ -295,6 +336,7 @@ export function describeRun(run: QosRun): string[] {
       ? [`  the broker itself closed connections: publisher ${run.brokerClosed.publisher}, subscriber ${run.brokerClosed.subscriber}`]
       : []),
     ...Object.entries(run.publishErrors).map(([why, n]) => `  MQTT.js failed ${n} publish(es) on the publisher: ${why}`),
+    ...(run.malformed > 0 ? [`  the broker sent ${run.malformed} malformed packet(s): the proxy cut each of those connections`] : []),
     ...run.brokerSaid.map((line) => `  the broker logged: ${line}`),
     `  ${run.verdict.text}`,
   ];

@@ -42,6 +42,8 @@ export interface FaultProxy {
   cuts(): number;
   /** Connections the broker closed itself (not cut by us, not ended by the client). */
   brokerClosed(): number;
+  /** Malformed packets the broker sent (each one cut its connection). */
+  brokerMalformed(): number;
   /** Starts (or restarts) a fault now, including on connections already open. */
   arm(fault: FaultSpec): void;
   /** Stops cutting (open connections stay up, new ones are not cut): lets a run drain. */
@@ -59,6 +61,7 @@ export async function startProxy(options: ProxyOptions): Promise<FaultProxy> {
   let fault = options.fault;
   let cuts = 0;
   let brokerClosed = 0;
+  let brokerMalformed = 0;
   let links = 0;
   let nextDelay = delays(fault);
   const open = new Set<Link>();
@@ -119,7 +122,8 @@ export async function startProxy(options: ProxyOptions): Promise<FaultProxy> {
         try {
           frames = split(chunk);
         } catch {
-          return entry.cut('malformed packet');
+          if (direction === 'send') brokerMalformed++;
+          return entry.cut(`malformed packet from the ${direction === 'send' ? 'broker' : 'client'}`);
         }
         for (const frame of frames) {
           if (cut) return;
@@ -153,6 +157,7 @@ export async function startProxy(options: ProxyOptions): Promise<FaultProxy> {
     port,
     cuts: () => cuts,
     brokerClosed: () => brokerClosed,
+    brokerMalformed: () => brokerMalformed,
     arm: (spec) => {
       fault = spec;
       nextDelay = delays(spec);

@@ -2,12 +2,21 @@
 // 1 and 2 messages are published while it is away, and it comes back. Run
 // with clean=false (the session and its queue survive) and clean=true (they
 // do not). Every line is a real packet of a client or of the broker's wire.
-import { connect, type Connection } from '../mqtt/connection';
+import type { Connection, ConnectionOptions, PacketListener } from '../mqtt/connection';
 import { formatBrokerPacket, formatPacket, paint, type Style } from '../mqtt/format';
 import type { BrokerPacketEvent, PacketEvent } from '../mqtt/packet-event';
-import { QOS_LEVELS } from '../mqtt/qos';
-import { collectDeliveries, subscribe, type Delivery } from '../mqtt/subscriber';
+import { QOS_LEVELS, type QoS } from '../mqtt/qos';
+import { collectDeliveries, type Delivery } from '../mqtt/subscriber';
 import { startLabBroker, type BrokerKind } from '../broker/start';
+import { startTapProxy } from '../broker/proxy';
+import type { BrokerPacketListener } from '../broker/tap';
+import type { Packet } from 'mqtt-packet';
+import { CliError, EXIT } from '../cli/errors';
+import { within } from '../lab/wait';
+import { connectWithin, drop, endWithin, LIMITS, orTimeout, secondsText, subscribeWithin, type Limits } from '../bench/bounded';
+import { proxyTarget } from './fault-link';
+import type { Address } from '../broker/listen';
+import { createConnection } from 'node:net';
 
 const TOPIC = 'lab/offline';
 const MARKER = 'marker: published after the subscriber came back';
@@ -22,13 +31,44 @@ export interface OfflineOutcome {
 
 type Print = (line: string) => void;
 
-export async function runOfflineScenario(kind: BrokerKind, style: Style, print: Print): Promise<OfflineOutcome[]> {
+/** The broker to start (an engine), or a running one's URL, seen through a tap proxy in front of it. */
+export type ScenarioBroker = { engine: BrokerKind } | { url: string };
+
+export async function runOfflineScenario(where: ScenarioBroker, style: Style, print: Print, limits: Limits = LIMITS): Promise<OfflineOutcome[]> {
   let watching = new Set<string>();
   const lane = (who: string, text: string) => print(`  ${paint(who.padEnd(LANE_WIDTH), 'dim', style.color)}| ${text}`);
-  const broker = await startLabBroker(kind, (e: BrokerPacketEvent) => {
+  const onBrokerPacket = (e: BrokerPacketEvent) => {
     if (watching.has(e.clientId)) lane('broker', formatBrokerPacket(e, style));
-  });
+  };
+  const broker = 'engine' in where ? await startLabBroker(where.engine, onBrokerPacket) : await tapped(where.url, onBrokerPacket, limits.answerMs);
+  // Errors name the broker the user gave, not the tap in front of it.
+  const named = 'engine' in where ? broker.url : where.url;
   const outcomes: OfflineOutcome[] = [];
+  const { answerMs } = limits;
+  // Every client this run opens; a failure part-way drops the ones still open, so nothing keeps the process alive.
+  const open = new Set<Connection>();
+  const connect = async (options: ConnectionOptions, onPacket: PacketListener, prepare?: (client: Connection['client']) => void) => {
+    const conn = await connectWithin(options, onPacket, answerMs, prepare, named);
+    open.add(conn);
+    return conn;
+  };
+  const end = async (conn: Connection) => {
+    open.delete(conn);
+    await endWithin(conn, answerMs);
+  };
+  const subscribe = (conn: Connection, topic: string, qos: QoS) => subscribeWithin(conn, topic, qos, answerMs, named);
+  const publish = async (conn: Connection, payload: string, qos: QoS) => {
+    let pubrec = false;
+    const onReceive = (packet: Packet) => (pubrec ||= packet.cmd === 'pubrec');
+    conn.client.on('packetreceive', onReceive);
+    try {
+      const done = await within(Promise.race([conn.client.publishAsync(TOPIC, payload, { qos }), conn.lost]).then(() => true), answerMs);
+      const missing = qos === 0 ? 'room on the socket' : qos === 1 ? 'PUBACK' : pubrec ? 'PUBCOMP' : 'PUBREC';
+      if (done === null) throw new CliError(`no ${missing} from the broker at ${named} for the QoS ${qos} message '${payload}' within ${secondsText(answerMs)}`, EXIT.timeout);
+    } finally {
+      conn.client.off('packetreceive', onReceive);
+    }
+  };
   try {
     print(`broker: ${broker.name} on ${broker.url}\n`);
     for (const clean of [false, true]) {
@@ -40,11 +80,11 @@ export async function runOfflineScenario(kind: BrokerKind, style: Style, print: 
       print(`clean=${clean}: the subscriber subscribes at QoS 2, then disconnects`);
       const first = await connect({ ...base, clientId: subId, clean }, log('subscriber'));
       await subscribe(first, TOPIC, 2);
-      await first.end();
+      await end(first);
 
       print(`\nwhile it is away, the publisher sends one message at each QoS`);
       const pub = await connect({ ...base, clientId: pubId, clean: true }, log('publisher'));
-      for (const qos of QOS_LEVELS) await pub.client.publishAsync(TOPIC, `QoS ${qos} message`, { qos });
+      for (const qos of QOS_LEVELS) await publish(pub, `QoS ${qos} message`, qos);
 
       print(
         clean
@@ -64,9 +104,9 @@ export async function runOfflineScenario(kind: BrokerKind, style: Style, print: 
       });
       if (clean) await subscribe(back, TOPIC, 2);
       // Anything queued arrives before the marker: the broker sends the stored queue right after CONNACK.
-      await pub.client.publishAsync(TOPIC, MARKER, { qos: 1 });
-      await Promise.race([settle.done, back.lost]);
-      await Promise.all([back.end(), pub.end()]);
+      await publish(pub, MARKER, 1);
+      await orTimeout(Promise.race([settle.done, back.lost]), answerMs, `the returning subscriber did not get the marker (and finish every QoS 2 flow) from the broker at ${named}`);
+      await Promise.all([end(back), end(pub)]);
 
       const outcome = { clean, sessionPresent: back.connack.sessionPresent, delivered };
       outcomes.push(outcome);
@@ -75,10 +115,20 @@ export async function runOfflineScenario(kind: BrokerKind, style: Style, print: 
     }
   } finally {
     watching = new Set();
+    for (const conn of open) drop(conn);
     await broker.close();
   }
   return outcomes;
 }
+
+/** A running broker behind a tap proxy, so its side of the wire is printed as for the brokers we start. */
+async function tapped(url: string, onPacket: BrokerPacketListener, ms: number): Promise<{ name: string; url: string; close(): Promise<void> }> {
+  const upstream = proxyTarget(url);
+  await reachable(url, upstream, ms);
+  const proxy = await startTapProxy({ upstream, onPacket });
+  return { name: `${url} seen through the tap`, url: proxy.url, close: proxy.close };
+}
+
 
 /** What the run showed, in words, from the recorded outcome. */
 export function summarize(outcome: OfflineOutcome): string[] {
@@ -128,4 +178,22 @@ function settled(): { watch(client: Connection['client']): void; markerDone(): v
       });
     },
   };
+}
+
+/** A TCP connection to the broker opens within `ms`: otherwise the tap would only show its own side closing. */
+async function reachable(url: string, target: Address, ms: number): Promise<void> {
+  const socket = createConnection(target);
+  const opened = new Promise<void>((resolve, reject) => {
+    socket.once('connect', resolve);
+    socket.once('error', reject);
+  });
+  try {
+    if ((await within(opened, ms)) === null) throw new CliError(`cannot reach the broker at ${url}: no TCP connection within ${secondsText(ms)}`, EXIT.timeout);
+  } catch (error) {
+    if (error instanceof CliError) throw error;
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new CliError(`cannot reach the broker at ${url}: ${code === 'ECONNREFUSED' ? 'connection refused' : (code ?? (error as Error).message)}`, EXIT.connect);
+  } finally {
+    socket.destroy();
+  }
 }

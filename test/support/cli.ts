@@ -27,7 +27,7 @@ export interface RunOptions {
 type Stream = 'stdout' | 'stderr';
 
 /** Runs src/<entry>.ts with args; NO_COLOR so output is plain text. */
-export function runCli(entry: 'publish' | 'subscribe' | 'broker' | 'lab' | 'scenario' | 'chaos' | 'bench', args: string[], { env = {}, t }: RunOptions = {}): Run {
+export function runCli(entry: 'publish' | 'subscribe' | 'broker' | 'lab' | 'scenario' | 'chaos' | 'bench' | 'load', args: string[], { env = {}, t }: RunOptions = {}): Run {
   const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src', `${entry}.ts`), ...args], {
     cwd: ROOT,
     env: { ...process.env, NO_COLOR: '1', ...env },

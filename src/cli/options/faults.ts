@@ -5,11 +5,31 @@ import type { ChaosOptions } from '../../faults/chaos';
 import { parseFault } from '../../faults/fault-spec';
 import { UsageError } from '../errors';
 import { runCount } from './bench';
-import { COMMANDS, defaulted, display, displayOptions, engineFlag, engineOption, integer, MAX_TIMER_MS, parseRaw, printable, qosList, type Display, type Parsed } from './parse';
+import { brokerUrl, PUBLIC_BROKERS } from './broker-url';
+import { COMMANDS, defaulted, display, displayOptions, engineFlag, engineOption, integer, MAX_TIMER_MS, parseRaw, printable, qosList, single, type Display, type Parsed } from './parse';
 
 /** --engine for the commands that start their own broker on loopback. */
 function labEngineOption(y: Argv): Argv {
-  return engineOption(y, `which broker to start on loopback: ${BROKER_KINDS.join(' or ')} (mosquitto must be installed)`, 'aedes');
+  return engineOption(y, `which broker to start on loopback: ${BROKER_KINDS.join(' or ')} (mosquitto must be installed)`, 'aedes').option('broker', {
+    alias: 'b',
+    type: 'string',
+    describe: 'a running broker (URL or host[:port]) instead of starting one; --engine is then not allowed',
+  });
+}
+
+/** --broker, for a command that starts its own broker otherwise: not with --engine, and (a flood) never a public test broker. */
+export function ownBrokerFlag(raw: Record<string, unknown>, argv: readonly string[]): string | undefined {
+  const text = single(raw, 'broker');
+  if (text === undefined) return undefined;
+  // --engine has a default, so only the command line says whether it was given.
+  if (argv.some((a) => a === '--engine' || a.startsWith('--engine='))) throw new UsageError('give --broker or --engine, not both');
+  // The old spelling of --engine: say so rather than dial test.mosquitto.org.
+  if ((BROKER_KINDS as readonly string[]).includes(text)) throw new UsageError(`--broker '${text}' names a running broker; to start ${text} on loopback, use --engine ${text}`);
+  if (PUBLIC_BROKERS[text.toLowerCase()]) throw new UsageError(`--broker '${text}': this command floods its broker; run it against your own, not a public test broker`);
+  const url = brokerUrl(text);
+  // No TLS or WebSocket options here, and chaos and scenario reach the broker through a plain TCP proxy.
+  if (!url.startsWith('mqtt://')) throw new UsageError(`--broker '${text}': this command speaks plain MQTT over TCP only (mqtt://)`);
+  return url;
 }
 
 export const SCENARIOS = ['offline'] as const;
@@ -19,6 +39,8 @@ export type ScenarioName = (typeof SCENARIOS)[number];
 export interface ScenarioCliOptions {
   name: ScenarioName;
   engine: BrokerKind;
+  /** A running broker instead of starting one. */
+  broker?: string;
   display: Display;
 }
 
@@ -32,7 +54,7 @@ export function parseScenario(argv: string[]): Parsed<ScenarioCliOptions> {
   if (names.length !== 1) throw new UsageError(`name one scenario (${SCENARIOS.join(', ')}), got ${names.length === 0 ? 'none' : `'${names.join(' ')}'`}`);
   const name = names[0]!;
   if (!(SCENARIOS as readonly string[]).includes(name)) throw new UsageError(`unknown scenario '${printable(name)}', use ${SCENARIOS.join(', ')}`);
-  return { kind: 'run', options: { name: name as ScenarioName, engine: engineFlag(raw, 'aedes'), display: display(raw) } };
+  return { kind: 'run', options: { name: name as ScenarioName, engine: engineFlag(raw, 'aedes'), broker: ownBrokerFlag(raw, argv), display: display(raw) } };
 }
 
 export function parseChaos(argv: string[]): Parsed<ChaosOptions> {
@@ -66,6 +88,7 @@ export function parseChaos(argv: string[]): Parsed<ChaosOptions> {
     kind: 'run',
     options: {
       engine: engineFlag(raw, 'aedes'),
+      broker: ownBrokerFlag(raw, argv),
       count: runCount(defaulted(raw, 'count')),
       qos,
       cut: { minMs: fault.minMs, maxMs: fault.maxMs },

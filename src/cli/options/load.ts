@@ -2,6 +2,7 @@
 import type { LoadOptions } from '../../bench/load';
 import { UsageError } from '../errors';
 import { COMMANDS, defaulted, engineFlag, engineOption, integer, MAX_TIMER_MS, parseRaw, qosFlag, type Parsed } from './parse';
+import { ownBrokerFlag } from './faults';
 
 /** The most messages one load run may send: the subscriber's tally is a byte per message. */
 const MAX_LOAD_MESSAGES = 100_000_000;
@@ -13,7 +14,8 @@ export function parseLoad(argv: string[], mosquittoInstalled: boolean): Parsed<L
       y
         .option('seconds', { alias: 's', type: 'string', default: '60', describe: 'how long to publish' })
         .option('rate', { type: 'string', default: '20000', describe: 'messages per second' })
-        .option('qos', { alias: 'q', type: 'string', default: '1', describe: 'QoS of publish and subscription: 0, 1 or 2' }),
+        .option('qos', { alias: 'q', type: 'string', default: '1', describe: 'QoS of publish and subscription: 0, 1 or 2' })
+        .option('broker', { alias: 'b', type: 'string', describe: 'a running broker (URL or host[:port]) instead of starting one; --engine is then not allowed' }),
       'broker (default: mosquitto when installed, else aedes)',
     ),
   );
@@ -26,5 +28,5 @@ export function parseLoad(argv: string[], mosquittoInstalled: boolean): Parsed<L
   const rate = integer('rate', defaulted(raw, 'rate'), 1);
   // The subscriber keeps one byte per message it may be sent (rate × seconds).
   if (rate * seconds > MAX_LOAD_MESSAGES) throw new UsageError(`--rate × --seconds must be at most ${MAX_LOAD_MESSAGES} messages (one byte each is kept to count them), got ${rate} × ${seconds}`);
-  return { kind: 'run', options: { seconds, rate, qos, engine } };
+  return { kind: 'run', options: { seconds, rate, qos, engine, broker: ownBrokerFlag(raw, argv) } };
 }
