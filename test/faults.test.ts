@@ -1,11 +1,13 @@
 // Each fault point, for real: a CLI with --fault against a fresh embedded
 // broker, asserting the recovery on the broker's own tap (what reached it),
-// not on what the client believes it sent.
+// not on what the client believes it sent; and, through the witness between the
+// tool's fault proxy and the broker, that each printed line was on the wire.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { BrokerPacketEvent } from '../src/mqtt/packet-event';
 import { runCli } from './support/cli';
 import { testBroker } from './support/broker';
+import { assertToolMatchesWire, witness } from './support/witness';
 
 /** The packets the broker received from (or sent to) one client, as `cmd id dup`. */
 function seen(events: BrokerPacketEvent[], clientId: string, direction: 'receive' | 'send', cmds: string[]): string[] {
@@ -28,8 +30,9 @@ const PUBLISHER_CASES = [
 for (const c of PUBLISHER_CASES) {
   test(`publish QoS ${c.qos} --fault ${c.fault}: the publisher reconnects and the broker receives the resend`, async (t) => {
     const broker = await testBroker(t);
+    const wire = await witness(t, broker.url);
     const id = `fault-pub-${c.fault}`;
-    const run = await runCli('publish', ['--broker', broker.url, '--qos', String(c.qos), '--fault', c.fault, '--client-id', id, '-v', '--topic', 'f/p']).done;
+    const run = await runCli('publish', ['--broker', wire.url, '--qos', String(c.qos), '--fault', c.fault, '--client-id', id, '-v', '--topic', 'f/p']).done;
     assert.equal(run.code, 0, run.stderr);
     assert.equal(run.stderr, '');
     assert.deepEqual(seen(broker.events, id, 'receive', ['publish', 'pubrel']), c.received);
@@ -38,14 +41,17 @@ for (const c of PUBLISHER_CASES) {
     assert.match(run.stdout, new RegExp(`fault: the proxy cut the connection \\(before ${c.fault}\\)`));
     assert.match(run.stdout, /^send: connect {2}client-id=fault-pub-\S+ clean=false/m);
     assert.match(run.stdout, c.resend);
+    await wire.settled();
+    assertToolMatchesWire(run.stdout, wire, id, { verbose: true, fault: { swallowed: c.fault } });
   });
 }
 
 test('subscribe QoS 1 --fault puback: the broker redelivers the message on the resumed session', async (t) => {
   const broker = await testBroker(t);
-  const sub = runCli('subscribe', ['--broker', broker.url, '--qos', '1', '--fault', 'puback', '--count', '2', '--timeout', '20', '--client-id', 'fault-sub-1', '--topic', 'f/s1']);
+  const wire = await witness(t, broker.url);
+  const sub = runCli('subscribe', ['--broker', wire.url, '-v', '--qos', '1', '--fault', 'puback', '--count', '2', '--timeout', '20', '--client-id', 'fault-sub-1', '--topic', 'f/s1']);
   await sub.waitFor(/^subscribed to/m);
-  const pub = await runCli('publish', ['--broker', broker.url, '--qos', '1', '--client-id', 'fault-pub-s1', '--topic', 'f/s1', '--message', 'once']).done;
+  const pub = await runCli('publish', ['--broker', wire.url, '--qos', '1', '--client-id', 'fault-pub-s1', '--topic', 'f/s1', '--message', 'once']).done;
   assert.equal(pub.code, 0, pub.stderr);
   const got = await sub.done;
   assert.equal(got.code, 0, got.stderr);
@@ -57,13 +63,17 @@ test('subscribe QoS 1 --fault puback: the broker redelivers the message on the r
     got.stdout.split('\n').filter((l) => l.startsWith('message #')).map((l) => l.replace(/ \(.*\)/, '')),
     ['message #1 on f/s1 at QoS 1: once', 'message #2 on f/s1 at QoS 1: once'],
   );
+  await wire.settled();
+  assertToolMatchesWire(got.stdout, wire, 'fault-sub-1', { verbose: true, fault: { swallowed: 'puback' } });
+  assertToolMatchesWire(pub.stdout, wire, 'fault-pub-s1');
 });
 
 test('subscribe QoS 2 --fault pubcomp: the broker resends PUBREL, the message is delivered once', async (t) => {
   const broker = await testBroker(t);
-  const sub = runCli('subscribe', ['--broker', broker.url, '--qos', '2', '--fault', 'pubcomp', '--client-id', 'fault-sub-2', '--topic', 'f/s2']);
+  const wire = await witness(t, broker.url);
+  const sub = runCli('subscribe', ['--broker', wire.url, '-v', '--qos', '2', '--fault', 'pubcomp', '--client-id', 'fault-sub-2', '--topic', 'f/s2']);
   await sub.waitFor(/^subscribed to/m);
-  const pub = await runCli('publish', ['--broker', broker.url, '--qos', '2', '--client-id', 'fault-pub-s2', '--topic', 'f/s2', '--message', 'exactly']).done;
+  const pub = await runCli('publish', ['--broker', wire.url, '--qos', '2', '--client-id', 'fault-pub-s2', '--topic', 'f/s2', '--message', 'exactly']).done;
   assert.equal(pub.code, 0, pub.stderr);
   await sub.waitFor(/reconnecting[\s\S]*receive: pubrel[\s\S]*send: pubcomp/);
   sub.child.kill('SIGINT');
@@ -72,4 +82,7 @@ test('subscribe QoS 2 --fault pubcomp: the broker resends PUBREL, the message is
   assert.deepEqual(seen(broker.events, 'fault-sub-2', 'send', ['publish', 'pubrel']), ['publish dup=0', 'pubrel', 'pubrel']);
   assert.deepEqual(seen(broker.events, 'fault-sub-2', 'receive', ['pubcomp']), ['pubcomp']);
   assert.equal(got.stdout.split('\n').filter((l) => l.startsWith('message #')).length, 1);
+  await wire.settled();
+  assertToolMatchesWire(got.stdout, wire, 'fault-sub-2', { verbose: true, fault: { swallowed: 'pubcomp' } });
+  assertToolMatchesWire(pub.stdout, wire, 'fault-pub-s2');
 });
