@@ -101,7 +101,7 @@ function describe(packet: Packet, base: Omit<WirePacket, 'cmd' | 'bytes'>): Wire
       if (packet.qos === 0) delete wire.messageId;
       break;
     case 'connect':
-      Object.assign(wire, { clean: packet.clean, protocolVersion: packet.protocolVersion ?? 4 });
+      Object.assign(wire, { clientId: packet.clientId, clean: packet.clean, protocolVersion: packet.protocolVersion ?? 4 });
       break;
     case 'connack':
       wire.sessionPresent = packet.sessionPresent;
@@ -481,4 +481,47 @@ export function assertLabTraceMatchesWire(records: readonly (TraceRecord | CutRe
       assertTraceMatchesWire(own, wire, clientId, dropped[0] ? { fault: { swallowed: dropped[0].type } } : {});
     }
   }
+}
+
+// ---- Known divergences (issue 9), each undone in one place so a test can ----
+// ---- check everything else; delete each when its fix lands.              ----
+
+/** --json writes `"messageId":0` on a QoS 0 PUBLISH, which carries no packet id on the wire (MQTT.js's packet object has 0). */
+export function dropQos0Ids<R extends TraceRecord | CutRecord>(records: readonly R[]): R[] {
+  return records.map((r) => {
+    if (r.type !== 'publish' || (r as TraceRecord).qos !== 0 || (r as TraceRecord).messageId === undefined) return r;
+    const { messageId: _, ...rest } = r as TraceRecord;
+    return rest as R;
+  });
+}
+
+/** The lab's SUBSCRIBE record carries the granted QoS (MQTT.js writes SUBACK's grant back into the packet); put back what the wire carried. */
+export function subscribeQosAsSent<R extends TraceRecord | CutRecord>(records: readonly R[], wire: Witness): R[] {
+  const sent = new Map(wire.packets().filter((p) => p.cmd === 'subscribe').map((p) => [`${p.clientId}:${p.messageId}`, Math.max(...p.subscriptions!.map((s) => s.qos))]));
+  let clientId: string | undefined;
+  return records.map((r) => {
+    const record = r as TraceRecord;
+    if (record.type === 'connect') clientId = record.clientId;
+    if (record.type !== 'subscribe' || record.direction !== 'send') return r;
+    const qos = sent.get(`${clientId}:${record.messageId}`);
+    return qos === undefined ? r : ({ ...r, qos } as R);
+  });
+}
+
+/** --json's `bytes` is re-encoded from the parsed packet, not counted: mosquitto's 3-byte MQTT 5 DISCONNECT 0x9B (no property length) is written as 4. */
+export function bytesFromWire<R extends TraceRecord | CutRecord>(records: readonly R[], wire: Witness): R[] {
+  // Each client's records in order against its packets in order, per direction (what the strict check pairs up).
+  const queues = new Map<string, WirePacket[]>();
+  for (const p of wire.packets()) {
+    const key = `${p.clientId}:${p.direction}`;
+    queues.set(key, [...(queues.get(key) ?? []), p]);
+  }
+  let clientId: string | undefined;
+  return records.map((r) => {
+    if (r.type === 'cut' || r.seenBy === 'proxy' || r.seenBy === 'broker') return r;
+    const record = r as TraceRecord;
+    if (record.type === 'connect') clientId = record.clientId;
+    const twin = queues.get(`${clientId}:${record.direction === 'send' ? 'toBroker' : 'toClient'}`)?.shift();
+    return twin && twin.cmd === record.type && twin.cmd === 'disconnect' ? ({ ...r, bytes: twin.bytes } as R) : r;
+  });
 }
