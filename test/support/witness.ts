@@ -60,6 +60,8 @@ export interface WireConnection {
   closedBy: 'client' | 'broker' | null;
   /** Resolves when both sockets are closed. */
   closed: Promise<void>;
+  /** Resolves when the client's socket is closed (a frozen broker may keep the other one open). */
+  clientClosed: Promise<void>;
 }
 
 export interface Witness {
@@ -71,8 +73,8 @@ export interface Witness {
   packets(): WirePacket[];
   /** The connections of one client id (several after reconnects), in order. */
   of(clientId: string | RegExp): WireConnection[];
-  /** Waits (bounded) until every connection so far has closed; fails naming those still open. */
-  settled(ms?: number): Promise<void>;
+  /** Waits (bounded) until every connection so far has closed (or only its client side, with 'client'); fails naming those still open. */
+  settled(ms?: number, side?: 'both' | 'client'): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -137,6 +139,7 @@ export async function witness(t: TestContext | null, target: Target): Promise<Wi
       s.on('error', () => undefined);
     }
     let closedBoth: () => void = () => undefined;
+    let closedClient: () => void = () => undefined;
     const conn: WireConnection = {
       index: connections.length + 1,
       clientId: '?',
@@ -144,6 +147,7 @@ export async function witness(t: TestContext | null, target: Target): Promise<Wi
       packets: [],
       closedBy: null,
       closed: new Promise((resolve) => (closedBoth = resolve)),
+      clientClosed: new Promise((resolve) => (closedClient = resolve)),
     };
     connections.push(conn);
     let open = 2;
@@ -181,6 +185,7 @@ export async function witness(t: TestContext | null, target: Target): Promise<Wi
           conn.closedBy ??= direction === 'toBroker' ? 'client' : 'broker';
           to.destroy();
         } else to.end();
+        if (from === client) closedClient();
         if (--open === 0) closedBoth();
       });
       return parser;
@@ -201,8 +206,8 @@ export async function witness(t: TestContext | null, target: Target): Promise<Wi
     connections,
     packets: () => [...all],
     of: (clientId) => connections.filter((c) => matches(c.clientId, clientId)),
-    settled: async (ms = 3000) => {
-      const done = await within(Promise.all(connections.map((c) => c.closed)), ms);
+    settled: async (ms = 3000, side = 'both') => {
+      const done = await within(Promise.all(connections.map((c) => (side === 'both' ? c.closed : c.clientClosed))), ms);
       if (done === null) {
         const open = connections.filter((c) => c.closedBy === null).map((c) => `#${c.index} ${c.clientId}`);
         assert.fail(`witness: connections still open after ${ms} ms: ${open.join(', ')}`);
