@@ -530,3 +530,86 @@ export function bytesFromWire<R extends TraceRecord | CutRecord>(records: readon
     return twin && twin.cmd === record.type && twin.cmd === 'disconnect' ? ({ ...r, bytes: twin.bytes } as R) : r;
   });
 }
+
+// ---- The lab's printed diagram -----------------------------------------------
+
+/** Where the diagram's rails are, after the time column: Publisher, Broker, Subscriber. */
+const RAILS = { time: 8, publisher: 0, broker: 34, subscriber: 68 };
+/** An arrow's label is cut to fit between two rails. */
+const LABEL_ROOM = RAILS.broker - RAILS.publisher - 1 - 6;
+
+/** What a diagram arrow says about a wire packet: `PUBLISH q1 id=3 dup`, `SUBACK granted q1`, `CONNACK 0x87`. */
+function wireLabel(w: WirePacket, protocolVersion: number): string {
+  const name = w.cmd.toUpperCase();
+  const id = w.messageId === undefined ? '' : ` id=${w.messageId}`;
+  const hex = (c: number) => `0x${c.toString(16).padStart(2, '0')}`;
+  let label: string;
+  switch (w.cmd) {
+    case 'publish':
+      label = `${name} q${w.qos}${id}${w.dup ? ' dup' : ''}${w.retain ? ' retain' : ''}`;
+      break;
+    case 'subscribe':
+      label = `${name} q${w.subscriptions!.map((s) => s.qos).join(',')}`;
+      break;
+    case 'suback':
+      label = `${name} granted ${w.granted!.map((g) => (g >= 0x80 ? hex(g) : `q${g}`)).join(',')}`;
+      break;
+    case 'connack':
+      label = w.reasonCode ? `${name} ${protocolVersion === 5 ? hex(w.reasonCode) : `code ${w.reasonCode}`}` : name;
+      break;
+    default:
+      label = `${name}${id}${w.reasonCode ? ` ${hex(w.reasonCode)}` : ''}`;
+  }
+  return label.length > LABEL_ROOM ? label.slice(0, LABEL_ROOM) : label;
+}
+
+/** The arrows of one printed diagram per link, as Seens (label text), read back from the rails. */
+function diagramArrows(lines: string[]): Record<'publisher' | 'subscriber', Seen[]> {
+  const arrows: Record<'publisher' | 'subscriber', Seen[]> = { publisher: [], subscriber: [] };
+  for (const line of lines) {
+    if (!/^ *\d+\.\d+ \|/.test(line) || line.includes('~')) continue;
+    const rails = line.slice(RAILS.time);
+    for (const [link, left, right] of [['publisher', RAILS.publisher, RAILS.broker], ['subscriber', RAILS.broker, RAILS.subscriber]] as const) {
+      const span = rails.slice(left + 1, right);
+      const label = /-+ (.+?) -+/.exec(span)?.[1];
+      if (!label) continue;
+      const rightward = span.endsWith('>') || span.endsWith('X ');
+      const lost = span.endsWith('X ') || span.startsWith(' X');
+      // Rightward on the publisher's link is toward the broker; on the subscriber's link, away from it.
+      const direction: WireDirection = rightward === (link === 'publisher') ? 'toBroker' : 'toClient';
+      const cmd = label.split(' ')[0]!.toLowerCase();
+      arrows[link].push({ direction, cmd, text: `${SIDE[direction]}: ${label}${lost ? ' (lost)' : ''}` });
+    }
+  }
+  return arrows;
+}
+
+/**
+ * `npm start --broker <witness url>`'s printed diagrams, pair by pair: every
+ * arrow's label (type, QoS, id, DUP, retain, granted, reason) and direction,
+ * per link and connection, equal the wire. `except` leaves out packet types a
+ * known divergence is tested for elsewhere.
+ */
+export function assertLabOutputMatchesWire(stdout: string, wire: Witness, options: { except?: string[] } = {}): void {
+  const blocks = stdout.split(/^(?=== publish QoS)/m).slice(1);
+  assert.ok(blocks.length > 0, 'the lab printed pair diagrams');
+  const keep = (s: Seen) => !options.except?.includes(s.cmd);
+  for (const block of blocks) {
+    const [, pub, sub] = /^== publish QoS (\d), subscribe QoS (\d)/.exec(block)!;
+    const drawn = diagramArrows(block.split('\n'));
+    for (const leg of ['publisher', 'subscriber'] as const) {
+      const connections = wire.of(new RegExp(`-p${pub}s${sub}-${leg === 'publisher' ? 'pub' : 'sub'}$`));
+      const theirs = connections.map((c) => c.packets.map((p) => ({ direction: p.direction, cmd: p.cmd, text: `${SIDE[p.direction]}: ${wireLabel(p, c.protocolVersion)}` })).filter(keep));
+      const mine = byConnection(drawn[leg]).map((c) => c.filter(keep));
+      const label = `pub ${pub} / sub ${sub}: the ${leg} leg's printed arrows`;
+      assert.equal(mine.length, theirs.length, `${label}: ${mine.length} connection(s) drawn, ${theirs.length} on the wire`);
+      for (let k = 0; k < mine.length; k++) {
+        for (const d of ['toBroker', 'toClient'] as const) {
+          const shown = mine[k]!.filter((s) => s.direction === d).map((s) => s.text.replace(/ \(lost\)$/, ''));
+          const onWire = theirs[k]!.filter((s) => s.direction === d).map((s) => s.text);
+          assert.deepEqual(shown, onWire, `${label}, connection ${k + 1}, ${d === 'toBroker' ? 'client -> broker' : 'broker -> client'}: drawn (actual) differs from the wire (expected)`);
+        }
+      }
+    }
+  }
+}
