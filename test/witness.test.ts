@@ -182,3 +182,12 @@ test('assertTraceMatchesWire: a --json record with a wrong QoS or a wrong size f
   assert.throws(() => assertTraceMatchesWire(records.map((r) => (r.type === 'publish' ? { ...r, qos: 2 } : r)), w, 'tool'), /qos=2/);
   assert.throws(() => assertTraceMatchesWire(records.map((r) => (r.type === 'publish' ? { ...r, bytes: r.bytes + 1 } : r)), w, 'tool'), /bytes=/);
 });
+
+test('witness: settled() is bounded: a connection left open fails it, naming the client', async (t) => {
+  const broker = await hostileBroker(t);
+  const w = await witness(t, broker.url);
+  const socket = await rawClient(t, w);
+  socket.write(bytes(CONNECT('lingers')));
+  await packets(w, 2);
+  await assert.rejects(w.settled(100), /connections still open after 100 ms: #1 lingers/);
+});

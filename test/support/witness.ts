@@ -58,6 +58,8 @@ export interface WireConnection {
   packets: WirePacket[];
   /** Which end closed (FIN or reset) first; null while open. */
   closedBy: 'client' | 'broker' | null;
+  /** Sockets of this connection still open: 2, 1 (one side closed), 0. */
+  openSockets: number;
   /** Resolves when both sockets are closed. */
   closed: Promise<void>;
   /** Resolves when the client's socket is closed (a frozen broker may keep the other one open). */
@@ -146,11 +148,11 @@ export async function witness(t: TestContext | null, target: Target): Promise<Wi
       protocolVersion: 4,
       packets: [],
       closedBy: null,
+      openSockets: 2,
       closed: new Promise((resolve) => (closedBoth = resolve)),
       clientClosed: new Promise((resolve) => (closedClient = resolve)),
     };
     connections.push(conn);
-    let open = 2;
     const relay = (from: Socket, to: Socket, direction: WireDirection) => {
       const parser = mqttPacket.parser();
       let broken = false;
@@ -186,7 +188,7 @@ export async function witness(t: TestContext | null, target: Target): Promise<Wi
           to.destroy();
         } else to.end();
         if (from === client) closedClient();
-        if (--open === 0) closedBoth();
+        if (--conn.openSockets === 0) closedBoth();
       });
       return parser;
     };
@@ -209,7 +211,7 @@ export async function witness(t: TestContext | null, target: Target): Promise<Wi
     settled: async (ms = 3000, side = 'both') => {
       const done = await within(Promise.all(connections.map((c) => (side === 'both' ? c.closed : c.clientClosed))), ms);
       if (done === null) {
-        const open = connections.filter((c) => c.closedBy === null).map((c) => `#${c.index} ${c.clientId}`);
+        const open = connections.filter((c) => (side === 'both' ? c.openSockets > 0 : c.openSockets === 2)).map((c) => `#${c.index} ${c.clientId}`);
         assert.fail(`witness: connections still open after ${ms} ms: ${open.join(', ')}`);
       }
     },
