@@ -15,7 +15,7 @@ import type { CutPoint } from '../src/faults/fault-spec';
 import { runCli } from './support/cli';
 import { testBroker } from './support/broker';
 import { needsMosquitto, testMosquitto } from './support/mosquitto';
-import { assertLabMatchesWire, assertLabTraceMatchesWire, witness } from './support/witness';
+import { assertLabMatchesWire, assertLabOutputMatchesWire, assertLabTraceMatchesWire, labDiagrams, witness } from './support/witness';
 
 type AnyRecord = TraceRecord | CutRecord;
 
@@ -94,6 +94,10 @@ for (const engine of ['aedes', 'mosquitto'] as const) {
       assert.equal(wire.of(pair.clients.publisherId).length, 2, 'the publisher connected twice, through the proxy, to the broker');
       await wire.settled();
       assertLabMatchesWire(pairs, wire, { fault: { swallowed: packet } });
+      // As drawn: the lost arrow stops short of the publisher, and is the wire's packet all the same.
+      const drawn = labDiagrams(pairs);
+      assert.match(drawn, new RegExp(`X-+ ${packet.toUpperCase()} id=\\d+`));
+      assert.equal(assertLabOutputMatchesWire(drawn, wire), 1);
       // The --json trace of the pair: the proxy's dropped record accounts for the packet the publisher never got.
       assertLabTraceMatchesWire(pairRecords(pair, 0, 4), wire);
     });

@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { createConnection, createServer, type AddressInfo, type Socket } from 'node:net';
 import type { TestContext } from 'node:test';
 import mqttPacket, { type Packet } from 'mqtt-packet';
+import { formatDiagram } from '../../src/lab/diagram';
 import type { LabPair } from '../../src/lab/pairs';
 import type { Arrow } from '../../src/lab/timeline';
 import type { CutRecord, TraceRecord } from '../../src/mqtt/trace';
@@ -590,10 +591,10 @@ function diagramArrows(lines: string[]): Record<'publisher' | 'subscriber', Seen
  * `npm start --broker <witness url>`'s printed diagrams, pair by pair: every
  * arrow's label (type, QoS, id, DUP, retain, granted, reason) and direction,
  * per link and connection, equal the wire. `except` leaves out packet types a
- * known divergence is tested for elsewhere.
+ * known divergence is tested for elsewhere. Returns how many pair diagrams it checked.
  */
-export function assertLabOutputMatchesWire(stdout: string, wire: Witness, options: { except?: string[] } = {}): void {
-  const blocks = stdout.split(/^(?=== publish QoS)/m).slice(1);
+export function assertLabOutputMatchesWire(stdout: string, wire: Witness, options: { except?: string[] } = {}): number {
+  const blocks = stdout.split(/^(?=== publish QoS)/m).filter((b) => b.startsWith('== publish QoS'));
   assert.ok(blocks.length > 0, 'the lab printed pair diagrams');
   const keep = (s: Seen) => !options.except?.includes(s.cmd);
   for (const block of blocks) {
@@ -614,4 +615,12 @@ export function assertLabOutputMatchesWire(stdout: string, wire: Witness, option
       }
     }
   }
+  return blocks.length;
+}
+
+/** The diagrams an in-process lab run would print, each under its pair's title, for assertLabOutputMatchesWire. */
+export function labDiagrams(pairs: readonly LabPair[], verbose = false): string {
+  return pairs
+    .map((p) => [`== publish QoS ${p.publishQos}, subscribe QoS ${p.subscribeQos} ==`, ...formatDiagram(p.timeline, { verbose, color: false })].join('\n'))
+    .join('\n\n');
 }
