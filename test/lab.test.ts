@@ -134,6 +134,19 @@ test('publish-with-qos and subscribe-with-qos --json: one record per packet line
   }
 });
 
+test('publish-with-qos --json at QoS 0, through the witness: the records are the wire', async (t) => {
+  const broker = await witness(t, (await testBroker(t)).url);
+  const file = join(tmp(t), 'q0.jsonl');
+  const run = await runCli('publish', ['--broker', broker.url, '--qos', '0', '--client-id', 'json-q0', '--json', file]).done;
+  assert.equal(run.code, 0, run.stderr);
+  await broker.settled();
+  const records = readFileSync(file, 'utf8').trimEnd().split('\n').map((l) => JSON.parse(l) as TraceRecord);
+  await t.test('the QoS 0 PUBLISH record has no messageId, as on the wire', { todo: 'issue 9: --json writes messageId 0 on a QoS 0 PUBLISH' }, () => {
+    assertTraceMatchesWire(records, broker, 'json-q0');
+  });
+  assertTraceMatchesWire(dropQos0Ids(records), broker, 'json-q0');
+});
+
 test('mosquitto: the 9 pairs deliver at MIN(pub, sub); the broker lane is derived; QoS 2 is forwarded at PUBREL', needsMosquitto, async (t) => {
   const broker = await testMosquitto(t);
   const wire = await witness(t, broker.url);
