@@ -116,6 +116,7 @@ async function qos1Exchange(t: TestContext): Promise<Witness> {
   const socket = await rawClient(t, w);
   socket.write(bytes(CONNECT('tool')));
   socket.write(bytes({ ...PUBLISH, dup: false, retain: false } as Packet));
+  await packets(w, 4); // the PUBACK is back before we say goodbye
   socket.write(bytes({ cmd: 'disconnect' } as Packet));
   await w.settled();
   return w;
@@ -190,4 +191,26 @@ test('witness: settled() is bounded: a connection left open fails it, naming the
   socket.write(bytes(CONNECT('lingers')));
   await packets(w, 2);
   await assert.rejects(w.settled(100), /connections still open after 100 ms: #1 lingers/);
+});
+
+test('assertToolMatchesWire: what the broker sent after the client said DISCONNECT may go unread, nothing before it may', async (t) => {
+  const broker = await hostileBroker(t, {
+    on: {
+      disconnect: (_p, c) => {
+        // A late PUBLISH, then the broker closes: the client is gone before it can read it.
+        c.send({ ...PUBLISH, dup: false, retain: false, messageId: 8 } as Packet);
+        c.close();
+        return true;
+      },
+    },
+  });
+  const w = await witness(t, broker.url);
+  const socket = await rawClient(t, w);
+  socket.write(bytes(CONNECT('late')));
+  await packets(w, 2);
+  socket.write(bytes({ cmd: 'disconnect' } as Packet));
+  await w.settled();
+  assert.equal(w.packets().at(-1)?.cmd, 'publish', 'the late PUBLISH crossed after the DISCONNECT');
+  assertToolMatchesWire('send: connect\nreceive: connack\nsend: disconnect\n', w, 'late');
+  assert.throws(() => assertToolMatchesWire('send: connect\nsend: disconnect\n', w, 'late'), /broker -> client/);
 });
