@@ -95,7 +95,8 @@ function lengthBytes(remaining: number): number {
   return remaining < 128 ? 1 : remaining < 16_384 ? 2 : remaining < 2_097_152 ? 3 : 4;
 }
 
-function describe(packet: Packet, base: Omit<WirePacket, 'cmd' | 'bytes'>): WirePacket {
+/** A parsed packet (the witness's, or one an observer under test holds) as the fields a QoS flow is told apart by. */
+function packetFields(packet: Packet, base: Omit<WirePacket, 'cmd' | 'bytes'>): WirePacket {
   const p = packet as Packet & { length: number; messageId?: number; reasonCode?: number; returnCode?: number };
   const wire: WirePacket = { ...base, cmd: packet.cmd, bytes: 1 + lengthBytes(p.length) + p.length };
   if (p.messageId !== undefined) wire.messageId = p.messageId;
@@ -168,7 +169,7 @@ export async function witness(t: TestContext | null, target: Target): Promise<Wi
           // mqtt-packet takes the client's version from CONNECT on its own; the broker's answers are in it too.
           answers.settings = { protocolVersion: conn.protocolVersion };
         }
-        record(describe(packet, { seq: ++seq, connection: conn.index, clientId: conn.clientId, direction }));
+        record(packetFields(packet, { seq: ++seq, connection: conn.index, clientId: conn.clientId, direction }));
       });
       parser.on('error', (error: Error) => {
         broken = true;
@@ -356,7 +357,7 @@ function recordSeen(r: TraceRecord): Seen {
 /** A lab arrow (what the diagram draws) through the arrow view; a lost one says so. */
 function arrowSeen(a: Arrow): Seen {
   const direction: WireDirection = a.from === 'broker' ? 'toClient' : 'toBroker';
-  const w = describe(a.packet, { seq: 0, connection: a.connection, clientId: '', direction });
+  const w = packetFields(a.packet, { seq: 0, connection: a.connection, clientId: '', direction });
   const seen = wireSeen(w, 'arrow');
   return a.lost ? { ...seen, text: `${seen.text} (lost)` } : seen;
 }
@@ -442,7 +443,7 @@ export function assertTraceMatchesWire(records: readonly (TraceRecord | CutRecor
 
 /** A lab packet record from a client, as a Seen through the arrow view (the fields a diagram line and -v show). */
 function eventSeen(direction: WireDirection, packet: Packet): Seen {
-  return wireSeen(describe(packet, { seq: 0, connection: 0, clientId: '', direction }), 'arrow');
+  return wireSeen(packetFields(packet, { seq: 0, connection: 0, clientId: '', direction }), 'arrow');
 }
 
 /**
