@@ -631,3 +631,37 @@ export function labDiagrams(pairs: readonly LabPair[], verbose = false): string 
     .map((p) => [`== publish QoS ${p.publishQos}, subscribe QoS ${p.subscribeQos} ==`, ...formatDiagram(p.timeline, { verbose, color: false })].join('\n'))
     .join('\n\n');
 }
+
+/**
+ * The order the lab draws a pair's arrows in, across both links, against the
+ * order their packets crossed the witness: the one observer both legs share.
+ * Each arrow is matched to its wire twin by link, connection, direction and
+ * position (what assertLabMatchesWire checks); the twins' arrival order must
+ * then rise from the first arrow to the last.
+ */
+export function assertLabOrderMatchesWire(pairs: readonly LabPair[], wire: Witness): void {
+  const inversions: string[] = [];
+  for (const pair of pairs) {
+    const name = `pub ${pair.publishQos} / sub ${pair.subscribeQos}`;
+    const twins = new Map<Arrow, WirePacket>();
+    for (const leg of ['publisher', 'subscriber'] as const) {
+      const connections = wire.of(leg === 'publisher' ? pair.clients.publisherId : pair.clients.subscriberId);
+      const next = new Map<string, number>();
+      for (const a of pair.timeline.arrows.filter((x) => x.link === leg)) {
+        const direction: WireDirection = a.from === 'broker' ? 'toClient' : 'toBroker';
+        const key = `${a.connection}:${direction}`;
+        const i = next.get(key) ?? 0;
+        next.set(key, i + 1);
+        const twin = connections[a.connection - 1]?.packets.filter((p) => p.direction === direction)[i];
+        if (twin) twins.set(a, twin);
+      }
+    }
+    const drawn = pair.timeline.arrows.filter((a) => twins.has(a));
+    const say = (a: Arrow) => `${a.link}'s ${a.packet.cmd.toUpperCase()} (${a.from} -> ${a.to})`;
+    for (let i = 1; i < drawn.length; i++) {
+      const [before, after] = [drawn[i - 1]!, drawn[i]!];
+      if (twins.get(before)!.seq > twins.get(after)!.seq) inversions.push(`${name}: drawn ${say(before)} before ${say(after)}; on the wire it crossed after it`);
+    }
+  }
+  assert.deepEqual(inversions, [], `${inversions.length} arrow(s) drawn before a neighbour that crossed the wire first`);
+}
