@@ -145,26 +145,6 @@ test('publish --file sends the file as the payload, byte for byte', async (t) =>
   assert.equal(broker.packets().find((p) => p.cmd === 'publish')?.payloadBytes, Buffer.byteLength('{"temperature": 21.5}'));
 });
 
-for (const engine of ENGINES) {
-  test(`${engine}: subscribe --count 1 while 3 messages arrive: every line printed was on the wire`, engine === 'mosquitto' ? needsMosquitto : {}, async (t) => {
-    const broker = await brokerFor(engine, t);
-    const wire = await witness(t, broker.url);
-    const sub = runCli('subscribe', ['--broker', wire.url, '-v', '--qos', '1', '--count', '1', '--clean', '--timeout', '20', '--client-id', 'count-sub', '--topic', 'count/t'], { t });
-    await sub.waitFor(/^subscribed to/m);
-    const pub = await runCli('publish', ['--broker', wire.url, '--qos', '1', '--count', '3', '--interval', '0', '--client-id', 'count-pub', '--topic', 'count/t'], { t }).done;
-    assert.equal(pub.code, 0, pub.stderr);
-    const got = await sub.done;
-    assert.equal(got.code, 0, got.stderr);
-    await wire.settled();
-    assertToolMatchesWire(pub.stdout, wire, 'count-pub');
-    // The subscriber's PUBACK for the first message crossed; whatever it printed after DISCONNECT must have crossed too.
-    assert.ok(wire.of('count-sub')[0]?.packets.some((p) => p.direction === 'toBroker' && p.cmd === 'puback'));
-    await t.test('no send: line for a packet written after DISCONNECT', { todo: 'issue 9 item 2: MQTT.js reports packetsend for writes into an ending stream' }, () => {
-      assertToolMatchesWire(got.stdout, wire, 'count-sub', { verbose: true });
-    });
-  });
-}
-
 test('subscribe --count 1, two more messages arriving as it says DISCONNECT: no send: line for a PUBACK that never left', async (t) => {
   const publish = (topic: string, messageId: number) => ({ cmd: 'publish', topic, payload: Buffer.from(`m${messageId}`), qos: 1, messageId, dup: false, retain: false }) as Packet;
   let topic = '';

@@ -2,8 +2,12 @@
 // 127.0.0.1:0 that dials the real broker, forwards every byte unchanged, and
 // parses each direction's raw bytes with mqtt-packet (never MQTT.js's events,
 // never our own tap, proxy or faults code: those are what is under test).
-// The assertion helpers then hold what a tool printed, its --json trace and
-// the lab's arrows against what crossed this relay, per connection and direction.
+// The assertion helpers then hold what a tool printed (assertToolMatchesWire),
+// its --json trace (assertTraceMatchesWire), the lab's records and arrows
+// (assertLabMatchesWire, assertLabTraceMatchesWire, assertLabOutputMatchesWire)
+// and their order across legs (assertLabOrderMatchesWire) against what crossed
+// this relay, per connection and direction. Known divergences of today's code
+// are undone by named functions at the end, each used beside a todo test.
 import assert from 'node:assert/strict';
 import { createConnection, createServer, type AddressInfo, type Socket } from 'node:net';
 import type { TestContext } from 'node:test';
