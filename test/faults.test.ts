@@ -3,12 +3,16 @@
 // not on what the client believes it sent; and, through the witness between the
 // tool's fault proxy and the broker, that each printed line was on the wire.
 import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import type { BrokerPacketEvent } from '../src/mqtt/packet-event';
+import type { TraceRecord } from '../src/mqtt/trace';
 import { runCli } from './support/cli';
 import { testBroker } from './support/broker';
 import { needsMosquitto, testTappedMosquitto } from './support/mosquitto';
-import { assertToolMatchesWire, witness } from './support/witness';
+import { assertToolMatchesWire, assertTraceMatchesWire, witness } from './support/witness';
 
 /** The packets the broker received from (or sent to) one client, as `cmd id dup`. */
 function seen(events: BrokerPacketEvent[], clientId: string, direction: 'receive' | 'send', cmds: string[]): string[] {
@@ -42,7 +46,10 @@ for (const engine of ENGINES) {
       const broker = await brokerFor(engine, t);
       const wire = await witness(t, broker.url);
       const id = `fault-pub-${c.fault}`;
-      const run = await runCli('publish', ['--broker', wire.url, '--qos', String(c.qos), '--fault', c.fault, '--client-id', id, '-v', '--topic', 'f/p']).done;
+      const dir = mkdtempSync(join(tmpdir(), 'mqtt-qos-lab-fault-'));
+      t.after(() => rmSync(dir, { recursive: true, force: true }));
+      const json = join(dir, 'trace.jsonl');
+      const run = await runCli('publish', ['--broker', wire.url, '--qos', String(c.qos), '--fault', c.fault, '--client-id', id, '-v', '--topic', 'f/p', '--json', json]).done;
       assert.equal(run.code, 0, run.stderr);
       assert.equal(run.stderr, '');
       assert.deepEqual(seen(broker.events, id, 'receive', ['publish', 'pubrel']), c.received);
@@ -53,6 +60,8 @@ for (const engine of ENGINES) {
       assert.match(run.stdout, c.resend);
       await wire.settled();
       assertToolMatchesWire(run.stdout, wire, id, { verbose: true, fault: { swallowed: c.fault } });
+      const records = readFileSync(json, 'utf8').trimEnd().split('\n').map((l) => JSON.parse(l) as TraceRecord);
+      assertTraceMatchesWire(records, wire, id, { fault: { swallowed: c.fault } });
     });
   }
 }
