@@ -10,6 +10,7 @@ import { ROOT, packetLines, runCli } from './support/cli';
 import { testBroker } from './support/broker';
 import { startBroker } from '../src/broker/embedded';
 import { needsMosquitto } from './support/mosquitto';
+import { assertToolMatchesWire, witness } from './support/witness';
 
 for (const entry of ['publish', 'subscribe'] as const) {
   test(`${entry} --help exits 0 with empty stderr`, async () => {
@@ -52,30 +53,39 @@ test('no broker listening: one line naming the URL and the fix, exit 2, no retry
 test('a subscription the broker refuses (SUBACK 0x80) is one line naming the topic, exit 5', async (t) => {
   const broker = await startBroker({ port: 0, refuse: (filter) => filter.startsWith('secret/') });
   t.after(() => broker.close());
-  const run = await runCli('subscribe', ['--broker', broker.url, '--topic', 'secret/plans', '--qos', '1', '--client-id', 'refused', '--clean']).done;
+  const wire = await witness(t, broker.url);
+  const run = await runCli('subscribe', ['--broker', wire.url, '--topic', 'secret/plans', '--qos', '1', '--client-id', 'refused', '--clean']).done;
   assert.equal(run.code, 5);
   assert.equal(run.stderr, "Error: the broker refused the subscription to 'secret/plans': 0x80 unspecified error\n");
   assert.deepEqual(packetLines(run.stdout).slice(-2), ['receive: suback', 'send: disconnect']);
+  await wire.settled();
+  assertToolMatchesWire(run.stdout, wire, 'refused');
+  assert.deepEqual(wire.packets().find((p) => p.cmd === 'suback')?.granted, [0x80]);
 });
 
 test('subscribe --timeout ends with exit code 4 when nothing arrives', async (t) => {
-  const broker = await testBroker(t);
-  const run = await runCli('subscribe', ['--broker', broker.url, '--timeout', '0.5', '--client-id', 'idle', '--clean']).done;
+  const wire = await witness(t, (await testBroker(t)).url);
+  const run = await runCli('subscribe', ['--broker', wire.url, '--timeout', '0.5', '--client-id', 'idle', '--clean', '-v']).done;
   assert.equal(run.code, 4);
   assert.equal(run.stderr, 'Error: timed out: no message arrived within 0.5 s\n');
   assert.deepEqual(packetLines(run.stdout).at(-1), 'send: disconnect');
+  await wire.settled();
+  assertToolMatchesWire(run.stdout, wire, 'idle', { verbose: true });
 });
 
 test('--log=stderr leaves stdout to payloads, so a pipe gets the message alone', async (t) => {
-  const broker = await testBroker(t);
+  const broker = await witness(t, (await testBroker(t)).url);
   const sub = runCli('subscribe', ['--broker', broker.url, '--count', '1', '--log', 'stderr', '--client-id', 'pipe', '--clean'], { t });
   // The packet log is on stderr now; wait for the SUBACK there.
   await sub.waitForStderr(/^subscribed to/m);
-  await runCli('publish', ['--broker', broker.url, '--message', '{"n":1}', '--client-id', 'pipe-pub'], { t }).done;
+  const pub = await runCli('publish', ['--broker', broker.url, '--message', '{"n":1}', '--client-id', 'pipe-pub'], { t }).done;
   const got = await sub.done;
   assert.equal(got.code, 0);
   assert.equal(got.stdout, '{"n":1}\n');
   assert.match(got.stderr, /receive: publish/);
+  await broker.settled();
+  assertToolMatchesWire(got.stderr, broker, 'pipe');
+  assertToolMatchesWire(pub.stdout, broker, 'pipe-pub');
 });
 
 /** Spawns a command in the project folder and waits for it. */
@@ -90,25 +100,32 @@ async function exec(command: string, args: string[]) {
 }
 
 test('the lesson command `npx ts-node src/publish.ts --qos=1` works as written', async (t) => {
-  const broker = await testBroker(t);
+  const broker = await witness(t, (await testBroker(t)).url);
   const run = await exec('npx', ['ts-node', 'src/publish.ts', '--qos=1', '--broker', broker.url, '--client-id', 'lesson']);
   assert.equal(run.code, 0, run.stderr);
   assert.deepEqual(packetLines(run.stdout), ['send: connect', 'receive: connack', 'send: publish', 'receive: puback', 'send: disconnect']);
+  await broker.settled();
+  assertToolMatchesWire(run.stdout, broker, 'lesson');
 });
 
 test('the compiled bin dist/publish.js runs the same flow', async (t) => {
-  const broker = await testBroker(t);
-  const run = await exec(process.execPath, [join(ROOT, 'dist', 'publish.js'), '--qos=2', '--broker', broker.url, '--client-id', 'bin']);
+  const broker = await witness(t, (await testBroker(t)).url);
+  const run = await exec(process.execPath, [join(ROOT, 'dist', 'publish.js'), '--qos=2', '-v', '--broker', broker.url, '--client-id', 'bin']);
   assert.equal(run.code, 0, run.stderr);
   assert.deepEqual(packetLines(run.stdout), ['send: connect', 'receive: connack', 'send: publish', 'receive: pubrec', 'send: pubrel', 'receive: pubcomp', 'send: disconnect']);
+  await broker.settled();
+  assertToolMatchesWire(run.stdout, broker, 'bin', { verbose: true });
 });
 
 test('npm run broker -- --engine mosquitto --quiet listens on the --port given', needsMosquitto, async (t) => {
   const port = await freePort();
   const broker = runCli('broker', ['--engine', 'mosquitto', '--quiet', '--port', String(port)], { t });
   await broker.waitFor(new RegExp(`listening on mqtt://127\\.0\\.0\\.1:${port};`));
-  const pub = await runCli('publish', ['--broker', `127.0.0.1:${port}`, '--qos', '1', '--client-id', 'quiet-pub'], { t }).done;
+  const wire = await witness(t, { host: '127.0.0.1', port });
+  const pub = await runCli('publish', ['--broker', `127.0.0.1:${wire.port}`, '--qos', '1', '--client-id', 'quiet-pub'], { t }).done;
   assert.equal(pub.code, 0, pub.stderr);
+  await wire.settled();
+  assertToolMatchesWire(pub.stdout, wire, 'quiet-pub');
   broker.child.kill('SIGINT');
   assert.equal((await broker.done).code, 0);
 });

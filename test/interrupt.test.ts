@@ -1,11 +1,13 @@
 // Ctrl-C, for real (SIGINT to the spawned process): the tools finish the
 // handshake in flight, send DISCONNECT and exit 130; the broker closes its
-// clients and exits 0.
+// clients and exits 0. The witness between each tool and the broker holds the
+// printed lines against the wire.
 import assert from 'node:assert/strict';
 import { test, type TestContext } from 'node:test';
 import { EXIT } from '../src/cli/errors';
 import { packetLines, runCli, type Run } from './support/cli';
 import { needsMosquitto } from './support/mosquitto';
+import { assertToolMatchesWire, witness } from './support/witness';
 
 /** `npm run broker` in its own process (so the test can freeze it with SIGSTOP); resolves with its URL. */
 async function brokerProcess(t: TestContext, args: string[] = []): Promise<{ run: Run; url: string }> {
@@ -23,7 +25,8 @@ async function brokerProcess(t: TestContext, args: string[] = []): Promise<{ run
 
 test('publisher: Ctrl-C with a QoS 1 handshake in flight reports it, finishes it, sends DISCONNECT, exits 130', async (t) => {
   const broker = await brokerProcess(t);
-  const pub = runCli('publish', ['--broker', broker.url, '--qos', '1', '--count', '2', '--interval', '1500', '--verbose']);
+  const wire = await witness(t, broker.url);
+  const pub = runCli('publish', ['--broker', wire.url, '--qos', '1', '--count', '2', '--interval', '1500', '--verbose']);
   await pub.waitFor(/^receive: puback/m);
   // Freeze the broker between the two messages: the second PUBLISH then waits for its PUBACK.
   broker.run.child.kill('SIGSTOP');
@@ -35,22 +38,29 @@ test('publisher: Ctrl-C with a QoS 1 handshake in flight reports it, finishes it
   assert.equal(done.code, EXIT.interrupted, done.stderr);
   assert.equal(done.stderr, '');
   assert.deepEqual(packetLines(done.stdout), ['send: connect', 'receive: connack', 'send: publish', 'receive: puback', 'send: publish', 'receive: puback', 'send: disconnect']);
+  await wire.settled();
+  assertToolMatchesWire(done.stdout, wire, /^mqtt-qos-lab-pub-/, { verbose: true });
 });
 
 test('publisher: Ctrl-C while the broker has not answered CONNECT exits 130 without an error line', async (t) => {
   const broker = await brokerProcess(t);
+  const wire = await witness(t, broker.url);
   broker.run.child.kill('SIGSTOP');
-  const pub = runCli('publish', ['--broker', broker.url]);
+  const pub = runCli('publish', ['--broker', wire.url, '--client-id', 'frozen-pub']);
   await pub.waitFor(/^send: connect/m);
   pub.child.kill('SIGINT');
   const done = await pub.done;
   assert.equal(done.code, EXIT.interrupted);
   assert.equal(done.stderr, '');
+  // The frozen broker never closes its side; the client's is enough: its CONNECT crossed, nothing came back.
+  await wire.settled(3000, 'client');
+  assertToolMatchesWire(done.stdout, wire, 'frozen-pub');
 });
 
 test('subscriber: Ctrl-C while waiting sends DISCONNECT and exits 130', async (t) => {
   const broker = await brokerProcess(t);
-  const sub = runCli('subscribe', ['--broker', broker.url, '--qos', '2']);
+  const wire = await witness(t, broker.url);
+  const sub = runCli('subscribe', ['--broker', wire.url, '--qos', '2', '-v']);
   await sub.waitFor(/^subscribed to/m);
   sub.child.kill('SIGINT');
   const done = await sub.done;
@@ -58,12 +68,15 @@ test('subscriber: Ctrl-C while waiting sends DISCONNECT and exits 130', async (t
   assert.equal(done.stderr, '');
   assert.equal(packetLines(done.stdout).at(-1), 'send: disconnect');
   await broker.run.waitFor(/-> broker: disconnect/);
+  await wire.settled();
+  assertToolMatchesWire(done.stdout, wire, /^mqtt-qos-lab-sub-/, { verbose: true });
 });
 
 for (const engine of ['aedes', 'mosquitto'] as const) {
   test(`npm run broker (${engine}): Ctrl-C closes its clients and exits 0`, engine === 'mosquitto' ? needsMosquitto : {}, async (t) => {
     const broker = await brokerProcess(t, ['--engine', engine]);
-    const sub = runCli('subscribe', ['--broker', broker.url]);
+    const wire = await witness(t, broker.url);
+    const sub = runCli('subscribe', ['--broker', wire.url]);
     await sub.waitFor(/^subscribed to/m);
     broker.run.child.kill('SIGINT');
     const stopped = await broker.run.done;
@@ -76,5 +89,8 @@ for (const engine of ['aedes', 'mosquitto'] as const) {
     const dropped = await sub.done;
     assert.equal(dropped.code, EXIT.protocol);
     assert.match(dropped.stderr, /^Error: the broker at \S+ closed the connection\n$/);
+    await wire.settled();
+    assert.equal(wire.connections[0]?.closedBy, 'broker');
+    assertToolMatchesWire(dropped.stdout, wire, /^mqtt-qos-lab-sub-/);
   });
 }

@@ -1,6 +1,7 @@
 // The lab with --fault against the embedded aedes broker: each cut point
 // produces its resend on the wire, and the trace and the diagram show the cut,
-// the reconnect and the resend as they happened.
+// the reconnect and the resend as they happened; behind the witness (between the
+// fault proxy and aedes or mosquitto) every record and arrow is held against the wire.
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -12,6 +13,9 @@ import { pairRecords } from '../src/lab/trace';
 import type { CutRecord, TraceRecord } from '../src/mqtt/trace';
 import type { CutPoint } from '../src/faults/fault-spec';
 import { runCli } from './support/cli';
+import { testBroker } from './support/broker';
+import { needsMosquitto, testMosquitto } from './support/mosquitto';
+import { assertLabMatchesWire, assertLabOutputMatchesWire, assertLabTraceMatchesWire, labDiagrams, witness } from './support/witness';
 
 type AnyRecord = TraceRecord | CutRecord;
 
@@ -76,3 +80,26 @@ test('lab --fault pubcomp: the PUBREL is resent after the reconnect, the PUBLISH
   assert.equal(pubrels[0]!.messageId, pubrels[1]!.messageId);
   assert.deepEqual(cellOf(pair).fault.resent, ['PUBREL']);
 });
+
+for (const engine of ['aedes', 'mosquitto'] as const) {
+  for (const packet of ['puback', 'pubrec', 'pubcomp'] as const) {
+    test(`${engine} behind the witness, lab --fault ${packet}: the arrows (the lost one included) and the records equal the wire`, engine === 'mosquitto' ? needsMosquitto : {}, async (t) => {
+      const broker = engine === 'aedes' ? await testBroker(t) : await testMosquitto(t);
+      const wire = await witness(t, broker.url);
+      const qos = packet === 'puback' ? 1 : 2;
+      const pairs = await runPairs({ url: wire.url, protocol: 4, pubs: [qos], subs: [qos], topic: `lab-witness-${packet}`, message: 'hello', fault: { kind: 'before', packet } }, () => undefined, () => undefined);
+      const [pair] = pairs;
+      assert.ok(pair);
+      assert.equal(cellOf(pair).delivered, qos);
+      assert.equal(wire.of(pair.clients.publisherId).length, 2, 'the publisher connected twice, through the proxy, to the broker');
+      await wire.settled();
+      assertLabMatchesWire(pairs, wire, { fault: { swallowed: packet } });
+      // As drawn: the lost arrow stops short of the publisher, and is the wire's packet all the same.
+      const drawn = labDiagrams(pairs);
+      assert.match(drawn, new RegExp(`X-+ ${packet.toUpperCase()} id=\\d+`));
+      assert.equal(assertLabOutputMatchesWire(drawn, wire), 1);
+      // The --json trace of the pair: the proxy's dropped record accounts for the packet the publisher never got.
+      assertLabTraceMatchesWire(pairRecords(pair, 0, 4), wire);
+    });
+  }
+}

@@ -1,5 +1,7 @@
 // The lab for real: the 9 pairs through the embedded aedes broker and through
-// mosquitto, each run once, asserting the matrix from what was on the wire.
+// mosquitto, each run once, asserting the matrix from what was on the wire;
+// where the lab takes --broker, the witness in front of the broker holds every
+// record and arrow against the bytes that crossed.
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -12,6 +14,7 @@ import { QOS_LEVELS, effectiveQos, flowPackets, type QoS } from '../src/mqtt/qos
 import { testBroker } from './support/broker';
 import { packetLines, runCli } from './support/cli';
 import { needsMosquitto, testMosquitto } from './support/mosquitto';
+import { assertLabMatchesWire, assertLabOrderMatchesWire, assertLabOutputMatchesWire, assertLabTraceMatchesWire, assertToolMatchesWire, assertTraceMatchesWire, bytesFromWire, dropQos0Ids, labDiagrams, subscribeQosAsSent, witness } from './support/witness';
 
 const ALL: LabOptions = { protocol: 4, pubs: QOS_LEVELS, subs: QOS_LEVELS, topic: 'lab-test', message: 'hello' };
 
@@ -68,6 +71,18 @@ test('aedes: the 9 pairs deliver at MIN(pub, sub), every packet seen by both end
   }
 });
 
+test('aedes behind the witness (--broker): the 9 pairs, every client record and every arrow equal the wire', async (t) => {
+  const wire = await witness(t, (await testBroker(t)).url);
+  const pairs = await runPairs({ ...ALL, url: wire.url }, () => undefined, () => undefined);
+  assertMinEverywhere(pairs);
+  await wire.settled();
+  assertLabMatchesWire(pairs, wire);
+  assert.equal(assertLabOutputMatchesWire(labDiagrams(pairs, true), wire), 9);
+  await t.test('the arrows are drawn in the order the packets crossed, across both legs', { todo: "issue 9 item 3: the lab orders the two legs by each client's clock" }, () => {
+    assertLabOrderMatchesWire(pairs, wire);
+  });
+});
+
 test('npm start --json --mermaid: the trace holds every packet the clients saw, and a sequenceDiagram per pair', async (t) => {
   const dir = tmp(t);
   const json = join(dir, 'trace.jsonl');
@@ -102,7 +117,7 @@ test('npm start --json --mermaid: the trace holds every packet the clients saw, 
 });
 
 test('publish-with-qos and subscribe-with-qos --json: one record per packet line printed', async (t) => {
-  const broker = await testBroker(t);
+  const broker = await witness(t, (await testBroker(t)).url);
   const dir = tmp(t);
   const common = ['--broker', broker.url, '--topic', 'json/t', '--qos', '2'];
   const sub = runCli('subscribe', [...common, '--count', '1', '--timeout', '20', '--client-id', 'json-sub', '--json', join(dir, 'sub.jsonl')]);
@@ -116,13 +131,36 @@ test('publish-with-qos and subscribe-with-qos --json: one record per packet line
     const records = text.trimEnd().split('\n').map((l) => JSON.parse(l) as TraceRecord);
     assert.deepEqual(records.map((r) => `${r.direction}: ${r.type}`), packetLines(run.stdout));
     assert.ok(records.every((r) => r.leg === leg && r.seenBy === leg));
+    await broker.settled();
+    assertTraceMatchesWire(records, broker, `json-${tool}`);
+    assertToolMatchesWire(run.stdout, broker, `json-${tool}`);
   }
+});
+
+test('publish-with-qos --json at QoS 0, through the witness: the records are the wire', async (t) => {
+  const broker = await witness(t, (await testBroker(t)).url);
+  const file = join(tmp(t), 'q0.jsonl');
+  const run = await runCli('publish', ['--broker', broker.url, '--qos', '0', '--client-id', 'json-q0', '--json', file]).done;
+  assert.equal(run.code, 0, run.stderr);
+  await broker.settled();
+  const records = readFileSync(file, 'utf8').trimEnd().split('\n').map((l) => JSON.parse(l) as TraceRecord);
+  await t.test('the QoS 0 PUBLISH record has no messageId, as on the wire', { todo: 'issue 9: --json writes messageId 0 on a QoS 0 PUBLISH' }, () => {
+    assertTraceMatchesWire(records, broker, 'json-q0');
+  });
+  assertTraceMatchesWire(dropQos0Ids(records), broker, 'json-q0');
 });
 
 test('mosquitto: the 9 pairs deliver at MIN(pub, sub); the broker lane is derived; QoS 2 is forwarded at PUBREL', needsMosquitto, async (t) => {
   const broker = await testMosquitto(t);
-  const pairs = await runPairs({ ...ALL, url: broker.url }, () => undefined, () => undefined);
+  const wire = await witness(t, broker.url);
+  const pairs = await runPairs({ ...ALL, url: wire.url }, () => undefined, () => undefined);
   assertMinEverywhere(pairs);
+  await wire.settled();
+  assertLabMatchesWire(pairs, wire);
+  assert.equal(assertLabOutputMatchesWire(labDiagrams(pairs), wire), 9);
+  await t.test('the arrows are drawn in the order the packets crossed, across both legs', { todo: "issue 9 item 3: the lab orders the two legs by each client's clock" }, () => {
+    assertLabOrderMatchesWire(pairs, wire);
+  });
   for (const pair of pairs) {
     assert.equal(pair.timeline.broker, 'derived');
     const delivered = effectiveQos(pair.publishQos, pair.subscribeQos);
@@ -134,7 +172,9 @@ test('mosquitto: the 9 pairs deliver at MIN(pub, sub); the broker lane is derive
 
 test('mosquitto max_qos 1, MQTT 5: the matrix shows what the broker did, not what MIN() predicts', needsMosquitto, async (t) => {
   const broker = await testMosquitto(t, { config: ['max_qos 1'] });
-  const result = await runCli('lab', ['--broker', broker.url, '--protocol', '5']).done;
+  const wire = await witness(t, broker.url);
+  const json = join(tmp(t), 'trace.jsonl');
+  const result = await runCli('lab', ['--broker', wire.url, '--protocol', '5', '--json', json]).done;
   assert.equal(result.code, 0, result.stderr);
   assert.match(result.stdout, /^broker lane: derived from the two client legs/m);
   // Each cell starts `delivered [expected]`, with ! where they differ.
@@ -144,6 +184,30 @@ test('mosquitto max_qos 1, MQTT 5: the matrix shows what the broker did, not wha
   // mosquitto refuses a QoS 2 PUBLISH with DISCONNECT 0x9b: nothing is delivered, against MIN()'s 0, 1, 2.
   assert.deepEqual(row(2), ['- [0]!', '- [1]!', '- [2]!']);
   assert.match(result.stdout, /^! pub 2 \/ sub 2: nothing delivered, MIN\(2, 2\) = 2 expected; granted QoS 1; the broker sent the publisher DISCONNECT 0x9b QoS not supported; its CONNACK announced Maximum QoS 1$/m);
+  await wire.settled();
+  const records = readFileSync(json, 'utf8').trimEnd().split('\n').map((line) => JSON.parse(line) as TraceRecord);
+  // Three known divergences, each a todo of its own that undoes the other two; with all three undone, everything else must equal the wire.
+  const undo = {
+    subscribeQos: (rs: TraceRecord[]) => subscribeQosAsSent(rs, wire),
+    qos0Ids: (rs: TraceRecord[]) => dropQos0Ids(rs),
+    disconnectBytes: (rs: TraceRecord[]) => bytesFromWire(rs, wire),
+  };
+  const except = (kept: keyof typeof undo) => Object.entries(undo).reduce((rs, [name, fix]) => (name === kept ? rs : fix(rs)), records);
+  await t.test('the --json SUBSCRIBE record carries the QoS the wire carried (2), not the granted 1', { todo: 'issue 9 item 1: SUBSCRIBE qos is mutated to the granted value after SUBACK' }, () => {
+    assertLabTraceMatchesWire(except('subscribeQos'), wire);
+  });
+  await t.test('the --json record of a QoS 0 PUBLISH has no messageId, as on the wire', { todo: 'issue 9: --json writes messageId 0 on a QoS 0 PUBLISH' }, () => {
+    assertLabTraceMatchesWire(except('qos0Ids'), wire);
+  });
+  await t.test("the --json record of mosquitto's DISCONNECT 0x9B counts its 3 bytes", { todo: "issue 9: --json bytes are re-encoded: mosquitto's 3-byte DISCONNECT is written as 4" }, () => {
+    assertLabTraceMatchesWire(except('disconnectBytes'), wire);
+  });
+  assertLabTraceMatchesWire(Object.values(undo).reduce((rs, fix) => fix(rs), records), wire);
+  // The diagram as printed: every arrow is the wire's, except SUBSCRIBE, drawn with the granted QoS.
+  await t.test('the diagram draws SUBSCRIBE q2, as sent, not the granted q1', { todo: 'issue 9 item 1: SUBSCRIBE qos is mutated to the granted value after SUBACK' }, () => {
+    assertLabOutputMatchesWire(result.stdout, wire);
+  });
+  assert.equal(assertLabOutputMatchesWire(result.stdout, wire, { except: ['subscribe'] }), 9);
 });
 
 test('npm start | head: a reader that stops early ends the lab quietly, no stack trace', async () => {
