@@ -25,11 +25,12 @@ import { main as compare } from '../src/bench/compare';
 import { main as lab } from '../src/lab';
 import { main as load } from '../src/load';
 import { main as publish } from '../src/publish';
+import { main as scenario } from '../src/scenario';
 import { main as subscribe } from '../src/subscribe';
 import { makeCerts } from './support/certs';
 import { testBroker } from './support/broker';
 
-const MAINS = { publish, subscribe, broker, lab, bench, chaos, load, compare } satisfies Record<string, Main>;
+const MAINS = { publish, subscribe, broker, lab, bench, chaos, load, compare, scenario } satisfies Record<string, Main>;
 type Command = keyof typeof MAINS;
 const NAMES: Record<Command, string> = { ...COMMANDS };
 
@@ -360,6 +361,14 @@ test('bench --allow-remote lets a remote host through, never a public test broke
   assert.throws(() => parseBench(['--broker', 'broker.emqx.io', '--allow-remote']), /is a public test broker/);
   for (const b of ['localhost', '127.0.0.1', '[::1]:1883', 'mqtt://LOCALHOST.:1883', '127.8.9.10']) assert.equal(parseBench(['--broker', b]).kind, 'run', b);
 });
+
+for (const command of ['chaos', 'load', 'scenario'] as const) {
+  for (const url of ['10.0.0.7:1883', 'mqtt://my-laptop.lan', 'mqtt://[::ffff:8.8.8.8]']) {
+    test(`${command} --broker ${url}: a command that cuts or floods its broker runs against loopback only`, async () => {
+      assertOneError(await run(command, [...(command === 'scenario' ? ['offline'] : []), '--broker', url]), EXIT.usage, /--broker: host '.*' is not this machine \(loopback\)/);
+    });
+  }
+}
 
 // --- Item 7: every error names the flag or file ---
 

@@ -27,9 +27,9 @@ export interface TraceRecord {
   retain?: boolean;
   topic?: string;
   /**
-   * The whole packet's size, re-encoded from the parsed packet in this connection's protocol
-   * version: the wire size, except where a broker answered in another version (aedes's 3.1.1
-   * CONNACK to an MQTT 5 client counts 5 bytes, not 4). Packet events carry no raw bytes.
+   * The whole packet's size on the wire. A received packet carries the remaining length its
+   * parser read from the bytes; a sent one is encoded as MQTT.js encodes it, in this connection's
+   * protocol version.
    */
   bytes: number;
   payloadBytes?: number;
@@ -67,9 +67,10 @@ export function traceRecord(event: PacketEvent, context: TraceContext): TraceRec
     seenBy: context.seenBy,
     direction: event.direction,
     type: packet.cmd,
-    bytes: mqttPacket.generate(packet, { protocolVersion: context.protocol }).length,
+    bytes: wireSize(packet, context.protocol),
   };
-  if (packet.messageId !== undefined) record.messageId = packet.messageId;
+  // MQTT.js leaves messageId 0 (or a stale id) on a QoS 0 PUBLISH object; on the wire it has none.
+  if (packet.messageId !== undefined && !(packet.cmd === 'publish' && packet.qos === 0)) record.messageId = packet.messageId;
   switch (packet.cmd) {
     case 'publish':
       Object.assign(record, {
@@ -96,6 +97,13 @@ export function traceRecord(event: PacketEvent, context: TraceContext): TraceRec
     }
   }
   return record;
+}
+
+/** Fixed header byte + the remaining length's own 1-4 bytes + the remaining length. */
+function wireSize(packet: PacketEvent['packet'], protocol: ProtocolVersion): number {
+  const remaining = (packet as { length?: unknown }).length;
+  if (typeof remaining !== 'number') return mqttPacket.generate(packet, { protocolVersion: protocol }).length;
+  return 1 + (remaining < 128 ? 1 : remaining < 16_384 ? 2 : remaining < 2_097_152 ? 3 : 4) + remaining;
 }
 
 /** Milliseconds from `start` to `at`, to the microsecond. */

@@ -5,9 +5,7 @@
 // The assertion helpers then hold what a tool printed (assertToolMatchesWire),
 // its --json trace (assertTraceMatchesWire), the lab's records and arrows
 // (assertLabMatchesWire, assertLabTraceMatchesWire, assertLabOutputMatchesWire)
-// and their order across legs (assertLabOrderMatchesWire) against what crossed
-// this relay, per connection and direction. Known divergences of today's code
-// are undone by named functions at the end, each used beside a todo test.
+// against what crossed this relay, per connection and direction.
 import assert from 'node:assert/strict';
 import { createConnection, createServer, type AddressInfo, type Socket } from 'node:net';
 import type { TestContext } from 'node:test';
@@ -503,49 +501,6 @@ export function assertLabTraceMatchesWire(records: readonly (TraceRecord | CutRe
   }
 }
 
-// ---- Known divergences (issue 9), each undone in one place so a test can ----
-// ---- check everything else; delete each when its fix lands.              ----
-
-/** --json writes `"messageId":0` on a QoS 0 PUBLISH, which carries no packet id on the wire (MQTT.js's packet object has 0). */
-export function dropQos0Ids<R extends TraceRecord | CutRecord>(records: readonly R[]): R[] {
-  return records.map((r) => {
-    if (r.type !== 'publish' || (r as TraceRecord).qos !== 0 || (r as TraceRecord).messageId === undefined) return r;
-    const { messageId: _, ...rest } = r as TraceRecord;
-    return rest as R;
-  });
-}
-
-/** The lab's SUBSCRIBE record carries the granted QoS (MQTT.js writes SUBACK's grant back into the packet); put back what the wire carried. */
-export function subscribeQosAsSent<R extends TraceRecord | CutRecord>(records: readonly R[], wire: Witness): R[] {
-  const sent = new Map(wire.packets().filter((p) => p.cmd === 'subscribe').map((p) => [`${p.clientId}:${p.messageId}`, Math.max(...p.subscriptions!.map((s) => s.qos))]));
-  let clientId: string | undefined;
-  return records.map((r) => {
-    const record = r as TraceRecord;
-    if (record.type === 'connect') clientId = record.clientId;
-    if (record.type !== 'subscribe' || record.direction !== 'send') return r;
-    const qos = sent.get(`${clientId}:${record.messageId}`);
-    return qos === undefined ? r : ({ ...r, qos } as R);
-  });
-}
-
-/** --json's `bytes` is re-encoded from the parsed packet, not counted: mosquitto's 3-byte MQTT 5 DISCONNECT 0x9B (no property length) is written as 4. */
-export function bytesFromWire<R extends TraceRecord | CutRecord>(records: readonly R[], wire: Witness): R[] {
-  // Each client's records in order against its packets in order, per direction (what the strict check pairs up).
-  const queues = new Map<string, WirePacket[]>();
-  for (const p of wire.packets()) {
-    const key = `${p.clientId}:${p.direction}`;
-    queues.set(key, [...(queues.get(key) ?? []), p]);
-  }
-  let clientId: string | undefined;
-  return records.map((r) => {
-    if (r.type === 'cut' || r.seenBy === 'proxy' || r.seenBy === 'broker') return r;
-    const record = r as TraceRecord;
-    if (record.type === 'connect') clientId = record.clientId;
-    const twin = queues.get(`${clientId}:${record.direction === 'send' ? 'toBroker' : 'toClient'}`)?.shift();
-    return twin && twin.cmd === record.type && twin.cmd === 'disconnect' ? ({ ...r, bytes: twin.bytes } as R) : r;
-  });
-}
-
 // ---- The lab's printed diagram -----------------------------------------------
 
 /** Where the diagram's rails are, after the time column: Publisher, Broker, Subscriber. */
@@ -635,38 +590,4 @@ export function labDiagrams(pairs: readonly LabPair[], verbose = false): string 
   return pairs
     .map((p) => [`== publish QoS ${p.publishQos}, subscribe QoS ${p.subscribeQos} ==`, ...formatDiagram(p.timeline, { verbose, color: false })].join('\n'))
     .join('\n\n');
-}
-
-/**
- * The order the lab draws a pair's arrows in, across both links, against the
- * order their packets crossed the witness: the one observer both legs share.
- * Each arrow is matched to its wire twin by link, connection, direction and
- * position (what assertLabMatchesWire checks); the twins' arrival order must
- * then rise from the first arrow to the last.
- */
-export function assertLabOrderMatchesWire(pairs: readonly LabPair[], wire: Witness): void {
-  const inversions: string[] = [];
-  for (const pair of pairs) {
-    const name = `pub ${pair.publishQos} / sub ${pair.subscribeQos}`;
-    const twins = new Map<Arrow, WirePacket>();
-    for (const leg of ['publisher', 'subscriber'] as const) {
-      const connections = wire.of(leg === 'publisher' ? pair.clients.publisherId : pair.clients.subscriberId);
-      const next = new Map<string, number>();
-      for (const a of pair.timeline.arrows.filter((x) => x.link === leg)) {
-        const direction: WireDirection = a.from === 'broker' ? 'toClient' : 'toBroker';
-        const key = `${a.connection}:${direction}`;
-        const i = next.get(key) ?? 0;
-        next.set(key, i + 1);
-        const twin = connections[a.connection - 1]?.packets.filter((p) => p.direction === direction)[i];
-        if (twin) twins.set(a, twin);
-      }
-    }
-    const drawn = pair.timeline.arrows.filter((a) => twins.has(a));
-    const say = (a: Arrow) => `${a.link}'s ${a.packet.cmd.toUpperCase()} (${a.from} -> ${a.to})`;
-    for (let i = 1; i < drawn.length; i++) {
-      const [before, after] = [drawn[i - 1]!, drawn[i]!];
-      if (twins.get(before)!.seq > twins.get(after)!.seq) inversions.push(`${name}: drawn ${say(before)} before ${say(after)}; on the wire it crossed after it`);
-    }
-  }
-  assert.deepEqual(inversions, [], `${inversions.length} arrow(s) drawn before a neighbour that crossed the wire first`);
 }

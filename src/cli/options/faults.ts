@@ -5,7 +5,7 @@ import type { ChaosOptions } from '../../faults/chaos';
 import { parseFault } from '../../faults/fault-spec';
 import { UsageError } from '../errors';
 import { runCount } from './bench';
-import { brokerUrl, PUBLIC_BROKERS } from './broker-url';
+import { brokerUrl, isLoopbackHost, PUBLIC_BROKERS, urlHost } from './broker-url';
 import { COMMANDS, defaulted, display, displayOptions, engineFlag, engineOption, integer, MAX_TIMER_MS, parseRaw, printable, qosList, single, type Display, type Parsed } from './parse';
 
 /** --engine for the commands that start their own broker on loopback. */
@@ -29,6 +29,9 @@ export function ownBrokerFlag(raw: Record<string, unknown>, argv: readonly strin
   const url = brokerUrl(text);
   // No TLS or WebSocket options here, and chaos and scenario reach the broker through a plain TCP proxy.
   if (!url.startsWith('mqtt://')) throw new UsageError(`--broker '${text}': this command speaks plain MQTT over TCP only (mqtt://)`);
+  // These commands cut connections and flood their broker: only one on this machine.
+  const host = urlHost(url);
+  if (!isLoopbackHost(host)) throw new UsageError(`--broker: host '${host}' is not this machine (loopback); this command cuts and floods its broker, so it runs against one on 127.0.0.1 or ::1 only`);
   return url;
 }
 
