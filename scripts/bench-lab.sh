@@ -10,8 +10,8 @@ if ! command -v hyperfine >/dev/null; then
   echo "bench-lab: hyperfine is not installed (apt-get install hyperfine); the in-process figure follows" >&2
 else
 hyperfine -N -w1 -r10 \
-  'node --import tsx src/lab.ts' \
-  "node --import tsx src/lab.ts --json $out/trace.jsonl" \
-  "node --import tsx src/lab.ts --json $out/trace.jsonl --mermaid $out/lab.md"
+  'node --import tsx src/bin/lab.ts' \
+  "node --import tsx src/bin/lab.ts --json $out/trace.jsonl" \
+  "node --import tsx src/bin/lab.ts --json $out/trace.jsonl --mermaid $out/lab.md"
 fi
 node --import tsx scripts/bench-trace.ts "$out/in-process.jsonl"

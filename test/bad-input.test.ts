@@ -11,7 +11,7 @@ import { freePort } from '../src/broker/mosquitto';
 import { EXIT, type ExitCode } from '../src/cli/errors';
 import { settle, type Main } from '../src/cli/main';
 import { TOOL_NAMES } from '../src/cli/options';
-import { main as broker } from '../src/broker';
+import { main as broker } from '../src/bin/broker';
 import { main as publish } from '../src/publish';
 import { main as subscribe } from '../src/subscribe';
 import { ROOT, runCli } from './support/cli';

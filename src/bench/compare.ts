@@ -1,4 +1,4 @@
-// npm run bench:compare: this bench and the C client (mosquitto_pub -l feeding
+// bench:compare: this bench and the C client (mosquitto_pub -l feeding
 // mosquitto_sub -C N) against one mosquitto on loopback, same count, window and
 // payload, alternating which goes first, ratio per QoS.
 //
@@ -10,18 +10,15 @@ import { once } from 'node:events';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startMosquitto, type MosquittoBroker } from '../broker/mosquitto';
-import { adopt, exitOnSignals } from '../broker/children';
-import { processIo, type Io } from '../cli/io';
+import { adopt } from '../broker/children';
 import { within } from '../lab/wait';
-import { runMain } from '../cli/main';
-import { parseCompare, type CompareOptions } from '../cli/options';
+import type { CompareOptions } from '../cli/options';
 import { CliError, EXIT } from '../cli/errors';
 import type { QoS } from '../mqtt/qos';
 import { account, newTally, payloadFor, record, seqOf, type Accounting } from './accounting';
 import { rateText } from './report';
 import { runQos } from './run';
 import { median, rate } from './stats';
-import { COMMANDS } from '../cli/options/parse';
 
 interface Measured {
   msgPerSec: number;
@@ -110,17 +107,15 @@ function lossText(runs: Measured[]): string {
   return lost || dup ? ` (lost ${lost}, dup ${dup})` : '';
 }
 
-export async function main(argv: string[], io: Io = processIo()): Promise<number> {
-  const parsed = parseCompare(argv);
-  if (parsed.kind === 'shown') return EXIT.ok;
-  const o = parsed.options;
+/** Runs every round and prints each as it ends, then the medians. */
+export async function runCompare(o: CompareOptions, print: (line: string) => void): Promise<void> {
   for (const tool of ['mosquitto_pub', 'mosquitto_sub']) {
     if (spawnSync(tool, ['--help']).error) throw new CliError(`${tool} is not installed (run 'bash scripts/install-mosquitto.sh')`, EXIT.usage);
   }
   const broker = await startMosquitto({ config: ['log_type subscribe'] });
   const got = new Map<QoS, { ours: Measured[]; c: Measured[] }>(o.levels.map((q) => [q, { ours: [], c: [] }]));
   try {
-    io.out.write(`bench:compare: ${o.count} messages of ${o.size} B, window ${o.window}, ${o.rounds} round(s), mosquitto ${broker.url}\n`);
+    print(`bench:compare: ${o.count} messages of ${o.size} B, window ${o.window}, ${o.rounds} round(s), mosquitto ${broker.url}`);
     for (let round = 0; round < o.rounds; round++) {
       for (const qos of o.levels) {
         const slot = got.get(qos)!;
@@ -128,21 +123,15 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
         const runC = async () => slot.c.push(await cClient(broker, qos, o));
         for (const step of round % 2 === 0 ? [runOurs, runC] : [runC, runOurs]) await step();
         const [a, c] = [slot.ours.at(-1)!, slot.c.at(-1)!];
-        io.out.write(`  round ${round + 1} QoS ${qos}: ours ${rateText(a.msgPerSec)} msg/s, C client ${rateText(c.msgPerSec)} msg/s\n`);
+        print(`  round ${round + 1} QoS ${qos}: ours ${rateText(a.msgPerSec)} msg/s, C client ${rateText(c.msgPerSec)} msg/s`);
       }
     }
   } finally {
     await broker.close();
   }
-  io.out.write('\nmedian msg/s (first to last delivery)\n');
+  print('\nmedian msg/s (first to last delivery)');
   for (const [qos, { ours: a, c }] of got) {
     const [mo, mc] = [median(a.map((r) => r.msgPerSec)), median(c.map((r) => r.msgPerSec))];
-    io.out.write(`  QoS ${qos}: ours ${rateText(mo)}${lossText(a)}  C client ${rateText(mc)}${lossText(c)}  ratio ${(mo / mc).toFixed(2)}x\n`);
+    print(`  QoS ${qos}: ours ${rateText(mo)}${lossText(a)}  C client ${rateText(mc)}${lossText(c)}  ratio ${(mo / mc).toFixed(2)}x`);
   }
-  return EXIT.ok;
-}
-
-if (require.main === module) {
-  exitOnSignals();
-  runMain(COMMANDS.compare, (argv) => main(argv));
 }

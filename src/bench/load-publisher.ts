@@ -1,7 +1,7 @@
 // The load test's publisher, run as its own process so the subscriber's memory
 // and CPU are measured alone. It paces PUBLISHes to a fixed rate (each payload
 // is its sequence number) and reports, as one JSON line, how many it sent.
-// Not a user-facing tool: src/load.ts starts it with a JSON argument.
+// Not a user-facing tool: src/bench/load.ts starts it with a JSON argument.
 import { errorLine, exitCodeOf } from '../cli/errors';
 import type { QoS } from '../mqtt/qos';
 import { payloadFor } from './accounting';

@@ -1,4 +1,4 @@
-// npm run bench:startup: process start → CONNECT → PUBLISH QoS 1 → PUBACK →
+// bench:startup: process start → CONNECT → PUBLISH QoS 1 → PUBACK →
 // exit, timed from outside with child_process (no hyperfine needed), for the
 // compiled bin, the lesson's ts-node path and MQTT.js's own `mqtt pub`,
 // against an embedded broker this script starts. Runs alternate between the
@@ -8,14 +8,11 @@ import { once } from 'node:events';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { startBroker } from '../broker/embedded';
-import { adopt, exitOnSignals } from '../broker/children';
-import { processIo, type Io } from '../cli/io';
+import { adopt } from '../broker/children';
 import { within } from '../lab/wait';
-import { runMain } from '../cli/main';
 import { CliError, EXIT } from '../cli/errors';
-import { DEFAULT_MESSAGE, DEFAULT_TOPIC, parseStartup } from '../cli/options';
+import { DEFAULT_MESSAGE, DEFAULT_TOPIC } from '../cli/options';
 import { median } from './stats';
-import { COMMANDS } from '../cli/options/parse';
 
 const ROOT = join(__dirname, '..', '..');
 /** One timed run (a start, one QoS 1 message, an exit) that takes longer than this is stuck. */
@@ -54,16 +51,15 @@ async function time(command: Command): Promise<number> {
   return ms;
 }
 
-export async function main(argv: string[], io: Io = processIo()): Promise<number> {
-  const parsed = parseStartup(argv);
-  if (parsed.kind === 'shown') return EXIT.ok;
+/** Times every command `runs` times, then prints the medians and the goals. */
+export async function runStartup(runs: number, print: (line: string) => void): Promise<void> {
   if (!existsSync(join(ROOT, 'dist', 'publish.js'))) throw new CliError("dist/publish.js is missing: run 'npm run build' first", EXIT.usage);
   const broker = await startBroker({ port: 0 });
   const list = commands(broker.host, broker.port, broker.url);
   const times = list.map(() => [] as number[]);
   try {
     await time(list[1]!); // warm the file cache and npx's lookup once; not counted
-    for (let run = 0; run < parsed.options.runs; run++) {
+    for (let run = 0; run < runs; run++) {
       const order = list.map((_, i) => (i + run) % list.length);
       for (const i of order) times[i]!.push(await time(list[i]!));
     }
@@ -71,18 +67,12 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
     await broker.close();
   }
   const medians = times.map(median);
-  io.out.write(`bench:startup: ${parsed.options.runs} runs each, start → PUBACK → exit, embedded broker ${broker.url}\n`);
+  print(`bench:startup: ${runs} runs each, start → PUBACK → exit, embedded broker ${broker.url}`);
   list.forEach((c, i) => {
     const t = times[i]!;
-    io.out.write(`  ${c.name.padEnd(52)} median ${medians[i]!.toFixed(0).padStart(5)} ms  (min ${Math.min(...t).toFixed(0)}, max ${Math.max(...t).toFixed(0)})\n`);
+    print(`  ${c.name.padEnd(52)} median ${medians[i]!.toFixed(0).padStart(5)} ms  (min ${Math.min(...t).toFixed(0)}, max ${Math.max(...t).toFixed(0)})`);
   });
   const [compiled, lesson, mqttjs] = medians as [number, number, number];
-  io.out.write(`  compiled bin / MQTT.js bin: ${(compiled / mqttjs).toFixed(2)}x (goal: at most 1.00x)\n`);
-  io.out.write(`  lesson path: ${(lesson / 1000).toFixed(2)} s median (goal: at most 1.00 s)\n`);
-  return EXIT.ok;
-}
-
-if (require.main === module) {
-  exitOnSignals();
-  runMain(COMMANDS.startup, (argv) => main(argv));
+  print(`  compiled bin / MQTT.js bin: ${(compiled / mqttjs).toFixed(2)}x (goal: at most 1.00x)`);
+  print(`  lesson path: ${(lesson / 1000).toFixed(2)} s median (goal: at most 1.00 s)`);
 }

@@ -26,9 +26,16 @@ export interface RunOptions {
 
 type Stream = 'stdout' | 'stderr';
 
-/** Runs src/<entry>.ts with args; NO_COLOR so output is plain text. */
-export function runCli(entry: 'publish' | 'subscribe' | 'broker' | 'lab' | 'scenario' | 'chaos' | 'bench' | 'load', args: string[], { env = {}, t }: RunOptions = {}): Run {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src', `${entry}.ts`), ...args], {
+type Entry = 'publish' | 'subscribe' | 'broker' | 'lab' | 'scenario' | 'chaos' | 'bench' | 'load';
+
+/** The lesson's two tools stay at src/; every other entry is in src/bin/. */
+function entryPath(entry: Entry): string {
+  return entry === 'publish' || entry === 'subscribe' ? join(ROOT, 'src', `${entry}.ts`) : join(ROOT, 'src', 'bin', `${entry}.ts`);
+}
+
+/** Runs the entry with args; NO_COLOR so output is plain text. */
+export function runCli(entry: Entry, args: string[], { env = {}, t }: RunOptions = {}): Run {
+  const child = spawn(process.execPath, ['--import', 'tsx', entryPath(entry), ...args], {
     cwd: ROOT,
     env: { ...process.env, NO_COLOR: '1', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -8,7 +8,7 @@ import type { Io } from '../../src/cli/io';
 import { settle } from '../../src/cli/main';
 import { TOOL_NAMES } from '../../src/cli/options';
 import { COMMANDS } from '../../src/cli/options/parse';
-import { main as lab } from '../../src/lab';
+import { main as lab } from '../../src/bin/lab';
 import { main as publish } from '../../src/publish';
 import { main as subscribe } from '../../src/subscribe';
 

@@ -1,14 +1,14 @@
 #!/usr/bin/env node
 // npm run scenario -- offline: persistent sessions, shown on the wire.
-import { exitOnSignals } from './broker/children';
-import { EXIT } from './cli/errors';
-import { processIo, type Io } from './cli/io';
-import { runMain } from './cli/main';
-import { parseScenario } from './cli/options/faults';
-import { runOfflineScenario } from './faults/scenario';
-import { LIMITS, type Limits } from './bench/bounded';
-import { useColor } from './mqtt/format';
-import { COMMANDS } from './cli/options/parse';
+import { exitOnSignals } from '../broker/children';
+import { EXIT } from '../cli/errors';
+import { processIo, type Io } from '../cli/io';
+import { runMain } from '../cli/main';
+import { parseScenario } from '../cli/options/faults';
+import { runOfflineScenario } from '../faults/scenario';
+import { LIMITS, type Limits } from '../bench/bounded';
+import { useColor } from '../mqtt/format';
+import { COMMANDS } from '../cli/options/parse';
 
 /** `limits` are the bounded waits' lengths; tests pass short ones. */
 export async function main(argv: string[], io: Io = processIo(), limits: Limits = LIMITS): Promise<number> {

@@ -1,12 +1,12 @@
 #!/usr/bin/env node
 // npm run chaos: does each QoS level keep its promise when connections keep breaking?
-import { EXIT } from './cli/errors';
-import { processIo, type Io } from './cli/io';
-import { runMain } from './cli/main';
-import { parseChaos } from './cli/options/faults';
-import { CHAOS_LIMITS, chaosExit, runChaos, type ChaosLimits } from './faults/chaos';
-import { COMMANDS } from './cli/options/parse';
-import { exitOnSignals } from './broker/children';
+import { EXIT } from '../cli/errors';
+import { processIo, type Io } from '../cli/io';
+import { runMain } from '../cli/main';
+import { parseChaos } from '../cli/options/faults';
+import { CHAOS_LIMITS, chaosExit, runChaos, type ChaosLimits } from '../faults/chaos';
+import { COMMANDS } from '../cli/options/parse';
+import { exitOnSignals } from '../broker/children';
 
 /** `limits` are the bounded waits' lengths; tests pass short ones. */
 export async function main(argv: string[], io: Io = processIo(), limits: ChaosLimits = CHAOS_LIMITS): Promise<number> {

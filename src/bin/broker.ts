@@ -2,16 +2,16 @@
 // npm run broker: a broker that prints the broker's side of every flow, so a
 // downgrade (PUBLISH q1 in, PUBLISH q0 out) is visible here too. The embedded
 // aedes by default; --engine mosquitto runs mosquitto behind the same packet tap.
-import { startBroker } from './broker/embedded';
-import { startMosquitto } from './broker/mosquitto';
-import { startTappedMosquitto } from './broker/start';
-import { CliError, EXIT } from './cli/errors';
-import { runMain } from './cli/main';
-import { isEveryInterface, parseBroker, type BrokerCliOptions } from './cli/options/broker';
-import { interrupted } from './cli/signals';
-import { formatBrokerPacket, paint, useColor } from './mqtt/format';
-import type { BrokerPacketListener } from './broker/tap';
-import { COMMANDS } from './cli/options/parse';
+import { startBroker } from '../broker/embedded';
+import { startMosquitto } from '../broker/mosquitto';
+import { startTappedMosquitto } from '../broker/start';
+import { CliError, EXIT } from '../cli/errors';
+import { runMain } from '../cli/main';
+import { isEveryInterface, parseBroker, type BrokerCliOptions } from '../cli/options/broker';
+import { interrupted } from '../cli/signals';
+import { formatBrokerPacket, paint, useColor } from '../mqtt/format';
+import type { BrokerPacketListener } from '../broker/tap';
+import { COMMANDS } from '../cli/options/parse';
 
 interface Running {
   url: string;

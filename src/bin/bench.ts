@@ -1,14 +1,14 @@
 #!/usr/bin/env node
 // mqtt-qos-bench: what each QoS level costs, measured end to end.
-import { exitOnSignals } from './broker/children';
-import { runMain } from './cli/main';
-import { BENCH_TOOL, parseBench } from './cli/options/bench';
-import { EXIT } from './cli/errors';
-import { processIo, type Io } from './cli/io';
-import { benchExit, runBench } from './bench/levels';
-import { LIMITS, type Limits } from './bench/bounded';
-import { progressBar } from './bench/progress';
-import { jsonReport, textReport } from './bench/report';
+import { exitOnSignals } from '../broker/children';
+import { runMain } from '../cli/main';
+import { BENCH_TOOL, parseBench } from '../cli/options/bench';
+import { EXIT } from '../cli/errors';
+import { processIo, type Io } from '../cli/io';
+import { benchExit, runBench } from '../bench/levels';
+import { LIMITS, type Limits } from '../bench/bounded';
+import { progressBar } from '../bench/progress';
+import { jsonReport, textReport } from '../bench/report';
 
 /** `limits` are the bounded waits' lengths; tests pass short ones. */
 export async function main(argv: string[], io: Io = processIo(), limits: Limits = LIMITS): Promise<number> {

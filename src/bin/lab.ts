@@ -1,14 +1,14 @@
 #!/usr/bin/env node
 // npm start: the QoS lab. No setup: it starts its own broker on loopback.
-import { EXIT } from './cli/errors';
-import { processIo, type Io } from './cli/io';
-import { runMain } from './cli/main';
-import { parseLab } from './cli/options/lab';
-import { interrupted, isSignal, SIGNAL_EXIT } from './cli/signals';
-import { useColor } from './mqtt/format';
-import { labVerdict, runLab } from './lab/run-lab';
-import { within } from './lab/wait';
-import { COMMANDS } from './cli/options/parse';
+import { EXIT } from '../cli/errors';
+import { processIo, type Io } from '../cli/io';
+import { runMain } from '../cli/main';
+import { parseLab } from '../cli/options/lab';
+import { interrupted, isSignal, SIGNAL_EXIT } from '../cli/signals';
+import { useColor } from '../mqtt/format';
+import { labVerdict, runLab } from '../lab/run-lab';
+import { within } from '../lab/wait';
+import { COMMANDS } from '../cli/options/parse';
 
 /** After Ctrl-C, how long the pair in flight may take to end (its waits are bounded anyway) before the lab stops regardless. */
 const STOP_MS = 2000;
