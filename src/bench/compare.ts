@@ -9,7 +9,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { startMosquitto, type MosquittoBroker } from '../broker/mosquitto';
+import { start, type StartedBroker } from '../broker/start';
 import { adopt } from '../broker/children';
 import { within } from '../lab/wait';
 import type { CompareOptions } from '../cli/options';
@@ -33,13 +33,13 @@ function spanRate(unique: number, first: number, last: number): number {
   return unique > 1 ? rate(unique - 1, last - first) : 0;
 }
 
-async function ours(broker: MosquittoBroker, qos: QoS, o: CompareOptions): Promise<Measured> {
+async function ours(broker: StartedBroker, qos: QoS, o: CompareOptions): Promise<Measured> {
   const n = runs++;
   const s = await runQos({ url: broker.url, qos, count: o.count, size: o.size, window: o.window, idleMs: IDLE_MS, topic: `compare/ours/${n}`, clientId: `cmp-ours-${process.pid}-${n}` });
   return { msgPerSec: spanRate(s.accounting.unique, s.firstReceive, s.lastReceive), accounting: s.accounting };
 }
 
-async function cClient(broker: MosquittoBroker, qos: QoS, o: CompareOptions): Promise<Measured> {
+async function cClient(broker: StartedBroker, qos: QoS, o: CompareOptions): Promise<Measured> {
   const n = runs++;
   const topic = `compare/c/${n}`;
   const subId = `cmp-c-${process.pid}-${n}-sub`;
@@ -112,7 +112,7 @@ export async function runCompare(o: CompareOptions, print: (line: string) => voi
   for (const tool of ['mosquitto_pub', 'mosquitto_sub']) {
     if (spawnSync(tool, ['--help']).error) throw new CliError(`${tool} is not installed (run 'bash scripts/install-mosquitto.sh')`, EXIT.usage);
   }
-  const broker = await startMosquitto({ config: ['log_type subscribe'] });
+  const broker = await start('mosquitto', { config: ['log_type subscribe'] });
   const got = new Map<QoS, { ours: Measured[]; c: Measured[] }>(o.levels.map((q) => [q, { ours: [], c: [] }]));
   try {
     print(`bench:compare: ${o.count} messages of ${o.size} B, window ${o.window}, ${o.rounds} round(s), mosquitto ${broker.url}`);

@@ -1,6 +1,6 @@
 // A whole bench: the broker (an embedded aedes one unless --broker names
 // another), then one measured run per QoS level, one after the other.
-import { startBroker } from '../broker/embedded';
+import { start, type StartedBroker } from '../broker/start';
 import type { BenchOptions } from '../cli/options';
 import type { BenchInfo } from './report';
 import { summarize, type QosResult } from './result';
@@ -18,9 +18,9 @@ export interface Bench {
 export async function runBench(options: BenchOptions, progress?: (label: string, total: number, p: RunProgress) => void, limits: Limits = LIMITS): Promise<Bench> {
   // The trace file first: a path that cannot be written is an error before any broker starts.
   const trace = options.trace ? openTrace(options.trace) : undefined;
-  let embedded: Awaited<ReturnType<typeof startBroker>> | undefined;
+  let embedded: StartedBroker | undefined;
   try {
-    embedded = options.broker ? undefined : await startBroker({ port: 0 });
+    embedded = options.broker ? undefined : await start('aedes');
     const url = options.broker ?? embedded!.url;
     const results: QosResult[] = [];
     for (const qos of options.levels) {

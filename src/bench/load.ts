@@ -8,7 +8,7 @@ import { once } from 'node:events';
 import { extname, join } from 'node:path';
 import type { BrokerKind } from '../broker/kind';
 import { adopt } from '../broker/children';
-import { startMosquitto } from '../broker/mosquitto';
+import { start } from '../broker/start';
 import { CliError, EXIT, type ExitCode } from '../cli/errors';
 import type { Connection } from '../mqtt/connection';
 import type { QoS } from '../mqtt/qos';
@@ -141,18 +141,19 @@ function knownExit(code: number | null): ExitCode {
 /** The broker in its own process, so its memory is not counted as the subscriber's. */
 async function startBrokerProcess(engine: LoadOptions['engine'], readyMs: number): Promise<Broker> {
   // mosquitto's default per-client queue (1000) would drop messages at the broker: lift it, we measure the client.
-  if (engine === 'mosquitto') return startMosquitto({ config: ['max_queued_messages 0', 'max_inflight_messages 0'] });
-  const file = join(__dirname, '..', `broker${extname(__filename)}`);
-  const child = spawn(process.execPath, [...process.execArgv, file, '--port', '0', '--quiet'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  if (engine === 'mosquitto') return start('mosquitto', { config: ['max_queued_messages 0', 'max_inflight_messages 0'] });
+  // aedes runs inside whoever starts it: here that must be a child process of its own.
+  const file = join(__dirname, `load-broker${extname(__filename)}`);
+  const child = spawn(process.execPath, [...process.execArgv, file], { stdio: ['ignore', 'pipe', 'inherit'] });
   const stop = adopt(child);
   let out = '';
   const listening = new Promise<string>((resolve, reject) => {
     child.stdout.on('data', (d: Buffer) => {
       out += d.toString();
-      const found = /listening on (\S+);/.exec(out);
-      if (found) resolve(found[1]!);
+      const line = out.split('\n');
+      if (line.length > 1) resolve((JSON.parse(line[0]!) as { url: string }).url);
     });
-    child.once('exit', (code) => reject(new Error(`the broker exited (${code}) before it listened`)));
+    child.once('exit', (code) => reject(new Error(`the broker process exited (${code}) before it listened`)));
   });
   try {
     // A broker process that starts slowly on a busy machine still gets several answer-times.

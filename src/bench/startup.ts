@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { startBroker } from '../broker/embedded';
+import { start } from '../broker/start';
 import { adopt } from '../broker/children';
 import { within } from '../lab/wait';
 import { CliError, EXIT } from '../cli/errors';
@@ -54,7 +54,7 @@ async function time(command: Command): Promise<number> {
 /** Times every command `runs` times, then prints the medians and the goals. */
 export async function runStartup(runs: number, print: (line: string) => void): Promise<void> {
   if (!existsSync(join(ROOT, 'dist', 'publish.js'))) throw new CliError("dist/publish.js is missing: run 'npm run build' first", EXIT.usage);
-  const broker = await startBroker({ port: 0 });
+  const broker = await start('aedes');
   const list = commands(broker.host, broker.port, broker.url);
   const times = list.map(() => [] as number[]);
   try {

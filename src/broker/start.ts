@@ -1,51 +1,58 @@
-// Starting the broker a command asked for, on loopback, with its side of the
-// wire visible: the embedded aedes through its socket tap, or Debian's
-// mosquitto through the tap proxy in front of it (the same bytes, read on the way).
-import { startBroker } from './embedded';
+// The one way anything starts a broker: the embedded aedes (its socket tap on
+// every connection) or Debian's mosquitto (the tap proxy in front of it, when
+// packets are wanted: the same bytes, read on the way).
+import { startBroker, type Credentials } from './embedded';
 import type { BrokerKind } from './kind';
-import { startMosquitto, type MosquittoBroker, type MosquittoOptions } from './mosquitto';
+import { startMosquitto, type MosquittoBroker } from './mosquitto';
 import { startTapProxy } from './proxy';
 import type { BrokerPacketListener } from './tap';
 import type { Endpoint } from './listen';
 
 export type { BrokerKind };
 
-export interface LabBroker extends Endpoint {
-  kind: BrokerKind;
-  /** `aedes (embedded)` or `mosquitto 2.0.11 (Debian)`, for headings. */
+export interface StartOptions {
+  /** Loopback (127.0.0.1) unless said. */
+  host?: string;
+  /** 0 (the default) picks a free port. */
+  port?: number;
+  /** Every packet the broker sends or receives; none taken when absent (mosquitto then runs without the proxy). */
+  onPacket?: BrokerPacketListener;
+  /** When given, clients must log in with exactly these. */
+  credentials?: Credentials;
+  /** mosquitto.conf lines (aedes has no config and ignores them). */
+  config?: string[];
+}
+
+export interface StartedBroker extends Endpoint {
+  engine: BrokerKind;
+  /** `aedes (embedded)` or `mosquitto 2.0.11`, for headings. */
   name: string;
+  /** mosquitto's own URL when the tap proxy stands in front of it (url is the proxy's: clients connect there). */
+  upstream?: string;
   /** What the broker logged so far (mosquitto); empty for aedes, which logs nothing. */
   log(): string;
+  /** The folder holding mosquitto's generated config; absent for aedes. */
+  dir?: string;
 }
 
-/** The one way a command starts its broker; `config` adds mosquitto.conf lines (aedes has no config). */
-export async function startLabBroker(kind: BrokerKind, onPacket?: BrokerPacketListener, config: string[] = []): Promise<LabBroker> {
-  if (kind === 'aedes') {
-    const broker = await startBroker({ port: 0, onPacket });
-    return { kind, name: 'aedes (embedded)', ...broker, log: () => '' };
+export async function start(engine: BrokerKind, options: StartOptions = {}): Promise<StartedBroker> {
+  const { onPacket, config = [], ...where } = options;
+  if (engine === 'aedes') {
+    const broker = await startBroker({ ...where, port: where.port ?? 0, onPacket });
+    return { engine, name: 'aedes (embedded)', ...broker, log: () => '' };
   }
-  const mosquitto = onPacket ? await startTappedMosquitto({ onPacket, config }) : await startMosquitto({ config });
+  // Behind the tap, mosquitto itself stays on a free loopback port: only the proxy listens where the caller asked.
+  const mosquitto = onPacket
+    ? await tapped(await startMosquitto({ credentials: where.credentials, config }), where, onPacket)
+    : await startMosquitto({ ...where, config });
   const version = /mosquitto version (\S+)/.exec(mosquitto.log())?.[1] ?? '';
-  const name = `mosquitto ${version}`.trim();
-  return { kind, name, url: mosquitto.url, host: mosquitto.host, port: mosquitto.port, log: mosquitto.log, close: mosquitto.close };
+  return { engine, name: `mosquitto ${version}`.trim(), ...mosquitto };
 }
 
-export interface TappedMosquittoOptions extends MosquittoOptions {
-  /** host and port are where the tap proxy listens; mosquitto itself takes a free loopback port behind it. */
-  onPacket: BrokerPacketListener;
-}
-
-export interface TappedMosquitto extends MosquittoBroker {
-  /** mosquitto's own URL, behind the tap (url is the tap's: clients connect there). */
-  upstream: string;
-}
-
-/** mosquitto behind the tap proxy: every packet it sends or receives reaches onPacket. */
-export async function startTappedMosquitto(options: TappedMosquittoOptions): Promise<TappedMosquitto> {
-  const { host, port, onPacket, ...rest } = options;
-  const mosquitto = await startMosquitto(rest);
+/** mosquitto (on a free port) behind the tap proxy, which listens where the caller asked. */
+async function tapped(mosquitto: MosquittoBroker, where: { host?: string; port?: number }, onPacket: BrokerPacketListener): Promise<MosquittoBroker & { upstream: string }> {
   try {
-    const proxy = await startTapProxy({ host, port, upstream: mosquitto, onPacket });
+    const proxy = await startTapProxy({ host: where.host, port: where.port, upstream: mosquitto, onPacket });
     return {
       ...mosquitto,
       host: proxy.host,

@@ -15,7 +15,7 @@ import { stalledVerdict, tally, verdict, type ChaosTally, type Verdict } from '.
 import type { BrokerKind } from '../broker/kind';
 import type { FaultSpec } from './fault-spec';
 import { proxyTarget, RECONNECT_PERIOD_MS } from './fault-link';
-import { startLabBroker, type LabBroker } from '../broker/start';
+import { start, type StartedBroker } from '../broker/start';
 import { startProxy, type FaultProxy, type ProxyPacketEvent } from './proxy';
 import type { Address } from '../broker/listen';
 import { within } from '../lab/wait';
@@ -87,7 +87,7 @@ export function chaosExit(report: ChaosReport): ExitCode {
 }
 
 export async function runChaos(options: ChaosOptions, print: (line: string) => void, limits: ChaosLimits = CHAOS_LIMITS): Promise<ChaosReport> {
-  const broker: ChaosBroker = options.broker ? external(options.broker) : await startLabBroker(options.engine);
+  const broker: ChaosBroker = options.broker ? external(options.broker) : await start(options.engine);
   try {
     const mode = options.burst ? 'burst: the subscriber is offline while all messages are published' : `cuts every ${options.cut.minMs}-${options.cut.maxMs} ms (seed ${options.seed})`;
     print(`broker: ${broker.name}; ${options.count} messages per QoS at up to ${options.rate}/s; ${mode}`);
@@ -110,7 +110,7 @@ function external(url: string): ChaosBroker {
   return { name: url, url, ...proxyTarget(url), log: () => '', close: async () => undefined };
 }
 
-type ChaosBroker = Omit<LabBroker, 'kind'>;
+type ChaosBroker = Omit<StartedBroker, 'engine'>;
 
 async function runQos(target: Address & { url: string }, qos: QoS, options: ChaosOptions, print: (line: string) => void, limits: ChaosLimits): Promise<QosRun> {
   const started = performance.now();

@@ -7,7 +7,7 @@ import { formatBrokerPacket, formatPacket, paint, type Style } from '../mqtt/for
 import type { BrokerPacketEvent, PacketEvent } from '../mqtt/packet-event';
 import { QOS_LEVELS, type QoS } from '../mqtt/qos';
 import { collectDeliveries, type Delivery } from '../mqtt/subscriber';
-import { startLabBroker, type BrokerKind } from '../broker/start';
+import { start, type BrokerKind } from '../broker/start';
 import { startTapProxy } from '../broker/proxy';
 import type { BrokerPacketListener } from '../broker/tap';
 import type { Packet } from 'mqtt-packet';
@@ -40,7 +40,7 @@ export async function runOfflineScenario(where: ScenarioBroker, style: Style, pr
   const onBrokerPacket = (e: BrokerPacketEvent) => {
     if (watching.has(e.clientId)) lane('broker', formatBrokerPacket(e, style));
   };
-  const broker = 'engine' in where ? await startLabBroker(where.engine, onBrokerPacket) : await tapped(where.url, onBrokerPacket, limits.answerMs);
+  const broker = 'engine' in where ? await start(where.engine, { onPacket: onBrokerPacket }) : await tapped(where.url, onBrokerPacket, limits.answerMs);
   // Errors name the broker the user gave, not the tap in front of it.
   const named = 'engine' in where ? broker.url : where.url;
   const outcomes: OfflineOutcome[] = [];

@@ -4,7 +4,7 @@
 // lane is derived from the client legs).
 import { performance } from 'node:perf_hooks';
 import type { BrokerKind } from '../broker/kind';
-import { startLabBroker } from '../broker/start';
+import { start as startBroker } from '../broker/start';
 import type { ProtocolVersion } from '../mqtt/connection';
 import type { FaultSpec } from '../faults/fault-spec';
 import type { BrokerPacketEvent } from '../mqtt/packet-event';
@@ -64,19 +64,18 @@ export async function runPairs(options: LabOptions, onStart: (session: LabSessio
   let waiting: { clientId: string; seen: () => void }[] = [];
   const engine = options.url ? null : (options.engine ?? 'aedes');
   const started = engine
-    ? await startLabBroker(
-        engine,
-        (event: BrokerPacketEvent) => {
+    ? await startBroker(engine, {
+        onPacket: (event: BrokerPacketEvent) => {
           tapped.push({ ...event, leg: 'broker' });
           if (event.direction === 'receive' && event.packet.cmd === 'disconnect') {
             for (const w of waiting.filter((w) => w.clientId === event.clientId)) w.seen();
           }
         },
-        options.mosquittoConfig,
-      )
+        config: options.mosquittoConfig,
+      })
     : null;
   const url = started?.url ?? options.url!;
-  const brokerName = started ? (started.kind === 'aedes' ? `embedded aedes broker on ${url}` : `${started.name} behind the tap proxy on ${url}`) : url;
+  const brokerName = started ? (started.engine === 'aedes' ? `embedded aedes broker on ${url}` : `${started.name} behind the tap proxy on ${url}`) : url;
   const ackTimeoutMs = options.ackTimeoutMs ?? LAB_ACK_TIMEOUT_MS;
   const pairs: LabPair[] = [];
   try {

@@ -2,7 +2,7 @@
 // installed the test skips and says so, unless REQUIRE_MOSQUITTO=1 (CI), where it fails.
 import type { TestContext } from 'node:test';
 import { mosquittoPath, startMosquitto, type MosquittoBroker, type MosquittoOptions } from '../../src/broker/mosquitto';
-import { startTappedMosquitto } from '../../src/broker/start';
+import { start, type StartedBroker } from '../../src/broker/start';
 import type { BrokerPacketEvent } from '../../src/mqtt/packet-event';
 
 export const HAVE_MOSQUITTO = mosquittoPath() !== null;
@@ -20,9 +20,9 @@ export async function testMosquitto(t: TestContext, options: MosquittoOptions = 
 }
 
 /** mosquitto behind the tap proxy: `url` is the proxy's, `events` what crossed it. */
-export async function testTappedMosquitto(t: TestContext, options: MosquittoOptions = {}): Promise<MosquittoBroker & { events: BrokerPacketEvent[] }> {
+export async function testTappedMosquitto(t: TestContext, options: MosquittoOptions = {}): Promise<StartedBroker & { events: BrokerPacketEvent[] }> {
   const events: BrokerPacketEvent[] = [];
-  const broker = await startTappedMosquitto({ ...options, onPacket: (e) => events.push(e) });
+  const broker = await start('mosquitto', { ...options, onPacket: (e) => events.push(e) });
   t.after(() => broker.close());
   return { ...broker, events };
 }
