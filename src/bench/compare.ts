@@ -12,13 +12,18 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { start, type StartedBroker } from '../broker/start';
 import { adopt } from '../broker/children';
 import { within } from '../lab/wait';
-import type { CompareOptions } from '../cli/options';
+import type { BenchOptions } from './levels';
 import { CliError, EXIT } from '../cli/errors';
 import type { QoS } from '../mqtt/qos';
 import { account, newTally, payloadFor, record, seqOf, type Accounting } from './accounting';
 import { rateText } from './report';
 import { runQos } from './run';
 import { median, rate } from './stats';
+
+/** The bench's message options, plus how many alternating rounds. */
+export interface CompareOptions extends Pick<BenchOptions, 'levels' | 'count' | 'size' | 'window'> {
+  rounds: number;
+}
 
 interface Measured {
   msgPerSec: number;

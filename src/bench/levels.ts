@@ -1,7 +1,7 @@
 // A whole bench: the broker (an embedded aedes one unless --broker names
 // another), then one measured run per QoS level, one after the other.
 import { start, type StartedBroker } from '../broker/start';
-import type { BenchOptions } from '../cli/options';
+import type { QoS } from '../mqtt/qos';
 import type { BenchInfo } from './report';
 import { summarize, type QosResult } from './result';
 import { runQos, type RunProgress } from './run';
@@ -9,6 +9,25 @@ import { openTrace } from './trace';
 import { LIMITS, type Limits } from './bounded';
 import type { RunEnd } from './run';
 import { EXIT, type ExitCode } from '../cli/errors';
+
+/** What a bench runs; cli/options/bench.ts builds it from argv. */
+export interface BenchOptions {
+  /** undefined: an embedded aedes broker started for the run. */
+  broker?: string;
+  levels: QoS[];
+  count: number;
+  size: number;
+  /** Most unacknowledged publishes at once; 0 for no limit. */
+  window: number;
+  /** Seconds without a delivery or an acknowledgement before a run ends and reports what is missing. */
+  idle: number;
+  topic: string;
+  json: boolean;
+  /** The subscriber stops reading after this many messages until the publisher is done. */
+  stallAfter?: number;
+  /** File to write every client packet line to (what tracing costs). */
+  trace?: string;
+}
 
 export interface Bench {
   info: BenchInfo;

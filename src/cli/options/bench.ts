@@ -4,7 +4,10 @@ import { brokerUrl, canonicalHost, isLoopbackHost, isPublicBrokerHost, urlHost }
 import { checkOutputFile } from '../output-file';
 import { MAX_PACKET_BYTES } from './input';
 import { COMMANDS, defaulted, filePath, integer, parseRaw, qosList, seconds, single, topicFlag, type Parsed } from './parse';
-import type { QoS } from '../../mqtt/qos';
+import type { BenchOptions } from '../../bench/levels';
+import type { CompareOptions } from '../../bench/compare';
+
+export type { BenchOptions, CompareOptions };
 
 export const BENCH_TOOL = COMMANDS.bench;
 
@@ -12,24 +15,6 @@ const DEFAULT_BENCH_TOPIC = 'mqtt-qos-lab/bench';
 
 /** bench:compare hands its values to parseBench, so both share these. */
 const DEFAULT = { qos: '0,1,2', count: '20000', size: '32', window: '20', idle: '5', rounds: '3', runs: '10' };
-
-export interface BenchOptions {
-  /** undefined: an embedded aedes broker started for the run. */
-  broker?: string;
-  levels: QoS[];
-  count: number;
-  size: number;
-  /** Most unacknowledged publishes at once; 0 for no limit. */
-  window: number;
-  /** Seconds without a delivery or an acknowledgement before a run ends and reports what is missing. */
-  idle: number;
-  topic: string;
-  json: boolean;
-  /** The subscriber stops reading after this many messages until the publisher is done. */
-  stallAfter?: number;
-  /** File to write every client packet line to (what tracing costs). */
-  trace?: string;
-}
 
 export function parseBench(argv: string[]): Parsed<BenchOptions> {
   const raw = parseRaw(BENCH_TOOL, 'Measure what each QoS level costs: throughput, latency and end-to-end loss from a publisher to a subscriber.', argv, (y) =>
@@ -109,11 +94,6 @@ function loadTarget(text: string, allowRemote: boolean): string {
     throw new UsageError(`--broker: host '${host}' is not this machine (loopback); a bench floods its broker, so pass --allow-remote if '${host}' is yours`);
   }
   return url;
-}
-
-/** The bench's message options, plus how many alternating rounds. */
-export interface CompareOptions extends Pick<BenchOptions, 'levels' | 'count' | 'size' | 'window'> {
-  rounds: number;
 }
 
 /** `npm run bench:compare`: our bench and the C client against one mosquitto. */
