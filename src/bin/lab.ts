@@ -27,10 +27,10 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
     if (isSignal(first)) {
       abort.abort();
       const code = SIGNAL_EXIT[first];
-      // A second signal quits at once; process.exit, unlike Node's default, still runs the 'exit' hook that stops a mosquitto we started.
+      // A second signal quits at once (process.exit still runs the 'exit' hook that stops a mosquitto we started).
       for (const name of ['SIGINT', 'SIGTERM'] as const) process.once(name, () => process.exit(code));
       io.out.write('\ninterrupted: ending the pair in flight and stopping the broker (Ctrl-C again quits at once)\n');
-      // The pair's waits are bounded, but by --ack-timeout, which may be long: a signal must end the lab sooner.
+      // The pair's waits are bounded by --ack-timeout, which may be long: a signal ends the lab sooner.
       if ((await within(running.catch(() => []), STOP_MS)) === null) process.exit(code);
       return code;
     }

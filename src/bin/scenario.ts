@@ -4,19 +4,22 @@ import { exitOnSignals } from '../broker/children';
 import { EXIT } from '../cli/errors';
 import { processIo, type Io } from '../cli/io';
 import { runMain } from '../cli/main';
-import { parseScenario } from '../cli/options/faults';
+import { parseScenario, type ScenarioName } from '../cli/options/faults';
 import { runOfflineScenario } from '../faults/scenario';
 import { LIMITS, type Limits } from '../bench/bounded';
 import { useColor } from '../mqtt/format';
 import { COMMANDS } from '../cli/options/parse';
 
+/** Each name the parser accepts, and the run it stands for. */
+const SCENARIO_RUNS: Record<ScenarioName, typeof runOfflineScenario> = { offline: runOfflineScenario };
+
 /** `limits` are the bounded waits' lengths; tests pass short ones. */
 export async function main(argv: string[], io: Io = processIo(), limits: Limits = LIMITS): Promise<number> {
   const parsed = parseScenario(argv);
   if (parsed.kind === 'shown') return EXIT.ok;
-  const { engine, broker, display } = parsed.options;
+  const { name, engine, broker, display } = parsed.options;
   const style = { verbose: display.verbose, color: useColor(display.color, io.out, io.env) };
-  await runOfflineScenario(broker ? { url: broker } : { engine }, style, (line) => io.out.write(`${line}\n`), limits);
+  await SCENARIO_RUNS[name](broker ? { url: broker } : { engine }, style, (line) => io.out.write(`${line}\n`), limits);
   return EXIT.ok;
 }
 
