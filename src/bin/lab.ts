@@ -3,35 +3,30 @@
 import { EXIT } from '../cli/errors';
 import { processIo, type Io } from '../cli/io';
 import { runMain } from '../cli/main';
-import { parseLab } from '../cli/options/lab';
 import { interrupted, isSignal, SIGNAL_EXIT } from '../cli/signals';
-import { useColor } from '../mqtt/format';
 import { labVerdict, runLab } from '../lab/run-lab';
+import { useColor } from '../mqtt/format';
 import { within } from '../lab/wait';
+import { parseLab } from '../cli/options/lab';
 import { COMMANDS } from '../cli/options/parse';
-
-/** After Ctrl-C, how long the pair in flight may take to end (its waits are bounded anyway) before the lab stops regardless. */
-const STOP_MS = 2000;
+const STOP_MS = 2000; // after Ctrl-C, how long the pair in flight may take to end before the lab stops regardless
 
 /** Everything goes to io.out; a broker that broke a rule or never answered is thrown (one line on stderr, exit 6 or 4) after the full result. */
 export async function main(argv: string[], io: Io = processIo()): Promise<number> {
   const parsed = parseLab(argv);
   if (parsed.kind === 'shown') return EXIT.ok;
   const { options } = parsed;
-  const style = { verbose: options.display.verbose, color: useColor(options.display.color, io.out, io.env) };
-  const signal = interrupted();
-  const abort = new AbortController();
+  const [signal, abort] = [interrupted(), new AbortController()];
   try {
-    const running = runLab(options, style, (line) => io.out.write(`${line}\n`), abort.signal);
+    const running = runLab(options, { verbose: options.display.verbose, color: useColor(options.display.color, io.out, io.env) }, (line) => io.out.write(`${line}\n`), abort.signal);
     const first = await Promise.race([running, signal.promise]);
     if (isSignal(first)) {
-      abort.abort();
       const code = SIGNAL_EXIT[first];
-      // A second signal quits at once (process.exit still runs the 'exit' hook that stops a mosquitto we started).
+      abort.abort();
+      // A second signal quits at once (process.exit still runs the 'exit' hook that stops mosquitto).
       for (const name of ['SIGINT', 'SIGTERM'] as const) process.once(name, () => process.exit(code));
       io.out.write('\ninterrupted: ending the pair in flight and stopping the broker (Ctrl-C again quits at once)\n');
-      // The pair's waits are bounded by --ack-timeout, which may be long: a signal ends the lab sooner.
-      if ((await within(running.catch(() => []), STOP_MS)) === null) process.exit(code);
+      if ((await within(running.catch(() => []), STOP_MS)) === null) process.exit(code); // --ack-timeout may be long
       return code;
     }
     const verdict = labVerdict(first);
