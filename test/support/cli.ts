@@ -56,6 +56,8 @@ export function runCli(entry: 'publish' | 'subscribe' | 'broker' | 'lab' | 'scen
   });
   t?.after(async () => {
     if (child.exitCode !== null || child.signalCode !== null) return;
+    // A test may have frozen it (SIGSTOP): a stopped process holds SIGTERM until it is continued.
+    child.kill('SIGCONT');
     child.kill();
     await done;
   });
