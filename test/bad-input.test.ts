@@ -164,3 +164,10 @@ test('the exit-code table in docs/edges.md lists exactly EXIT from src/cli/error
   const rows = [...doc.matchAll(/^\| (\d+) \| (\w+) \|/gm)].map((m) => [m[2], Number(m[1])]);
   assert.deepEqual(rows, Object.entries(EXIT));
 });
+
+test('the exit-code table in README.md lists exactly the codes of EXIT', () => {
+  const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+  const table = readme.slice(readme.indexOf('### Exit codes'));
+  const codes = [...table.slice(0, table.indexOf('\n\n', table.indexOf('| code |'))).matchAll(/^\| (\d+) \|/gm)].map((m) => Number(m[1]));
+  assert.deepEqual(codes, Object.values(EXIT));
+});
