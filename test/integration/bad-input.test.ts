@@ -6,16 +6,16 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
-import { startBroker } from '../src/broker/embedded';
-import { freePort } from '../src/broker/mosquitto';
-import { EXIT, type ExitCode } from '../src/cli/errors';
-import { settle, type Main } from '../src/cli/main';
-import { TOOL_NAMES } from '../src/cli/options';
-import { main as broker } from '../src/broker';
-import { main as publish } from '../src/publish';
-import { main as subscribe } from '../src/subscribe';
-import { ROOT, runCli } from './support/cli';
-import { testBroker } from './support/broker';
+import { startBroker } from '../../src/broker/embedded';
+import { freePort } from '../../src/broker/mosquitto';
+import { EXIT, type ExitCode } from '../../src/cli/errors';
+import { settle, type Main } from '../../src/cli/main';
+import { TOOL_NAMES } from '../../src/cli/options';
+import { main as broker } from '../../src/broker';
+import { main as publish } from '../../src/publish';
+import { main as subscribe } from '../../src/subscribe';
+import { ROOT, runCli } from '../support/cli';
+import { testBroker } from '../support/broker';
 
 type Tool = 'publish' | 'subscribe' | 'broker';
 const MAINS: Record<Tool, { name: string; main: Main }> = {

@@ -5,11 +5,11 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { runBench } from '../src/bench/levels';
-import type { QosResult } from '../src/bench/result';
-import { parseBench } from '../src/cli/options';
-import { runCli } from './support/cli';
-import { needsMosquitto, testMosquitto } from './support/mosquitto';
+import { runBench } from '../../src/bench/levels';
+import type { QosResult } from '../../src/bench/result';
+import { parseBench } from '../../src/cli/options';
+import { runCli } from '../support/cli';
+import { needsMosquitto, testMosquitto } from '../support/mosquitto';
 
 function options(argv: string[]) {
   const parsed = parseBench(argv);

@@ -10,10 +10,10 @@
 // they are not asserted.)
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { runChaos, type QosRun } from '../src/faults/chaos';
-import type { BrokerKind } from '../src/broker/kind';
-import type { QoS } from '../src/mqtt/qos';
-import { needsMosquitto } from './support/mosquitto';
+import { runChaos, type QosRun } from '../../src/faults/chaos';
+import type { BrokerKind } from '../../src/broker/kind';
+import type { QoS } from '../../src/mqtt/qos';
+import { needsMosquitto } from '../support/mosquitto';
 
 const SMALL = { count: 300, cut: { minMs: 20, maxMs: 60 }, seed: 7, burst: false, rate: 1000 };
 

@@ -7,12 +7,12 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
-import type { BrokerPacketEvent } from '../src/mqtt/packet-event';
-import type { TraceRecord } from '../src/mqtt/trace';
-import { runCli } from './support/cli';
-import { testBroker } from './support/broker';
-import { needsMosquitto, testTappedMosquitto } from './support/mosquitto';
-import { assertToolMatchesWire, assertTraceMatchesWire, witness } from './support/witness';
+import type { BrokerPacketEvent } from '../../src/mqtt/packet-event';
+import type { TraceRecord } from '../../src/mqtt/trace';
+import { runCli } from '../support/cli';
+import { testBroker } from '../support/broker';
+import { needsMosquitto, testTappedMosquitto } from '../support/mosquitto';
+import { assertToolMatchesWire, assertTraceMatchesWire, witness } from '../support/witness';
 
 /** The packets the broker received from (or sent to) one client, as `cmd id dup`. */
 function seen(events: BrokerPacketEvent[], clientId: string, direction: 'receive' | 'send', cmds: string[]): string[] {

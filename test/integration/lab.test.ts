@@ -7,15 +7,15 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
-import { cellOf } from '../src/lab/matrix';
-import { brokerLaneLabel } from '../src/lab/diagram';
-import { runPairs, type LabOptions, type LabPair } from '../src/lab/pairs';
-import type { TraceRecord } from '../src/mqtt/trace';
-import { QOS_LEVELS, effectiveQos, flowPackets, type QoS } from '../src/mqtt/qos';
-import { testBroker } from './support/broker';
-import { packetLines, runCli } from './support/cli';
-import { needsMosquitto, testMosquitto } from './support/mosquitto';
-import { assertLabMatchesWire, assertLabOutputMatchesWire, assertLabTraceMatchesWire, assertToolMatchesWire, assertTraceMatchesWire, labDiagrams, witness } from './support/witness';
+import { cellOf } from '../../src/lab/matrix';
+import { brokerLaneLabel } from '../../src/lab/diagram';
+import { runPairs, type LabOptions, type LabPair } from '../../src/lab/pairs';
+import type { TraceRecord } from '../../src/mqtt/trace';
+import { QOS_LEVELS, effectiveQos, flowPackets, type QoS } from '../../src/mqtt/qos';
+import { testBroker } from '../support/broker';
+import { packetLines, runCli } from '../support/cli';
+import { needsMosquitto, testMosquitto } from '../support/mosquitto';
+import { assertLabMatchesWire, assertLabOutputMatchesWire, assertLabTraceMatchesWire, assertToolMatchesWire, assertTraceMatchesWire, labDiagrams, witness } from '../support/witness';
 
 const ALL: LabOptions = { protocol: 4, pubs: QOS_LEVELS, subs: QOS_LEVELS, topic: 'lab-test', message: 'hello' };
 

@@ -6,10 +6,10 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { EXIT } from '../src/cli/errors';
-import { makeCerts, type Certs } from './support/certs';
-import { packetLines, runCli } from './support/cli';
-import { HAVE_MOSQUITTO, needsMosquitto, testMosquitto } from './support/mosquitto';
+import { EXIT } from '../../src/cli/errors';
+import { makeCerts, type Certs } from '../support/certs';
+import { packetLines, runCli } from '../support/cli';
+import { HAVE_MOSQUITTO, needsMosquitto, testMosquitto } from '../support/mosquitto';
 
 // One set of certificates for the whole file (made at load, removed after the last test).
 const certs = HAVE_MOSQUITTO ? makeCerts({ after }) : undefined;

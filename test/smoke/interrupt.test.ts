@@ -4,10 +4,10 @@
 // printed lines against the wire.
 import assert from 'node:assert/strict';
 import { test, type TestContext } from 'node:test';
-import { EXIT } from '../src/cli/errors';
-import { packetLines, runCli, type Run } from './support/cli';
-import { needsMosquitto } from './support/mosquitto';
-import { assertToolMatchesWire, witness } from './support/witness';
+import { EXIT } from '../../src/cli/errors';
+import { packetLines, runCli, type Run } from '../support/cli';
+import { needsMosquitto } from '../support/mosquitto';
+import { assertToolMatchesWire, witness } from '../support/witness';
 
 /** `npm run broker` in its own process (so the test can freeze it with SIGSTOP); resolves with its URL. */
 async function brokerProcess(t: TestContext, args: string[] = []): Promise<{ run: Run; url: string }> {
