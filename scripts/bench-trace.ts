@@ -1,10 +1,11 @@
 // In-process figures for the lab: how long the 9 exchanges take without the
 // node/tsx start-up, and how long writing their JSON trace takes.
 import { performance } from 'node:perf_hooks';
-import { DEFAULT_MESSAGE } from '../src/cli/options';
-import { openOutputFile } from '../src/lab/output-file';
+import { DEFAULT_MESSAGE } from '../src/cli/options/pair';
+import { openOutputFile } from '../src/cli/output-file';
 import { runPairs } from '../src/lab/pairs';
-import { pairRecords, traceLine } from '../src/lab/trace';
+import { pairRecords } from '../src/lab/trace';
+import { traceLine } from '../src/mqtt/trace';
 import { QOS_LEVELS } from '../src/mqtt/qos';
 
 async function main(file: string): Promise<void> {

@@ -45,10 +45,20 @@ export async function freePort(host = '127.0.0.1'): Promise<number> {
 }
 
 export async function startMosquitto(options: MosquittoOptions = {}): Promise<MosquittoBroker> {
+  // freePort() closes its port before mosquitto binds it, and another process may take it in between: pick again.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startMosquittoOn(options, options.port || (await freePort(options.host ?? '127.0.0.1')));
+    } catch (error) {
+      if (options.port || attempt === 5 || !/Address already in use/.test((error as Error).message)) throw error;
+    }
+  }
+}
+
+async function startMosquittoOn(options: MosquittoOptions, port: number): Promise<MosquittoBroker> {
   const binary = mosquittoPath();
   if (!binary) throw new Error("mosquitto is not installed (run 'bash scripts/install-mosquitto.sh')");
   const host = options.host ?? '127.0.0.1';
-  const port = options.port || (await freePort(host));
   const dir = mkdtempSync(join(tmpdir(), 'mqtt-qos-lab-mosquitto-'));
   const configPath = join(dir, 'mosquitto.conf');
   const extra = [...(options.config ?? [])];

@@ -63,6 +63,8 @@ export function runCli(entry: Entry, args: string[], { env = {}, t }: RunOptions
   });
   t?.after(async () => {
     if (child.exitCode !== null || child.signalCode !== null) return;
+    // A test may have frozen it (SIGSTOP): a stopped process holds SIGTERM until it is continued.
+    child.kill('SIGCONT');
     child.kill();
     await done;
   });

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { effectiveQos, flowPackets, parseQos, QOS_LEVELS } from '../src/mqtt/qos';
-import { explainDelivery, describeGrant } from '../src/cli/notes';
+import { effectiveQos, flowPackets, parseQos, QOS_LEVELS } from '../../src/mqtt/qos';
+import { explainDelivery, describeGrant } from '../../src/cli/notes';
 
 test('effective QoS is MIN(publish QoS, subscription QoS) for all nine pairs', () => {
   const table = QOS_LEVELS.map((pub) => QOS_LEVELS.map((sub) => effectiveQos(pub, sub)));

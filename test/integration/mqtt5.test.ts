@@ -6,12 +6,12 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { EXIT } from '../src/cli/errors';
-import { formatPacket, packetReason } from '../src/mqtt/format';
-import type { Packet } from '../src/mqtt/packet-event';
-import { packetLines, runCli } from './support/cli';
-import { needsMosquitto, testMosquitto } from './support/mosquitto';
-import { assertToolMatchesWire, witness } from './support/witness';
+import { EXIT } from '../../src/cli/errors';
+import { formatPacket, packetReason } from '../../src/mqtt/format';
+import type { Packet } from '../../src/mqtt/packet-event';
+import { packetLines, runCli } from '../support/cli';
+import { needsMosquitto, testMosquitto } from '../support/mosquitto';
+import { assertToolMatchesWire, witness } from '../support/witness';
 
 const V5 = ['--protocol', '5'];
 

@@ -4,14 +4,14 @@
 // printed lines against the wire.
 import assert from 'node:assert/strict';
 import { test, type TestContext } from 'node:test';
-import { EXIT } from '../src/cli/errors';
-import { packetLines, runCli, type Run } from './support/cli';
-import { needsMosquitto } from './support/mosquitto';
-import { assertToolMatchesWire, witness } from './support/witness';
+import { EXIT } from '../../src/cli/errors';
+import { packetLines, runCli, type Run } from '../support/cli';
+import { needsMosquitto } from '../support/mosquitto';
+import { assertToolMatchesWire, witness } from '../support/witness';
 
 /** `npm run broker` in its own process (so the test can freeze it with SIGSTOP); resolves with its URL. */
 async function brokerProcess(t: TestContext, args: string[] = []): Promise<{ run: Run; url: string }> {
-  const run = runCli('broker', ['--port', '0', ...args]);
+  const run = runCli('broker', ['--port', '0', ...args], { t });
   t.after(async () => {
     if (run.child.exitCode === null && run.child.signalCode === null) {
       run.child.kill('SIGCONT');
@@ -26,7 +26,7 @@ async function brokerProcess(t: TestContext, args: string[] = []): Promise<{ run
 test('publisher: Ctrl-C with a QoS 1 handshake in flight reports it, finishes it, sends DISCONNECT, exits 130', async (t) => {
   const broker = await brokerProcess(t);
   const wire = await witness(t, broker.url);
-  const pub = runCli('publish', ['--broker', wire.url, '--qos', '1', '--count', '2', '--interval', '1500', '--verbose']);
+  const pub = runCli('publish', ['--broker', wire.url, '--qos', '1', '--count', '2', '--interval', '1500', '--verbose'], { t });
   await pub.waitFor(/^receive: puback/m);
   // Freeze the broker between the two messages: the second PUBLISH then waits for its PUBACK.
   broker.run.child.kill('SIGSTOP');
@@ -46,7 +46,7 @@ test('publisher: Ctrl-C while the broker has not answered CONNECT exits 130 with
   const broker = await brokerProcess(t);
   const wire = await witness(t, broker.url);
   broker.run.child.kill('SIGSTOP');
-  const pub = runCli('publish', ['--broker', wire.url, '--client-id', 'frozen-pub']);
+  const pub = runCli('publish', ['--broker', wire.url, '--client-id', 'frozen-pub'], { t });
   await pub.waitFor(/^send: connect/m);
   pub.child.kill('SIGINT');
   const done = await pub.done;
@@ -60,7 +60,7 @@ test('publisher: Ctrl-C while the broker has not answered CONNECT exits 130 with
 test('subscriber: Ctrl-C while waiting sends DISCONNECT and exits 130', async (t) => {
   const broker = await brokerProcess(t);
   const wire = await witness(t, broker.url);
-  const sub = runCli('subscribe', ['--broker', wire.url, '--qos', '2', '-v']);
+  const sub = runCli('subscribe', ['--broker', wire.url, '--qos', '2', '-v'], { t });
   await sub.waitFor(/^subscribed to/m);
   sub.child.kill('SIGINT');
   const done = await sub.done;
@@ -76,7 +76,7 @@ for (const engine of ['aedes', 'mosquitto'] as const) {
   test(`npm run broker (${engine}): Ctrl-C closes its clients and exits 0`, engine === 'mosquitto' ? needsMosquitto : {}, async (t) => {
     const broker = await brokerProcess(t, ['--engine', engine]);
     const wire = await witness(t, broker.url);
-    const sub = runCli('subscribe', ['--broker', wire.url]);
+    const sub = runCli('subscribe', ['--broker', wire.url], { t });
     await sub.waitFor(/^subscribed to/m);
     broker.run.child.kill('SIGINT');
     const stopped = await broker.run.done;

@@ -5,10 +5,10 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import test from 'node:test';
 import mqtt from 'mqtt';
-import { start } from '../src/broker/start';
-import type { BrokerPacketEvent } from '../src/mqtt/packet-event';
-import { ROOT } from './support/cli';
-import { needsMosquitto } from './support/mosquitto';
+import { start } from '../../src/broker/start';
+import type { BrokerPacketEvent } from '../../src/mqtt/packet-event';
+import { ROOT } from '../support/cli';
+import { needsMosquitto } from '../support/mosquitto';
 
 async function connectOnce(url: string): Promise<void> {
   const client = await mqtt.connectAsync(url, { clientId: 'start-probe', reconnectPeriod: 0, connectTimeout: 5000 });

@@ -7,12 +7,12 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
-import type { BrokerPacketEvent } from '../src/mqtt/packet-event';
-import type { TraceRecord } from '../src/mqtt/trace';
-import { runCli } from './support/cli';
-import { testBroker } from './support/broker';
-import { needsMosquitto, testTappedMosquitto } from './support/mosquitto';
-import { assertToolMatchesWire, assertTraceMatchesWire, witness } from './support/witness';
+import type { BrokerPacketEvent } from '../../src/mqtt/packet-event';
+import type { TraceRecord } from '../../src/mqtt/trace';
+import { runCli } from '../support/cli';
+import { testBroker } from '../support/broker';
+import { needsMosquitto, testTappedMosquitto } from '../support/mosquitto';
+import { assertToolMatchesWire, assertTraceMatchesWire, witness } from '../support/witness';
 
 /** The packets the broker received from (or sent to) one client, as `cmd id dup`. */
 function seen(events: BrokerPacketEvent[], clientId: string, direction: 'receive' | 'send', cmds: string[]): string[] {
@@ -70,7 +70,7 @@ for (const engine of ENGINES) {
   test(`${engine}: subscribe QoS 1 --fault puback: the broker redelivers the message on the resumed session`, engine === 'mosquitto' ? needsMosquitto : {}, async (t) => {
     const broker = await brokerFor(engine, t);
     const wire = await witness(t, broker.url);
-    const sub = runCli('subscribe', ['--broker', wire.url, '-v', '--qos', '1', '--fault', 'puback', '--count', '2', '--timeout', '20', '--client-id', 'fault-sub-1', '--topic', 'f/s1']);
+    const sub = runCli('subscribe', ['--broker', wire.url, '-v', '--qos', '1', '--fault', 'puback', '--count', '2', '--timeout', '20', '--client-id', 'fault-sub-1', '--topic', 'f/s1'], { t });
     await sub.waitFor(/^subscribed to/m);
     const pub = await runCli('publish', ['--broker', wire.url, '--qos', '1', '--client-id', 'fault-pub-s1', '--topic', 'f/s1', '--message', 'once']).done;
     assert.equal(pub.code, 0, pub.stderr);
@@ -92,7 +92,7 @@ for (const engine of ENGINES) {
   test(`${engine}: subscribe QoS 2 --fault pubcomp: the broker resends PUBREL, the message is delivered once`, engine === 'mosquitto' ? needsMosquitto : {}, async (t) => {
     const broker = await brokerFor(engine, t);
     const wire = await witness(t, broker.url);
-    const sub = runCli('subscribe', ['--broker', wire.url, '-v', '--qos', '2', '--fault', 'pubcomp', '--client-id', 'fault-sub-2', '--topic', 'f/s2']);
+    const sub = runCli('subscribe', ['--broker', wire.url, '-v', '--qos', '2', '--fault', 'pubcomp', '--client-id', 'fault-sub-2', '--topic', 'f/s2'], { t });
     await sub.waitFor(/^subscribed to/m);
     const pub = await runCli('publish', ['--broker', wire.url, '--qos', '2', '--client-id', 'fault-pub-s2', '--topic', 'f/s2', '--message', 'exactly']).done;
     assert.equal(pub.code, 0, pub.stderr);

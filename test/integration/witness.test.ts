@@ -6,9 +6,9 @@ import { once } from 'node:events';
 import { connect, type Socket } from 'node:net';
 import { test, type TestContext } from 'node:test';
 import mqttPacket, { type Packet } from 'mqtt-packet';
-import { hostileBroker } from './support/hostile-broker';
-import { assertToolMatchesWire, assertTraceMatchesWire, witness, type Witness, type WirePacket } from './support/witness';
-import type { TraceRecord } from '../src/mqtt/trace';
+import { hostileBroker } from '../support/hostile-broker';
+import { assertToolMatchesWire, assertTraceMatchesWire, witness, type Witness, type WirePacket } from '../support/witness';
+import type { TraceRecord } from '../../src/mqtt/trace';
 
 /** A bare TCP client of the witness, writing what mqtt-packet generates (or raw bytes). */
 async function rawClient(t: TestContext, w: Witness): Promise<Socket> {

@@ -7,15 +7,15 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { cellOf } from '../src/lab/matrix';
-import { runPairs } from '../src/lab/pairs';
-import { pairRecords } from '../src/lab/trace';
-import type { CutRecord, TraceRecord } from '../src/mqtt/trace';
-import type { CutPoint } from '../src/faults/fault-spec';
-import { runCli } from './support/cli';
-import { testBroker } from './support/broker';
-import { needsMosquitto, testMosquitto } from './support/mosquitto';
-import { assertLabMatchesWire, assertLabOutputMatchesWire, assertLabTraceMatchesWire, labDiagrams, witness } from './support/witness';
+import { cellOf } from '../../src/lab/matrix';
+import { runPairs } from '../../src/lab/pairs';
+import { pairRecords } from '../../src/lab/trace';
+import type { CutRecord, TraceRecord } from '../../src/mqtt/trace';
+import type { CutPoint } from '../../src/faults/fault-spec';
+import { runCli } from '../support/cli';
+import { testBroker } from '../support/broker';
+import { needsMosquitto, testMosquitto } from '../support/mosquitto';
+import { assertLabMatchesWire, assertLabOutputMatchesWire, assertLabTraceMatchesWire, labDiagrams, witness } from '../support/witness';
 
 type AnyRecord = TraceRecord | CutRecord;
 

@@ -7,15 +7,15 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
-import { cellOf } from '../src/lab/matrix';
-import { brokerLaneLabel } from '../src/lab/diagram';
-import { runPairs, type LabOptions, type LabPair } from '../src/lab/pairs';
-import type { TraceRecord } from '../src/mqtt/trace';
-import { QOS_LEVELS, effectiveQos, flowPackets, type QoS } from '../src/mqtt/qos';
-import { testBroker } from './support/broker';
-import { packetLines, runCli } from './support/cli';
-import { needsMosquitto, testMosquitto } from './support/mosquitto';
-import { assertLabMatchesWire, assertLabOutputMatchesWire, assertLabTraceMatchesWire, assertToolMatchesWire, assertTraceMatchesWire, labDiagrams, witness } from './support/witness';
+import { cellOf } from '../../src/lab/matrix';
+import { brokerLaneLabel } from '../../src/lab/diagram';
+import { runPairs, type LabOptions, type LabPair } from '../../src/lab/pairs';
+import type { TraceRecord } from '../../src/mqtt/trace';
+import { QOS_LEVELS, effectiveQos, flowPackets, type QoS } from '../../src/mqtt/qos';
+import { testBroker } from '../support/broker';
+import { packetLines, runCli } from '../support/cli';
+import { needsMosquitto, testMosquitto } from '../support/mosquitto';
+import { assertLabMatchesWire, assertLabOutputMatchesWire, assertLabTraceMatchesWire, assertToolMatchesWire, assertTraceMatchesWire, labDiagrams, witness } from '../support/witness';
 
 const ALL: LabOptions = { protocol: 4, pubs: QOS_LEVELS, subs: QOS_LEVELS, topic: 'lab-test', message: 'hello' };
 
@@ -121,7 +121,7 @@ test('publish-with-qos and subscribe-with-qos --json: one record per packet line
   const broker = await witness(t, (await testBroker(t)).url);
   const dir = tmp(t);
   const common = ['--broker', broker.url, '--topic', 'json/t', '--qos', '2'];
-  const sub = runCli('subscribe', [...common, '--count', '1', '--timeout', '20', '--client-id', 'json-sub', '--json', join(dir, 'sub.jsonl')]);
+  const sub = runCli('subscribe', [...common, '--count', '1', '--timeout', '20', '--client-id', 'json-sub', '--json', join(dir, 'sub.jsonl')], { t });
   await sub.waitFor(/^subscribed to/m);
   const pub = await runCli('publish', [...common, '--client-id', 'json-pub', '--json', join(dir, 'pub.jsonl'), '--username', 'u', '--password', 's3cret']).done;
   const got = await sub.done;
@@ -190,8 +190,8 @@ test('mosquitto max_qos 1, MQTT 5: the matrix shows what the broker did, not wha
   assert.equal(assertLabOutputMatchesWire(result.stdout, wire), 9);
 });
 
-test('npm start | head: a reader that stops early ends the lab quietly, no stack trace', async () => {
-  const run = runCli('lab', ['--pub', '0,1', '--sub', '0,1']);
+test('npm start | head: a reader that stops early ends the lab quietly, no stack trace', async (t) => {
+  const run = runCli('lab', ['--pub', '0,1', '--sub', '0,1'], { t });
   run.child.stdout!.once('data', () => run.child.stdout!.destroy());
   const result = await run.done;
   assert.equal(result.stderr, '');

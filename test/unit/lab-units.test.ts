@@ -3,15 +3,15 @@
 // and the lab's options. No broker here; the integration tests run real ones.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { parseLab } from '../src/cli/options';
-import type { LegEvent } from '../src/lab/exchange';
-import type { Packet } from '../src/mqtt/packet-event';
-import { arrowLine, formatDiagram } from '../src/lab/diagram';
-import { cellOf, cellText, formatMatrix, type PairRun } from '../src/lab/matrix';
-import { mermaidDiagram } from '../src/lab/mermaid';
-import { buildTimeline } from '../src/lab/timeline';
-import { traceRecord } from '../src/mqtt/trace';
-import type { QoS } from '../src/mqtt/qos';
+import { parseLab } from '../../src/cli/options';
+import type { LegEvent } from '../../src/lab/exchange';
+import type { Packet } from '../../src/mqtt/packet-event';
+import { arrowLine, formatDiagram } from '../../src/lab/diagram';
+import { cellOf, cellText, formatMatrix, type PairRun } from '../../src/lab/matrix';
+import { mermaidDiagram } from '../../src/lab/mermaid';
+import { buildTimeline } from '../../src/lab/timeline';
+import { traceRecord } from '../../src/mqtt/trace';
+import type { QoS } from '../../src/mqtt/qos';
 
 const ids = { publisherId: 'p', subscriberId: 's' };
 const publish = (qos: QoS, messageId?: number): Packet => ({ cmd: 'publish', qos, messageId, topic: 't', payload: Buffer.from('x'), dup: false, retain: false });

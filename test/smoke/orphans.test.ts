@@ -7,10 +7,10 @@ import { execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync, readFileSync } from 'node:fs';
 import { test, type TestContext } from 'node:test';
-import { EXIT } from '../src/cli/errors';
-import { ROOT, runCli, type Run } from './support/cli';
-import { needsMosquitto } from './support/mosquitto';
-import { hostileBroker, HOSTILE } from './support/hostile-broker';
+import { EXIT } from '../../src/cli/errors';
+import { ROOT, runCli, type Run } from '../support/cli';
+import { needsMosquitto } from '../support/mosquitto';
+import { hostileBroker, HOSTILE } from '../support/hostile-broker';
 
 interface Child {
   pid: number;

@@ -4,11 +4,11 @@
 // a broken MQTT rule is named in the pair's note, the matrix and the error line.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { EXIT, type ExitCode } from '../src/cli/errors';
+import { EXIT, type ExitCode } from '../../src/cli/errors';
 import type { Packet } from 'mqtt-packet';
-import { HOSTILE, hostileBroker, type HostileOptions } from './support/hostile-broker';
-import { runCli } from './support/cli';
-import { assertOneError, run as runInProcess, type Outcome } from './support/in-process';
+import { HOSTILE, hostileBroker, type HostileOptions } from '../support/hostile-broker';
+import { runCli } from '../support/cli';
+import { assertOneError, run as runInProcess, type Outcome } from '../support/in-process';
 
 /** --ack-timeout for these runs: each silent step costs this much. */
 const ACK_TIMEOUT = '0.3';

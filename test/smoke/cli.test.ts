@@ -5,12 +5,12 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { freePort } from '../src/broker/mosquitto';
-import { ROOT, packetLines, runCli } from './support/cli';
-import { testBroker } from './support/broker';
-import { startBroker } from '../src/broker/embedded';
-import { needsMosquitto } from './support/mosquitto';
-import { assertToolMatchesWire, witness } from './support/witness';
+import { freePort } from '../../src/broker/mosquitto';
+import { ROOT, packetLines, runCli } from '../support/cli';
+import { testBroker } from '../support/broker';
+import { startBroker } from '../../src/broker/embedded';
+import { needsMosquitto } from '../support/mosquitto';
+import { assertToolMatchesWire, witness } from '../support/witness';
 
 for (const entry of ['publish', 'subscribe'] as const) {
   test(`${entry} --help exits 0 with empty stderr`, async () => {

@@ -7,17 +7,17 @@ import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
 import { test, type TestContext } from 'node:test';
 import { performance } from 'node:perf_hooks';
-import { EXIT, type ExitCode } from '../src/cli/errors';
-import type { Io } from '../src/cli/io';
-import { settle } from '../src/cli/main';
-import { COMMANDS } from '../src/cli/options/parse';
-import { main as chaos } from '../src/bin/chaos';
-import { main as scenario } from '../src/bin/scenario';
-import { main as bench } from '../src/bin/bench';
-import { main as load } from '../src/bin/load';
-import { freePort } from '../src/broker/mosquitto';
-import { hostileBroker, HOSTILE, type HostileOptions } from './support/hostile-broker';
-import { runCli } from './support/cli';
+import { EXIT, type ExitCode } from '../../src/cli/errors';
+import type { Io } from '../../src/cli/io';
+import { settle } from '../../src/cli/main';
+import { COMMANDS } from '../../src/cli/options/parse';
+import { main as chaos } from '../../src/bin/chaos';
+import { main as scenario } from '../../src/bin/scenario';
+import { main as bench } from '../../src/bin/bench';
+import { main as load } from '../../src/bin/load';
+import { freePort } from '../../src/broker/mosquitto';
+import { hostileBroker, HOSTILE, type HostileOptions } from '../support/hostile-broker';
+import { runCli } from '../support/cli';
 
 /** Short bounds: an answer within 400 ms, a chaos publisher stalled after 800 ms. */
 const ANSWER_MS = 400;

@@ -3,12 +3,12 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import mqttPacket, { type Packet } from 'mqtt-packet';
-import { parseChaos, parseLoad, parsePublish, parseScenario, parseSubscribe } from '../src/cli/options';
-import { tally, verdict } from '../src/faults/accounting';
-import { parseFault } from '../src/faults/fault-spec';
-import { frameSize, framer } from '../src/faults/framer';
-import { nextRandom, randomInts } from '../src/faults/prng';
-import { DupStore } from '../src/mqtt/dup-store';
+import { parseChaos, parseLoad, parsePublish, parseScenario, parseSubscribe } from '../../src/cli/options';
+import { tally, verdict } from '../../src/faults/accounting';
+import { parseFault } from '../../src/faults/fault-spec';
+import { frameSize, framer } from '../../src/faults/framer';
+import { nextRandom, randomInts } from '../../src/faults/prng';
+import { DupStore } from '../../src/mqtt/dup-store';
 
 test('the PRNG gives the same sequence for the same seed, a different one for another, within range', () => {
   const draw = (seed: number) => Array.from({ length: 50 }, randomInts(seed, 200, 500));

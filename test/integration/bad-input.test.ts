@@ -6,16 +6,16 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
-import { startBroker } from '../src/broker/embedded';
-import { freePort } from '../src/broker/mosquitto';
-import { EXIT, type ExitCode } from '../src/cli/errors';
-import { settle, type Main } from '../src/cli/main';
-import { TOOL_NAMES } from '../src/cli/options';
-import { main as broker } from '../src/bin/broker';
-import { main as publish } from '../src/publish';
-import { main as subscribe } from '../src/subscribe';
-import { ROOT, runCli } from './support/cli';
-import { testBroker } from './support/broker';
+import { startBroker } from '../../src/broker/embedded';
+import { freePort } from '../../src/broker/mosquitto';
+import { EXIT, type ExitCode } from '../../src/cli/errors';
+import { settle, type Main } from '../../src/cli/main';
+import { TOOL_NAMES } from '../../src/cli/options';
+import { main as broker } from '../../src/bin/broker';
+import { main as publish } from '../../src/publish';
+import { main as subscribe } from '../../src/subscribe';
+import { ROOT, runCli } from '../support/cli';
+import { testBroker } from '../support/broker';
 
 type Tool = 'publish' | 'subscribe' | 'broker';
 const MAINS: Record<Tool, { name: string; main: Main }> = {
@@ -163,4 +163,11 @@ test('the exit-code table in docs/edges.md lists exactly EXIT from src/cli/error
   const doc = readFileSync(join(ROOT, 'docs', 'edges.md'), 'utf8');
   const rows = [...doc.matchAll(/^\| (\d+) \| (\w+) \|/gm)].map((m) => [m[2], Number(m[1])]);
   assert.deepEqual(rows, Object.entries(EXIT));
+});
+
+test('the exit-code table in README.md lists exactly the codes of EXIT', () => {
+  const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+  const table = readme.slice(readme.indexOf('### Exit codes'));
+  const codes = [...table.slice(0, table.indexOf('\n\n', table.indexOf('| code |'))).matchAll(/^\| (\d+) \|/gm)].map((m) => Number(m[1]));
+  assert.deepEqual(codes, Object.values(EXIT));
 });

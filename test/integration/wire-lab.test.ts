@@ -8,23 +8,22 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
-import { parseLab } from '../src/cli/options';
-import { formatDiagram } from '../src/lab/diagram';
-import type { LegEvent } from '../src/lab/exchange';
-import { arrowLabel } from '../src/lab/label';
-import { cellOf } from '../src/lab/matrix';
-import { mermaidDiagram } from '../src/lab/mermaid';
-import { runPairs, type LabPair } from '../src/lab/pairs';
-import { buildTimeline, type Arrow } from '../src/lab/timeline';
-import { pairRecords } from '../src/lab/trace';
-import type { Packet } from '../src/mqtt/packet-event';
-import { QOS_LEVELS, type QoS } from '../src/mqtt/qos';
-import type { TraceRecord } from '../src/mqtt/trace';
-import { run } from './support/in-process';
-import { startTapProxy } from '../src/broker/proxy';
-import type { BrokerPacketEvent } from '../src/mqtt/packet-event';
-import { testBroker } from './support/broker';
-import { needsMosquitto, testMosquitto, testTappedMosquitto } from './support/mosquitto';
+import { parseLab } from '../../src/cli/options';
+import { formatDiagram } from '../../src/lab/diagram';
+import type { LegEvent } from '../../src/lab/exchange';
+import { arrowLabel } from '../../src/lab/label';
+import { cellOf } from '../../src/lab/matrix';
+import { mermaidDiagram } from '../../src/lab/mermaid';
+import { runPairs, type LabPair } from '../../src/lab/pairs';
+import { buildTimeline, type Arrow } from '../../src/lab/timeline';
+import { pairRecords } from '../../src/lab/trace';
+import type { Packet } from '../../src/mqtt/packet-event';
+import { QOS_LEVELS, type QoS } from '../../src/mqtt/qos';
+import type { TraceRecord } from '../../src/mqtt/trace';
+import { run } from '../support/in-process';
+import { assertLabMatchesWire, witness } from '../support/witness';
+import { testBroker } from '../support/broker';
+import { needsMosquitto, testMosquitto, testTappedMosquitto } from '../support/mosquitto';
 
 const ids = { publisherId: 'p', subscriberId: 's' };
 const client = (leg: 'publisher' | 'subscriber', direction: 'send' | 'receive', at: number, packet: Packet): LegEvent => ({ leg, direction, at, packet });
@@ -177,56 +176,21 @@ test('mosquitto max_qos 1 as --broker (derived lane), MQTT 5, --sub 2: the clien
   );
 });
 
-/** A packet as the witness compares it: type, id, QoS, DUP, a SUBSCRIBE's requested QoS. */
-function wireKey(p: Packet): string {
-  const id = p.messageId !== undefined && (p.cmd !== 'publish' || p.qos > 0) ? ` id=${p.messageId}` : '';
-  const publish = p.cmd === 'publish' ? ` q${p.qos} dup=${Boolean(p.dup)}` : '';
-  const subscribe = p.cmd === 'subscribe' ? ` q${p.subscriptions.map((s) => s.qos).join(',')}` : '';
-  return `${p.cmd}${id}${publish}${subscribe}`;
-}
-
-/** The lab's arrows, per connection leg and direction, equal what an independent tap saw on the wire. */
-function assertWitnessed(pairs: readonly LabPair[], wire: readonly BrokerPacketEvent[]): void {
-  for (const pair of pairs) {
-    for (const link of ['publisher', 'subscriber'] as const) {
-      const clientId = link === 'publisher' ? pair.clients.publisherId : pair.clients.subscriberId;
-      for (const toBroker of [true, false]) {
-        const seen = wire.filter((e) => e.clientId === clientId && (e.direction === 'receive') === toBroker).map((e) => wireKey(e.packet));
-        const drawn = pair.timeline.arrows.filter((a) => a.link === link && (a.to === 'broker') === toBroker).map((a) => wireKey(a.packet));
-        assert.deepEqual(drawn, seen, `pub ${pair.publishQos} / sub ${pair.subscribeQos}, ${link} leg, ${toBroker ? 'to' : 'from'} the broker`);
-      }
-    }
-  }
-}
-
-/** aedes behind an independent tap proxy (the lab sees an external broker): the witness's events. */
-async function witnessedAedes(t: TestContext): Promise<{ url: string; events: BrokerPacketEvent[] }> {
-  const broker = await testBroker(t);
-  const events: BrokerPacketEvent[] = [];
-  const proxy = await startTapProxy({ upstream: broker, onPacket: (e) => events.push(e) });
-  t.after(() => proxy.close());
-  return { url: proxy.url, events };
-}
-
-test('witness: every arrow of the lab (as --broker) equals what an independent tap in front of mosquitto saw, per connection and direction', needsMosquitto, async (t) => {
-  const broker = await testTappedMosquitto(t);
-  const pairs = await runPairs({ url: broker.url, protocol: 4, pubs: QOS_LEVELS, subs: QOS_LEVELS, topic: 'witness', message: 'hello' }, () => undefined, () => undefined);
-  assertWitnessed(pairs, broker.events);
-});
-
-test('witness: the same in front of aedes, all 9 pairs', async (t) => {
-  const broker = await witnessedAedes(t);
-  const pairs = await runPairs({ url: broker.url, protocol: 4, pubs: QOS_LEVELS, subs: QOS_LEVELS, topic: 'witness', message: 'hello' }, () => undefined, () => undefined);
-  assertWitnessed(pairs, broker.events);
+test('witness: every arrow and client record of the lab (as --broker) equals what crossed the wire in front of mosquitto', needsMosquitto, async (t) => {
+  const wire = await witness(t, (await testMosquitto(t)).url);
+  const pairs = await runPairs({ url: wire.url, protocol: 4, pubs: QOS_LEVELS, subs: QOS_LEVELS, topic: 'witness', message: 'hello' }, () => undefined, () => undefined);
+  await wire.settled();
+  assertLabMatchesWire(pairs, wire);
 });
 
 for (const packet of ['puback', 'pubrec', 'pubcomp'] as const) {
   test(`witness: with --fault ${packet}, the lost packet, the reconnect and the resends are what crossed the wire`, async (t) => {
-    const broker = await witnessedAedes(t);
+    const wire = await witness(t, (await testBroker(t)).url);
     const qos = packet === 'puback' ? 1 : 2;
-    const pairs = await runPairs({ url: broker.url, protocol: 4, pubs: [qos], subs: [qos], topic: 'witness', message: 'hello', fault: { kind: 'before', packet } }, () => undefined, () => undefined);
+    const pairs = await runPairs({ url: wire.url, protocol: 4, pubs: [qos], subs: [qos], topic: 'witness', message: 'hello', fault: { kind: 'before', packet } }, () => undefined, () => undefined);
     assert.deepEqual(cellOf(pairs[0]!).fault.cuts, [`before ${packet}`]);
-    assertWitnessed(pairs, broker.events);
+    await wire.settled();
+    assertLabMatchesWire(pairs, wire, { fault: { swallowed: packet } });
     // aedes forwards the resent QoS 1 PUBLISH too: the second hand-over says what it is.
     const handovers = pairs[0]!.timeline.notes.map((n) => n.text);
     if (packet === 'puback') assert.deepEqual(handovers, ['MQTT.js hands the message to the application (QoS 1)', 'MQTT.js hands the message to the application (QoS 1): a second copy (QoS 1 is at least once)']);

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { topicFilterProblem, topicNameProblem } from '../src/mqtt/topic';
+import { topicFilterProblem, topicNameProblem } from '../../src/mqtt/topic';
 
 test('publish topics: no wildcards, not empty, no NUL, at most 65,535 bytes', () => {
   assert.equal(topicNameProblem('home/sample_topic'), null);

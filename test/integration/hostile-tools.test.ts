@@ -3,9 +3,9 @@
 // exit code, exactly one `Error:` line, and words that say what the broker did.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { EXIT, type ExitCode } from '../src/cli/errors';
-import { HOSTILE, hostileBroker, type HostileOptions } from './support/hostile-broker';
-import { assertOneError, run } from './support/in-process';
+import { EXIT, type ExitCode } from '../../src/cli/errors';
+import { HOSTILE, hostileBroker, type HostileOptions } from '../support/hostile-broker';
+import { assertOneError, run } from '../support/in-process';
 
 // Short bounds, so each case shows the rule quickly; client ids per case so nothing is shared.
 const FAST = ['--ack-timeout', '0.4', '--clean'];

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { brokerUrl, parsePublish, parseSubscribe, DEFAULT_TOPIC, PUBLIC_BROKERS } from '../src/cli/options';
-import { UsageError } from '../src/cli/errors';
+import { brokerUrl, parsePublish, parseSubscribe, DEFAULT_TOPIC, PUBLIC_BROKERS } from '../../src/cli/options';
+import { UsageError } from '../../src/cli/errors';
 
 function run<T>(parse: (argv: string[], env?: NodeJS.ProcessEnv) => { kind: string; options?: T }, argv: string[], env = {}): T {
   const parsed = parse(argv, env) as { kind: 'run'; options: T };

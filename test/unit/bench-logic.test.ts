@@ -1,8 +1,8 @@
 // The bench's pure parts: percentiles and sequence-number accounting.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { account, newTally, payloadFor, record, seqOf } from '../src/bench/accounting';
-import { median, percentile, percentiles, rate } from '../src/bench/stats';
+import { account, newTally, payloadFor, record, seqOf } from '../../src/bench/accounting';
+import { median, percentile, percentiles, rate } from '../../src/bench/stats';
 
 test('percentiles are nearest-rank: each is a sample that happened', () => {
   const samples = Array.from({ length: 100 }, (_, i) => 100 - i); // 100..1, unsorted

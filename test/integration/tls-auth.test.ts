@@ -6,10 +6,10 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { EXIT } from '../src/cli/errors';
-import { makeCerts, type Certs } from './support/certs';
-import { packetLines, runCli } from './support/cli';
-import { HAVE_MOSQUITTO, needsMosquitto, testMosquitto } from './support/mosquitto';
+import { EXIT } from '../../src/cli/errors';
+import { makeCerts, type Certs } from '../support/certs';
+import { packetLines, runCli } from '../support/cli';
+import { HAVE_MOSQUITTO, needsMosquitto, testMosquitto } from '../support/mosquitto';
 
 // One set of certificates for the whole file (made at load, removed after the last test).
 const certs = HAVE_MOSQUITTO ? makeCerts({ after }) : undefined;
@@ -96,7 +96,7 @@ test('npm run broker -- --username U --password P: right password in, wrong one 
   const dir = mkdtempSync(join(tmpdir(), 'auth-trace-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const traces = [join(dir, 'sub.jsonl'), join(dir, 'pub.jsonl')];
-  const sub = runCli('subscribe', [...login, '--password', PASSWORD, '--count', '5', '--timeout', '20', '--topic', 'auth/t', '--verbose', '--json', traces[0]!]);
+  const sub = runCli('subscribe', [...login, '--password', PASSWORD, '--count', '5', '--timeout', '20', '--topic', 'auth/t', '--verbose', '--json', traces[0]!], { t });
   await sub.waitFor(/^subscribed to/m);
   for (const extra of [[], ['--verbose'], ['--log', 'stderr'], ['--verbose', '--log', 'stderr'], ['--json', traces[1]!]]) {
     const pub = keep(await runCli('publish', [...login, '--password', PASSWORD, '--topic', 'auth/t', ...extra]).done);

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { Packet } from 'mqtt-packet';
-import { formatBrokerPacket, formatPacket, packetDetails, useColor } from '../src/mqtt/format';
-import { describeDelivery } from '../src/cli/notes';
+import { formatBrokerPacket, formatPacket, packetDetails, useColor } from '../../src/mqtt/format';
+import { describeDelivery } from '../../src/cli/notes';
 
 const plain = { verbose: false, color: false };
 const verbose = { verbose: true, color: false };

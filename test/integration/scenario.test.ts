@@ -1,8 +1,8 @@
 // The offline scenario as a learner runs it: the real entry, real packets.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { packetLines, runCli } from './support/cli';
-import { needsMosquitto } from './support/mosquitto';
+import { packetLines, runCli } from '../support/cli';
+import { needsMosquitto } from '../support/mosquitto';
 
 async function offline(engine: string) {
   const run = await runCli('scenario', ['offline', '--engine', engine]).done;
