@@ -1,11 +1,15 @@
-// End-to-end accounting from the sequence numbers carried in payloads: what
-// arrived, what never did, what came twice, what came out of order. Pure.
+// The receiving tally of numbered traffic, one for chaos, the bench, the load
+// test and the comparison: from the sequence numbers carried in payloads, what
+// arrived, what never did, what came twice, what came out of order, and what
+// was acknowledged to the publisher yet never delivered. Pure.
 
 export interface Tally {
   readonly expected: number;
   /** 1 once a sequence number has been delivered. */
   readonly seen: Uint8Array;
   deliveries: number;
+  /** Distinct sequence numbers delivered so far. */
+  unique: number;
   duplicated: number;
   outOfOrder: number;
   /** Deliveries whose payload held no sequence number we sent. */
@@ -28,64 +32,57 @@ export interface Accounting {
 }
 
 export function newTally(expected: number): Tally {
-  return { expected, seen: new Uint8Array(expected), deliveries: 0, duplicated: 0, outOfOrder: 0, foreign: 0, highest: -1 };
+  return { expected, seen: new Uint8Array(expected), deliveries: 0, unique: 0, duplicated: 0, outOfOrder: 0, foreign: 0, highest: -1 };
 }
 
 /**
- * Records one delivery. A repeat of a number already seen is a duplicate; a
- * first arrival below the highest number seen so far is out of order.
+ * Records one delivery; true if it is the first of its sequence number. A
+ * repeat of a number already seen is a duplicate; a first arrival below the
+ * highest number seen so far is out of order.
  */
-export function record(tally: Tally, seq: number | null): void {
+export function record(tally: Tally, seq: number | null): boolean {
   tally.deliveries++;
   if (seq === null || !Number.isInteger(seq) || seq < 0 || seq >= tally.expected) {
     tally.foreign++;
-    return;
+    return false;
   }
   if (tally.seen[seq]) {
     tally.duplicated++;
-    return;
+    return false;
   }
   tally.seen[seq] = 1;
+  tally.unique++;
   if (seq < tally.highest) tally.outOfOrder++;
   else tally.highest = seq;
+  return true;
 }
 
-/** The summary; `acked` marks (1) the sequence numbers the publisher saw acknowledged. */
-export function account(tally: Tally, acked?: Uint8Array): Accounting {
+/** A tally of deliveries already listed in arrival order (null: a payload without a number). */
+export function tallyOf(expected: number, delivered: Iterable<number | null>): Tally {
+  const tally = newTally(expected);
+  for (const seq of delivered) record(tally, seq);
+  return tally;
+}
+
+/**
+ * The summary of sequence numbers 0..expected-1 (`expected` may be lowered to
+ * what was really sent); `acked` marks (truthy) the sequence numbers the publisher saw acknowledged.
+ */
+export function account(tally: Tally, acked?: ArrayLike<number | boolean>, expected = tally.expected): Accounting {
   let unique = 0;
   let ackedButLost = 0;
-  for (let i = 0; i < tally.expected; i++) {
+  for (let i = 0; i < expected; i++) {
     if (tally.seen[i]) unique++;
     else if (acked?.[i]) ackedButLost++;
   }
   return {
-    expected: tally.expected,
+    expected,
     received: tally.deliveries,
     unique,
-    lost: tally.expected - unique,
+    lost: expected - unique,
     duplicated: tally.duplicated,
     outOfOrder: tally.outOfOrder,
     foreign: tally.foreign,
     ackedButLost,
   };
-}
-
-/** The payload for sequence number `seq`: the number in ASCII, then '.' up to `size` bytes (one line, so mosquitto_pub -l can send it too). */
-export function payloadFor(seq: number, size: number): Buffer {
-  const text = String(seq);
-  const buffer = Buffer.alloc(Math.max(size, text.length), 0x2e);
-  buffer.write(text, 0, 'latin1');
-  return buffer;
-}
-
-/** The sequence number at the start of a payload, or null if it has none. */
-export function seqOf(payload: Uint8Array): number | null {
-  let value = 0;
-  let digits = 0;
-  for (; digits < payload.length && digits < 15; digits++) {
-    const c = payload[digits]!;
-    if (c < 0x30 || c > 0x39) break;
-    value = value * 10 + (c - 0x30);
-  }
-  return digits === 0 ? null : value;
 }
