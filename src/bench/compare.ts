@@ -15,7 +15,8 @@ import { within } from '../lab/wait';
 import type { BenchOptions } from './levels';
 import { CliError, EXIT } from '../cli/errors';
 import type { QoS } from '../mqtt/qos';
-import { account, newTally, payloadFor, record, seqOf, type Accounting } from './accounting';
+import { payloadFor, seqOf } from '../numbered/payload';
+import { account, newTally, record, type Accounting } from '../numbered/tally';
 import { rateText } from './report';
 import { runQos } from './run';
 import { median, rate } from './stats';
@@ -95,10 +96,7 @@ async function cClient(broker: StartedBroker, qos: QoS, o: CompareOptions): Prom
     const space = line.indexOf(' ');
     if (space < 0) continue;
     const at = Number(line.slice(0, space)) * 1000;
-    const seq = seqOf(Buffer.from(line.slice(space + 1), 'latin1'));
-    const seen = seq !== null && seq < o.count && tally.seen[seq] === 1;
-    record(tally, seq);
-    if (seq === null || seen) continue;
+    if (!record(tally, seqOf(Buffer.from(line.slice(space + 1), 'latin1')))) continue;
     first = Math.min(first, at);
     last = Math.max(last, at);
   }

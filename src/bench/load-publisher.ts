@@ -1,10 +1,10 @@
 // The load test's publisher, run as its own process so the subscriber's memory
 // and CPU are measured alone. It paces PUBLISHes to a fixed rate (each payload
-// is its sequence number) and reports, as one JSON line, how many it sent.
+// is its sequence number, src/numbered) and reports, as one JSON line, how many it sent.
 // Not a user-facing tool: src/bench/load.ts starts it with a JSON argument.
 import { errorLine, exitCodeOf } from '../cli/errors';
 import type { QoS } from '../mqtt/qos';
-import { payloadFor } from './accounting';
+import { publishNumbered } from '../numbered/publisher';
 import { connectWithin, endWithin } from './bounded';
 
 export interface PublisherJob {
@@ -25,7 +25,6 @@ export interface PublisherReport {
   seconds: number;
 }
 
-const TICK_MS = 10;
 /**
  * At most this many messages unacknowledged (QoS 0: not yet written to the socket): past it the publisher
  * waits (and catches up later), as a real one must. Unbounded, MQTT.js's
@@ -38,25 +37,12 @@ const LATE_MS = 10_000;
 
 async function run(job: PublisherJob): Promise<PublisherReport> {
   const conn = await connectWithin({ url: job.url, clientId: `load-pub-${process.pid}`, clean: true, protocol: 4 }, () => undefined, job.answerMs);
-  const { client } = conn;
-  const lateMs = Math.min(LATE_MS, job.answerMs);
-  let sent = 0;
-  let acked = 0;
   const start = performance.now();
-  const end = start + job.seconds * 1000;
-  await new Promise<void>((resolve) => {
-    const timer = setInterval(() => {
-      const now = Math.min(performance.now(), end);
-      const due = Math.floor(((now - start) / 1000) * job.rate);
-      while (sent < due && sent - acked < WINDOW) client.publish(job.topic, payloadFor(sent++, 0), { qos: job.qos }, (error) => error || acked++);
-      if (now >= end && (sent >= due || performance.now() > end + lateMs)) {
-        clearInterval(timer);
-        resolve();
-      }
-    }, TICK_MS);
-  });
+  const deadlineMs = job.seconds * 1000 + Math.min(LATE_MS, job.answerMs);
+  const publisher = publishNumbered(conn.client, { topic: job.topic, qos: job.qos, count: job.rate * job.seconds, size: 0, window: WINDOW, rate: job.rate, deadlineMs });
+  await publisher.done;
   await endWithin(conn, job.answerMs); // waits for the last acknowledgements, bounded
-  return { sent, acked, seconds: (performance.now() - start) / 1000 };
+  return { sent: publisher.issued, acked: publisher.ackedCount, seconds: (performance.now() - start) / 1000 };
 }
 
 if (require.main === module) {

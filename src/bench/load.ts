@@ -13,7 +13,8 @@ import { CliError, EXIT, type ExitCode } from '../cli/errors';
 import type { Connection } from '../mqtt/connection';
 import type { QoS } from '../mqtt/qos';
 import { collectDeliveries } from '../mqtt/subscriber';
-import { account, newTally, record, seqOf } from './accounting';
+import { seqOf } from '../numbered/payload';
+import { account, newTally, record } from '../numbered/tally';
 import { connectWithin, drop, endWithin, LIMITS, orTimeout, subscribeWithin, type Limits } from './bounded';
 import type { PublisherJob, PublisherReport } from './load-publisher';
 import { within } from '../lab/wait';
@@ -55,7 +56,6 @@ export async function runLoad(options: LoadOptions, print: (line: string) => voi
   try {
     // The publisher sends at most rate × seconds; how many it really sent is known only at the end.
     const tally = newTally(options.rate * options.seconds);
-    const distinct = () => tally.deliveries - tally.duplicated - tally.foreign;
     let lastAt = 0;
     let allIn: () => void = () => undefined;
     let expected = Infinity;
@@ -64,7 +64,7 @@ export async function runLoad(options: LoadOptions, print: (line: string) => voi
       collectDeliveries(client, (d) => {
         record(tally, seqOf(d.payload));
         lastAt = performance.now();
-        if (distinct() >= expected) allIn();
+        if (tally.unique >= expected) allIn();
       }),
     );
     await subscribeWithin(sub, topic, options.qos, limits.answerMs, broker.url);
@@ -82,7 +82,7 @@ export async function runLoad(options: LoadOptions, print: (line: string) => voi
       // The subscriber's connection breaking ends the run too: nothing more can arrive.
       report = await Promise.race([publisher.report, sub.lost]);
       expected = report.sent;
-      if (distinct() >= expected) allIn();
+      if (tally.unique >= expected) allIn();
       await within(complete, DRAIN_MS);
     } finally {
       clearInterval(sampler);
@@ -94,7 +94,7 @@ export async function runLoad(options: LoadOptions, print: (line: string) => voi
     await endWithin(sub, limits.answerMs);
     sub = undefined;
 
-    const counted = account({ ...tally, expected: report.sent });
+    const counted = account(tally, undefined, report.sent);
     const { lost } = counted;
     print(`sent ${report.sent} in ${report.seconds.toFixed(1)} s (${(report.sent / report.seconds).toFixed(0)} msg/s), acknowledged to the publisher ${report.acked}`);
     print(`received ${counted.unique}, the last ${took.toFixed(1)} s after publishing began; lost ${lost}, duplicates ${counted.duplicated}`);

@@ -1,6 +1,6 @@
 // What one QoS run measured, as figures: the shape of `--json` and of every table.
 import type { QoS } from '../mqtt/qos';
-import type { Accounting } from './accounting';
+import type { Accounting } from '../numbered/tally';
 import type { RunEnd, RunSamples } from './run';
 import { percentiles, rate, type Percentiles } from './stats';
 

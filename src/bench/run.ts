@@ -10,7 +10,9 @@ import { CliError, EXIT } from '../cli/errors';
 import { type Connection, type PacketListener } from '../mqtt/connection';
 import type { Link } from '../mqtt/packet-event';
 import type { QoS } from '../mqtt/qos';
-import { account, newTally, payloadFor, record, seqOf, type Accounting } from './accounting';
+import { publishNumbered } from '../numbered/publisher';
+import { seqOf } from '../numbered/payload';
+import { account, newTally, record, type Accounting } from '../numbered/tally';
 import { connectWithin, endWithin, LIMITS, subscribeWithin } from './bounded';
 
 export interface RunJob {
@@ -78,17 +80,12 @@ export async function runQos(job: RunJob, progress?: (p: RunProgress) => void): 
 }
 
 async function measure(job: RunJob, pub: Connection, sub: Connection, progress?: (p: RunProgress) => void): Promise<RunSamples> {
-  const { count, window } = job;
+  const { count } = job;
   const sendAt = new Float64Array(count);
   const receiveLatency = new Float64Array(count);
   const ackLatency = new Float64Array(count);
-  const acked = new Uint8Array(count);
   const tally = newTally(count);
-  let published = 0;
   let ackCount = 0;
-  let inFlight = 0;
-  let unique = 0;
-  let firstSend = 0;
   let firstReceive = 0;
   let lastReceive = 0;
   let lastActivity = performance.now();
@@ -102,55 +99,27 @@ async function measure(job: RunJob, pub: Connection, sub: Connection, progress?:
     const now = performance.now();
     lastActivity = now;
     const seq = seqOf(payload);
-    const before = tally.duplicated + tally.foreign;
-    record(tally, seq);
-    if (seq === null || tally.duplicated + tally.foreign !== before) return;
-    if (unique === 0) firstReceive = now;
-    receiveLatency[unique++] = now - sendAt[seq]!;
+    if (seq === null || !record(tally, seq)) return;
+    if (tally.unique === 1) firstReceive = now;
+    receiveLatency[tally.unique - 1] = now - sendAt[seq]!;
     lastReceive = now;
-    if (unique === job.stallAfter && !publisherDone) stall.pause();
-    if (unique === count && publisherDone) finish('complete');
+    if (tally.unique === job.stallAfter && !publisherDone) stall.pause();
+    if (tally.unique === count && publisherDone) finish('complete');
   });
 
-  // Refills the window once per turn of the event loop, not once per ack: the
-  // acks that arrived together are all handled first, and the publishes that
-  // replace them go out in one write (measured: QoS 1 about a third faster
-  // against mosquitto than refilling from each ack's callback).
-  let stopped = false;
-  const pump = () => {
-    if (stopped) return;
-    while (published < count && (window === 0 || inFlight < window)) send(published++);
-    if (published === count && inFlight === 0 && !publisherDone) {
-      publisherDone = true;
-      stall.resume();
-      if (unique === count) finish('complete');
-    }
-  };
-  let scheduled = false;
-  const refill = () => {
-    if (scheduled) return;
-    scheduled = true;
-    setImmediate(() => {
-      scheduled = false;
-      pump();
-    });
-  };
-  const send = (seq: number) => {
-    inFlight++;
-    const at = performance.now();
-    if (seq === 0) firstSend = at;
-    sendAt[seq] = at;
-    pub.client.publish(job.topic, payloadFor(seq, job.size), { qos: job.qos }, (error) => {
-      inFlight--;
-      const now = performance.now();
-      lastActivity = now;
-      if (!error) {
-        acked[seq] = 1;
-        ackLatency[ackCount++] = now - at;
-      }
-      refill();
-    });
-  };
+  const publisher = publishNumbered(pub.client, job, {
+    onIssued: (seq, at) => (sendAt[seq] = at),
+    onSettled: (seq, at, error) => {
+      lastActivity = at;
+      if (!error) ackLatency[ackCount++] = at - sendAt[seq]!;
+    },
+  });
+  void publisher.done.then((end) => {
+    if (end !== 'complete') return;
+    publisherDone = true;
+    stall.resume();
+    if (tally.unique === count) finish('complete');
+  });
 
   // A closed publisher still leaves messages on their way to the subscriber:
   // the idle timeout ends the run, and the reason says what happened first.
@@ -160,26 +129,25 @@ async function measure(job: RunJob, pub: Connection, sub: Connection, progress?:
   }, Math.min(250, job.idleMs));
   pub.lost.catch(() => (closed ??= 'publisher-closed'));
   sub.lost.catch(() => finish('subscriber-closed'));
-  const progressTimer = progress ? setInterval(() => progress({ published, received: unique }), 100) : undefined;
+  const progressTimer = progress ? setInterval(() => progress({ published: publisher.issued, received: tally.unique }), 100) : undefined;
 
-  pump();
   const end = await ended;
-  stopped = true;
+  publisher.stop();
   clearInterval(idle);
   if (progressTimer) clearInterval(progressTimer);
-  progress?.({ published, received: unique });
+  progress?.({ published: publisher.issued, received: tally.unique });
   stall.resume();
 
   return {
     job,
-    published,
+    published: publisher.issued,
     acked: ackCount,
-    firstSend,
+    firstSend: sendAt[0]!,
     firstReceive,
     lastReceive,
-    receiveLatency: receiveLatency.subarray(0, unique),
+    receiveLatency: receiveLatency.subarray(0, tally.unique),
     ackLatency: ackLatency.subarray(0, ackCount),
-    accounting: account(tally, acked),
+    accounting: account(tally, publisher.acked),
     end,
   };
 }

@@ -1,7 +1,7 @@
 // The chaos check's arithmetic, pure: from what was sent, acknowledged and
 // delivered, how many were lost, duplicated or out of order, and whether the
 // QoS level kept its promise.
-import { account, newTally, record } from '../bench/accounting';
+import { account, type Tally } from '../numbered/tally';
 import { QOS_NAMES, type QoS } from '../mqtt/qos';
 
 export interface ChaosTally {
@@ -25,25 +25,30 @@ export interface ChaosTally {
 }
 
 /**
- * `delivered` lists sequence numbers in the order they arrived (null: a payload without one); `acked[i]` says
- * whether message i was acknowledged, `failed[i]` whether its publish failed with an error.
+ * `counts` is the subscriber's tally; `acked[i]` says whether message i was
+ * acknowledged, `failed[i]` whether its publish failed with an error; `sent`
+ * how many went out (a stalled run sends fewer than the tally expected).
  * The counting is the bench's (one rule for lost, duplicated and out of order).
  */
-export function tally(sent: number, acked: readonly boolean[], delivered: readonly (number | null)[], failed: readonly boolean[] = []): ChaosTally {
-  const counts = newTally(sent);
-  for (const seq of delivered) record(counts, seq);
-  const summary = account(counts, Uint8Array.from({ length: sent }, (_, seq) => (acked[seq] ? 1 : 0)));
+export function tally(counts: Tally, acked: ArrayLike<number | boolean>, failed: ArrayLike<number | boolean> = [], sent = counts.expected): ChaosTally {
+  const summary = account(counts, acked, sent);
   let failedAndLost = 0;
-  for (let seq = 0; seq < sent; seq++) if (!counts.seen[seq] && failed[seq]) failedAndLost++;
-  const count = (flags: readonly boolean[]) => flags.filter(Boolean).length;
+  let ackedCount = 0;
+  let failedCount = 0;
+  for (let seq = 0; seq < sent; seq++) {
+    if (acked[seq]) ackedCount++;
+    if (!failed[seq]) continue;
+    failedCount++;
+    if (!counts.seen[seq]) failedAndLost++;
+  }
   return {
     sent,
-    acked: count(acked),
+    acked: ackedCount,
     received: summary.unique,
     duplicated: summary.duplicated,
     lost: summary.lost,
     ackedButLost: summary.ackedButLost,
-    failed: count(failed),
+    failed: failedCount,
     failedAndLost,
     outOfOrder: summary.outOfOrder,
   };

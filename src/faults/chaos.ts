@@ -4,13 +4,14 @@
 // sent and acknowledged. Burst mode cuts nothing: the subscriber is simply
 // offline while everything is published, which shows a broker's queue limit.
 import { performance } from 'node:perf_hooks';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { CliError, EXIT, type ExitCode } from '../cli/errors';
 import { type Connection, type ConnectionOptions } from '../mqtt/connection';
 import type { PacketEvent } from '../mqtt/packet-event';
 import type { QoS } from '../mqtt/qos';
 import { connectWithin, drop, endWithin, LIMITS, secondsText, subscribeWithin, type Limits } from '../bench/bounded';
-import { payloadFor, seqOf } from '../bench/accounting';
+import { seqOf } from '../numbered/payload';
+import { publishNumbered, type NumberedPublisher } from '../numbered/publisher';
+import { newTally, record } from '../numbered/tally';
 import { stalledVerdict, tally, verdict, type ChaosTally, type Verdict } from './accounting';
 import type { BrokerKind } from '../broker/kind';
 import type { FaultSpec } from './fault-spec';
@@ -124,18 +125,15 @@ async function runQos(target: Address & { url: string }, qos: QoS, options: Chao
   const pubOptions: ConnectionOptions = { ...base, url: pubProxy.url, clientId: `chaos-pub-q${qos}` };
   const subOptions: ConnectionOptions = { ...base, url: subProxy.url, clientId: `chaos-sub-q${qos}` };
 
-  const delivered: (number | null)[] = [];
-  const distinct = new Set<number>(); // kept alongside: rebuilding it per arrival was O(n²)
-  const arrivals = arrivalWatch(() => distinct.size >= options.count);
+  const counts = newTally(options.count);
+  const arrivals = arrivalWatch(() => counts.unique >= options.count);
   const connacks = { publisher: 0, subscriber: 0 };
   const counting = (who: keyof typeof connacks) => (e: PacketEvent) => {
     if (e.direction === 'receive' && e.packet.cmd === 'connack') connacks[who]++;
   };
   const listen = (client: Connection['client']) =>
     client.on('message', (_topic, payload) => {
-      const seq = seqOf(payload);
-      delivered.push(seq);
-      if (seq !== null) distinct.add(seq);
+      record(counts, seqOf(payload));
       arrivals.arrived();
     });
 
@@ -156,11 +154,8 @@ async function runQos(target: Address & { url: string }, qos: QoS, options: Chao
       subProxy.arm(every(options, qos * 2 + 1));
     }
 
-    const acked = new Array<boolean>(options.count).fill(false);
-    const failed = new Array<boolean>(options.count).fill(false);
-    const publishErrors: Record<string, number> = {};
-    const published = await publishNumbered(pub, topic, qos, options, { acked, failed, errors: publishErrors }, print, limits.stallMs);
-    stalled = published.stalled;
+    const published = publishQos(pub, topic, qos, options, print, limits.stallMs);
+    stalled = (await published.done) === 'stalled';
     for (const proxy of proxies) proxy.calm();
     if (options.burst) sub = await connectSub();
     // A broker that never stops sending (duplicates, say) cannot hold the run open for ever; the cap is generous, so a slow drain is still counted.
@@ -168,7 +163,7 @@ async function runQos(target: Address & { url: string }, qos: QoS, options: Chao
     if ((await within(arrivals.settled(QUIET_MS).then(() => true), drainMs)) === null) print(`  QoS ${qos}: the broker was still delivering ${secondsText(drainMs)} after the last publish; counting stopped there`);
 
     // A stalled run stopped publishing: count what went out, not what was planned.
-    const t = tally(published.issued, acked, delivered, failed);
+    const t = tally(counts, published.acked, published.failed, published.issued);
     return {
       qos,
       tally: t,
@@ -179,7 +174,7 @@ async function runQos(target: Address & { url: string }, qos: QoS, options: Chao
       resends: { publisher: pubResends.counts, broker: subResends.counts },
       seconds: (performance.now() - started) / 1000,
       stalled,
-      publishErrors,
+      publishErrors: published.errors,
       malformed: pubProxy.brokerMalformed() + subProxy.brokerMalformed(),
       brokerSaid: [],
     };
@@ -203,73 +198,20 @@ function every(options: ChaosOptions, offset: number): FaultSpec {
   return { kind: 'every', minMs: options.cut.minMs, maxMs: options.cut.maxMs, seed: (options.seed + offset) >>> 0 };
 }
 
-/** Publishes 0..count-1 as payloads, WINDOW at a time; marks each completed flow. */
-async function publishNumbered(
-  pub: Connection,
-  topic: string,
-  qos: QoS,
-  options: ChaosOptions,
-  outcome: { acked: boolean[]; failed: boolean[]; errors: Record<string, number> },
-  print: (line: string) => void,
-  stallMs: number,
-): Promise<{ stalled: boolean; issued: number }> {
-  const { acked, errors } = outcome;
-  const { count, rate } = options;
-  const start = performance.now();
-  let done = 0;
-  let lastProgress = performance.now();
-  let stalled = false;
-  let issued = 0;
+/** Publishes 0..count-1 as payloads, WINDOW at a time, paced to the rate; prints progress a quarter at a time. */
+function publishQos(pub: Connection, topic: string, qos: QoS, options: ChaosOptions, print: (line: string) => void, stallMs: number): NumberedPublisher {
+  const { count } = options;
   const step = Math.max(1, Math.floor(count / 4));
-  const failed = (seq: number, error: Error) => {
-    outcome.failed[seq] = true;
-    errors[error.message] = (errors[error.message] ?? 0) + 1;
-  };
+  let done = 0;
   const completed = () => {
-    lastProgress = performance.now();
     if (++done % step === 0 && done < count) print(`  QoS ${qos}: ${done} of ${count} published`);
   };
-  // One publish: resolves when its flow is complete (QoS 1/2), at once for QoS 0.
-  const publishOne = async (seq: number): Promise<void> => {
-    if (qos === 0) {
-      // Nothing comes back for QoS 0, and MQTT.js may never call back for one queued across a cut: don't wait.
-      pub.client.publish(topic, payloadFor(seq, 0), { qos }, (error) => {
-        acked[seq] = !error;
-        if (error) failed(seq, error);
-      });
-    } else {
-      try {
-        await pub.client.publishAsync(topic, payloadFor(seq, 0), { qos });
-        acked[seq] = true;
-      } catch (error) {
-        failed(seq, error as Error); // not acknowledged: the accounting shows whether it arrived anyway
-      }
-    }
-    completed();
-  };
-
-  const watchdog = setInterval(() => {
-    if (performance.now() - lastProgress > stallMs) stalled = true;
-  }, Math.min(1000, stallMs / 4));
-  const inFlight = new Set<Promise<void>>();
-  try {
-    // Publishes are issued strictly in sequence order, so any reordering seen is the network's or the broker's.
-    for (; issued < count && !stalled; issued++) {
-      const seq = issued;
-      // Pacing, not waiting for an event: QoS 0 would otherwise finish before the first cut.
-      const due = start + (seq * 1000) / rate - performance.now();
-      if (due > 1) await sleep(due);
-      // within() clears its timer: a bare sleep here left one 1 s timer running per turn.
-      while (inFlight.size >= WINDOW && !stalled) await within(Promise.race(inFlight), 1000);
-      if (stalled) break; // nothing more goes out once the run is given up on
-      const flow: Promise<void> = publishOne(seq).finally(() => inFlight.delete(flow));
-      inFlight.add(flow);
-    }
-    while (inFlight.size > 0 && !stalled) await within(Promise.race(inFlight), 1000);
-    return { stalled, issued };
-  } finally {
-    clearInterval(watchdog);
-  }
+  // Nothing comes back for QoS 0, and MQTT.js may never call back for one queued across a cut: it is done once issued.
+  return publishNumbered(
+    pub.client,
+    { topic, qos, count, size: 0, window: WINDOW, rate: options.rate, awaitWrites: false, stallMs },
+    qos === 0 ? { onIssued: completed } : { onSettled: completed },
+  );
 }
 
 /**

@@ -1,7 +1,8 @@
 // The bench's pure parts: percentiles and sequence-number accounting.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { account, newTally, payloadFor, record, seqOf } from '../../src/bench/accounting';
+import { payloadFor, seqOf } from '../../src/numbered/payload';
+import { account, newTally, record } from '../../src/numbered/tally';
 import { median, percentile, percentiles, rate } from '../../src/bench/stats';
 
 test('percentiles are nearest-rank: each is a sample that happened', () => {

@@ -5,6 +5,7 @@ import { test } from 'node:test';
 import mqttPacket, { type Packet } from 'mqtt-packet';
 import { parseChaos, parseLoad, parsePublish, parseScenario, parseSubscribe } from '../../src/cli/options';
 import { tally, verdict } from '../../src/faults/accounting';
+import { tallyOf } from '../../src/numbered/tally';
 import { parseFault } from '../../src/faults/fault-spec';
 import { frameSize, framer } from '../../src/faults/framer';
 import { nextRandom, randomInts } from '../../src/faults/prng';
@@ -88,10 +89,10 @@ test('DupStore: a PUBLISH that was written comes back with DUP=1, one never writ
 
 test('chaos accounting: lost, duplicated, out of order, and lost after an acknowledgement', () => {
   const acked = [true, true, true, false, true];
-  const t = tally(5, acked, [0, 2, 1, 2, 4]);
+  const t = tally(tallyOf(5, [0, 2, 1, 2, 4]), acked);
   assert.deepEqual(t, { sent: 5, acked: 4, received: 4, duplicated: 1, lost: 1, ackedButLost: 0, failed: 0, failedAndLost: 0, outOfOrder: 1 });
-  assert.equal(tally(3, [true, true, true], [0, 2]).ackedButLost, 1);
-  const told = tally(3, [true, false, true], [0, 2], [false, true, false]);
+  assert.equal(tally(tallyOf(3, [0, 2]), [true, true, true]).ackedButLost, 1);
+  const told = tally(tallyOf(3, [0, 2]), [true, false, true], [false, true, false]);
   assert.deepEqual([told.lost, told.failed, told.failedAndLost, told.ackedButLost], [1, 1, 1, 0]);
 });
 
