@@ -10,7 +10,7 @@ import { runMain } from './cli/main';
 import { isEveryInterface, parseBroker, type BrokerCliOptions } from './cli/options/broker';
 import { interrupted } from './cli/signals';
 import { formatBrokerPacket, paint, useColor } from './mqtt/format';
-import type { BrokerPacketListener } from './broker/tap';
+import type { BrokerPacketListener } from './wire/tap';
 import { COMMANDS } from './cli/options/parse';
 
 interface Running {

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { parseLab } from '../src/cli/options';
 import { formatDiagram } from '../src/lab/diagram';
-import type { LegEvent } from '../src/lab/exchange';
+import type { LegEvent } from '../src/lab/legs';
 import { arrowLabel } from '../src/lab/label';
 import { cellOf } from '../src/lab/matrix';
 import { mermaidDiagram } from '../src/lab/mermaid';
@@ -21,7 +21,7 @@ import type { Packet } from '../src/mqtt/packet-event';
 import { QOS_LEVELS, type QoS } from '../src/mqtt/qos';
 import type { TraceRecord } from '../src/mqtt/trace';
 import { run } from './support/in-process';
-import { startTapProxy } from '../src/broker/proxy';
+import { startRelay } from '../src/wire/relay';
 import type { BrokerPacketEvent } from '../src/mqtt/packet-event';
 import { testBroker } from './support/broker';
 import { needsMosquitto, testMosquitto, testTappedMosquitto } from './support/mosquitto';
@@ -203,7 +203,7 @@ function assertWitnessed(pairs: readonly LabPair[], wire: readonly BrokerPacketE
 async function witnessedAedes(t: TestContext): Promise<{ url: string; events: BrokerPacketEvent[] }> {
   const broker = await testBroker(t);
   const events: BrokerPacketEvent[] = [];
-  const proxy = await startTapProxy({ upstream: broker, onPacket: (e) => events.push(e) });
+  const proxy = await startRelay({ upstream: broker, onPacket: (e) => events.push(e) });
   t.after(() => proxy.close());
   return { url: proxy.url, events };
 }

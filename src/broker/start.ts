@@ -1,11 +1,11 @@
 // Starting the broker a command asked for, on loopback, with its side of the
 // wire visible: the embedded aedes through its socket tap, or Debian's
-// mosquitto through the tap proxy in front of it (the same bytes, read on the way).
+// mosquitto through the relay in front of it (the same bytes, read on the way).
 import { startBroker } from './embedded';
 import type { BrokerKind } from './kind';
 import { startMosquitto, type MosquittoBroker, type MosquittoOptions } from './mosquitto';
-import { startTapProxy } from './proxy';
-import type { BrokerPacketListener } from './tap';
+import type { BrokerPacketListener } from '../wire/tap';
+import { startRelay } from '../wire/relay';
 import type { Endpoint } from './listen';
 
 export type { BrokerKind };
@@ -45,7 +45,7 @@ export async function startTappedMosquitto(options: TappedMosquittoOptions): Pro
   const { host, port, onPacket, ...rest } = options;
   const mosquitto = await startMosquitto(rest);
   try {
-    const proxy = await startTapProxy({ host, port, upstream: mosquitto, onPacket });
+    const proxy = await startRelay({ host, port, upstream: mosquitto, onPacket });
     return {
       ...mosquitto,
       host: proxy.host,

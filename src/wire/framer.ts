@@ -1,5 +1,6 @@
 // Splits a TCP byte stream into whole MQTT packets (fixed header + remaining
-// length), so the proxy can decide per packet whether to forward it.
+// length), so a reader parses whole packets and the relay can decide per packet
+// whether to forward it.
 
 /** Feeds bytes in; returns the complete packets now available, raw. */
 export function framer(): (chunk: Buffer) => Buffer[] {
