@@ -117,8 +117,8 @@ async function runQos(target: Address & { url: string }, qos: QoS, options: Chao
   const topic = `chaos/q${qos}`;
   const pubResends = resendCounter('receive');
   const subResends = resendCounter('send');
-  const pubProxy = await startRelay({ upstream: target, onPacket: pubResends.onPacket });
-  const subProxy = await startRelay({ upstream: target, onPacket: subResends.onPacket });
+  const pubProxy = await startRelay({ upstream: target, cutMalformed: true, onPacket: pubResends.onPacket });
+  const subProxy = await startRelay({ upstream: target, cutMalformed: true, onPacket: subResends.onPacket });
   const proxies = [pubProxy, subProxy];
   const base = { protocol: 4 as const, clean: false, reconnect: { periodMs: RECONNECT_PERIOD_MS } };
   const pubOptions: ConnectionOptions = { ...base, url: pubProxy.url, clientId: `chaos-pub-q${qos}` };

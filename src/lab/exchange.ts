@@ -109,6 +109,7 @@ export async function runExchange(options: ExchangeOptions, onEvent: (event: Leg
     if (options.fault && proxyLog) {
       proxy = await startRelay({
         upstream: upstreamOf(options.url),
+        cutMalformed: true,
         fault: options.fault,
         onPacket: (event) => {
           if (event.dropped) proxyLog.dropped.push(event);

@@ -23,6 +23,7 @@ export interface FaultLink {
 export async function startFaultLink(connection: ConnectionOptions, fault: FaultSpec, note: (text: string) => void): Promise<FaultLink> {
   const proxy = await startRelay({
     upstream: upstreamOf(connection.url),
+    cutMalformed: true,
     fault,
     onCut: (cut) =>
       note(

@@ -2,7 +2,7 @@
 // direction's bytes into whole packets, mqtt-packet parses each one. Both the
 // socket tap (aedes) and the relay (mosquitto, faults) read with this.
 import mqttPacket, { type Packet } from 'mqtt-packet';
-import { framer } from './framer';
+import { framer, MalformedLength } from './framer';
 
 /** One whole packet as it crossed, and what mqtt-packet made of it (null: it refused the bytes). */
 export interface Read {
@@ -10,8 +10,16 @@ export interface Read {
   packet: Packet | null;
 }
 
-/** Feeds one direction's bytes in; returns the whole packets now complete. Throws on a malformed remaining length. */
-export type DirectionReader = (chunk: Buffer) => Read[];
+/** What one chunk of one direction held. */
+export interface Reads {
+  /** The whole packets now complete, in order. */
+  reads: Read[];
+  /** Bytes no reader can split: from a malformed remaining length on, everything that direction sends. */
+  unread: Buffer | null;
+}
+
+/** Feeds one direction's bytes in. */
+export type DirectionReader = (chunk: Buffer) => Reads;
 
 /** Both directions of one connection, named from the broker's side: 'receive' is client to broker. */
 export interface ConnectionReader {
@@ -40,12 +48,22 @@ function direction(parser: ReturnType<typeof mqttPacket.parser>, onPacket: (pack
   parser.on('packet', (packet: Packet) => (parsed = packet));
   // A frame mqtt-packet refuses is still a frame: it is forwarded, just not read.
   parser.on('error', () => undefined);
-  return (chunk) =>
-    split(chunk).map((frame) => {
-      parsed = null;
-      parser.parse(frame); // a whole frame: 'packet' fires synchronously
-      const packet = parsed as Packet | null;
-      if (packet) onPacket(packet);
-      return { frame, packet };
-    });
+  const read = (frame: Buffer): Read => {
+    parsed = null;
+    parser.parse(frame); // a whole frame: 'packet' fires synchronously
+    const packet = parsed as Packet | null;
+    if (packet) onPacket(packet);
+    return { frame, packet };
+  };
+  let lost = false;
+  return (chunk) => {
+    if (lost) return { reads: [], unread: chunk };
+    try {
+      return { reads: split(chunk).map(read), unread: null };
+    } catch (error) {
+      if (!(error instanceof MalformedLength)) throw error;
+      lost = true;
+      return { reads: error.frames.map(read), unread: error.rest };
+    }
+  };
 }

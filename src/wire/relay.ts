@@ -36,6 +36,8 @@ export interface RelayOptions {
   upstream: Address;
   /** None: forward everything (a tap). */
   fault?: FaultSpec;
+  /** Cut a connection at a malformed packet (counted as brokerMalformed when the broker sent it); otherwise its bytes and all after them go on unread. */
+  cutMalformed?: boolean;
   onPacket?: (event: RelayPacketEvent) => void;
   onCut?: (event: RelayCutEvent) => void;
 }
@@ -115,11 +117,21 @@ export async function startRelay(options: RelayOptions): Promise<Relay> {
 
     const forward = (from: Socket, to: Socket, read: DirectionReader, direction: 'receive' | 'send') => {
       let draining = false;
+      const send = (bytes: Buffer) => {
+        // Backpressure: a slow reader on one side slows the other side's sender, nothing piles up here.
+        if (!to.write(bytes) && !draining) {
+          draining = true;
+          from.pause();
+          to.once('drain', () => {
+            draining = false;
+            from.resume();
+          });
+        }
+      };
       from.on('data', (chunk: Buffer) => {
-        let reads;
-        try {
-          reads = read(chunk);
-        } catch {
+        const { reads, unread } = read(chunk);
+        if (unread && options.cutMalformed) {
+          // As the fault proxy always did: the whole chunk goes, not only the malformed packet (chaos counts on it).
           if (direction === 'send') brokerMalformed++;
           return entry.cut(`malformed packet from the ${direction === 'send' ? 'broker' : 'client'}`);
         }
@@ -133,16 +145,9 @@ export async function startRelay(options: RelayOptions): Promise<Relay> {
             fault = undefined; // once: the reconnect must be allowed to finish the flow
             return entry.cut(`before ${point}`);
           }
-          // Backpressure: a slow reader on one side slows the other side's sender, nothing piles up here.
-          if (!to.write(frame) && !draining) {
-            draining = true;
-            from.pause();
-            to.once('drain', () => {
-              draining = false;
-              from.resume();
-            });
-          }
+          send(frame);
         }
+        if (unread && !cut) send(unread);
       });
     };
     forward(client, broker, reader.receive, 'receive');

@@ -9,20 +9,9 @@ export type BrokerPacketListener = (event: BrokerPacketEvent) => void;
 
 export function tapSocket(socket: Socket, onPacket: BrokerPacketListener): void {
   const reader = connectionReader();
-  const view = (read: DirectionReader, direction: BrokerPacketEvent['direction']) => {
-    let broken = false;
-    return (chunk: Buffer) => {
-      if (broken) return;
-      let reads;
-      try {
-        reads = read(chunk);
-      } catch {
-        // A tap must never break the connection it watches; a malformed packet just ends the view.
-        broken = true;
-        return;
-      }
-      for (const { packet } of reads) if (packet) onPacket({ at: performance.now(), direction, clientId: reader.clientId(), packet });
-    };
+  // A tap must never break the connection it watches: a malformed packet just ends the view (unread bytes are not shown).
+  const view = (read: DirectionReader, direction: BrokerPacketEvent['direction']) => (chunk: Buffer) => {
+    for (const { packet } of read(chunk).reads) if (packet) onPacket({ at: performance.now(), direction, clientId: reader.clientId(), packet });
   };
   const incoming = view(reader.receive, 'receive');
   const outgoing = view(reader.send, 'send');
