@@ -5,7 +5,7 @@ import { timingSafeEqual } from 'node:crypto';
 import { createServer, type Server, type Socket } from 'node:net';
 import { closeServer, listen, type Endpoint } from './listen';
 import { Aedes } from 'aedes';
-import { tapSocket, type BrokerPacketListener } from './tap';
+import { tapSocket, type BrokerPacketListener } from '../wire/tap';
 
 export interface BrokerOptions {
   host?: string;

@@ -1,11 +1,11 @@
 // The one way anything starts a broker: the embedded aedes (its socket tap on
-// every connection) or Debian's mosquitto (the tap proxy in front of it, when
+// every connection) or Debian's mosquitto (the relay in front of it, when
 // packets are wanted: the same bytes, read on the way).
 import { startBroker, type Credentials } from './embedded';
 import type { BrokerKind } from './kind';
 import { startMosquitto, type MosquittoBroker } from './mosquitto';
-import { startTapProxy } from './proxy';
-import type { BrokerPacketListener } from './tap';
+import type { BrokerPacketListener } from '../wire/tap';
+import { startRelay } from '../wire/relay';
 import type { Endpoint } from './listen';
 
 export type { BrokerKind };
@@ -52,7 +52,7 @@ export async function start(engine: BrokerKind, options: StartOptions = {}): Pro
 /** mosquitto (on a free port) behind the tap proxy, which listens where the caller asked. */
 async function tapped(mosquitto: MosquittoBroker, where: { host?: string; port?: number }, onPacket: BrokerPacketListener): Promise<MosquittoBroker & { upstream: string }> {
   try {
-    const proxy = await startTapProxy({ host: where.host, port: where.port, upstream: mosquitto, onPacket });
+    const proxy = await startRelay({ host: where.host, port: where.port, upstream: mosquitto, onPacket });
     return {
       ...mosquitto,
       host: proxy.host,

@@ -5,7 +5,7 @@ import { CliError, EXIT } from './errors';
 import { isEveryInterface, type BrokerCliOptions } from './options/broker';
 import { interrupted } from './signals';
 import { formatBrokerPacket, paint, useColor } from '../mqtt/format';
-import type { BrokerPacketListener } from '../broker/tap';
+import type { BrokerPacketListener } from '../wire/tap';
 
 export async function serveBroker(options: BrokerCliOptions): Promise<void> {
   const { display, engine } = options;

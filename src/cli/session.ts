@@ -94,6 +94,6 @@ export async function runTool(options: CommonOptions, role: Link, build: (printe
  * (ts-node compiles each file it loads) should not pay for modules it never uses.
  * require(), not import(): under ts-node a dynamic import() of a .ts file fails.
  */
-function faultLink(): typeof import('../faults/fault-link') {
-  return require('../faults/fault-link') as typeof import('../faults/fault-link');
+function faultLink(): typeof import('../wire/fault-link') {
+  return require('../wire/fault-link') as typeof import('../wire/fault-link');
 }

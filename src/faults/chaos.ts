@@ -14,10 +14,10 @@ import { publishNumbered, type NumberedPublisher } from '../numbered/publisher';
 import { newTally, record } from '../numbered/tally';
 import { stalledVerdict, tally, verdict, type ChaosTally, type Verdict } from './accounting';
 import type { BrokerKind } from '../broker/kind';
-import type { FaultSpec } from './fault-spec';
-import { proxyTarget, RECONNECT_PERIOD_MS } from './fault-link';
+import type { FaultSpec } from '../wire/fault';
+import { RECONNECT_PERIOD_MS } from '../wire/fault-link';
 import { start, type StartedBroker } from '../broker/start';
-import { startProxy, type FaultProxy, type ProxyPacketEvent } from './proxy';
+import { startRelay, upstreamOf, type Relay, type RelayPacketEvent } from '../wire/relay';
 import type { Address } from '../broker/listen';
 import { within } from '../lab/wait';
 
@@ -108,7 +108,7 @@ export async function runChaos(options: ChaosOptions, print: (line: string) => v
 
 /** A broker someone else runs: nothing to start or stop, no log to read. */
 function external(url: string): ChaosBroker {
-  return { name: url, url, ...proxyTarget(url), log: () => '', close: async () => undefined };
+  return { name: url, url, ...upstreamOf(url), log: () => '', close: async () => undefined };
 }
 
 type ChaosBroker = Omit<StartedBroker, 'engine'>;
@@ -118,8 +118,8 @@ async function runQos(target: Address & { url: string }, qos: QoS, options: Chao
   const topic = `chaos/q${qos}`;
   const pubResends = resendCounter('receive');
   const subResends = resendCounter('send');
-  const pubProxy = await startProxy({ target, onPacket: pubResends.onPacket });
-  const subProxy = await startProxy({ target, onPacket: subResends.onPacket });
+  const pubProxy = await startRelay({ upstream: target, cutMalformed: true, onPacket: pubResends.onPacket });
+  const subProxy = await startRelay({ upstream: target, cutMalformed: true, onPacket: subResends.onPacket });
   const proxies = [pubProxy, subProxy];
   const base = { protocol: 4 as const, clean: false, reconnect: { periodMs: RECONNECT_PERIOD_MS } };
   const pubOptions: ConnectionOptions = { ...base, url: pubProxy.url, clientId: `chaos-pub-q${qos}` };
@@ -143,7 +143,7 @@ async function runQos(target: Address & { url: string }, qos: QoS, options: Chao
   let pub: Connection | undefined;
   let stalled = false;
   try {
-    const seen = (proxy: FaultProxy) => (error: unknown) => Promise.reject(withProxyView(error, proxy, target.url));
+    const seen = (proxy: Relay) => (error: unknown) => Promise.reject(withProxyView(error, proxy, target.url));
     sub = await connectSub().catch(seen(subProxy));
     pub = await connectWithin(pubOptions, counting('publisher'), answerMs, undefined, target.url).catch(seen(pubProxy));
     await subscribeWithin(sub, topic, qos, answerMs, target.url).catch(seen(subProxy));
@@ -186,7 +186,7 @@ async function runQos(target: Address & { url: string }, qos: QoS, options: Chao
 }
 
 /** An error through the proxy, with what the proxy saw the broker do (close, or send garbage) instead of answering. */
-function withProxyView(error: unknown, proxy: FaultProxy, url: string): unknown {
+function withProxyView(error: unknown, proxy: Relay, url: string): unknown {
   if (!(error instanceof CliError)) return error;
   // The proxy cuts a connection that carries a malformed packet, so the client only saw a close: name the cause.
   if (proxy.brokerMalformed() > 0) return new CliError(`the broker at ${url} sent ${proxy.brokerMalformed()} malformed packet(s); the proxy cut each of those connections`, EXIT.violation);
@@ -243,7 +243,7 @@ function arrivalWatch(complete: () => boolean): { arrived(): void; settled(quiet
  * split by the DUP flag they carried. `publishDirection` is the broker-side
  * direction of the PUBLISHes to watch ('receive': from our publisher; 'send': to our subscriber).
  */
-function resendCounter(publishDirection: 'receive' | 'send'): { onPacket(e: ProxyPacketEvent): void; counts: { withDup: number; withoutDup: number } } {
+function resendCounter(publishDirection: 'receive' | 'send'): { onPacket(e: RelayPacketEvent): void; counts: { withDup: number; withoutDup: number } } {
   const waiting = new Set<number>();
   const counts = { withDup: 0, withoutDup: 0 };
   return {

@@ -8,13 +8,12 @@ import type { BrokerPacketEvent, PacketEvent } from '../mqtt/packet-event';
 import { QOS_LEVELS, type QoS } from '../mqtt/qos';
 import { collectDeliveries, type Delivery } from '../mqtt/subscriber';
 import { start, type BrokerKind } from '../broker/start';
-import { startTapProxy } from '../broker/proxy';
-import type { BrokerPacketListener } from '../broker/tap';
+import type { BrokerPacketListener } from '../wire/tap';
+import { startRelay, upstreamOf } from '../wire/relay';
 import type { Packet } from 'mqtt-packet';
 import { CliError, EXIT } from '../cli/errors';
 import { within } from '../lab/wait';
 import { connectWithin, drop, endWithin, LIMITS, orTimeout, secondsText, subscribeWithin, type Limits } from '../bench/bounded';
-import { proxyTarget } from './fault-link';
 import type { Address } from '../broker/listen';
 import { createConnection } from 'node:net';
 
@@ -123,9 +122,9 @@ export async function runOfflineScenario(where: ScenarioBroker, style: Style, pr
 
 /** A running broker behind a tap proxy, so its side of the wire is printed as for the brokers we start. */
 async function tapped(url: string, onPacket: BrokerPacketListener, ms: number): Promise<{ name: string; url: string; close(): Promise<void> }> {
-  const upstream = proxyTarget(url);
+  const upstream = upstreamOf(url);
   await reachable(url, upstream, ms);
-  const proxy = await startTapProxy({ upstream, onPacket });
+  const proxy = await startRelay({ upstream, onPacket });
   return { name: `${url} seen through the tap`, url: proxy.url, close: proxy.close };
 }
 

@@ -2,25 +2,16 @@
 // message through a broker. Every packet of both clients (and of the broker,
 // when it is ours and tapped) is recorded as it happens.
 import { performance } from 'node:perf_hooks';
-import { proxyTarget, RECONNECT_ATTEMPTS, RECONNECT_PERIOD_MS } from '../faults/fault-link';
-import type { FaultSpec } from '../faults/fault-spec';
-import { startProxy, type FaultProxy } from '../faults/proxy';
+import { RECONNECT_ATTEMPTS, RECONNECT_PERIOD_MS } from '../wire/fault-link';
+import type { FaultSpec } from '../wire/fault';
+import { startRelay, upstreamOf, type Relay } from '../wire/relay';
 import { CliError, EXIT } from '../cli/errors';
 import { connect, type Connection, type ConnectionOptions, type ProtocolVersion } from '../mqtt/connection';
-import type { PacketEvent } from '../mqtt/packet-event';
 import { publishAll } from '../mqtt/publisher';
 import type { QoS } from '../mqtt/qos';
 import { collectDeliveries, subscribe, type Delivery, type Subscription } from '../mqtt/subscriber';
-import type { ProxyLog } from './timeline';
+import type { LegEvent, ProxyLog } from './legs';
 import { within } from './wait';
-
-export type Leg = 'publisher' | 'broker' | 'subscriber';
-
-export interface LegEvent extends PacketEvent {
-  leg: Leg;
-  /** For broker events: the client on the other end of that connection. */
-  clientId?: string;
-}
 
 export interface ExchangeOptions {
   url: string;
@@ -103,7 +94,7 @@ export async function runExchange(options: ExchangeOptions, onEvent: (event: Leg
   });
   let pub: Connection | undefined;
   const proxyLog: ProxyLog | null = options.fault ? { cuts: [], dropped: [] } : null;
-  let proxy: FaultProxy | null = null;
+  let proxy: Relay | null = null;
   const result = (rest: Pick<ExchangeResult, 'granted' | 'delivery' | 'problem' | 'timedOut'>): ExchangeResult => ({ publisherId, subscriberId, ...rest, handovers, events, proxy: proxyLog });
   try {
     let subscription: Subscription;
@@ -116,8 +107,9 @@ export async function runExchange(options: ExchangeOptions, onEvent: (event: Leg
     }
     let publisher: ConnectionOptions = { ...base, clientId: publisherId };
     if (options.fault && proxyLog) {
-      proxy = await startProxy({
-        target: proxyTarget(options.url),
+      proxy = await startRelay({
+        upstream: upstreamOf(options.url),
+        cutMalformed: true,
         fault: options.fault,
         onPacket: (event) => {
           if (event.dropped) proxyLog.dropped.push(event);

@@ -6,12 +6,13 @@ import { performance } from 'node:perf_hooks';
 import type { BrokerKind } from '../broker/kind';
 import { start as startBroker } from '../broker/start';
 import type { ProtocolVersion } from '../mqtt/connection';
-import type { FaultSpec } from '../faults/fault-spec';
+import type { FaultSpec } from '../wire/fault';
 import type { BrokerPacketEvent } from '../mqtt/packet-event';
 import type { QoS } from '../mqtt/qos';
-import { exchangeIds, runExchange, type LegEvent } from './exchange';
+import { exchangeIds, runExchange } from './exchange';
+import type { LegEvent, ProxyLog } from './legs';
 import { brokerDisconnect, type PairRun } from './matrix';
-import { buildTimeline, type Note, type ProxyLog } from './timeline';
+import { buildTimeline, type Note } from './timeline';
 import { within } from './wait';
 
 export interface LabOptions {

@@ -10,9 +10,8 @@
 // broker's), the one observer both legs share; without a tap, by the time the
 // client that logged each arrow saw it. Within one connection and one
 // direction the order is always the order on the wire (TCP keeps it).
-import type { ProxyCutEvent, ProxyPacketEvent } from '../faults/proxy';
 import type { Link, Packet } from '../mqtt/packet-event';
-import type { Leg, LegEvent } from './exchange';
+import type { Leg, LegEvent, ProxyLog } from './legs';
 
 /** A lane of the diagram: who sends or receives. */
 export type Lane = Leg;
@@ -35,12 +34,6 @@ export interface Arrow {
   connection: number;
   /** The fault proxy swallowed it: sent, never received. */
   lost?: boolean;
-}
-
-/** What the fault proxy on the publisher's connection reported: its cuts and the packets it swallowed. */
-export interface ProxyLog {
-  cuts: ProxyCutEvent[];
-  dropped: ProxyPacketEvent[];
 }
 
 /** The fault proxy cut a connection: `reason` is e.g. `before puback`. */
@@ -175,12 +168,12 @@ function markLost(arrows: readonly Arrow[], proxy: ProxyLog, tapped: boolean): A
   for (const event of proxy.dropped) {
     const from: Lane = event.direction === 'send' ? 'broker' : 'publisher';
     const found = arrows.find(
-      (a) => a.link === 'publisher' && a.from === from && a.connection === event.link && a.packet.cmd === event.packet.cmd && a.receivedAt === undefined && !a.lost,
+      (a) => a.link === 'publisher' && a.from === from && a.connection === event.connection && a.packet.cmd === event.packet.cmd && a.receivedAt === undefined && !a.lost,
     );
     if (found) found.lost = true;
-    else extra.push({ link: 'publisher', from, to: from === 'broker' ? 'publisher' : 'broker', packet: event.packet, at: event.at, connection: event.link, lost: true, records: [] });
+    else extra.push({ link: 'publisher', from, to: from === 'broker' ? 'publisher' : 'broker', packet: event.packet, at: event.at, connection: event.connection, lost: true, records: [] });
   }
-  const cut = new Set(proxy.cuts.map((c) => c.link));
+  const cut = new Set(proxy.cuts.map((c) => c.connection));
   for (const a of arrows) {
     if (a.link === 'publisher' && cut.has(a.connection) && a.sentAt !== undefined && a.receivedAt === undefined && (a.to === 'publisher' || tapped)) a.lost = true;
   }

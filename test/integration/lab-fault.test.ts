@@ -11,7 +11,7 @@ import { cellOf } from '../../src/lab/matrix';
 import { runPairs } from '../../src/lab/pairs';
 import { pairRecords } from '../../src/lab/trace';
 import type { CutRecord, TraceRecord } from '../../src/mqtt/trace';
-import type { CutPoint } from '../../src/faults/fault-spec';
+import type { CutPoint } from '../../src/wire/fault';
 import { runCli } from '../support/cli';
 import { testBroker } from '../support/broker';
 import { needsMosquitto, testMosquitto } from '../support/mosquitto';

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { parseLab } from '../../src/cli/options';
 import { formatDiagram } from '../../src/lab/diagram';
-import type { LegEvent } from '../../src/lab/exchange';
+import type { LegEvent } from '../../src/lab/legs';
 import { arrowLabel } from '../../src/lab/label';
 import { cellOf } from '../../src/lab/matrix';
 import { mermaidDiagram } from '../../src/lab/mermaid';

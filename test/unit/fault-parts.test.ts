@@ -6,8 +6,8 @@ import mqttPacket, { type Packet } from 'mqtt-packet';
 import { parseChaos, parseLoad, parsePublish, parseScenario, parseSubscribe } from '../../src/cli/options';
 import { tally, verdict } from '../../src/faults/accounting';
 import { tallyOf } from '../../src/numbered/tally';
-import { parseFault } from '../../src/faults/fault-spec';
-import { frameSize, framer } from '../../src/faults/framer';
+import { parseFault } from '../../src/wire/fault';
+import { frameSize, framer } from '../../src/wire/framer';
 import { nextRandom, randomInts } from '../../src/faults/prng';
 import { DupStore } from '../../src/mqtt/dup-store';
 

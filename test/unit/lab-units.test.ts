@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { parseLab } from '../../src/cli/options';
-import type { LegEvent } from '../../src/lab/exchange';
+import type { LegEvent } from '../../src/lab/legs';
 import type { Packet } from '../../src/mqtt/packet-event';
 import { arrowLine, formatDiagram } from '../../src/lab/diagram';
 import { cellOf, cellText, formatMatrix, type PairRun } from '../../src/lab/matrix';
@@ -168,8 +168,8 @@ function cutEvents(): LegEvent[] {
 
 test('timeline with a fault: joined per connection, the swallowed PUBACK is a lost arrow, the cut a marked line; the matrix flags it', () => {
   const proxy = {
-    dropped: [{ at: 7.5, direction: 'send' as const, clientId: 'p', packet: ack('puback', 7), link: 1, dropped: true }],
-    cuts: [{ at: 7.6, link: 1, clientId: 'p', reason: 'before puback' }],
+    dropped: [{ at: 7.5, direction: 'send' as const, clientId: 'p', packet: ack('puback', 7), connection: 1, dropped: true }],
+    cuts: [{ at: 7.6, connection: 1, clientId: 'p', reason: 'before puback' }],
   };
   const timeline = buildTimeline(cutEvents(), ids, [], proxy);
   const shown = timeline.arrows.map((a) => `${a.connection} ${a.from}>${a.to} ${a.packet.cmd}${a.lost ? ' lost' : ''}${a.sentAt !== undefined && a.receivedAt !== undefined ? ' both' : ''}`);
@@ -193,7 +193,7 @@ test('timeline with a fault: joined per connection, the swallowed PUBACK is a lo
 
 test('timeline with a fault and no tap: the proxy\'s record of the swallowed packet is the lost arrow', () => {
   const events = cutEvents().filter((e) => e.leg !== 'broker');
-  const proxy = { dropped: [{ at: 7.5, direction: 'send' as const, clientId: 'p', packet: ack('puback', 7), link: 1, dropped: true }], cuts: [] };
+  const proxy = { dropped: [{ at: 7.5, direction: 'send' as const, clientId: 'p', packet: ack('puback', 7), connection: 1, dropped: true }], cuts: [] };
   const timeline = buildTimeline(events, ids, [], proxy);
   const lost = timeline.arrows.filter((a) => a.lost);
   assert.deepEqual(lost.map((a) => [a.from, a.to, a.packet.cmd, a.at, a.sentAt, a.receivedAt]), [['broker', 'publisher', 'puback', 7.5, undefined, undefined]]);

@@ -2,7 +2,7 @@
 import type { Argv } from 'yargs';
 import { BROKER_KINDS, type BrokerKind } from '../../broker/kind';
 import type { ChaosOptions } from '../../faults/chaos';
-import { parseFault } from '../../faults/fault-spec';
+import { parseFault } from '../../wire/fault';
 import { UsageError } from '../errors';
 import { runCount } from './bench';
 import { brokerUrl, isLoopbackHost, PUBLIC_BROKERS, urlHost } from './broker-url';

@@ -6,7 +6,7 @@ import type { Argv } from 'yargs';
 import type { QoS } from '../../mqtt/qos';
 import { topicFilterProblem, topicNameProblem } from '../../mqtt/topic';
 import { CONNECT_TIMEOUT_MS, type ConnectionOptions, type ProtocolVersion, type TlsOptions } from '../../mqtt/connection';
-import type { FaultSpec } from '../../faults/fault-spec';
+import type { FaultSpec } from '../../wire/fault';
 import { UsageError } from '../errors';
 import { brokerUrl, DEFAULT_BROKER, PUBLIC_BROKERS } from './broker-url';
 import { ackPackets, COMMANDS, DEFAULT_PROTOCOL, defaulted, display, displayOptions, faultOption, filePath, integer, milliseconds, mqttString, parseRaw, printable, protocolFlag, qosFlag, seconds, single, traceOption, validateFault, type Display, type Parsed } from './parse';

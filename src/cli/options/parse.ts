@@ -5,7 +5,7 @@ import yargs, { type Argv } from 'yargs';
 import { parseQos, type QoS } from '../../mqtt/qos';
 import { topicNameProblem } from '../../mqtt/topic';
 import type { ProtocolVersion } from '../../mqtt/connection';
-import { CUT_POINTS, FAULT_SYNTAX, parseFault, type CutPoint, type FaultSpec } from '../../faults/fault-spec';
+import { CUT_POINTS, FAULT_SYNTAX, parseFault, type CutPoint, type FaultSpec } from '../../wire/fault';
 import { UsageError } from '../errors';
 import { maskUserinfo } from './broker-url';
 

@@ -1,14 +1,32 @@
 // Splits a TCP byte stream into whole MQTT packets (fixed header + remaining
-// length), so the proxy can decide per packet whether to forward it.
+// length), so a reader parses whole packets and the relay can decide per packet
+// whether to forward it.
 
-/** Feeds bytes in; returns the complete packets now available, raw. */
+/** A remaining length longer than 4 bytes: the stream cannot be split any further. */
+export class MalformedLength extends Error {
+  constructor(
+    /** The whole packets before it, still good. */
+    readonly frames: Buffer[],
+    /** The bytes from the malformed header on. */
+    readonly rest: Buffer,
+  ) {
+    super('malformed remaining length');
+  }
+}
+
+/** Feeds bytes in; returns the complete packets now available, raw. Throws MalformedLength (once; call it no more after). */
 export function framer(): (chunk: Buffer) => Buffer[] {
   let pending: Buffer = Buffer.alloc(0);
   return (chunk) => {
     pending = pending.length === 0 ? chunk : Buffer.concat([pending, chunk]);
     const frames: Buffer[] = [];
     for (;;) {
-      const size = frameSize(pending);
+      let size: number | null;
+      try {
+        size = frameSize(pending);
+      } catch {
+        throw new MalformedLength(frames, pending);
+      }
       if (size === null || pending.length < size) break;
       frames.push(pending.subarray(0, size));
       pending = pending.subarray(size);

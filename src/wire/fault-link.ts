@@ -1,12 +1,11 @@
-// What --fault does for one tool: put a fault proxy between it and the broker,
+// What --fault does for one tool: put the relay, with the fault, between it and the broker,
 // turn reconnect on, and say in notes what the wire shows (a cut, a reconnect,
 // a resend). Every note is triggered by a real event, never predicted.
 import type { MqttClient } from 'mqtt';
 import { onWire, type ConnectionOptions } from '../mqtt/connection';
 import type { Packet } from '../mqtt/packet-event';
-import { describeFault, type FaultSpec } from './fault-spec';
-import { startProxy } from './proxy';
-import type { Address } from '../broker/listen';
+import { describeFault, type FaultSpec } from './fault';
+import { startRelay, upstreamOf } from './relay';
 
 /** Short enough that a demo does not stall, long enough not to spin against a broker that is down. */
 export const RECONNECT_PERIOD_MS = 50;
@@ -22,8 +21,9 @@ export interface FaultLink {
 }
 
 export async function startFaultLink(connection: ConnectionOptions, fault: FaultSpec, note: (text: string) => void): Promise<FaultLink> {
-  const proxy = await startProxy({
-    target: proxyTarget(connection.url),
+  const proxy = await startRelay({
+    upstream: upstreamOf(connection.url),
+    cutMalformed: true,
     fault,
     onCut: (cut) =>
       note(
@@ -56,10 +56,4 @@ export async function startFaultLink(connection: ConnectionOptions, fault: Fault
     },
     close: () => proxy.close(),
   };
-}
-
-/** An mqtt:// URL as the host and port the proxy dials (an IPv6 literal loses its brackets). */
-export function proxyTarget(url: string): Address {
-  const target = new URL(url);
-  return { host: target.hostname.replace(/^\[|\]$/g, ''), port: Number(target.port || 1883) };
 }

@@ -1,43 +1,48 @@
-// A loopback TCP proxy between one client and its broker that forwards bytes
-// unchanged, reads every packet both ways, and cuts the connection at a named
-// point of a flow (or on a seeded random timer). What it logs is what crossed it.
+// The one relay: a loopback TCP proxy between clients and their broker that
+// forwards every packet unchanged, reads every packet both ways, and, given a
+// fault, cuts a connection at a named point of a flow (or on a seeded random
+// timer). Without a fault it is the tap in front of a broker we cannot
+// instrument (mosquitto). What it reports is what crossed it.
 import { createConnection, createServer, type Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
-import mqttPacket, { type Packet } from 'mqtt-packet';
-import { listen, type Address } from '../broker/listen';
+import { listen, type Address, type Endpoint } from '../broker/listen';
 import type { BrokerPacketEvent } from '../mqtt/packet-event';
-import type { FaultSpec } from './fault-spec';
-import { framer } from './framer';
-import { randomInts } from './prng';
+import { randomInts } from '../faults/prng';
+import type { FaultSpec } from './fault';
+import { connectionReader, type DirectionReader } from './reader';
 
-/** A packet seen on one proxied connection; direction is the broker's ('receive' = client to broker). */
-export interface ProxyPacketEvent extends BrokerPacketEvent {
-  /** Which connection through the proxy, counting from 1. */
-  link: number;
+/** A packet seen on one relayed connection; direction is the broker's ('receive' = client to broker). */
+export interface RelayPacketEvent extends BrokerPacketEvent {
+  /** Which connection through the relay, counting from 1. */
+  connection: number;
   /** True for the packet the fault swallowed: it never reached the other side. */
   dropped: boolean;
 }
 
-export interface ProxyCutEvent {
+export interface RelayCutEvent {
   at: number;
-  link: number;
+  connection: number;
   clientId: string;
   /** `before puback`, or `timer after 312 ms`. */
   reason: string;
 }
 
-export interface ProxyOptions {
+export interface RelayOptions {
+  /** Where clients connect: 127.0.0.1 unless told (loopback only). */
+  host?: string;
+  /** 0 (the default) picks a free port. */
+  port?: number;
   /** The broker, as host and port (loopback). */
-  target: Address;
+  upstream: Address;
+  /** None: forward everything (a tap). */
   fault?: FaultSpec;
-  onPacket?: (event: ProxyPacketEvent) => void;
-  onCut?: (event: ProxyCutEvent) => void;
+  /** Cut a connection at a malformed packet (counted as brokerMalformed when the broker sent it); otherwise its bytes and all after them go on unread. */
+  cutMalformed?: boolean;
+  onPacket?: (event: RelayPacketEvent) => void;
+  onCut?: (event: RelayCutEvent) => void;
 }
 
-export interface FaultProxy {
-  /** Where clients connect instead of the broker. */
-  url: string;
-  port: number;
+export interface Relay extends Endpoint {
   /** Connections cut so far. */
   cuts(): number;
   /** Connections the broker closed itself (not cut by us, not ended by the client). */
@@ -48,40 +53,40 @@ export interface FaultProxy {
   arm(fault: FaultSpec): void;
   /** Stops cutting (open connections stay up, new ones are not cut): lets a run drain. */
   calm(): void;
-  close(): Promise<void>;
 }
 
-interface Link {
+interface Connection {
   cut(reason: string): void;
   close(): void;
   timer?: NodeJS.Timeout;
 }
 
-export async function startProxy(options: ProxyOptions): Promise<FaultProxy> {
+export async function startRelay(options: RelayOptions): Promise<Relay> {
+  const host = options.host ?? '127.0.0.1';
   let fault = options.fault;
   let cuts = 0;
   let brokerClosed = 0;
   let brokerMalformed = 0;
-  let links = 0;
+  let connections = 0;
   let nextDelay = delays(fault);
-  const open = new Set<Link>();
-  const schedule = (entry: Link) => {
+  const open = new Set<Connection>();
+  const schedule = (entry: Connection) => {
     if (!nextDelay) return;
     const delay = nextDelay();
     entry.timer = setTimeout(() => entry.cut(`timer after ${delay} ms`), delay);
   };
 
   const server = createServer((client) => {
-    const link = ++links;
-    const broker = createConnection(options.target);
-    let clientId = '?';
+    const connection = ++connections;
+    const broker = createConnection(options.upstream);
+    const reader = connectionReader();
     let cut = false;
-    const entry: Link = {
+    const entry: Connection = {
       cut: (reason) => {
         if (cut) return;
         cut = true;
         cuts++;
-        options.onCut?.({ at: performance.now(), link, clientId, reason });
+        options.onCut?.({ at: performance.now(), connection, clientId: reader.clientId(), reason });
         entry.close();
       },
       close: () => {
@@ -104,55 +109,54 @@ export async function startProxy(options: ProxyOptions): Promise<FaultProxy> {
       if (!cut && !clientGone && !said.disconnect && open.has(entry)) brokerClosed++;
       entry.close();
     });
+    // A reset on one side just ends the pair; the relay never crashes the process.
     client.on('error', () => undefined);
     broker.on('error', () => undefined);
 
     schedule(entry);
 
-    const up = mqttPacket.parser();
-    const down = mqttPacket.parser();
-    up.on('error', () => undefined);
-    down.on('error', () => undefined);
-    const relay = (from: Socket, to: Socket, parser: ReturnType<typeof mqttPacket.parser>, direction: 'receive' | 'send') => {
-      const split = framer();
-      let parsed: Packet | null = null;
-      parser.on('packet', (packet: Packet) => (parsed = packet));
+    const forward = (from: Socket, to: Socket, read: DirectionReader, direction: 'receive' | 'send') => {
+      let draining = false;
+      const send = (bytes: Buffer) => {
+        // Backpressure: a slow reader on one side slows the other side's sender, nothing piles up here.
+        if (!to.write(bytes) && !draining) {
+          draining = true;
+          from.pause();
+          to.once('drain', () => {
+            draining = false;
+            from.resume();
+          });
+        }
+      };
       from.on('data', (chunk: Buffer) => {
-        let frames: Buffer[];
-        try {
-          frames = split(chunk);
-        } catch {
+        const { reads, unread } = read(chunk);
+        if (unread && options.cutMalformed) {
+          // As the fault proxy always did: the whole chunk goes, not only the malformed packet (chaos counts on it).
           if (direction === 'send') brokerMalformed++;
           return entry.cut(`malformed packet from the ${direction === 'send' ? 'broker' : 'client'}`);
         }
-        for (const frame of frames) {
+        for (const { frame, packet } of reads) {
           if (cut) return;
-          parsed = null;
-          parser.parse(frame); // a whole frame: 'packet' fires synchronously
-          const packet = parsed as Packet | null;
           if (packet?.cmd === 'disconnect' && direction === 'receive') said.disconnect = true;
-          if (packet?.cmd === 'connect') {
-            clientId = packet.clientId || '(empty id)';
-            // The broker answers in the client's protocol version.
-            (down as unknown as { settings: { protocolVersion?: number } }).settings = { protocolVersion: packet.protocolVersion };
-          }
           const drop = packet !== null && fault?.kind === 'before' && packet.cmd === fault.packet;
-          if (packet) options.onPacket?.({ at: performance.now(), direction, clientId, packet, link, dropped: drop });
+          if (packet) options.onPacket?.({ at: performance.now(), direction, clientId: reader.clientId(), packet, connection, dropped: drop });
           if (drop && fault?.kind === 'before') {
             const point = fault.packet;
             fault = undefined; // once: the reconnect must be allowed to finish the flow
             return entry.cut(`before ${point}`);
           }
-          to.write(frame);
+          send(frame);
         }
+        if (unread && !cut) send(unread);
       });
     };
-    relay(client, broker, up, 'receive');
-    relay(broker, client, down, 'send');
+    forward(client, broker, reader.receive, 'receive');
+    forward(broker, client, reader.send, 'send');
   });
 
-  const { port, url } = await listen(server, '127.0.0.1', 0);
+  const { port, url } = await listen(server, host, options.port ?? 0);
   return {
+    host,
     url,
     port,
     cuts: () => cuts,
@@ -183,4 +187,10 @@ export async function startProxy(options: ProxyOptions): Promise<FaultProxy> {
 /** The cut delays of an every-N-ms fault, from its seed; null for the other faults. */
 function delays(fault: FaultSpec | undefined): (() => number) | null {
   return fault?.kind === 'every' ? randomInts(fault.seed, fault.minMs, fault.maxMs) : null;
+}
+
+/** An mqtt:// URL as the host and port the relay dials (an IPv6 literal loses its brackets). */
+export function upstreamOf(url: string): Address {
+  const target = new URL(url);
+  return { host: target.hostname.replace(/^\[|\]$/g, ''), port: Number(target.port || 1883) };
 }
