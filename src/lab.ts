@@ -7,7 +7,7 @@ import { parseLab } from './cli/options/lab';
 import { interrupted, isSignal, SIGNAL_EXIT } from './cli/signals';
 import { useColor } from './mqtt/format';
 import { labVerdict, runLab } from './lab/run-lab';
-import { within } from './lab/wait';
+import { within } from './mqtt/wait';
 import { COMMANDS } from './cli/options/parse';
 
 /** After Ctrl-C, how long the pair in flight may take to end (its waits are bounded anyway) before the lab stops regardless. */

@@ -12,7 +12,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { startMosquitto, type MosquittoBroker } from '../broker/mosquitto';
 import { adopt, exitOnSignals } from '../broker/children';
 import { processIo, type Io } from '../cli/io';
-import { within } from '../lab/wait';
+import { within } from '../mqtt/wait';
 import { runMain } from '../cli/main';
 import { parseCompare, type CompareOptions } from '../cli/options';
 import { CliError, EXIT } from '../cli/errors';

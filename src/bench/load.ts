@@ -16,7 +16,7 @@ import { collectDeliveries } from '../mqtt/subscriber';
 import { account, newTally, record, seqOf } from './accounting';
 import { connectWithin, drop, endWithin, LIMITS, orTimeout, subscribeWithin, type Limits } from './bounded';
 import type { PublisherJob, PublisherReport } from './load-publisher';
-import { within } from '../lab/wait';
+import { within } from '../mqtt/wait';
 
 export interface LoadOptions {
   seconds: number;

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { startBroker } from '../broker/embedded';
 import { adopt, exitOnSignals } from '../broker/children';
 import { processIo, type Io } from '../cli/io';
-import { within } from '../lab/wait';
+import { within } from '../mqtt/wait';
 import { runMain } from '../cli/main';
 import { CliError, EXIT } from '../cli/errors';
 import { DEFAULT_MESSAGE, DEFAULT_TOPIC, parseStartup } from '../cli/options';

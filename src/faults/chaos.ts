@@ -18,7 +18,7 @@ import { proxyTarget, RECONNECT_PERIOD_MS } from './fault-link';
 import { startLabBroker, type LabBroker } from '../broker/start';
 import { startProxy, type FaultProxy, type ProxyPacketEvent } from './proxy';
 import type { Address } from '../broker/listen';
-import { within } from '../lab/wait';
+import { within } from '../mqtt/wait';
 
 export interface ChaosOptions {
   /** Which broker to start on loopback (unless `broker` names a running one). */

@@ -12,7 +12,7 @@ import { startTapProxy } from '../broker/proxy';
 import type { BrokerPacketListener } from '../broker/tap';
 import type { Packet } from 'mqtt-packet';
 import { CliError, EXIT } from '../cli/errors';
-import { within } from '../lab/wait';
+import { within } from '../mqtt/wait';
 import { connectWithin, drop, endWithin, LIMITS, orTimeout, secondsText, subscribeWithin, type Limits } from '../bench/bounded';
 import { proxyTarget } from './fault-link';
 import type { Address } from '../broker/listen';

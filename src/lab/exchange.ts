@@ -12,7 +12,7 @@ import { publishAll } from '../mqtt/publisher';
 import type { QoS } from '../mqtt/qos';
 import { collectDeliveries, subscribe, type Delivery, type Subscription } from '../mqtt/subscriber';
 import type { ProxyLog } from './timeline';
-import { within } from './wait';
+import { within } from '../mqtt/wait';
 
 export type Leg = 'publisher' | 'broker' | 'subscriber';
 

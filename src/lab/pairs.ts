@@ -12,7 +12,7 @@ import type { QoS } from '../mqtt/qos';
 import { exchangeIds, runExchange, type LegEvent } from './exchange';
 import { brokerDisconnect, type PairRun } from './matrix';
 import { buildTimeline, type Note, type ProxyLog } from './timeline';
-import { within } from './wait';
+import { within } from '../mqtt/wait';
 
 export interface LabOptions {
   /** An external broker; undefined starts `engine` on a free loopback port. */

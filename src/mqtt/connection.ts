@@ -6,7 +6,7 @@ import type { IConnackPacket } from 'mqtt-packet';
 import { performance } from 'node:perf_hooks';
 import { TLSSocket } from 'node:tls';
 import { CliError, EXIT } from '../cli/errors';
-import { within } from '../lab/wait';
+import { within } from './wait';
 import { attachDupStore, DupStore } from './dup-store';
 import { FlowTracker, type Violation } from './flows';
 import { snapshot, type PacketEvent } from './packet-event';

@@ -3,7 +3,7 @@
 // than the ack timeout.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CliError, EXIT } from '../cli/errors';
-import { within } from '../lab/wait';
+import { within } from './wait';
 import type { Connection } from './connection';
 import type { QoS } from './qos';
 import { reasonText } from './reason-codes';

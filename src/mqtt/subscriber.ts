@@ -3,7 +3,7 @@
 // was queued for us while we were offline.
 import type { IPublishPacket } from 'mqtt-packet';
 import { CliError, EXIT } from '../cli/errors';
-import { within } from '../lab/wait';
+import { within } from './wait';
 import { onWire, type Connection } from './connection';
 import { DEFAULT_ACK_TIMEOUT_MS } from './publisher';
 import { parseQos, type QoS } from './qos';
