@@ -5,8 +5,9 @@ import { performance } from 'node:perf_hooks';
 import { proxyTarget, RECONNECT_ATTEMPTS, RECONNECT_PERIOD_MS } from '../faults/fault-link';
 import type { FaultSpec } from '../faults/fault-spec';
 import { startProxy, type FaultProxy } from '../faults/proxy';
-import { CliError, EXIT } from '../cli/errors';
+import { explain } from '../cli/explain';
 import { connect, type Connection, type ConnectionOptions, type ProtocolVersion } from '../mqtt/connection';
+import { MqttError } from '../mqtt/errors';
 import type { PacketEvent } from '../mqtt/packet-event';
 import { publishAll } from '../mqtt/publisher';
 import type { QoS } from '../mqtt/qos';
@@ -112,7 +113,7 @@ export async function runExchange(options: ExchangeOptions, onEvent: (event: Leg
     } catch (error) {
       if (!waitRanOut(error)) throw error;
       await sub.end(0); // the SUBACK's wait is over: no more grace for it, DISCONNECT now
-      return result({ granted: null, delivery: null, problem: `${error.message}; without a subscription there is nothing to deliver, so the pair stops here`, timedOut: 'SUBACK' });
+      return result({ granted: null, delivery: null, problem: `${explain(error)}; without a subscription there is nothing to deliver, so the pair stops here`, timedOut: 'SUBACK' });
     }
     let publisher: ConnectionOptions = { ...base, clientId: publisherId };
     if (options.fault && proxyLog) {
@@ -136,7 +137,7 @@ export async function runExchange(options: ExchangeOptions, onEvent: (event: Leg
     });
     const published = publishAll(pub, job).then(
       () => ({ problem: null, silent: false }),
-      (error: unknown) => ({ problem: error instanceof Error ? error.message : String(error), silent: waitRanOut(error) }),
+      (error: unknown) => ({ problem: describe(error), silent: waitRanOut(error) }),
     );
     const flow = await Promise.race([published, sub.lost]);
     const missing = flow.silent ? missingAck(pub) : null;
@@ -162,9 +163,15 @@ export async function runExchange(options: ExchangeOptions, onEvent: (event: Leg
   }
 }
 
-/** A bounded wait for the broker's answer ran out (the connection layer's EXIT.timeout). */
-function waitRanOut(error: unknown): error is CliError {
-  return error instanceof CliError && error.exitCode === EXIT.timeout;
+/** A bounded wait for the broker's answer ran out (the connection layer's 'timeout'). */
+function waitRanOut(error: unknown): error is MqttError {
+  return error instanceof MqttError && error.kind === 'timeout';
+}
+
+/** A pair's problem in the words the tools would print (with the flag that changes the wait). */
+function describe(error: unknown): string {
+  if (error instanceof MqttError) return explain(error);
+  return error instanceof Error ? error.message : String(error);
 }
 
 /** The acknowledgement the publisher was still waiting for, from its flow on the wire: PUBACK at QoS 1; PUBREC, or PUBCOMP once PUBREC came, at QoS 2. */
