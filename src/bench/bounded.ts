@@ -3,7 +3,7 @@
 // naming what never came (exit 4), never a hang.
 import type { MqttClient } from 'mqtt';
 import { CliError, EXIT } from '../cli/errors';
-import { within } from '../lab/wait';
+import { within } from '../mqtt/wait';
 import { connect, type Connection, type ConnectionOptions, type PacketListener } from '../mqtt/connection';
 import type { QoS } from '../mqtt/qos';
 import { subscribe, type Subscription } from '../mqtt/subscriber';

@@ -11,7 +11,7 @@ import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { start, type StartedBroker } from '../broker/start';
 import { adopt } from '../broker/children';
-import { within } from '../lab/wait';
+import { within } from '../mqtt/wait';
 import type { BenchOptions } from './levels';
 import { CliError, EXIT } from '../cli/errors';
 import type { QoS } from '../mqtt/qos';

@@ -17,7 +17,7 @@ import { seqOf } from '../numbered/payload';
 import { account, newTally, record } from '../numbered/tally';
 import { connectWithin, drop, endWithin, LIMITS, orTimeout, subscribeWithin, type Limits } from './bounded';
 import type { PublisherJob, PublisherReport } from './load-publisher';
-import { within } from '../lab/wait';
+import { within } from '../mqtt/wait';
 
 export interface LoadOptions {
   seconds: number;

@@ -9,7 +9,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { start } from '../broker/start';
 import { adopt } from '../broker/children';
-import { within } from '../lab/wait';
+import { within } from '../mqtt/wait';
 import { CliError, EXIT } from '../cli/errors';
 import { DEFAULT_MESSAGE, DEFAULT_TOPIC } from '../cli/options';
 import { median } from './stats';

@@ -6,7 +6,7 @@ import { runMain } from '../cli/main';
 import { interrupted, isSignal, SIGNAL_EXIT } from '../cli/signals';
 import { labVerdict, runLab } from '../lab/run-lab';
 import { useColor } from '../mqtt/format';
-import { within } from '../lab/wait';
+import { within } from '../mqtt/wait';
 import { parseLab } from '../cli/options/lab';
 import { COMMANDS } from '../cli/options/parse';
 const STOP_MS = 2000; // after Ctrl-C, how long the pair in flight may take to end before the lab stops regardless

@@ -5,7 +5,7 @@ import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { readFileSync, rmSync } from 'node:fs';
 import { EXIT } from '../cli/errors';
-import { within } from '../lab/wait';
+import { within } from '../mqtt/wait';
 
 interface Owned {
   child: ChildProcess;

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { listen, mqttUrl, type Endpoint } from './listen';
 import { adopt } from './children';
-import { within } from '../lab/wait';
+import { within } from '../mqtt/wait';
 
 export interface MosquittoOptions {
   host?: string;

@@ -1,5 +1,7 @@
 // Exit codes and the errors that carry them. The README's exit-code table is
 // this list; keep them in step.
+import { MqttError, type MqttErrorKind } from '../mqtt/errors';
+import { explain } from './explain';
 
 export const EXIT = {
   ok: 0,
@@ -23,6 +25,16 @@ export const EXIT = {
 
 export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
 
+/** The exit code for each kind of protocol-layer error. */
+const EXIT_OF: Record<MqttErrorKind, ExitCode> = {
+  unreachable: EXIT.connect,
+  refused: EXIT.refused,
+  timeout: EXIT.timeout,
+  lost: EXIT.protocol,
+  violation: EXIT.violation,
+  rejected: EXIT.protocol,
+};
+
 /** An error the user can act on: printed as one line, then the process exits with `exitCode`. */
 export class CliError extends Error {
   constructor(
@@ -44,11 +56,13 @@ export class UsageError extends CliError {
 /** One line for any error: ours carry their own words; anything else shows its message, never a stack. */
 export function errorLine(error: unknown, tool: string): string {
   if (error instanceof UsageError) return `Error: ${error.message} (see '${tool} --help')`;
+  if (error instanceof MqttError) return `Error: ${firstLine(explain(error))}`;
   if (error instanceof Error) return `Error: ${firstLine(error.message)}`;
   return `Error: ${firstLine(String(error))}`;
 }
 
 export function exitCodeOf(error: unknown): ExitCode {
+  if (error instanceof MqttError) return EXIT_OF[error.kind];
   return error instanceof CliError ? error.exitCode : EXIT.usage;
 }
 

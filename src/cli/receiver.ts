@@ -9,6 +9,7 @@ import type { Tool } from './session';
 import { escapeText } from '../mqtt/format';
 import { parseQos, type QoS } from '../mqtt/qos';
 import { collectDeliveries, matchesFilter, subscribe, type Collector, type Delivery } from '../mqtt/subscriber';
+import { within } from '../mqtt/wait';
 
 export function receiver(options: SubscribeOptions, printer: Printer): Tool {
   // --timeout counts from here, before CONNECT: connect, SUBACK and the messages share it.
@@ -54,26 +55,24 @@ export function receiver(options: SubscribeOptions, printer: Printer): Tool {
     work: async (conn) => {
       // SUBSCRIBE gets what is left of --timeout: a broker that never answers it is a timeout too.
       const seconds = options.timeout;
-      const expired =
-        seconds === undefined ? new Promise<void>(() => undefined) : delay(seconds * 1000 - (performance.now() - started)).then(() => void (timedOut = timeoutError(seconds, received, options.count)));
-      const subscription = await Promise.race([subscribe(conn, options.topic, options.qos, options.ackTimeoutMs), expired]);
-      if (subscription === undefined) {
+      // One deadline for the whole run: each wait gets what is left of it.
+      const bounded = <T>(promise: Promise<T>): Promise<T | null> =>
+        seconds === undefined ? promise : within(promise, Math.max(0, seconds * 1000 - (performance.now() - started)));
+      const subscription = await bounded(subscribe(conn, options.topic, options.qos, options.ackTimeoutMs));
+      if (subscription === null) {
         timedOut = new CliError(`timed out: no SUBACK for our SUBSCRIBE to '${escapeText(options.topic)}' within ${seconds} s (--timeout)`, EXIT.timeout);
         return;
       }
       granted = parseQos(subscription.granted) ?? options.qos;
       printer.note(describeGrant(subscription));
-      await Promise.race([enough, conn.lost, expired]);
+      const done = await bounded(Promise.race([enough, conn.lost]).then(() => true));
+      if (done === null && seconds !== undefined) timedOut = timeoutError(seconds, received, options.count);
     },
     // Reported after DISCONNECT went out: running out of time is no reason to drop the connection.
     after: () => {
       if (timedOut) throw timedOut;
     },
   };
-}
-
-function delay(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)).unref());
 }
 
 /** Undefined when the wait was a success: some messages came and no --count was asked for. */

@@ -6,6 +6,7 @@
 import { performance } from 'node:perf_hooks';
 import { CliError, EXIT, type ExitCode } from '../cli/errors';
 import { type Connection, type ConnectionOptions } from '../mqtt/connection';
+import { MqttError } from '../mqtt/errors';
 import type { PacketEvent } from '../mqtt/packet-event';
 import type { QoS } from '../mqtt/qos';
 import { connectWithin, drop, endWithin, LIMITS, secondsText, subscribeWithin, type Limits } from '../bench/bounded';
@@ -19,7 +20,7 @@ import { RECONNECT_PERIOD_MS } from '../wire/fault-link';
 import { start, type StartedBroker } from '../broker/start';
 import { startRelay, upstreamOf, type Relay, type RelayPacketEvent } from '../wire/relay';
 import type { Address } from '../broker/listen';
-import { within } from '../lab/wait';
+import { within } from '../mqtt/wait';
 
 export interface ChaosOptions {
   /** Which broker to start on loopback (unless `broker` names a running one). */
@@ -187,10 +188,11 @@ async function runQos(target: Address & { url: string }, qos: QoS, options: Chao
 
 /** An error through the proxy, with what the proxy saw the broker do (close, or send garbage) instead of answering. */
 function withProxyView(error: unknown, proxy: Relay, url: string): unknown {
-  if (!(error instanceof CliError)) return error;
+  if (!(error instanceof CliError || error instanceof MqttError)) return error;
   // The proxy cuts a connection that carries a malformed packet, so the client only saw a close: name the cause.
   if (proxy.brokerMalformed() > 0) return new CliError(`the broker at ${url} sent ${proxy.brokerMalformed()} malformed packet(s); the proxy cut each of those connections`, EXIT.violation);
-  if (proxy.brokerClosed() > 0) return new CliError(`${error.message}: the broker closed the connection ${proxy.brokerClosed()} time(s)`, error.exitCode);
+  const closed = `: the broker closed the connection ${proxy.brokerClosed()} time(s)`;
+  if (proxy.brokerClosed() > 0) return error instanceof MqttError ? error.adding(closed) : new CliError(`${error.message}${closed}`, error.exitCode);
   return error;
 }
 

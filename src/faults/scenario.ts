@@ -12,7 +12,7 @@ import type { BrokerPacketListener } from '../wire/tap';
 import { startRelay, upstreamOf } from '../wire/relay';
 import type { Packet } from 'mqtt-packet';
 import { CliError, EXIT } from '../cli/errors';
-import { within } from '../lab/wait';
+import { within } from '../mqtt/wait';
 import { connectWithin, drop, endWithin, LIMITS, orTimeout, secondsText, subscribeWithin, type Limits } from '../bench/bounded';
 import type { Address } from '../broker/listen';
 import { createConnection } from 'node:net';

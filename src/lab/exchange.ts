@@ -5,13 +5,14 @@ import { performance } from 'node:perf_hooks';
 import { RECONNECT_ATTEMPTS, RECONNECT_PERIOD_MS } from '../wire/fault-link';
 import type { FaultSpec } from '../wire/fault';
 import { startRelay, upstreamOf, type Relay } from '../wire/relay';
-import { CliError, EXIT } from '../cli/errors';
+import { explain } from '../cli/explain';
 import { connect, type Connection, type ConnectionOptions, type ProtocolVersion } from '../mqtt/connection';
 import { publishAll } from '../mqtt/publisher';
 import type { QoS } from '../mqtt/qos';
+import { MqttError } from '../mqtt/errors';
 import { collectDeliveries, subscribe, type Delivery, type Subscription } from '../mqtt/subscriber';
 import type { LegEvent, ProxyLog } from './legs';
-import { within } from './wait';
+import { within } from '../mqtt/wait';
 
 export interface ExchangeOptions {
   url: string;
@@ -103,7 +104,7 @@ export async function runExchange(options: ExchangeOptions, onEvent: (event: Leg
     } catch (error) {
       if (!waitRanOut(error)) throw error;
       await sub.end(0); // the SUBACK's wait is over: no more grace for it, DISCONNECT now
-      return result({ granted: null, delivery: null, problem: `${error.message}; without a subscription there is nothing to deliver, so the pair stops here`, timedOut: 'SUBACK' });
+      return result({ granted: null, delivery: null, problem: `${explain(error)}; without a subscription there is nothing to deliver, so the pair stops here`, timedOut: 'SUBACK' });
     }
     let publisher: ConnectionOptions = { ...base, clientId: publisherId };
     if (options.fault && proxyLog) {
@@ -128,7 +129,7 @@ export async function runExchange(options: ExchangeOptions, onEvent: (event: Leg
     });
     const published = publishAll(pub, job).then(
       () => ({ problem: null, silent: false }),
-      (error: unknown) => ({ problem: error instanceof Error ? error.message : String(error), silent: waitRanOut(error) }),
+      (error: unknown) => ({ problem: describe(error), silent: waitRanOut(error) }),
     );
     const flow = await Promise.race([published, sub.lost]);
     const missing = flow.silent ? missingAck(pub) : null;
@@ -154,9 +155,15 @@ export async function runExchange(options: ExchangeOptions, onEvent: (event: Leg
   }
 }
 
-/** A bounded wait for the broker's answer ran out (the connection layer's EXIT.timeout). */
-function waitRanOut(error: unknown): error is CliError {
-  return error instanceof CliError && error.exitCode === EXIT.timeout;
+/** A bounded wait for the broker's answer ran out (the connection layer's 'timeout'). */
+function waitRanOut(error: unknown): error is MqttError {
+  return error instanceof MqttError && error.kind === 'timeout';
+}
+
+/** A pair's problem in the words the tools would print (with the flag that changes the wait). */
+function describe(error: unknown): string {
+  if (error instanceof MqttError) return explain(error);
+  return error instanceof Error ? error.message : String(error);
 }
 
 /** The acknowledgement the publisher was still waiting for, from its flow on the wire: PUBACK at QoS 1; PUBREC, or PUBCOMP once PUBREC came, at QoS 2. */

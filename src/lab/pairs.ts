@@ -13,7 +13,7 @@ import { exchangeIds, runExchange } from './exchange';
 import type { LegEvent, ProxyLog } from './legs';
 import { brokerDisconnect, type PairRun } from './matrix';
 import { buildTimeline, type Note } from './timeline';
-import { within } from './wait';
+import { within } from '../mqtt/wait';
 
 export interface LabOptions {
   /** An external broker; undefined starts `engine` on a free loopback port. */

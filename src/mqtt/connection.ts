@@ -5,9 +5,9 @@ import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import type { IConnackPacket } from 'mqtt-packet';
 import { performance } from 'node:perf_hooks';
 import { TLSSocket } from 'node:tls';
-import { CliError, EXIT } from '../cli/errors';
-import { within } from '../lab/wait';
+import { within } from './wait';
 import { attachDupStore, DupStore } from './dup-store';
+import { MqttError } from './errors';
 import { FlowTracker, type Violation } from './flows';
 import { snapshot, type PacketEvent } from './packet-event';
 import { connackText, reasonText } from './reason-codes';
@@ -41,7 +41,7 @@ export interface ConnectionOptions {
   connectTimeoutMs?: number;
 }
 
-/** PEM texts as read from --ca/--cert/--key; `verify` false only with --insecure. */
+/** PEM texts (CA, client certificate and key); `verify` false only when the user asked to skip the check. */
 export interface TlsOptions {
   ca?: string;
   cert?: string;
@@ -52,7 +52,7 @@ export interface TlsOptions {
 export interface ReconnectOptions {
   /** Milliseconds between a lost connection and the next attempt. */
   periodMs: number;
-  /** Give up after this many attempts in a row that got no CONNACK (`lost` rejects, EXIT.connect). Absent: never. */
+  /** Give up after this many attempts in a row that got no CONNACK (`lost` rejects, kind 'unreachable'). Absent: never. */
   maxAttempts?: number;
 }
 
@@ -60,10 +60,10 @@ export interface Connection {
   client: MqttClient;
   connack: IConnackPacket;
   /**
-   * Rejects with a CliError when the connection can no longer be used: it dropped
-   * before end() (never with reconnect on), our PINGREQ got no PINGRESP (EXIT.timeout),
-   * the reconnect budget ran out (EXIT.connect), or the broker broke an MQTT rule
-   * (EXIT.violation, see `violations`). Never resolves.
+   * Rejects with an MqttError when the connection can no longer be used: it dropped
+   * before end() (never with reconnect on), our PINGREQ got no PINGRESP (kind 'timeout'),
+   * the reconnect budget ran out ('unreachable'), or the broker broke an MQTT rule
+   * ('violation', see `violations`). Never resolves.
    */
   lost: Promise<never>;
   /** Our flows in progress, as the wire shows them (ids, QoS, whether PUBREC came). */
@@ -185,7 +185,7 @@ export function connect(options: ConnectionOptions, onPacket: PacketListener, pr
 
   let ending = false;
   let lostSettled = false;
-  let rejectLost: (error: CliError) => void = () => undefined;
+  let rejectLost: (error: MqttError) => void = () => undefined;
   const lost = new Promise<never>((_, reject) => {
     rejectLost = (error) => {
       if (lostSettled) return;
@@ -200,7 +200,7 @@ export function connect(options: ConnectionOptions, onPacket: PacketListener, pr
     if (violations.length > 1) return;
     // [MQTT-4.8.0-1] a protocol violation closes the connection; no reconnect after it.
     ending = true;
-    rejectLost(new CliError(`the broker at ${options.url} broke an MQTT rule: it ${violation.text} [${violation.rule}]`, EXIT.violation));
+    rejectLost(new MqttError('violation', `the broker at ${options.url} broke an MQTT rule: it ${violation.text} [${violation.rule}]`));
     stopClient(client);
   };
   client.on('packetreceive', (packet) => {
@@ -224,13 +224,13 @@ export function connect(options: ConnectionOptions, onPacket: PacketListener, pr
     if (pingTimedOut) {
       pingTimedOut = false;
       if (!options.reconnect) {
-        rejectLost(new CliError(`no PINGRESP from the broker at ${options.url} within ${keepalive / 2} s of our PINGREQ (keepalive ${keepalive} s): the connection is taken as dead`, EXIT.timeout));
+        rejectLost(new MqttError('timeout', `no PINGRESP from the broker at ${options.url} within ${keepalive / 2} s of our PINGREQ (keepalive ${keepalive} s): the connection is taken as dead`));
       }
       return;
     }
     if (options.reconnect) return;
     const why = hangUpReason === undefined ? 'closed the connection' : `disconnected us: ${reasonText(hangUpReason)}`;
-    rejectLost(new CliError(`the broker at ${options.url} ${why}`, EXIT.protocol));
+    rejectLost(new MqttError('lost', `the broker at ${options.url} ${why}`));
   });
 
   // A reconnect budget: against a broker that is gone, give up with one line instead of dialling forever.
@@ -243,7 +243,7 @@ export function connect(options: ConnectionOptions, onPacket: PacketListener, pr
     if (maxAttempts === undefined || attempts <= maxAttempts || ending) return;
     ending = true;
     const seconds = ((performance.now() - firstAttemptAt) / 1000).toFixed(1);
-    rejectLost(new CliError(`gave up reconnecting to the broker at ${options.url}: ${maxAttempts} attempts in a row in ${seconds} s got no CONNACK`, EXIT.connect));
+    rejectLost(new MqttError('unreachable', `gave up reconnecting to the broker at ${options.url}: ${maxAttempts} attempts in a row in ${seconds} s got no CONNACK`));
     // MQTT.js dials again right after this event: end the stream it is about to build.
     client.options.reconnectPeriod = 0;
     queueMicrotask(() => stopClient(client));
@@ -252,9 +252,9 @@ export function connect(options: ConnectionOptions, onPacket: PacketListener, pr
   return new Promise<Connection>((resolve, reject) => {
     const timer = setTimeout(() => {
       const what = onWireNow ? 'accepted the connection but sent no CONNACK' : 'did not accept a connection';
-      fail(new CliError(`the broker at ${options.url} ${what} within ${connectTimeoutMs / 1000} s`, EXIT.timeout));
+      fail(new MqttError('timeout', `the broker at ${options.url} ${what} within ${connectTimeoutMs / 1000} s`));
     }, connectTimeoutMs);
-    const fail = (error: CliError) => {
+    const fail = (error: MqttError) => {
       clearTimeout(timer);
       ending = true;
       stopClient(client);
@@ -286,7 +286,7 @@ export function connect(options: ConnectionOptions, onPacket: PacketListener, pr
         },
       });
     });
-    client.on('error', (error) => fail(PARSER_ERROR.test(error.message) ? new CliError(`the broker at ${options.url} broke an MQTT rule: it ${malformed(error).text} [MQTT-4.8.0-1]`, EXIT.violation) : connectError(options, error)));
+    client.on('error', (error) => fail(PARSER_ERROR.test(error.message) ? new MqttError('violation', `the broker at ${options.url} broke an MQTT rule: it ${malformed(error).text} [MQTT-4.8.0-1]`) : connectError(options, error)));
     client.once('close', closedBeforeConnack);
     prepare?.(client);
     client.connect();
@@ -334,7 +334,7 @@ function drained(client: MqttClient): Promise<void> {
  */
 async function endPolitely(client: MqttClient, graceMs: number): Promise<void> {
   const stream = client.stream;
-  client.options.reconnectPeriod = 0; // ending means ending, with --fault too
+  client.options.reconnectPeriod = 0; // ending means ending, with reconnect on too
   if (!client.connected || !writable(stream)) {
     stopClient(client);
     return;
@@ -349,46 +349,42 @@ async function endPolitely(client: MqttClient, graceMs: number): Promise<void> {
   if ((await within(closed, left)) === null) stream.destroy();
 }
 
-/** Turns what MQTT.js reports while connecting into one line a learner can act on. */
-function connectError(options: ConnectionOptions, error: (Error & { code?: string | number }) | null): CliError {
+/** Turns what MQTT.js reports while connecting into what happened, and what the user could change (the remedy). */
+function connectError(options: ConnectionOptions, error: (Error & { code?: string | number }) | null): MqttError {
   const where = `the broker at ${options.url}`;
-  const fix = `start one with 'npm run broker', or point --broker at a running broker`;
   if (error === null) {
     const version = options.protocol === 5 ? '5' : '3.1.1';
     const tlsHint = /^(mqtts|wss):/.test(options.url) ? '' : ', or is it a TLS port that needs mqtts://';
-    return new CliError(`${where} closed the connection before accepting it (does it speak MQTT ${version}${tlsHint}?)`, EXIT.connect);
+    return new MqttError('unreachable', `${where} closed the connection before accepting it (does it speak MQTT ${version}${tlsHint}?)`);
   }
   const code = error.code;
   if (typeof code === 'number') {
-    const hint = options.protocol === 5 && (code === 1 || code === 0x84) ? ': it does not speak MQTT 5, try --protocol 3.1.1' : '';
-    return new CliError(`${where} refused the connection: ${connackText(code, options.protocol === 5)}${hint}`, EXIT.refused);
+    const older = options.protocol === 5 && (code === 1 || code === 0x84);
+    return new MqttError('refused', `${where} refused the connection: ${connackText(code, options.protocol === 5)}`, older ? 'older-protocol' : undefined);
   }
   const tls = /^(mqtts|wss):/.test(options.url);
   // The broker ended the handshake with a TLS alert (ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED, ...): name the alert.
   const alert = typeof code === 'string' ? /^ERR_SSL_\w*?_ALERT_(\w+)$/.exec(code)?.[1] : undefined;
   if (alert !== undefined) {
-    const hint = alert === 'CERTIFICATE_REQUIRED' ? ': it wants a client certificate, pass --cert and --key' : '';
-    return new CliError(`${where} refused our TLS handshake (alert: ${alert.toLowerCase().replace(/_/g, ' ')})${hint}`, EXIT.connect);
+    const remedy = alert === 'CERTIFICATE_REQUIRED' ? 'client-cert' : undefined;
+    return new MqttError('unreachable', `${where} refused our TLS handshake (alert: ${alert.toLowerCase().replace(/_/g, ' ')})`, remedy);
   }
   // Node's certificate verification codes: DEPTH_ZERO_SELF_SIGNED_CERT, UNABLE_TO_VERIFY_LEAF_SIGNATURE, ERR_TLS_CERT_ALTNAME_INVALID, ...
   if (typeof code === 'string' && /CERT|SELF_SIGNED|UNABLE_TO_/.test(code)) {
-    return new CliError(`${where} presented a TLS certificate we cannot trust (${error.message}); pass the CA that signed it with --ca, or --insecure to skip the check`, EXIT.connect);
+    return new MqttError('unreachable', `${where} presented a TLS certificate we cannot trust (${error.message})`, 'trust-ca');
   }
   switch (code) {
     case 'ECONNRESET':
     case 'EPIPE':
-      return new CliError(
-        tls
-          ? `${where} dropped the TLS handshake: is that port a TLS listener? (a plain one needs mqtt://), or does it want a client certificate (--cert, --key)?`
-          : `${where} reset the connection: is that port a TLS listener? Then use mqtts://`,
-        EXIT.connect,
-      );
+      return tls
+        ? new MqttError('unreachable', `${where} dropped the TLS handshake`, 'tls-port-or-cert')
+        : new MqttError('unreachable', `${where} reset the connection: is that port a TLS listener? Then use mqtts://`);
     case 'ECONNREFUSED':
-      return new CliError(`cannot reach ${where}: connection refused; ${fix}`, EXIT.connect);
+      return new MqttError('unreachable', `cannot reach ${where}: connection refused`, 'start-broker');
     case 'ENOTFOUND':
     case 'EAI_AGAIN':
-      return new CliError(`cannot reach ${where}: unknown host; check --broker`, EXIT.connect);
+      return new MqttError('unreachable', `cannot reach ${where}: unknown host`, 'check-host');
     default:
-      return new CliError(`cannot reach ${where}: ${error.message}; ${fix}`, EXIT.connect);
+      return new MqttError('unreachable', `cannot reach ${where}: ${error.message}`, 'start-broker');
   }
 }

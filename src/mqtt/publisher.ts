@@ -2,16 +2,16 @@
 // completes (QoS 0: written; QoS 1: PUBACK; QoS 2: PUBCOMP), never longer
 // than the ack timeout.
 import { setTimeout as sleep } from 'node:timers/promises';
-import { CliError, EXIT } from '../cli/errors';
-import { within } from '../lab/wait';
 import type { Connection } from './connection';
+import { MqttError } from './errors';
 import type { QoS } from './qos';
 import { reasonText } from './reason-codes';
+import { within } from './wait';
 
 export interface PublishJob {
   topic: string;
   qos: QoS;
-  /** Bytes as read from --file, or the --message text (sent as UTF-8). */
+  /** Bytes as read from a file, or a text (sent as UTF-8). */
   message: string | Buffer;
   count: number;
   /** Milliseconds between two publishes. */
@@ -47,7 +47,7 @@ export async function publishAll(conn: Connection, job: PublishJob): Promise<voi
 }
 
 /** Names the packet that never came and what this QoS level does about it. */
-function ackTimeout(conn: Connection, qos: QoS, ms: number, id: number | undefined, index: number, count: number): CliError {
+function ackTimeout(conn: Connection, qos: QoS, ms: number, id: number | undefined, index: number, count: number): MqttError {
   const seconds = ms / 1000;
   const flow = id === undefined ? undefined : conn.flows.publish(id);
   const which = `message ${index + 1} of ${count}${id === undefined ? '' : ` (id=${id})`}`;
@@ -59,15 +59,15 @@ function ackTimeout(conn: Connection, qos: QoS, ms: number, id: number | undefin
   } else {
     text = `no PUBREC for ${which} within ${seconds} s: at QoS 2 the message may or may not have arrived; a reconnect with the same session resends it with DUP=1, and the packet id keeps the broker from delivering it twice`;
   }
-  return new CliError(`${text} (--ack-timeout ${seconds})`, EXIT.timeout);
+  return new MqttError('timeout', text, 'longer-ack-wait', ms);
 }
 
-function publishError(error: unknown, index: number, count: number): CliError {
-  if (error instanceof CliError) {
+function publishError(error: unknown, index: number, count: number): MqttError {
+  if (error instanceof MqttError) {
     // Our own words already say which message; a lost connection gets the place it happened.
-    return /^no PUB/.test(error.message) ? error : new CliError(`${error.message} during message ${index + 1} of ${count}`, error.exitCode);
+    return /^no PUB/.test(error.message) ? error : error.adding(` during message ${index + 1} of ${count}`);
   }
   const code = (error as { code?: unknown }).code;
   const why = typeof code === 'number' ? reasonText(code) : (error as Error).message;
-  return new CliError(`the broker did not accept message ${index + 1} of ${count}: ${why}`, EXIT.protocol);
+  return new MqttError('rejected', `the broker did not accept message ${index + 1} of ${count}: ${why}`);
 }

@@ -2,12 +2,12 @@
 // what the wire said about it (the QoS it came at, DUP, RETAIN) and whether it
 // was queued for us while we were offline.
 import type { IPublishPacket } from 'mqtt-packet';
-import { CliError, EXIT } from '../cli/errors';
-import { within } from '../lab/wait';
 import { onWire, type Connection } from './connection';
+import { MqttError } from './errors';
 import { DEFAULT_ACK_TIMEOUT_MS } from './publisher';
 import { parseQos, type QoS } from './qos';
 import { reasonText } from './reason-codes';
+import { within } from './wait';
 
 export interface Delivery {
   topic: string;
@@ -112,16 +112,16 @@ export async function subscribe(conn: Connection, topic: string, qos: QoS, ackTi
     const granted = await within(Promise.race([conn.client.subscribeAsync(topic, { qos }), conn.lost]), ackTimeoutMs);
     if (granted === null) {
       const seconds = ackTimeoutMs / 1000;
-      throw new CliError(`no SUBACK for our SUBSCRIBE to '${topic}' within ${seconds} s: the subscription may or may not be in place on the broker (--ack-timeout ${seconds})`, EXIT.timeout);
+      throw new MqttError('timeout', `no SUBACK for our SUBSCRIBE to '${topic}' within ${seconds} s: the subscription may or may not be in place on the broker`, 'longer-ack-wait', ackTimeoutMs);
     }
     if (conn.violations.length > 0) await conn.lost;
     return { topic, requested: qos, granted: granted[0]?.qos ?? 0x80 };
   } catch (error) {
-    if (error instanceof CliError) throw error;
+    if (error instanceof MqttError) throw error;
     // MQTT.js rejects a SUBACK code of 0x80 or above with the SUBACK itself attached (error.packet).
     const code = (error as { packet?: { granted?: unknown[] } }).packet?.granted?.[0];
     const why = typeof code === 'number' ? reasonText(code) : (error as Error).message;
-    throw new CliError(`the broker refused the subscription to '${topic}': ${why}`, EXIT.protocol);
+    throw new MqttError('rejected', `the broker refused the subscription to '${topic}': ${why}`);
   }
 }
 

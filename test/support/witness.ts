@@ -14,7 +14,7 @@ import { formatDiagram } from '../../src/lab/diagram';
 import type { LabPair } from '../../src/lab/pairs';
 import type { Arrow } from '../../src/lab/timeline';
 import type { CutRecord, TraceRecord } from '../../src/mqtt/trace';
-import { within } from '../../src/lab/wait';
+import { within } from '../../src/mqtt/wait';
 
 /** Which way a packet crossed the relay. */
 export type WireDirection = 'toBroker' | 'toClient';
