@@ -56,9 +56,14 @@ export function receiver(options: SubscribeOptions, printer: Printer): Tool {
       // SUBSCRIBE gets what is left of --timeout: a broker that never answers it is a timeout too.
       const seconds = options.timeout;
       // One deadline for the whole run: each wait gets what is left of it.
-      const bounded = <T>(promise: Promise<T>): Promise<T | null> =>
-        seconds === undefined ? promise : within(promise, Math.max(0, seconds * 1000 - (performance.now() - started)));
+      // Ended from outside (Ctrl-C, SIGTERM): the waits end with the connection, so no --timeout timer outlives it.
+      const closed = conn.ended.then((): typeof CLOSED => CLOSED);
+      const bounded = <T>(promise: Promise<T>): Promise<T | null | typeof CLOSED> => {
+        const untilClosed = Promise.race([promise, closed]);
+        return seconds === undefined ? untilClosed : within(untilClosed, Math.max(0, seconds * 1000 - (performance.now() - started)));
+      };
       const subscription = await bounded(subscribe(conn, options.topic, options.qos, options.ackTimeoutMs));
+      if (subscription === CLOSED) return;
       if (subscription === null) {
         timedOut = new CliError(`timed out: no SUBACK for our SUBSCRIBE to '${escapeText(options.topic)}' within ${seconds} s (--timeout)`, EXIT.timeout);
         return;
@@ -66,6 +71,7 @@ export function receiver(options: SubscribeOptions, printer: Printer): Tool {
       granted = parseQos(subscription.granted) ?? options.qos;
       printer.note(describeGrant(subscription));
       const done = await bounded(Promise.race([enough, conn.lost]).then(() => true));
+      if (done === CLOSED) return;
       if (done === null && seconds !== undefined) timedOut = timeoutError(seconds, received, options.count);
     },
     // Reported after DISCONNECT went out: running out of time is no reason to drop the connection.
@@ -74,6 +80,8 @@ export function receiver(options: SubscribeOptions, printer: Printer): Tool {
     },
   };
 }
+
+const CLOSED = Symbol('closed');
 
 /** Undefined when the wait was a success: some messages came and no --count was asked for. */
 function timeoutError(seconds: number, received: number, count: number | undefined): CliError | undefined {

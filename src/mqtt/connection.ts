@@ -76,6 +76,8 @@ export interface Connection {
    * broker that does not close its side is cut off. Never waits longer.
    */
   end(graceMs?: number): Promise<void>;
+  /** Resolves when end() is called: a wait of the caller's ends with the connection (Ctrl-C), not on its own timer. */
+  ended: Promise<void>;
 }
 
 export type PacketListener = (event: PacketEvent) => void;
@@ -184,6 +186,8 @@ export function connect(options: ConnectionOptions, onPacket: PacketListener, pr
   if (store) attachDupStore(client, store);
 
   let ending = false;
+  let endCalled: () => void = () => undefined;
+  const ended = new Promise<void>((resolve) => (endCalled = resolve));
   let lostSettled = false;
   let rejectLost: (error: MqttError) => void = () => undefined;
   const lost = new Promise<never>((_, reject) => {
@@ -282,8 +286,10 @@ export function connect(options: ConnectionOptions, onPacket: PacketListener, pr
         violations,
         end: (graceMs = END_GRACE_MS) => {
           ending = true;
+          endCalled();
           return endPolitely(client, graceMs);
         },
+        ended,
       });
     });
     client.on('error', (error) => fail(PARSER_ERROR.test(error.message) ? new MqttError('violation', `the broker at ${options.url} broke an MQTT rule: it ${malformed(error).text} [MQTT-4.8.0-1]`) : connectError(options, error)));

@@ -4,10 +4,12 @@
 // printed lines against the wire.
 import assert from 'node:assert/strict';
 import { test, type TestContext } from 'node:test';
+import { performance } from 'node:perf_hooks';
 import { EXIT } from '../../src/cli/errors';
 import { packetLines, runCli, type Run } from '../support/cli';
 import { needsMosquitto } from '../support/mosquitto';
 import { assertToolMatchesWire, witness } from '../support/witness';
+import { testBroker } from '../support/broker';
 
 /** `npm run broker` in its own process (so the test can freeze it with SIGSTOP); resolves with its URL. */
 async function brokerProcess(t: TestContext, args: string[] = []): Promise<{ run: Run; url: string }> {
@@ -70,6 +72,18 @@ test('subscriber: Ctrl-C while waiting sends DISCONNECT and exits 130', async (t
   await broker.run.waitFor(/-> broker: disconnect/);
   await wire.settled();
   assertToolMatchesWire(done.stdout, wire, /^mqtt-qos-lab-sub-/, { verbose: true });
+});
+
+test('subscriber with --timeout 30: Ctrl-C ends it at once, its --timeout timer does not hold the process', async (t) => {
+  const broker = await testBroker(t);
+  const sub = runCli('subscribe', ['--broker', broker.url, '--qos', '1', '--timeout', '30'], { t });
+  await sub.waitFor(/^subscribed to/m);
+  const signalled = performance.now();
+  sub.child.kill('SIGINT');
+  const done = await sub.done;
+  assert.equal(done.code, EXIT.interrupted, done.stderr);
+  // The stop bound is 2 s; before, the process lived on until --timeout ran out.
+  assert.ok(performance.now() - signalled < 5000, `exited ${Math.round(performance.now() - signalled)} ms after SIGINT`);
 });
 
 for (const engine of ['aedes', 'mosquitto'] as const) {
