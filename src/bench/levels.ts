@@ -6,6 +6,7 @@ import type { BenchInfo } from './report';
 import { summarize, type QosResult } from './result';
 import { runQos, type RunProgress } from './run';
 import { openTrace } from './trace';
+import type { TraceSink } from '../mqtt/trace';
 import { LIMITS, type Limits } from './bounded';
 import type { RunEnd } from './run';
 import { EXIT, type ExitCode } from '../cli/errors';
@@ -25,8 +26,8 @@ export interface BenchOptions {
   json: boolean;
   /** The subscriber stops reading after this many messages until the publisher is done. */
   stallAfter?: number;
-  /** File to write every client packet line to (what tracing costs). */
-  trace?: string;
+  /** The --trace file, already open: every client packet goes there (what tracing costs). */
+  trace?: TraceSink;
 }
 
 export interface Bench {
@@ -35,7 +36,6 @@ export interface Bench {
 }
 
 export async function runBench(options: BenchOptions, progress?: (label: string, total: number, p: RunProgress) => void, limits: Limits = LIMITS): Promise<Bench> {
-  // The trace file first: a path that cannot be written is an error before any broker starts.
   const trace = options.trace ? openTrace(options.trace) : undefined;
   let embedded: StartedBroker | undefined;
   try {

@@ -1,4 +1,4 @@
-// A file the lab or a tool writes (--json, --mermaid, --trace): opened before
+// A file the lab, a tool or the bench writes (--trace, --mermaid): opened before
 // any work, so a bad path is one clear line before anything runs; a write that
 // fails later (a full disk) is one line naming the flag too, never a raw ENOSPC.
 import { closeSync, openSync, writeSync } from 'node:fs';
@@ -47,9 +47,4 @@ export function openOutputFile(flag: string, path: string): OutputFile {
       if (error) throw error;
     },
   };
-}
-
-/** Checks now that `path` can be written (it is created, empty), for a file a command opens only later. */
-export function checkOutputFile(flag: string, path: string): void {
-  openOutputFile(flag, path).close();
 }

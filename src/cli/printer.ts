@@ -5,7 +5,8 @@ import { performance } from 'node:perf_hooks';
 import type { ProtocolVersion } from '../mqtt/connection';
 import { escapeText, formatPacket, paint, useColor, type Style } from '../mqtt/format';
 import type { Link, PacketEvent } from '../mqtt/packet-event';
-import { traceLine, traceRecord, type TraceContext } from '../mqtt/trace';
+import { traceRecord, traceWriter, type TraceContext } from '../mqtt/trace';
+import type { TraceFile } from './options/parse';
 import type { Io } from './io';
 import { openOutputFile } from './output-file';
 import type { OutputOptions } from './options';
@@ -57,21 +58,21 @@ export function makePrinter(output: OutputOptions, streams: Streams = { out: pro
 }
 
 /**
- * --json on publish-with-qos / subscribe-with-qos: the printer also writes each
+ * --trace on publish-with-qos / subscribe-with-qos: the printer also writes each
  * packet to the trace file. `close` must run when the tool is done.
  */
-export function tracedPrinter(printer: Printer, path: string | undefined, leg: Link, protocol: ProtocolVersion): { printer: Printer; close(): void } {
-  if (path === undefined) return { printer, close: () => undefined };
-  const file = openOutputFile('json', path);
+export function tracedPrinter(printer: Printer, file: TraceFile | undefined, leg: Link, protocol: ProtocolVersion): { printer: Printer; close(): void } {
+  if (file === undefined) return { printer, close: () => undefined };
+  const trace = traceWriter(openOutputFile(file.flag, file.path));
   const context: TraceContext = { leg, seenBy: leg, protocol, start: performance.now() };
   return {
     printer: {
       ...printer,
       packet: (event) => {
         printer.packet(event);
-        file.write(traceLine(traceRecord(event, context)));
+        trace.write(traceRecord(event, context));
       },
     },
-    close: file.close,
+    close: trace.close,
   };
 }

@@ -9,6 +9,7 @@ import type { Link, PacketEvent } from '../mqtt/packet-event';
 import { describeResumed } from './notes';
 import type { CommonOptions } from './options';
 import { makePrinter, tracedPrinter, type Printer } from './printer';
+import { OLD_TRACE_NOTE } from './options/parse';
 import { interrupted, isSignal, SIGNAL_EXIT } from './signals';
 
 async function withConnection(
@@ -69,10 +70,11 @@ export interface Tool {
 
 /**
  * Everything around a tool's own work, in one place for both tools: the
- * printer (and --json trace), the --fault proxy, the connection, Ctrl-C.
+ * printer (and --trace file), the --fault proxy, the connection, Ctrl-C.
  */
 export async function runTool(options: CommonOptions, role: Link, build: (printer: Printer) => Tool, io: Io = processIo()): Promise<number> {
-  const traced = tracedPrinter(makePrinter(options.output, io), options.output.json, role, options.connection.protocol);
+  if (options.output.trace?.flag === 'json') io.err.write(`${OLD_TRACE_NOTE}\n`);
+  const traced = tracedPrinter(makePrinter(options.output, io), options.output.trace, role, options.connection.protocol);
   const { printer } = traced;
   const tool = build(printer);
   const fault = options.fault ? await faultLink().startFaultLink(options.connection, options.fault, printer.note) : undefined;

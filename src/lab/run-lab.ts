@@ -1,6 +1,6 @@
 // npm start: runs the pairs and shows them: per pair a title, the message-id
 // mapping and the three-lane diagram as each pair completes; the matrix last;
-// then the --json trace and --mermaid diagrams, if asked for. A broker that
+// then the --trace file and --mermaid diagrams, if asked for. A broker that
 // broke an MQTT rule, or never answered, ends the lab with one error line
 // (exit 6 or 4) after everything it did was shown.
 import { CliError, EXIT } from '../cli/errors';
@@ -13,17 +13,20 @@ import { mermaidDocument, type MermaidPair } from './mermaid';
 import { openOutputFile } from '../cli/output-file';
 import { runPairs, type LabPair, type LabSession } from './pairs';
 import type { Timeline } from './timeline';
-import { traceLine } from '../mqtt/trace';
+import { traceWriter, type TraceSink } from '../mqtt/trace';
 import { pairRecords } from './trace';
 import { violationsOf, violationText } from './violations';
 
-export async function runLab(options: LabCliOptions, style: Style, print: (line: string) => void, stop?: AbortSignal): Promise<LabPair[]> {
-  const json = options.json === undefined ? null : openOutputFile('json', options.json);
-  const mermaid = options.mermaid === undefined ? null : openOutputFile('mermaid', options.mermaid);
+/** The --trace file, opened by the command: where its records go, and the path the last line names. */
+export type LabTraceFile = TraceSink & { path: string };
+
+export async function runLab(options: LabCliOptions, style: Style, print: (line: string) => void, stop?: AbortSignal, traceFile?: LabTraceFile): Promise<LabPair[]> {
+  const trace = traceFile && traceWriter(traceFile);
+  let mermaid: ReturnType<typeof openOutputFile> | null = null;
   let session: LabSession | undefined;
-  const written = { packets: 0, cuts: 0 };
   const version = options.lab.protocol === 5 ? 'MQTT 5' : 'MQTT 3.1.1';
   try {
+    mermaid = options.mermaid === undefined ? null : openOutputFile('mermaid', options.mermaid);
     const pairs = await runPairs(
       options.lab,
       (s) => {
@@ -38,29 +41,29 @@ export async function runLab(options: LabCliOptions, style: Style, print: (line:
         print(paint(brokerLaneLabel(pair.timeline, brokerShortName(session), tapKind(session)), 'dim', style.color));
         for (const line of formatDiagram(pair.timeline, style)) print(line);
         print('');
-        if (json && session) {
-          for (const record of pairRecords(pair, session.start, options.lab.protocol)) {
-            json.write(traceLine(record));
-            if (record.type === 'cut') written.cuts++;
-            else written.packets++;
-          }
-        }
+        if (trace && session) trace.writeAll(pairRecords(pair, session.start, options.lab.protocol));
       },
       stop,
     );
     if (stop?.aborted) return pairs;
     for (const line of formatMatrix(pairs.map(cellOf), { broker: `${session?.brokerName ?? ''}, ${version}` })) print(line);
-    if (json) print(`\ntrace: ${written.packets} packet records${written.cuts ? ` and ${written.cuts} cut record(s)` : ''} written to ${json.path}`);
+    if (trace && traceFile) {
+      const { packets, cuts } = trace.written;
+      print(`\ntrace: ${packets} packet records${cuts ? ` and ${cuts} cut record(s)` : ''} written to ${traceFile.path}`);
+    }
     if (mermaid) {
       const brokerName = session?.engine ? `Broker (${session.engine} tap)` : 'Broker (derived)';
       const diagrams: MermaidPair[] = pairs.map((p) => ({ title: pairTitle(p), timeline: p.timeline, brokerName }));
       mermaid.write(mermaidDocument(`QoS lab, ${session?.brokerName ?? ''}, ${version}`, diagrams));
-      print(`${json ? '' : '\n'}mermaid: ${pairs.length} sequence diagram(s) written to ${mermaid.path}`);
+      print(`${trace ? '' : '\n'}mermaid: ${pairs.length} sequence diagram(s) written to ${mermaid.path}`);
     }
     return pairs;
   } finally {
-    json?.close();
-    mermaid?.close();
+    try {
+      trace?.close();
+    } finally {
+      mermaid?.close();
+    }
   }
 }
 

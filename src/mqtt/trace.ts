@@ -1,6 +1,6 @@
 // The trace: one JSON object per packet, one per line (JSON lines), from the
-// same packet events the terminal shows. The lab, both tools (--json) and the
-// bench write it. Fields a packet type does not carry are left out; a password
+// same packet events the terminal shows. The lab, both tools and the bench
+// write it (--trace FILE), all through traceWriter. Fields a packet type does not carry are left out; a password
 // never is written. With --fault, the proxy adds its own records: each cut, and
 // the packet it swallowed (`dropped`).
 import mqttPacket from 'mqtt-packet';
@@ -113,4 +113,49 @@ export function msSince(start: number, at: number): number {
 
 export function traceLine(record: TraceRecord | CutRecord): string {
   return `${JSON.stringify(record)}\n`;
+}
+
+/** Where a trace goes: an open file (src/cli/output-file.ts opens it and names the flag in its errors). */
+export interface TraceSink {
+  write(text: string): void;
+  /** Throws if a write failed: the trace is incomplete. */
+  close(): void;
+}
+
+export interface TraceWriter {
+  /** One record, written at once: a trace stays complete up to the last packet if the run is interrupted. */
+  write(record: TraceRecord | CutRecord): void;
+  /** Many records, written in large chunks (the bench formats its whole run after measuring it). */
+  writeAll(records: Iterable<TraceRecord | CutRecord>): void;
+  /** Records written so far. */
+  readonly written: { packets: number; cuts: number };
+  close(): void;
+}
+
+const CHUNK = 64 * 1024;
+
+/** The one trace writer: the lab, both tools and the bench hand it their sink. */
+export function traceWriter(sink: TraceSink): TraceWriter {
+  const written = { packets: 0, cuts: 0 };
+  const line = (record: TraceRecord | CutRecord) => {
+    if (record.type === 'cut') written.cuts++;
+    else written.packets++;
+    return traceLine(record);
+  };
+  return {
+    write: (record) => sink.write(line(record)),
+    writeAll: (records) => {
+      let pending = '';
+      for (const record of records) {
+        pending += line(record);
+        if (pending.length >= CHUNK) {
+          sink.write(pending);
+          pending = '';
+        }
+      }
+      if (pending) sink.write(pending);
+    },
+    written,
+    close: () => sink.close(),
+  };
 }

@@ -49,7 +49,7 @@ for (const engine of ENGINES) {
       const dir = mkdtempSync(join(tmpdir(), 'mqtt-qos-lab-fault-'));
       t.after(() => rmSync(dir, { recursive: true, force: true }));
       const json = join(dir, 'trace.jsonl');
-      const run = await runCli('publish', ['--broker', wire.url, '--qos', String(c.qos), '--fault', c.fault, '--client-id', id, '-v', '--topic', 'f/p', '--json', json]).done;
+      const run = await runCli('publish', ['--broker', wire.url, '--qos', String(c.qos), '--fault', c.fault, '--client-id', id, '-v', '--topic', 'f/p', '--trace', json]).done;
       assert.equal(run.code, 0, run.stderr);
       assert.equal(run.stderr, '');
       assert.deepEqual(seen(broker.events, id, 'receive', ['publish', 'pubrel']), c.received);

@@ -162,12 +162,12 @@ test('-P -hunter2 is the password (a value starting with -), not -h and the help
   assert.ok(!`${outcome.stdout}${outcome.stderr}`.includes('hunter2'), 'the password is never printed, even with --verbose');
 });
 
-test('--password -x and --message -text take the value; --json --verbose forgot the file name', async () => {
+test('--password -x and --message -text take the value; --trace --verbose forgot the file name', async () => {
   const parsed = parsePublish(['--broker', dead(), '--username', 'u', '--password', '-x', '--message', '-text'], {});
   assert.ok(parsed.kind === 'run');
   assert.equal(parsed.options.connection.password, '-x');
   assert.equal(parsed.options.message, '-text');
-  assertOneError(await run('publish', ['--broker', dead(), '--json', '--verbose']), EXIT.usage, /Not enough arguments following: json/);
+  assertOneError(await run('publish', ['--broker', dead(), '--trace', '--verbose']), EXIT.usage, /Not enough arguments following: trace/);
 });
 
 // --- Item 3: payloads are bytes, sizes are bounded, durations fit a timer ---
@@ -372,22 +372,32 @@ for (const command of ['chaos', 'load', 'scenario'] as const) {
 
 // --- Item 7: every error names the flag or file ---
 
-test('publish --json /dev/full: one line naming --json (ENOSPC in words), before connecting', async () => {
-  assertOneError(await run('publish', ['--broker', dead(), '--json', '/dev/full']), EXIT.usage, /--json '\/dev\/full': cannot write this file \(no space left on the device\)/);
+test('publish --trace /dev/full: one line naming --trace (ENOSPC in words), before connecting', async () => {
+  assertOneError(await run('publish', ['--broker', dead(), '--trace', '/dev/full']), EXIT.usage, /--trace '\/dev\/full': cannot write this file \(no space left on the device\)/);
 });
 
-test('subscribe --json in a missing folder: names --json', async () => {
-  assertOneError(await run('subscribe', ['--broker', dead(), '--json', join(dir, 'no', 'trace.jsonl')]), EXIT.usage, /--json '.*trace\.jsonl': cannot write this file \(no such folder\)/);
+test('subscribe --trace in a missing folder: names --trace', async () => {
+  assertOneError(await run('subscribe', ['--broker', dead(), '--trace', join(dir, 'no', 'trace.jsonl')]), EXIT.usage, /--trace '.*trace\.jsonl': cannot write this file \(no such folder\)/);
 });
 
-test('lab --json /dev/full and --mermaid /dev/full: one line naming the flag, before any pair runs', async () => {
-  const json = await run('lab', ['--json', '/dev/full', '--pub', '0', '--sub', '0']);
-  assertOneError(json, EXIT.usage, /--json '\/dev\/full': cannot write this file \(no space left on the device\)/);
+test('subscribe --json FILE (the old spelling of --trace) in a missing folder: the note, then one line naming --json as typed', async () => {
+  const o = await run('subscribe', ['--broker', dead(), '--json', join(dir, 'no', 'trace.jsonl')]);
+  assertOneError(o, EXIT.usage, /--json '.*trace\.jsonl': cannot write this file \(no such folder\)/);
+  assert.match(o.stderr, /^--json FILE is now --trace FILE \(the old spelling still works\)$/m);
+});
+
+test('--json FILE and --trace FILE together: one line, whichever the user meant is unclear', async () => {
+  assertOneError(await run('publish', ['--broker', dead(), '--json', join(dir, 'a.jsonl'), '--trace', join(dir, 'b.jsonl')]), EXIT.usage, /--json FILE is the old spelling of --trace FILE: give one of them/);
+});
+
+test('lab --trace /dev/full and --mermaid /dev/full: one line naming the flag, before any pair runs', async () => {
+  const json = await run('lab', ['--trace', '/dev/full', '--pub', '0', '--sub', '0']);
+  assertOneError(json, EXIT.usage, /--trace '\/dev\/full': cannot write this file \(no space left on the device\)/);
   assert.doesNotMatch(json.stdout, /==/, 'no pair ran');
   assertOneError(await run('lab', ['--mermaid', '/dev/full', '--pub', '0', '--sub', '0']), EXIT.usage, /--mermaid '\/dev\/full'/);
 });
 
-test('bench --trace is checked before the run, as --json is: /dev/full, a missing folder, a folder', async () => {
+test('bench --trace is checked before the run, as the tools\' --trace is: /dev/full, a missing folder, a folder', async () => {
   assertOneError(await run('bench', ['--trace', '/dev/full']), EXIT.usage, /--trace '\/dev\/full': cannot write this file \(no space left on the device\)/);
   assertOneError(await run('bench', ['--trace', join(dir, 'no', 'x.jsonl')]), EXIT.usage, /--trace '.*x\.jsonl': cannot write this file \(no such folder\)/);
   assertOneError(await run('bench', ['--trace', dir]), EXIT.usage, /--trace '.*': cannot write this file \(it is a folder\)/);
@@ -398,11 +408,11 @@ test('a write that fails after the open (the reader of a FIFO went away): kept, 
   assert.equal(spawnSync('mkfifo', [fifo]).status, 0);
   // A reader must exist for the open to return; O_NONBLOCK lets this one open without a writer.
   const reader = openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK);
-  const out = openOutputFile('json', fifo);
+  const out = openOutputFile('trace', fifo);
   closeSync(reader);
   out.write('{"a":1}\n'); // EPIPE: kept, not thrown inside what would be a packet event
   out.write('{"a":2}\n');
-  assert.throws(() => out.close(), (e: unknown) => e instanceof CliError && e.exitCode === EXIT.usage && /^--json '.*trace\.fifo': cannot write this file \(EPIPE\); it is incomplete$/.test(e.message));
+  assert.throws(() => out.close(), (e: unknown) => e instanceof CliError && e.exitCode === EXIT.usage && /^--trace '.*trace\.fifo': cannot write this file \(EPIPE\); it is incomplete$/.test(e.message));
 });
 
 const HUGE: [name: string, command: Command, args: string[], words: RegExp][] = [

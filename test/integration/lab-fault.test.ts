@@ -30,7 +30,7 @@ test('npm start --fault puback --pub 1 --sub 1: the PUBLISH goes twice with one 
   const dir = mkdtempSync(join(tmpdir(), 'mqtt-qos-lab-fault-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const json = join(dir, 'trace.jsonl');
-  const result = await runCli('lab', ['--fault', 'puback', '--pub', '1', '--sub', '1', '--json', json]).done;
+  const result = await runCli('lab', ['--fault', 'puback', '--pub', '1', '--sub', '1', '--trace', json]).done;
   assert.equal(result.code, 0, result.stderr);
   assert.match(result.stdout, /^ *[\d.]+ \|~+ CUT ~+\| +\| {2}connection cut by the proxy \(before PUBACK\)$/m);
   assert.match(result.stdout, /^ *[\d.]+ \| X-+ PUBACK id=\d+ -+\| +\| {2}lost in the cut: never arrived$/m);
@@ -98,7 +98,7 @@ for (const engine of ['aedes', 'mosquitto'] as const) {
       const drawn = labDiagrams(pairs);
       assert.match(drawn, new RegExp(`X-+ ${packet.toUpperCase()} id=\\d+`));
       assert.equal(assertLabOutputMatchesWire(drawn, wire), 1);
-      // The --json trace of the pair: the proxy's dropped record accounts for the packet the publisher never got.
+      // The --trace file of the pair: the proxy's dropped record accounts for the packet the publisher never got.
       assertLabTraceMatchesWire(pairRecords(pair, 0, 4), wire);
     });
   }

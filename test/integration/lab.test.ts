@@ -14,6 +14,7 @@ import type { TraceRecord } from '../../src/mqtt/trace';
 import { QOS_LEVELS, effectiveQos, flowPackets, type QoS } from '../../src/mqtt/qos';
 import { testBroker } from '../support/broker';
 import { packetLines, runCli } from '../support/cli';
+import { run } from '../support/in-process';
 import { needsMosquitto, testMosquitto } from '../support/mosquitto';
 import { assertLabMatchesWire, assertLabOutputMatchesWire, assertLabTraceMatchesWire, assertToolMatchesWire, assertTraceMatchesWire, labDiagrams, witness } from '../support/witness';
 
@@ -84,11 +85,11 @@ test('aedes behind the witness (--broker): the 9 pairs, every client record and 
   for (const pair of pairs) assert.match(brokerLaneLabel(pair.timeline, 'the broker', null), /arrows of different legs ordered by when each client logged them/);
 });
 
-test('npm start --json --mermaid: the trace holds every packet the clients saw, and a sequenceDiagram per pair', async (t) => {
+test('npm start --trace --mermaid: the trace holds every packet the clients saw, and a sequenceDiagram per pair', async (t) => {
   const dir = tmp(t);
   const json = join(dir, 'trace.jsonl');
   const mermaid = join(dir, 'lab.md');
-  const result = await runCli('lab', ['--json', json, '--mermaid', mermaid]).done;
+  const result = await runCli('lab', ['--trace', json, '--mermaid', mermaid]).done;
   assert.equal(result.code, 0, result.stderr);
   assert.equal(result.stderr, '');
   assert.equal(result.stdout.match(/^== publish QoS \d, subscribe QoS \d, delivered at QoS \d/gm)?.length, 9);
@@ -117,13 +118,23 @@ test('npm start --json --mermaid: the trace holds every packet the clients saw, 
   }
 });
 
-test('publish-with-qos and subscribe-with-qos --json: one record per packet line printed', async (t) => {
+test('npm start --json FILE, the old spelling of --trace: one note on stderr, the trace written and announced', async (t) => {
+  const file = join(tmp(t), 'old.jsonl');
+  const result = await run('lab', ['--json', file, '--pub', '1', '--sub', '1']);
+  assert.equal(result.code, 0, result.err);
+  assert.equal(result.err, '--json FILE is now --trace FILE (the old spelling still works)\n');
+  const records = readFileSync(file, 'utf8').trimEnd().split('\n').map((line) => JSON.parse(line) as TraceRecord);
+  assert.match(result.out, new RegExp(`^trace: ${records.length} packet records written to ${file.replace(/[.]/g, '\\.')}$`, 'm'));
+  assert.deepEqual(records.filter((r) => r.seenBy === 'publisher').map((r) => `${r.direction}: ${r.type}`), clientFlow({ publishQos: 1, delivered: 1 }).publisher);
+});
+
+test('publish-with-qos and subscribe-with-qos --trace: one record per packet line printed', async (t) => {
   const broker = await witness(t, (await testBroker(t)).url);
   const dir = tmp(t);
   const common = ['--broker', broker.url, '--topic', 'json/t', '--qos', '2'];
-  const sub = runCli('subscribe', [...common, '--count', '1', '--timeout', '20', '--client-id', 'json-sub', '--json', join(dir, 'sub.jsonl')], { t });
+  const sub = runCli('subscribe', [...common, '--count', '1', '--timeout', '20', '--client-id', 'json-sub', '--trace', join(dir, 'sub.jsonl')], { t });
   await sub.waitFor(/^subscribed to/m);
-  const pub = await runCli('publish', [...common, '--client-id', 'json-pub', '--json', join(dir, 'pub.jsonl'), '--username', 'u', '--password', 's3cret']).done;
+  const pub = await runCli('publish', [...common, '--client-id', 'json-pub', '--trace', join(dir, 'pub.jsonl'), '--username', 'u', '--password', 's3cret']).done;
   const got = await sub.done;
   for (const [tool, run, leg] of [['pub', pub, 'publisher'], ['sub', got, 'subscriber']] as const) {
     assert.equal(run.code, 0, run.stderr);
@@ -138,10 +149,10 @@ test('publish-with-qos and subscribe-with-qos --json: one record per packet line
   }
 });
 
-test('publish-with-qos --json at QoS 0, through the witness: the records are the wire', async (t) => {
+test('publish-with-qos --trace at QoS 0, through the witness: the records are the wire', async (t) => {
   const broker = await witness(t, (await testBroker(t)).url);
   const file = join(tmp(t), 'q0.jsonl');
-  const run = await runCli('publish', ['--broker', broker.url, '--qos', '0', '--client-id', 'json-q0', '--json', file]).done;
+  const run = await runCli('publish', ['--broker', broker.url, '--qos', '0', '--client-id', 'json-q0', '--trace', file]).done;
   assert.equal(run.code, 0, run.stderr);
   await broker.settled();
   const records = readFileSync(file, 'utf8').trimEnd().split('\n').map((l) => JSON.parse(l) as TraceRecord);
@@ -173,7 +184,7 @@ test('mosquitto max_qos 1, MQTT 5: the matrix shows what the broker did, not wha
   const broker = await testMosquitto(t, { config: ['max_qos 1'] });
   const wire = await witness(t, broker.url);
   const json = join(tmp(t), 'trace.jsonl');
-  const result = await runCli('lab', ['--broker', wire.url, '--protocol', '5', '--json', json]).done;
+  const result = await runCli('lab', ['--broker', wire.url, '--protocol', '5', '--trace', json]).done;
   assert.equal(result.code, 0, result.stderr);
   assert.match(result.stdout, /^broker lane: derived from the two client legs/m);
   // Each cell starts `delivered [expected]`, with ! where they differ.

@@ -96,9 +96,9 @@ test('npm run broker -- --username U --password P: right password in, wrong one 
   const dir = mkdtempSync(join(tmpdir(), 'auth-trace-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const traces = [join(dir, 'sub.jsonl'), join(dir, 'pub.jsonl')];
-  const sub = runCli('subscribe', [...login, '--password', PASSWORD, '--count', '5', '--timeout', '20', '--topic', 'auth/t', '--verbose', '--json', traces[0]!], { t });
+  const sub = runCli('subscribe', [...login, '--password', PASSWORD, '--count', '5', '--timeout', '20', '--topic', 'auth/t', '--verbose', '--trace', traces[0]!], { t });
   await sub.waitFor(/^subscribed to/m);
-  for (const extra of [[], ['--verbose'], ['--log', 'stderr'], ['--verbose', '--log', 'stderr'], ['--json', traces[1]!]]) {
+  for (const extra of [[], ['--verbose'], ['--log', 'stderr'], ['--verbose', '--log', 'stderr'], ['--trace', traces[1]!]]) {
     const pub = keep(await runCli('publish', [...login, '--password', PASSWORD, '--topic', 'auth/t', ...extra]).done);
     assert.equal(pub.stdout.includes('send: publish') || pub.stderr.includes('send: publish'), true, pub.stderr);
   }

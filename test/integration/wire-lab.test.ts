@@ -163,7 +163,7 @@ test('mosquitto max_qos 1 as --broker (derived lane), MQTT 5, --sub 2: the clien
   const dir = tmp(t);
   const json = join(dir, 'trace.jsonl');
   const mermaid = join(dir, 'lab.md');
-  const result = await run('lab', ['--broker', broker.url, '--protocol', '5', '--pub', '1', '--sub', '2', '--json', json, '--mermaid', mermaid]);
+  const result = await run('lab', ['--broker', broker.url, '--protocol', '5', '--pub', '1', '--sub', '2', '--trace', json, '--mermaid', mermaid]);
   assert.equal(result.code, 0, result.err);
   const diagram = result.out.split('\n').filter((l) => /SUBSCRIBE|SUBACK/.test(l)).map((l) => /(SUBSCRIBE q\d|SUBACK granted \S+)/.exec(l)?.[1]);
   assert.deepEqual(diagram, GRANTED_LESS.diagram);

@@ -46,7 +46,7 @@ function tapFrom(events: BrokerPacketEvent[], clientId: string): string[] {
 test('mosquitto max_qos 1, MQTT 5: -v and the JSON trace show SUBSCRIBE as sent (qos 2), SUBACK granted 1', needsMosquitto, async (t) => {
   const broker = await testMosquitto(t, { config: ['max_qos 1'] });
   const trace = join(tempDir(t), 'sub.json');
-  const o = await run('subscribe', ['--broker', broker.url, '-V', '5', '-q', '2', '-v', '--clean', '--timeout', '0.5', '--json', trace, '-i', 'snap']);
+  const o = await run('subscribe', ['--broker', broker.url, '-V', '5', '-q', '2', '-v', '--clean', '--timeout', '0.5', '--trace', trace, '-i', 'snap']);
   assert.equal(o.code, EXIT.timeout, o.err);
   assert.match(o.out, /^send: subscribe {2}id=\d+ topic=home\/sample_topic qos=2$/m);
   assert.match(o.out, /^receive: suback {2}id=\d+ granted=1$/m);
@@ -173,7 +173,7 @@ test('text from the network cannot write fake lines or escapes into the terminal
     },
   });
   const trace = join(tempDir(t), 'evil.json');
-  const o = await run('subscribe', ['--broker', broker.url, '-t', '#', '-v', '--count', '1', '--timeout', '3', '--json', trace]);
+  const o = await run('subscribe', ['--broker', broker.url, '-t', '#', '-v', '--count', '1', '--timeout', '3', '--trace', trace]);
   assert.equal(o.code, EXIT.ok, o.err);
   assert.doesNotMatch(o.out, /[\u0000-\u0008\u000b-\u001f\u007f\u202e]/);
   assert.deepEqual(packetLinesFull(o.out).map((l) => l.split('  ')[0]), ['send: connect', 'receive: connack', 'send: subscribe', 'receive: suback', 'receive: publish', 'send: disconnect']);
@@ -305,4 +305,20 @@ test('the flow tracker names each broken acknowledgement rule', () => {
   assert.equal(got({ cmd: 'suback', messageId: 9, granted: [0] }), 'MQTT-3.8.4-2');
   send({ cmd: 'subscribe', messageId: 9, subscriptions: [{ topic: 't', qos: 0 }] });
   assert.equal(got({ cmd: 'suback', messageId: 9, granted: [0] }), null);
+});
+
+test('publish-with-qos --json FILE, the old spelling of --trace: one note on stderr, and the same trace is written', async (t) => {
+  const broker = await testBroker(t);
+  const dir = tempDir(t);
+  const [old, trace] = [join(dir, 'old.jsonl'), join(dir, 'trace.jsonl')];
+  const common = ['--broker', broker.url, '-q', '1', '-i', 'alias-pub'];
+  const before = await run('publish', [...common, '--json', old]);
+  assert.equal(before.code, EXIT.ok, before.err);
+  assert.equal(before.err, '--json FILE is now --trace FILE (the old spelling still works)\n');
+  const now = await run('publish', [...common, '--trace', trace]);
+  assert.equal(now.code, EXIT.ok, now.err);
+  assert.equal(now.err, '', 'no note for --trace');
+  const types = (file: string) => readFileSync(file, 'utf8').trimEnd().split('\n').map((l) => (JSON.parse(l) as { type: string }).type);
+  assert.deepEqual(types(old), ['connect', 'connack', 'publish', 'puback', 'disconnect']);
+  assert.deepEqual(types(old), types(trace));
 });

@@ -140,6 +140,7 @@ test('lab options: a subset, the defaults, and one-line errors', () => {
   assert.throws(() => parseLab(['--pub', '3']), /--pub must be QoS levels 0, 1 or 2/);
   assert.throws(() => parseLab(['--protocol', '5']), /--protocol 5 needs --engine mosquitto or --broker/);
   assert.throws(() => parseLab(['--topic', 'a/#']), /--topic 'a\/#'/);
+  assert.throws(() => parseLab(['--trace', '']), /--trace needs a file name/);
   assert.throws(() => parseLab(['--json', '']), /--json needs a file name/);
   assert.throws(() => parseLab(['--qos', '1']), /Unknown argument: qos/);
 });

@@ -1,7 +1,7 @@
 // The bench and its two companions: bench:compare and bench:startup.
 import { UsageError } from '../errors';
 import { brokerUrl, canonicalHost, isLoopbackHost, isPublicBrokerHost, urlHost } from './broker-url';
-import { checkOutputFile } from '../output-file';
+import { openOutputFile } from '../output-file';
 import { MAX_PACKET_BYTES } from './input';
 import { COMMANDS, defaulted, filePath, integer, parseRaw, qosList, seconds, single, topicFlag, type Parsed } from './parse';
 import type { BenchOptions } from '../../bench/levels';
@@ -29,7 +29,7 @@ export function parseBench(argv: string[]): Parsed<BenchOptions> {
       .option('json', { type: 'boolean', default: false, describe: 'print results as JSON' })
       .option('stall-after', { type: 'string', describe: 'the subscriber stops reading after this many messages until the publisher is done (shows what a broker drops)' })
       .option('allow-remote', { type: 'boolean', default: false, describe: 'allow a --broker that is not on this machine (the bench floods it; never a public test broker)' })
-      .option('trace', { type: 'string', describe: 'write every packet of both clients to this file as JSON lines, the --json trace format (measures what tracing costs)' }),
+      .option('trace', { type: 'string', describe: 'write every packet of both clients to this file as JSON lines, the format of --trace on the lab and the tools (measures what tracing costs)' }),
   );
   if (!raw) return { kind: 'shown' };
   const brokerText = single(raw, 'broker');
@@ -50,8 +50,8 @@ export function parseBench(argv: string[]): Parsed<BenchOptions> {
   const topic = topicFlag(raw, DEFAULT_BENCH_TOPIC);
   const stallAfter = single(raw, 'stall-after');
   const trace = filePath(raw, 'trace');
-  // Checked now, as the lab's --json is: a bad path is one line before the run, not an error after it.
-  if (trace !== undefined) checkOutputFile('trace', trace);
+  // Opened now: a bad path is one line before any broker starts, not an error after the run.
+  const traceFile = trace === undefined ? undefined : openOutputFile('trace', trace);
   return {
     kind: 'run',
     options: {
@@ -64,7 +64,7 @@ export function parseBench(argv: string[]): Parsed<BenchOptions> {
       topic,
       json: Boolean(raw.json),
       stallAfter: stallAfter === undefined ? undefined : integer('stall-after', stallAfter, 1),
-      trace,
+      trace: traceFile,
     },
   };
 }

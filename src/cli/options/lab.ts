@@ -4,12 +4,13 @@ import { UsageError } from '../errors';
 import { brokerUrl } from './broker-url';
 import { MAX_PACKET_BYTES } from './input';
 import { DEFAULT_MESSAGE } from './pair';
-import { ackPackets, COMMANDS, DEFAULT_PROTOCOL, defaulted, display, displayOptions, engineFlag, engineOption, faultOption, filePath, parseRaw, protocolFlag, MAX_STRING_BYTES, qosList, seconds, single, topicFlag, traceOption, validateFault, type Display, type Parsed } from './parse';
+import { ackPackets, COMMANDS, DEFAULT_PROTOCOL, defaulted, display, displayOptions, engineFlag, engineOption, faultOption, filePath, parseRaw, protocolFlag, MAX_STRING_BYTES, qosList, seconds, single, topicFlag, traceFlag, traceOption, validateFault, type Display, type Parsed, type TraceFile } from './parse';
 
 export interface LabCliOptions {
   display: Display;
   lab: LabOptions;
-  json?: string;
+  /** --trace FILE (or --json FILE, its old spelling). */
+  trace?: TraceFile;
   mermaid?: string;
 }
 
@@ -70,7 +71,7 @@ export function parseLab(argv: string[]): Parsed<LabCliOptions> {
         message,
         ...(fault ? { fault } : {}),
       },
-      json: filePath(raw, 'json'),
+      trace: traceFlag(raw),
       mermaid: filePath(raw, 'mermaid'),
     },
   };

@@ -9,7 +9,7 @@ import { CONNECT_TIMEOUT_MS, type ConnectionOptions, type ProtocolVersion, type 
 import type { FaultSpec } from '../../wire/fault';
 import { UsageError } from '../errors';
 import { brokerUrl, DEFAULT_BROKER, PUBLIC_BROKERS } from './broker-url';
-import { ackPackets, COMMANDS, DEFAULT_PROTOCOL, defaulted, display, displayOptions, faultOption, filePath, integer, milliseconds, mqttString, parseRaw, printable, protocolFlag, qosFlag, seconds, single, traceOption, validateFault, type Display, type Parsed } from './parse';
+import { ackPackets, COMMANDS, DEFAULT_PROTOCOL, defaulted, display, displayOptions, faultOption, filePath, integer, milliseconds, mqttString, parseRaw, printable, protocolFlag, qosFlag, seconds, single, traceFlag, traceOption, validateFault, type Display, type Parsed, type TraceFile } from './parse';
 import { MAX_PACKET_BYTES, readBounded, readCa, readClientIdentity } from './input';
 import { DEFAULT_ACK_TIMEOUT_MS, type PublishJob } from '../../mqtt/publisher';
 
@@ -28,8 +28,8 @@ const DEFAULT_INTERVAL = '1000';
 export interface OutputOptions extends Display {
   /** Where packet lines and notes go; with 'stderr', stdout carries only received payloads. */
   log: 'stdout' | 'stderr';
-  /** --json FILE: also write every packet as JSON lines there. */
-  json?: string;
+  /** --trace FILE (or --json FILE, its old spelling): also write every packet as JSON lines there. */
+  trace?: TraceFile;
 }
 
 export interface CommonOptions {
@@ -162,7 +162,7 @@ function validateCommon(role: Role, raw: Record<string, unknown>, env: NodeJS.Pr
   return {
     ...parseBounds(raw),
     connection: { url, clientId, clean: Boolean(raw.clean), protocol, username, password, tls: tlsOptions(raw, url), ...connectionBounds(raw, protocol, Boolean(raw.clean)) },
-    output: { ...display(raw), log: raw.log === 'stderr' ? 'stderr' : 'stdout', json: filePath(raw, 'json') },
+    output: { ...display(raw), log: raw.log === 'stderr' ? 'stderr' : 'stdout', trace: traceFlag(raw) },
     topic,
     qos,
     fault: validateFault(raw, url, role === 'publish' ? ackPackets(qos) : subscriberAcks(qos)),

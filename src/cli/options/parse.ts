@@ -33,9 +33,29 @@ export function displayOptions(y: Argv): Argv {
     .option('color', { type: 'boolean', default: true, describe: 'color output on a terminal (--no-color or NO_COLOR turns it off)' });
 }
 
-/** --json: the packet trace as JSON lines; the pair and the lab share it. */
+/** --trace FILE: the packet trace as JSON lines; the pair, the lab and the bench share the format. */
 export function traceOption(y: Argv): Argv {
-  return y.option('json', { type: 'string', describe: 'also write every packet to FILE as JSON lines (one object per packet; never a password)' });
+  return y
+    .option('trace', { type: 'string', describe: 'also write every packet to FILE as JSON lines (one object per packet; never a password)' })
+    .option('json', { type: 'string', describe: 'the old spelling of --trace FILE (still works)' });
+}
+
+/** What --trace FILE on the tools and the lab used to be called: the README taught it, so it still works. */
+export const OLD_TRACE_NOTE = '--json FILE is now --trace FILE (the old spelling still works)';
+
+/** A --trace file, and the spelling it was asked for with (errors name the flag as typed). */
+export interface TraceFile {
+  path: string;
+  flag: 'trace' | 'json';
+}
+
+/** --trace FILE, or --json FILE, its old spelling (the caller says OLD_TRACE_NOTE on stderr then). */
+export function traceFlag(raw: Record<string, unknown>): TraceFile | undefined {
+  const trace = filePath(raw, 'trace');
+  const old = filePath(raw, 'json');
+  if (trace !== undefined && old !== undefined) throw new UsageError('--json FILE is the old spelling of --trace FILE: give one of them');
+  if (old !== undefined) return { path: old, flag: 'json' };
+  return trace === undefined ? undefined : { path: trace, flag: 'trace' };
 }
 
 /**
