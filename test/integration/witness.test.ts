@@ -169,7 +169,7 @@ test('assertToolMatchesWire with a fault: the swallowed packet and the reconnect
 
 const wireBytes = (w: Witness, cmd: string) => w.packets().find((p) => p.cmd === cmd)!.bytes;
 
-test('assertTraceMatchesWire: a --json record with a wrong QoS or a wrong size fails', async (t) => {
+test('assertTraceMatchesWire: a --trace record with a wrong QoS or a wrong size fails', async (t) => {
   const w = await qos1Exchange(t);
   const base = { time: 0, leg: 'publisher', seenBy: 'publisher' } as const;
   const records: TraceRecord[] = [

@@ -3,7 +3,7 @@
 // parses each direction's raw bytes with mqtt-packet (never MQTT.js's events,
 // never our own tap, proxy or faults code: those are what is under test).
 // The assertion helpers then hold what a tool printed (assertToolMatchesWire),
-// its --json trace (assertTraceMatchesWire), the lab's records and arrows
+// its --trace file (assertTraceMatchesWire), the lab's records and arrows
 // (assertLabMatchesWire, assertLabTraceMatchesWire, assertLabOutputMatchesWire)
 // against what crossed this relay, per connection and direction.
 import assert from 'node:assert/strict';
@@ -339,7 +339,7 @@ function printedSeen(output: string, verbose: boolean): Seen[] {
   return seen;
 }
 
-/** A --json trace record (a tool's, or a client's in the lab) through the json view. */
+/** A --trace record (a tool's, or a client's in the lab) through the json view. */
 function recordSeen(r: TraceRecord): Seen {
   const direction: WireDirection = r.direction === 'send' ? 'toBroker' : 'toClient';
   return render(direction, r.type, {
@@ -438,10 +438,10 @@ export function assertToolMatchesWire(output: string, wire: Witness, clientId: s
   assertViewMatchesWire(byConnection(printedSeen(output, Boolean(options.verbose))), wire.of(clientId), `${clientId} printed`, view, options.fault);
 }
 
-/** The same for a tool's --json trace: one record per packet, fields as on the wire. */
+/** The same for a tool's --trace file: one record per packet, fields as on the wire. */
 export function assertTraceMatchesWire(records: readonly (TraceRecord | CutRecord)[], wire: Witness, clientId: string | RegExp, options: Pick<MatchOptions, 'fault'> = {}): void {
   const packets = records.filter((r): r is TraceRecord => r.type !== 'cut' && r.seenBy !== 'proxy' && r.seenBy !== 'broker');
-  assertViewMatchesWire(byConnection(packets.map(recordSeen)), wire.of(clientId), `${clientId} --json`, 'json', options.fault);
+  assertViewMatchesWire(byConnection(packets.map(recordSeen)), wire.of(clientId), `${clientId} --trace`, 'json', options.fault);
 }
 
 /** A lab packet record from a client, as a Seen through the arrow view (the fields a diagram line and -v show). */
@@ -481,7 +481,7 @@ export function assertLabMatchesWire(pairs: readonly LabPair[], wire: Witness, o
 }
 
 /**
- * A lab --json trace (from `npm start --broker <witness url>`), pair by pair:
+ * A lab --trace file (from `npm start --broker <witness url>`), pair by pair:
  * each client's records equal the wire; the proxy's `dropped` record names the
  * packet it swallowed, and the publisher's records are accounted for with it.
  */

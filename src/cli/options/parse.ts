@@ -110,7 +110,7 @@ function flagsOf(y: Argv): Flags {
 /**
  * What getopt does, and yargs does not: a value flag takes the next word even
  * when it starts with '-' (`-P -hunter2` is a password, not -h and the help),
- * unless that word is one of the command's own flags (`--json --verbose` forgot
+ * unless that word is one of the command's own flags (`--trace --verbose` forgot
  * the file name). A switch given twice, or both ways (`--clean --no-clean`), is
  * an error like any repeated flag: yargs would keep the last silently.
  */
