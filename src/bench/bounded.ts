@@ -2,7 +2,7 @@
 // load), each bounded with within(): a broker that never answers gets an error
 // naming what never came (exit 4), never a hang.
 import type { MqttClient } from 'mqtt';
-import { CliError, EXIT } from '../cli/errors';
+import { MqttError } from '../mqtt/errors';
 import { within } from '../mqtt/wait';
 import { connect, type Connection, type ConnectionOptions, type PacketListener } from '../mqtt/connection';
 import type { QoS } from '../mqtt/qos';
@@ -19,10 +19,10 @@ export function secondsText(ms: number): string {
   return `${Number((ms / 1000).toFixed(3))} s`;
 }
 
-/** The promise's value; a CliError (EXIT.timeout) saying `what` did not happen within `ms` if it has not settled by then. */
+/** The promise's value; a timeout MqttError saying `what` did not happen within `ms` if it has not settled by then. */
 export async function orTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
   const settled = await within(promise.then((value) => ({ value })), ms);
-  if (settled === null) throw new CliError(`${what} within ${secondsText(ms)}`, EXIT.timeout);
+  if (settled === null) throw new MqttError('timeout', `${what} within ${secondsText(ms)}`);
   return settled.value;
 }
 
@@ -40,8 +40,8 @@ export async function connectWithin(
   broker = options.url,
 ): Promise<Connection> {
   let client: MqttClient | undefined;
-  let violated: CliError | undefined;
-  let malformed: (error: CliError) => void = () => undefined;
+  let violated: MqttError | undefined;
+  let malformed: (error: MqttError) => void = () => undefined;
   const violation = new Promise<never>((_, reject) => (malformed = reject));
   violation.catch(() => undefined);
   let connackTimeout = false;
@@ -50,7 +50,7 @@ export async function connectWithin(
     if (error.message === 'connack timeout') connackTimeout = true;
     // A parse error leaves the socket open (MQTT.js only emits it); socket and MQTT.js errors end in 'close' on their own.
     if (!PARSE_ERROR.test(error.message) || violated) return;
-    violated = new CliError(`the broker at ${broker} sent a malformed packet (${error.message}); we closed the connection`, EXIT.violation);
+    violated = new MqttError('violation', `the broker at ${broker} sent a malformed packet (${error.message}); we closed the connection`);
     malformed(violated);
     client?.stream.destroy();
   };
@@ -70,7 +70,7 @@ export async function connectWithin(
   const conn = await within(outcome, ms);
   if (conn === null) {
     client?.end(true);
-    throw new CliError(`no CONNACK from the broker at ${broker} within ${secondsText(ms)}`, EXIT.timeout);
+    throw new MqttError('timeout', `no CONNACK from the broker at ${broker} within ${secondsText(ms)}`);
   }
   // The violation, not the 'closed the connection' that our own close then causes.
   const lost = Promise.race([violation, conn.lost.catch((error: unknown) => Promise.reject(violated ?? error))]);
@@ -87,7 +87,7 @@ export function subscribeWithin(conn: Connection, topic: string, qos: QoS, ms: n
     if (conn.client.connected) throw error; // a refusal (SUBACK 0x80)
     // MQTT.js fails a pending SUBSCRIBE with "Connection closed" before our 'lost' hears of the close: say what happened.
     const why = await within(conn.lost.catch((lost: unknown) => lost), 0);
-    throw why ?? new CliError(`the broker at ${broker} closed the connection before its SUBACK for '${topic}'`, EXIT.protocol);
+    throw why ?? new MqttError('lost', `the broker at ${broker} closed the connection before its SUBACK for '${topic}'`);
   });
   return orTimeout(subscribed, ms, `no SUBACK from the broker at ${broker} for the subscription to '${topic}'`);
 }

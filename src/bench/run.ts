@@ -6,7 +6,7 @@
 // subscriber), so loss is reported instead of waited on forever.
 import type { MqttClient } from 'mqtt';
 import { performance } from 'node:perf_hooks';
-import { CliError, EXIT } from '../cli/errors';
+import { MqttError } from '../mqtt/errors';
 import { type Connection, type PacketListener } from '../mqtt/connection';
 import type { Link } from '../mqtt/packet-event';
 import type { QoS } from '../mqtt/qos';
@@ -70,7 +70,7 @@ export async function runQos(job: RunJob, progress?: (p: RunProgress) => void): 
   try {
     const { granted } = await subscribeWithin(sub, job.topic, job.qos, answerMs, job.url);
     // A bench at a QoS the broker will not deliver at would measure another level.
-    if (granted !== job.qos) throw new CliError(`the broker granted ${granted >= 0x80 ? 'no subscription' : `QoS ${granted}`} to a QoS ${job.qos} bench subscriber`, EXIT.protocol);
+    if (granted !== job.qos) throw new MqttError('rejected', `the broker granted ${granted >= 0x80 ? 'no subscription' : `QoS ${granted}`} to a QoS ${job.qos} bench subscriber`);
     pub = await connectWithin({ ...base, clientId: `${job.clientId}-pub` }, onPacket('publisher'), answerMs);
     return await measure(job, pub, sub, progress);
   } finally {

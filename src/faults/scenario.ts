@@ -11,8 +11,8 @@ import { start, type BrokerKind } from '../broker/start';
 import type { BrokerPacketListener } from '../wire/tap';
 import { startRelay, upstreamOf } from '../wire/relay';
 import type { Packet } from 'mqtt-packet';
-import { CliError, EXIT } from '../cli/errors';
 import { within } from '../mqtt/wait';
+import { MqttError } from '../mqtt/errors';
 import { connectWithin, drop, endWithin, LIMITS, orTimeout, secondsText, subscribeWithin, type Limits } from '../bench/bounded';
 import type { Address } from '../broker/listen';
 import { createConnection } from 'node:net';
@@ -63,7 +63,7 @@ export async function runOfflineScenario(where: ScenarioBroker, style: Style, pr
     try {
       const done = await within(Promise.race([conn.client.publishAsync(TOPIC, payload, { qos }), conn.lost]).then(() => true), answerMs);
       const missing = qos === 0 ? 'room on the socket' : qos === 1 ? 'PUBACK' : pubrec ? 'PUBCOMP' : 'PUBREC';
-      if (done === null) throw new CliError(`no ${missing} from the broker at ${named} for the QoS ${qos} message '${payload}' within ${secondsText(answerMs)}`, EXIT.timeout);
+      if (done === null) throw new MqttError('timeout', `no ${missing} from the broker at ${named} for the QoS ${qos} message '${payload}' within ${secondsText(answerMs)}`);
     } finally {
       conn.client.off('packetreceive', onReceive);
     }
@@ -187,11 +187,11 @@ async function reachable(url: string, target: Address, ms: number): Promise<void
     socket.once('error', reject);
   });
   try {
-    if ((await within(opened, ms)) === null) throw new CliError(`cannot reach the broker at ${url}: no TCP connection within ${secondsText(ms)}`, EXIT.timeout);
+    if ((await within(opened, ms)) === null) throw new MqttError('timeout', `cannot reach the broker at ${url}: no TCP connection within ${secondsText(ms)}`);
   } catch (error) {
-    if (error instanceof CliError) throw error;
+    if (error instanceof MqttError) throw error;
     const code = (error as NodeJS.ErrnoException).code;
-    throw new CliError(`cannot reach the broker at ${url}: ${code === 'ECONNREFUSED' ? 'connection refused' : (code ?? (error as Error).message)}`, EXIT.connect);
+    throw new MqttError('unreachable', `cannot reach the broker at ${url}: ${code === 'ECONNREFUSED' ? 'connection refused' : (code ?? (error as Error).message)}`);
   } finally {
     socket.destroy();
   }

@@ -1,16 +1,15 @@
 // npm start: the QoS lab's pairs, broker and exports.
-import { LAB_ACK_TIMEOUT_MS, type LabOptions } from '../../lab/pairs';
+import { LAB_ACK_TIMEOUT_MS } from '../../lab/pairs';
+import type { LabRunOptions } from '../../lab/run-lab';
 import { UsageError } from '../errors';
+import { explain } from '../explain';
 import { brokerUrl } from './broker-url';
 import { MAX_PACKET_BYTES } from './input';
 import { DEFAULT_MESSAGE } from './pair';
 import { ackPackets, COMMANDS, DEFAULT_PROTOCOL, defaulted, display, displayOptions, engineFlag, engineOption, faultOption, filePath, parseRaw, protocolFlag, MAX_STRING_BYTES, qosList, seconds, single, topicFlag, traceOption, validateFault, type Display, type Parsed } from './parse';
 
-export interface LabCliOptions {
+export interface LabCliOptions extends LabRunOptions {
   display: Display;
-  lab: LabOptions;
-  json?: string;
-  mermaid?: string;
 }
 
 const DEFAULT_LAB_TOPIC = 'qos-lab';
@@ -69,6 +68,7 @@ export function parseLab(argv: string[]): Parsed<LabCliOptions> {
         topic,
         message,
         ...(fault ? { fault } : {}),
+        words: explain,
       },
       json: filePath(raw, 'json'),
       mermaid: filePath(raw, 'mermaid'),
