@@ -3,8 +3,8 @@
 // naming what never came (exit 4), never a hang.
 import type { MqttClient } from 'mqtt';
 import { MqttError } from '../mqtt/errors';
-import { within } from '../mqtt/wait';
-import { connect, type Connection, type ConnectionOptions, type PacketListener } from '../mqtt/connection';
+import { orTimeout, secondsText, within } from '../mqtt/wait';
+import { connect, stopClient, type Connection, type ConnectionOptions, type PacketListener } from '../mqtt/connection';
 import type { QoS } from '../mqtt/qos';
 import { subscribe, type Subscription } from '../mqtt/subscriber';
 
@@ -14,17 +14,6 @@ export interface Limits {
 }
 
 export const LIMITS: Limits = { answerMs: 10_000 };
-
-export function secondsText(ms: number): string {
-  return `${Number((ms / 1000).toFixed(3))} s`;
-}
-
-/** The promise's value; a timeout MqttError saying `what` did not happen within `ms` if it has not settled by then. */
-export async function orTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  const settled = await within(promise.then((value) => ({ value })), ms);
-  if (settled === null) throw new MqttError('timeout', `${what} within ${secondsText(ms)}`);
-  return settled.value;
-}
 
 /**
  * connect(), bounded: no CONNACK within `ms` ends the client and is an error.
@@ -100,15 +89,6 @@ export function subscribeWithin(conn: Connection, topic: string, qos: QoS, ms: n
 export async function endWithin(conn: Connection | undefined, ms: number): Promise<void> {
   if (!conn) return;
   const client = conn.client;
-  if (!client.connected) return drop(conn); // nobody to say DISCONNECT to
+  if (!client.connected) return stopClient(client); // nobody to say DISCONNECT to
   if ((await within(conn.end(), ms)) === null) client.stream.destroy();
-}
-
-/** Drops a connection at once: after a failure there is nothing polite left to finish. */
-export function drop(conn: Connection | undefined): void {
-  if (!conn) return;
-  // With manualConnect, MQTT.js clears `disconnecting` after end(): a later close would reconnect a chaos client.
-  conn.client.options.reconnectPeriod = 0;
-  if (conn.client.disconnecting) conn.client.stream.destroy();
-  else conn.client.end(true);
 }

@@ -10,14 +10,14 @@ import type { BrokerKind } from '../broker/kind';
 import { adopt } from '../broker/children';
 import { start } from '../broker/start';
 import { ChildFailed } from '../broker/children';
-import type { Connection } from '../mqtt/connection';
+import { stopClient, type Connection } from '../mqtt/connection';
 import type { QoS } from '../mqtt/qos';
 import { collectDeliveries } from '../mqtt/subscriber';
 import { seqOf } from '../numbered/payload';
 import { account, newTally, record } from '../numbered/tally';
-import { connectWithin, drop, endWithin, LIMITS, orTimeout, subscribeWithin, type Limits } from './bounded';
+import { connectWithin, endWithin, LIMITS, subscribeWithin, type Limits } from './bounded';
 import type { PublisherJob, PublisherReport } from './load-publisher';
-import { within } from '../mqtt/wait';
+import { orTimeout, within } from '../mqtt/wait';
 
 export interface LoadOptions {
   seconds: number;
@@ -104,7 +104,7 @@ export async function runLoad(options: LoadOptions, print: (line: string) => voi
     if (options.qos > 0 && report.acked < report.sent) print(`the broker acknowledged ${report.acked} of ${report.sent} QoS ${options.qos} publishes; the publisher stopped waiting for the rest`);
     return { lost, sent: report.sent, acked: report.acked };
   } finally {
-    drop(sub); // only after a failure: the run ended it politely otherwise
+    if (sub) stopClient(sub.client); // only after a failure: the run ended it politely otherwise
     await broker.close();
   }
 }

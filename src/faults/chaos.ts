@@ -4,11 +4,11 @@
 // sent and acknowledged. Burst mode cuts nothing: the subscriber is simply
 // offline while everything is published, which shows a broker's queue limit.
 import { performance } from 'node:perf_hooks';
-import { type Connection, type ConnectionOptions } from '../mqtt/connection';
+import { stopClient, type Connection, type ConnectionOptions } from '../mqtt/connection';
 import { MqttError } from '../mqtt/errors';
 import type { PacketEvent } from '../mqtt/packet-event';
 import type { QoS } from '../mqtt/qos';
-import { connectWithin, drop, endWithin, LIMITS, secondsText, subscribeWithin, type Limits } from '../bench/bounded';
+import { connectWithin, endWithin, LIMITS, subscribeWithin, type Limits } from '../bench/bounded';
 import { seqOf } from '../numbered/payload';
 import { publishNumbered, type NumberedPublisher } from '../numbered/publisher';
 import { newTally, record } from '../numbered/tally';
@@ -19,7 +19,7 @@ import { RECONNECT_PERIOD_MS } from '../wire/fault-link';
 import { start, type StartedBroker } from '../broker/start';
 import { startRelay, upstreamOf, type Relay, type RelayPacketEvent } from '../wire/relay';
 import type { Address } from '../broker/listen';
-import { within } from '../mqtt/wait';
+import { secondsText, within } from '../mqtt/wait';
 
 export interface ChaosOptions {
   /** Which broker to start on loopback (unless `broker` names a running one). */
@@ -264,7 +264,7 @@ function resendCounter(publishDirection: 'receive' | 'send'): { onPacket(e: Rela
 
 /** A polite DISCONNECT, bounded (after the cuts a broker may never finish some handshakes); at once when forced. */
 async function finish(conn: Connection | undefined, force: boolean, ms: number): Promise<void> {
-  if (force) return drop(conn);
+  if (force) return conn && stopClient(conn.client);
   await endWithin(conn, Math.min(ms, 2000));
 }
 

@@ -2,7 +2,7 @@
 // 1 and 2 messages are published while it is away, and it comes back. Run
 // with clean=false (the session and its queue survive) and clean=true (they
 // do not). Every line is a real packet of a client or of the broker's wire.
-import type { Connection, ConnectionOptions, PacketListener } from '../mqtt/connection';
+import { stopClient, type Connection, type ConnectionOptions, type PacketListener } from '../mqtt/connection';
 import { formatBrokerPacket, formatPacket, paint, type Style } from '../mqtt/format';
 import type { BrokerPacketEvent, PacketEvent } from '../mqtt/packet-event';
 import { QOS_LEVELS, type QoS } from '../mqtt/qos';
@@ -11,9 +11,9 @@ import { start, type BrokerKind } from '../broker/start';
 import type { BrokerPacketListener } from '../wire/tap';
 import { startRelay, upstreamOf } from '../wire/relay';
 import type { Packet } from 'mqtt-packet';
-import { within } from '../mqtt/wait';
+import { orTimeout, secondsText, within } from '../mqtt/wait';
 import { MqttError } from '../mqtt/errors';
-import { connectWithin, drop, endWithin, LIMITS, orTimeout, secondsText, subscribeWithin, type Limits } from '../bench/bounded';
+import { connectWithin, endWithin, LIMITS, subscribeWithin, type Limits } from '../bench/bounded';
 import type { Address } from '../broker/listen';
 import { createConnection } from 'node:net';
 
@@ -114,7 +114,7 @@ export async function runOfflineScenario(where: ScenarioBroker, style: Style, pr
     }
   } finally {
     watching = new Set();
-    for (const conn of open) drop(conn);
+    for (const conn of open) stopClient(conn.client);
     await broker.close();
   }
   return outcomes;
