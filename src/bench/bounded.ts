@@ -1,10 +1,10 @@
-// The waits of the commands that drive a broker (scenario, chaos, bench,
-// load), each bounded with within(): a broker that never answers gets an error
-// naming what never came (exit 4), never a hang.
+// Connect and subscribe for the commands that drive a broker (scenario, chaos,
+// bench, load), bounded with within(): a broker that never answers gets an error
+// naming what never came (a timeout), never a hang. Their ends are Connection.end(graceMs).
 import type { MqttClient } from 'mqtt';
 import { MqttError } from '../mqtt/errors';
 import { orTimeout, secondsText, within } from '../mqtt/wait';
-import { connect, stopClient, type Connection, type ConnectionOptions, type PacketListener } from '../mqtt/connection';
+import { connect, type Connection, type ConnectionOptions, type PacketListener } from '../mqtt/connection';
 import type { QoS } from '../mqtt/qos';
 import { subscribe, type Subscription } from '../mqtt/subscriber';
 
@@ -81,14 +81,3 @@ export function subscribeWithin(conn: Connection, topic: string, qos: QoS, ms: n
   return orTimeout(subscribed, ms, `no SUBACK from the broker at ${broker} for the subscription to '${topic}'`);
 }
 
-/**
- * DISCONNECT once the flows in flight are done, at most `ms`; then the socket
- * is dropped. (client.end(true) cannot do that: MQTT.js ignores end() while an
- * earlier end() still waits for in-flight messages.)
- */
-export async function endWithin(conn: Connection | undefined, ms: number): Promise<void> {
-  if (!conn) return;
-  const client = conn.client;
-  if (!client.connected) return stopClient(client); // nobody to say DISCONNECT to
-  if ((await within(conn.end(), ms)) === null) client.stream.destroy();
-}

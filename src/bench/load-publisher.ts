@@ -4,7 +4,8 @@
 // Not a user-facing tool: src/bench/load.ts starts it (src/bin/load-publisher.ts) with a JSON argument.
 import type { QoS } from '../mqtt/qos';
 import { publishNumbered } from '../numbered/publisher';
-import { connectWithin, endWithin } from './bounded';
+import { connectWithin } from './bounded';
+import { END_GRACE_MS } from '../mqtt/connection';
 
 export interface PublisherJob {
   url: string;
@@ -40,6 +41,6 @@ export async function run(job: PublisherJob): Promise<PublisherReport> {
   const deadlineMs = job.seconds * 1000 + Math.min(LATE_MS, job.answerMs);
   const publisher = publishNumbered(conn.client, { topic: job.topic, qos: job.qos, count: job.rate * job.seconds, size: 0, window: WINDOW, rate: job.rate, deadlineMs });
   await publisher.done;
-  await endWithin(conn, job.answerMs); // waits for the last acknowledgements, bounded
+  await conn.end(Math.min(job.answerMs, END_GRACE_MS)); // waits for the last acknowledgements, bounded
   return { sent: publisher.issued, acked: publisher.ackedCount, seconds: (performance.now() - start) / 1000 };
 }

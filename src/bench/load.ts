@@ -10,12 +10,12 @@ import type { BrokerKind } from '../broker/kind';
 import { adopt } from '../broker/children';
 import { start } from '../broker/start';
 import { ChildFailed } from '../broker/children';
-import { stopClient, type Connection } from '../mqtt/connection';
+import { END_GRACE_MS, stopClient, type Connection } from '../mqtt/connection';
 import type { QoS } from '../mqtt/qos';
 import { collectDeliveries } from '../mqtt/subscriber';
 import { seqOf } from '../numbered/payload';
 import { account, newTally, record } from '../numbered/tally';
-import { connectWithin, endWithin, LIMITS, subscribeWithin, type Limits } from './bounded';
+import { connectWithin, LIMITS, subscribeWithin, type Limits } from './bounded';
 import type { PublisherJob, PublisherReport } from './load-publisher';
 import { orTimeout, within } from '../mqtt/wait';
 
@@ -93,7 +93,7 @@ export async function runLoad(options: LoadOptions, print: (line: string) => voi
     const took = ((lastAt || started) - started) / 1000;
     global.gc?.();
     const afterRun = process.memoryUsage();
-    await endWithin(sub, limits.answerMs);
+    await sub.end(Math.min(limits.answerMs, END_GRACE_MS));
     sub = undefined;
 
     const counted = account(tally, undefined, report.sent);

@@ -13,7 +13,8 @@ import type { QoS } from '../mqtt/qos';
 import { publishNumbered } from '../numbered/publisher';
 import { seqOf } from '../numbered/payload';
 import { account, newTally, record, type Accounting } from '../numbered/tally';
-import { connectWithin, endWithin, LIMITS, subscribeWithin } from './bounded';
+import { connectWithin, LIMITS, subscribeWithin } from './bounded';
+import { END_GRACE_MS } from '../mqtt/connection';
 
 export interface RunJob {
   url: string;
@@ -75,7 +76,7 @@ export async function runQos(job: RunJob, progress?: (p: RunProgress) => void): 
     return await measure(job, pub, sub, progress);
   } finally {
     // Bounded: against a broker that never acknowledges, the DISCONNECT would wait for ever (the report was printed, the process never exited).
-    await Promise.all([endWithin(pub, Math.min(answerMs, 2000)), endWithin(sub, Math.min(answerMs, 2000))]);
+    await Promise.all([pub?.end(Math.min(answerMs, END_GRACE_MS)), sub.end(Math.min(answerMs, END_GRACE_MS))]);
   }
 }
 

@@ -4,11 +4,11 @@
 // sent and acknowledged. Burst mode cuts nothing: the subscriber is simply
 // offline while everything is published, which shows a broker's queue limit.
 import { performance } from 'node:perf_hooks';
-import { stopClient, type Connection, type ConnectionOptions } from '../mqtt/connection';
+import { END_GRACE_MS, stopClient, type Connection, type ConnectionOptions } from '../mqtt/connection';
 import { MqttError } from '../mqtt/errors';
 import type { PacketEvent } from '../mqtt/packet-event';
 import type { QoS } from '../mqtt/qos';
-import { connectWithin, endWithin, LIMITS, subscribeWithin, type Limits } from '../bench/bounded';
+import { connectWithin, LIMITS, subscribeWithin, type Limits } from '../bench/bounded';
 import { seqOf } from '../numbered/payload';
 import { publishNumbered, type NumberedPublisher } from '../numbered/publisher';
 import { newTally, record } from '../numbered/tally';
@@ -150,7 +150,7 @@ async function runQos(target: Address & { url: string }, qos: QoS, options: Chao
     pub = await connectWithin(pubOptions, counting('publisher'), answerMs, undefined, target.url).catch(seen(pubProxy));
     await subscribeWithin(sub, topic, qos, answerMs, target.url).catch(seen(subProxy));
     if (options.burst) {
-      await endWithin(sub, answerMs);
+      await sub.end(Math.min(answerMs, END_GRACE_MS));
     } else {
       pubProxy.arm(every(options, qos * 2));
       subProxy.arm(every(options, qos * 2 + 1));
@@ -265,7 +265,7 @@ function resendCounter(publishDirection: 'receive' | 'send'): { onPacket(e: Rela
 /** A polite DISCONNECT, bounded (after the cuts a broker may never finish some handshakes); at once when forced. */
 async function finish(conn: Connection | undefined, force: boolean, ms: number): Promise<void> {
   if (force) return conn && stopClient(conn.client);
-  await endWithin(conn, Math.min(ms, 2000));
+  await conn?.end(Math.min(ms, END_GRACE_MS));
 }
 
 /** The lines for one QoS run, from its figures. */

@@ -2,7 +2,7 @@
 // 1 and 2 messages are published while it is away, and it comes back. Run
 // with clean=false (the session and its queue survive) and clean=true (they
 // do not). Every line is a real packet of a client or of the broker's wire.
-import { stopClient, type Connection, type ConnectionOptions, type PacketListener } from '../mqtt/connection';
+import { END_GRACE_MS, stopClient, type Connection, type ConnectionOptions, type PacketListener } from '../mqtt/connection';
 import { formatBrokerPacket, formatPacket, paint, type Style } from '../mqtt/format';
 import type { BrokerPacketEvent, PacketEvent } from '../mqtt/packet-event';
 import { QOS_LEVELS, type QoS } from '../mqtt/qos';
@@ -13,7 +13,7 @@ import { startRelay, upstreamOf } from '../wire/relay';
 import type { Packet } from 'mqtt-packet';
 import { orTimeout, secondsText, within } from '../mqtt/wait';
 import { MqttError } from '../mqtt/errors';
-import { connectWithin, endWithin, LIMITS, subscribeWithin, type Limits } from '../bench/bounded';
+import { connectWithin, LIMITS, subscribeWithin, type Limits } from '../bench/bounded';
 import type { Address } from '../broker/listen';
 import { createConnection } from 'node:net';
 
@@ -53,7 +53,7 @@ export async function runOfflineScenario(where: ScenarioBroker, style: Style, pr
   };
   const end = async (conn: Connection) => {
     open.delete(conn);
-    await endWithin(conn, answerMs);
+    await conn.end(Math.min(answerMs, END_GRACE_MS));
   };
   const subscribe = (conn: Connection, topic: string, qos: QoS) => subscribeWithin(conn, topic, qos, answerMs, named);
   const publish = async (conn: Connection, payload: string, qos: QoS) => {
