@@ -1,9 +1,9 @@
-// The waits of the commands that drive a broker (scenario, chaos, bench,
-// load), each bounded with within(): a broker that never answers gets an error
-// naming what never came (exit 4), never a hang.
+// Connect and subscribe for the commands that drive a broker (scenario, chaos,
+// bench, load), bounded with within(): a broker that never answers gets an error
+// naming what never came (a timeout), never a hang. Their ends are Connection.end(graceMs).
 import type { MqttClient } from 'mqtt';
-import { CliError, EXIT } from '../cli/errors';
-import { within } from '../mqtt/wait';
+import { MqttError } from '../mqtt/errors';
+import { orTimeout, secondsText, within } from '../mqtt/wait';
 import { connect, type Connection, type ConnectionOptions, type PacketListener } from '../mqtt/connection';
 import type { QoS } from '../mqtt/qos';
 import { subscribe, type Subscription } from '../mqtt/subscriber';
@@ -14,17 +14,6 @@ export interface Limits {
 }
 
 export const LIMITS: Limits = { answerMs: 10_000 };
-
-export function secondsText(ms: number): string {
-  return `${Number((ms / 1000).toFixed(3))} s`;
-}
-
-/** The promise's value; a CliError (EXIT.timeout) saying `what` did not happen within `ms` if it has not settled by then. */
-export async function orTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  const settled = await within(promise.then((value) => ({ value })), ms);
-  if (settled === null) throw new CliError(`${what} within ${secondsText(ms)}`, EXIT.timeout);
-  return settled.value;
-}
 
 /**
  * connect(), bounded: no CONNACK within `ms` ends the client and is an error.
@@ -40,8 +29,8 @@ export async function connectWithin(
   broker = options.url,
 ): Promise<Connection> {
   let client: MqttClient | undefined;
-  let violated: CliError | undefined;
-  let malformed: (error: CliError) => void = () => undefined;
+  let violated: MqttError | undefined;
+  let malformed: (error: MqttError) => void = () => undefined;
   const violation = new Promise<never>((_, reject) => (malformed = reject));
   violation.catch(() => undefined);
   let connackTimeout = false;
@@ -50,7 +39,7 @@ export async function connectWithin(
     if (error.message === 'connack timeout') connackTimeout = true;
     // A parse error leaves the socket open (MQTT.js only emits it); socket and MQTT.js errors end in 'close' on their own.
     if (!PARSE_ERROR.test(error.message) || violated) return;
-    violated = new CliError(`the broker at ${broker} sent a malformed packet (${error.message}); we closed the connection`, EXIT.violation);
+    violated = new MqttError('violation', `the broker at ${broker} sent a malformed packet (${error.message}); we closed the connection`);
     malformed(violated);
     client?.stream.destroy();
   };
@@ -70,7 +59,7 @@ export async function connectWithin(
   const conn = await within(outcome, ms);
   if (conn === null) {
     client?.end(true);
-    throw new CliError(`no CONNACK from the broker at ${broker} within ${secondsText(ms)}`, EXIT.timeout);
+    throw new MqttError('timeout', `no CONNACK from the broker at ${broker} within ${secondsText(ms)}`);
   }
   // The violation, not the 'closed the connection' that our own close then causes.
   const lost = Promise.race([violation, conn.lost.catch((error: unknown) => Promise.reject(violated ?? error))]);
@@ -87,28 +76,8 @@ export function subscribeWithin(conn: Connection, topic: string, qos: QoS, ms: n
     if (conn.client.connected) throw error; // a refusal (SUBACK 0x80)
     // MQTT.js fails a pending SUBSCRIBE with "Connection closed" before our 'lost' hears of the close: say what happened.
     const why = await within(conn.lost.catch((lost: unknown) => lost), 0);
-    throw why ?? new CliError(`the broker at ${broker} closed the connection before its SUBACK for '${topic}'`, EXIT.protocol);
+    throw why ?? new MqttError('lost', `the broker at ${broker} closed the connection before its SUBACK for '${topic}'`);
   });
   return orTimeout(subscribed, ms, `no SUBACK from the broker at ${broker} for the subscription to '${topic}'`);
 }
 
-/**
- * DISCONNECT once the flows in flight are done, at most `ms`; then the socket
- * is dropped. (client.end(true) cannot do that: MQTT.js ignores end() while an
- * earlier end() still waits for in-flight messages.)
- */
-export async function endWithin(conn: Connection | undefined, ms: number): Promise<void> {
-  if (!conn) return;
-  const client = conn.client;
-  if (!client.connected) return drop(conn); // nobody to say DISCONNECT to
-  if ((await within(conn.end(), ms)) === null) client.stream.destroy();
-}
-
-/** Drops a connection at once: after a failure there is nothing polite left to finish. */
-export function drop(conn: Connection | undefined): void {
-  if (!conn) return;
-  // With manualConnect, MQTT.js clears `disconnecting` after end(): a later close would reconnect a chaos client.
-  conn.client.options.reconnectPeriod = 0;
-  if (conn.client.disconnecting) conn.client.stream.destroy();
-  else conn.client.end(true);
-}

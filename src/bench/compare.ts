@@ -13,7 +13,7 @@ import { start, type StartedBroker } from '../broker/start';
 import { adopt } from '../broker/children';
 import { within } from '../mqtt/wait';
 import type { BenchOptions } from './levels';
-import { CliError, EXIT } from '../cli/errors';
+import { InputError, MqttError } from '../mqtt/errors';
 import type { QoS } from '../mqtt/qos';
 import { payloadFor, seqOf } from '../numbered/payload';
 import { account, newTally, record, type Accounting } from '../numbered/tally';
@@ -63,10 +63,10 @@ async function cClient(broker: StartedBroker, qos: QoS, o: CompareOptions): Prom
   const logLine = `${subId} ${qos} ${topic}`;
   const subscribedBy = performance.now() + IDLE_MS;
   while (!broker.log().includes(logLine)) {
-    if (sub.exitCode !== null) throw new CliError(`mosquitto_sub exited (${sub.exitCode}) before subscribing`, EXIT.connect);
+    if (sub.exitCode !== null) throw new MqttError('unreachable', `mosquitto_sub exited (${sub.exitCode}) before subscribing`);
     if (performance.now() > subscribedBy) {
       await stopSub();
-      throw new CliError(`mosquitto_sub did not subscribe within ${IDLE_MS / 1000} s`, EXIT.timeout);
+      throw new MqttError('timeout', `mosquitto_sub did not subscribe within ${IDLE_MS / 1000} s`);
     }
     await sleep(10);
   }
@@ -113,7 +113,7 @@ function lossText(runs: Measured[]): string {
 /** Runs every round and prints each as it ends, then the medians. */
 export async function runCompare(o: CompareOptions, print: (line: string) => void): Promise<void> {
   for (const tool of ['mosquitto_pub', 'mosquitto_sub']) {
-    if (spawnSync(tool, ['--help']).error) throw new CliError(`${tool} is not installed (run 'bash scripts/install-mosquitto.sh')`, EXIT.usage);
+    if (spawnSync(tool, ['--help']).error) throw new InputError(`${tool} is not installed (run 'bash scripts/install-mosquitto.sh')`);
   }
   const broker = await start('mosquitto', { config: ['log_type subscribe'] });
   const got = new Map<QoS, { ours: Measured[]; c: Measured[] }>(o.levels.map((q) => [q, { ours: [], c: [] }]));

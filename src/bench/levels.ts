@@ -9,7 +9,6 @@ import { openTrace } from './trace';
 import type { TraceSink } from '../mqtt/trace';
 import { LIMITS, type Limits } from './bounded';
 import type { RunEnd } from './run';
-import { EXIT, type ExitCode } from '../cli/errors';
 
 /** What a bench runs; cli/options/bench.ts builds it from argv. */
 export interface BenchOptions {
@@ -73,8 +72,10 @@ export async function runBench(options: BenchOptions, progress?: (label: string,
   }
 }
 
-/** A complete bench exits 0; one that ended on --idle (something never came) 4; one whose broker closed a connection 5. */
-export function benchExit(results: readonly { end: RunEnd }[]): ExitCode {
-  if (results.some((r) => r.end === 'publisher-closed' || r.end === 'subscriber-closed')) return EXIT.protocol;
-  return results.every((r) => r.end === 'complete') ? EXIT.ok : EXIT.timeout;
+/** What a bench comes to: every run complete, one ended on --idle (something never came), or one whose broker closed a connection. */
+export type BenchOutcome = 'complete' | 'idle' | 'closed';
+
+export function benchOutcome(results: readonly { end: RunEnd }[]): BenchOutcome {
+  if (results.some((r) => r.end === 'publisher-closed' || r.end === 'subscriber-closed')) return 'closed';
+  return results.every((r) => r.end === 'complete') ? 'complete' : 'idle';
 }

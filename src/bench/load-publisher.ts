@@ -1,11 +1,11 @@
 // The load test's publisher, run as its own process so the subscriber's memory
 // and CPU are measured alone. It paces PUBLISHes to a fixed rate (each payload
 // is its sequence number, src/numbered) and reports, as one JSON line, how many it sent.
-// Not a user-facing tool: src/bench/load.ts starts it with a JSON argument.
-import { errorLine, exitCodeOf } from '../cli/errors';
+// Not a user-facing tool: src/bench/load.ts starts it (src/bin/load-publisher.ts) with a JSON argument.
 import type { QoS } from '../mqtt/qos';
 import { publishNumbered } from '../numbered/publisher';
-import { connectWithin, endWithin } from './bounded';
+import { connectWithin } from './bounded';
+import { END_GRACE_MS } from '../mqtt/connection';
 
 export interface PublisherJob {
   url: string;
@@ -35,23 +35,12 @@ const WINDOW = 1000;
 /** How long past the end the publisher may go on catching up before it stops short. */
 const LATE_MS = 10_000;
 
-async function run(job: PublisherJob): Promise<PublisherReport> {
+export async function run(job: PublisherJob): Promise<PublisherReport> {
   const conn = await connectWithin({ url: job.url, clientId: `load-pub-${process.pid}`, clean: true, protocol: 4 }, () => undefined, job.answerMs);
   const start = performance.now();
   const deadlineMs = job.seconds * 1000 + Math.min(LATE_MS, job.answerMs);
   const publisher = publishNumbered(conn.client, { topic: job.topic, qos: job.qos, count: job.rate * job.seconds, size: 0, window: WINDOW, rate: job.rate, deadlineMs });
   await publisher.done;
-  await endWithin(conn, job.answerMs); // waits for the last acknowledgements, bounded
+  await conn.end(Math.min(job.answerMs, END_GRACE_MS)); // waits for the last acknowledgements, bounded
   return { sent: publisher.issued, acked: publisher.ackedCount, seconds: (performance.now() - start) / 1000 };
-}
-
-if (require.main === module) {
-  run(JSON.parse(process.argv[2] ?? '{}') as PublisherJob).then(
-    (report) => process.stdout.write(`${JSON.stringify(report)}\n`),
-    (error: unknown) => {
-      // One line and the exit code it stands for: src/bench/load.ts makes them its own.
-      process.stderr.write(`${errorLine(error, 'load publisher')}\n`);
-      process.exitCode = exitCodeOf(error);
-    },
-  );
 }

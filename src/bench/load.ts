@@ -9,15 +9,15 @@ import { extname, join } from 'node:path';
 import type { BrokerKind } from '../broker/kind';
 import { adopt } from '../broker/children';
 import { start } from '../broker/start';
-import { CliError, EXIT, type ExitCode } from '../cli/errors';
-import type { Connection } from '../mqtt/connection';
+import { ChildFailed } from '../broker/children';
+import { END_GRACE_MS, stopClient, type Connection } from '../mqtt/connection';
 import type { QoS } from '../mqtt/qos';
 import { collectDeliveries } from '../mqtt/subscriber';
 import { seqOf } from '../numbered/payload';
 import { account, newTally, record } from '../numbered/tally';
-import { connectWithin, drop, endWithin, LIMITS, orTimeout, subscribeWithin, type Limits } from './bounded';
+import { connectWithin, LIMITS, subscribeWithin, type Limits } from './bounded';
 import type { PublisherJob, PublisherReport } from './load-publisher';
-import { within } from '../mqtt/wait';
+import { orTimeout, within } from '../mqtt/wait';
 
 export interface LoadOptions {
   seconds: number;
@@ -35,9 +35,11 @@ export interface LoadResult {
   acked: number;
 }
 
-/** 0 when the publisher got every acknowledgement, 4 when it gave up waiting for some (loss is a finding, printed). */
-export function loadExit(result: LoadResult): ExitCode {
-  return result.acked < result.sent ? EXIT.timeout : EXIT.ok;
+/** Whether the publisher got every acknowledgement or gave up waiting for some (loss is a finding, printed, not an outcome). */
+export type LoadOutcome = 'acked' | 'unacked';
+
+export function loadOutcome(result: LoadResult): LoadOutcome {
+  return result.acked < result.sent ? 'unacked' : 'acked';
 }
 
 interface Broker {
@@ -91,7 +93,7 @@ export async function runLoad(options: LoadOptions, print: (line: string) => voi
     const took = ((lastAt || started) - started) / 1000;
     global.gc?.();
     const afterRun = process.memoryUsage();
-    await endWithin(sub, limits.answerMs);
+    await sub.end(Math.min(limits.answerMs, END_GRACE_MS));
     sub = undefined;
 
     const counted = account(tally, undefined, report.sent);
@@ -102,7 +104,7 @@ export async function runLoad(options: LoadOptions, print: (line: string) => voi
     if (options.qos > 0 && report.acked < report.sent) print(`the broker acknowledged ${report.acked} of ${report.sent} QoS ${options.qos} publishes; the publisher stopped waiting for the rest`);
     return { lost, sent: report.sent, acked: report.acked };
   } finally {
-    drop(sub); // only after a failure: the run ended it politely otherwise
+    if (sub) stopClient(sub.client); // only after a failure: the run ended it politely otherwise
     await broker.close();
   }
 }
@@ -114,7 +116,7 @@ function publisherBoundMs(job: PublisherJob): number {
 
 /** The publisher in its own process, ended with us on every path; its one error line becomes ours. */
 function startPublisher(job: PublisherJob): { report: Promise<PublisherReport>; stop(): Promise<void> } {
-  const file = join(__dirname, `load-publisher${extname(__filename)}`);
+  const file = join(__dirname, '..', 'bin', `load-publisher${extname(__filename)}`);
   const child = spawn(process.execPath, [...process.execArgv, file, JSON.stringify(job)], { stdio: ['ignore', 'pipe', 'pipe'] });
   const stop = adopt(child);
   let out = '';
@@ -125,7 +127,7 @@ function startPublisher(job: PublisherJob): { report: Promise<PublisherReport>; 
   const report = orTimeout(closed, publisherBoundMs(job), 'the load publisher did not finish').then(([code]) => {
     if (code !== 0) {
       const why = err.trim().split('\n').at(-1)?.replace(/^Error: /, '') || `it exited with code ${code}`;
-      throw new CliError(`the load publisher: ${why}`, knownExit(code));
+      throw new ChildFailed(`the load publisher: ${why}`, code);
     }
     return JSON.parse(out) as PublisherReport;
   });
@@ -133,17 +135,12 @@ function startPublisher(job: PublisherJob): { report: Promise<PublisherReport>; 
   return { report, stop };
 }
 
-/** The publisher exits with our codes (a connect error 2, a timeout 4, ...); anything else is a crash, a protocol failure here. */
-function knownExit(code: number | null): ExitCode {
-  return (Object.values(EXIT) as number[]).includes(code ?? -1) && code !== EXIT.ok ? (code as ExitCode) : EXIT.protocol;
-}
-
 /** The broker in its own process, so its memory is not counted as the subscriber's. */
 async function startBrokerProcess(engine: LoadOptions['engine'], readyMs: number): Promise<Broker> {
   // mosquitto's default per-client queue (1000) would drop messages at the broker: lift it, we measure the client.
   if (engine === 'mosquitto') return start('mosquitto', { config: ['max_queued_messages 0', 'max_inflight_messages 0'] });
   // aedes runs inside whoever starts it: here that must be a child process of its own.
-  const file = join(__dirname, `load-broker${extname(__filename)}`);
+  const file = join(__dirname, '..', 'bin', `load-broker${extname(__filename)}`);
   const child = spawn(process.execPath, [...process.execArgv, file], { stdio: ['ignore', 'pipe', 'inherit'] });
   const stop = adopt(child);
   let out = '';

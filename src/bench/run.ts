@@ -6,14 +6,15 @@
 // subscriber), so loss is reported instead of waited on forever.
 import type { MqttClient } from 'mqtt';
 import { performance } from 'node:perf_hooks';
-import { CliError, EXIT } from '../cli/errors';
+import { MqttError } from '../mqtt/errors';
 import { type Connection, type PacketListener } from '../mqtt/connection';
 import type { Link } from '../mqtt/packet-event';
 import type { QoS } from '../mqtt/qos';
 import { publishNumbered } from '../numbered/publisher';
 import { seqOf } from '../numbered/payload';
 import { account, newTally, record, type Accounting } from '../numbered/tally';
-import { connectWithin, endWithin, LIMITS, subscribeWithin } from './bounded';
+import { connectWithin, LIMITS, subscribeWithin } from './bounded';
+import { END_GRACE_MS } from '../mqtt/connection';
 
 export interface RunJob {
   url: string;
@@ -70,12 +71,12 @@ export async function runQos(job: RunJob, progress?: (p: RunProgress) => void): 
   try {
     const { granted } = await subscribeWithin(sub, job.topic, job.qos, answerMs, job.url);
     // A bench at a QoS the broker will not deliver at would measure another level.
-    if (granted !== job.qos) throw new CliError(`the broker granted ${granted >= 0x80 ? 'no subscription' : `QoS ${granted}`} to a QoS ${job.qos} bench subscriber`, EXIT.protocol);
+    if (granted !== job.qos) throw new MqttError('rejected', `the broker granted ${granted >= 0x80 ? 'no subscription' : `QoS ${granted}`} to a QoS ${job.qos} bench subscriber`);
     pub = await connectWithin({ ...base, clientId: `${job.clientId}-pub` }, onPacket('publisher'), answerMs);
     return await measure(job, pub, sub, progress);
   } finally {
     // Bounded: against a broker that never acknowledges, the DISCONNECT would wait for ever (the report was printed, the process never exited).
-    await Promise.all([endWithin(pub, Math.min(answerMs, 2000)), endWithin(sub, Math.min(answerMs, 2000))]);
+    await Promise.all([pub?.end(Math.min(answerMs, END_GRACE_MS)), sub.end(Math.min(answerMs, END_GRACE_MS))]);
   }
 }
 

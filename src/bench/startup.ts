@@ -10,26 +10,32 @@ import { join } from 'node:path';
 import { start } from '../broker/start';
 import { adopt } from '../broker/children';
 import { within } from '../mqtt/wait';
-import { CliError, EXIT } from '../cli/errors';
-import { DEFAULT_MESSAGE, DEFAULT_TOPIC } from '../cli/options';
+import { ChildFailed } from '../broker/children';
+import { InputError, MqttError } from '../mqtt/errors';
 import { median } from './stats';
 
 const ROOT = join(__dirname, '..', '..');
 /** One timed run (a start, one QoS 1 message, an exit) that takes longer than this is stuck. */
 const RUN_MS = 30_000;
 
+/** What our publish sends when given no topic or message: `mqtt pub` is given the same, so all three do the same work. */
+export interface DefaultMessage {
+  topic: string;
+  message: string;
+}
+
 interface Command {
   name: string;
   argv: string[];
 }
 
-function commands(host: string, port: number, url: string): Command[] {
+function commands(host: string, port: number, url: string, same: DefaultMessage): Command[] {
   return [
     { name: 'compiled bin (node dist/publish.js --qos=1)', argv: [process.execPath, join(ROOT, 'dist', 'publish.js'), '--qos=1', '--broker', url] },
     { name: 'lesson path (npx ts-node src/publish.ts --qos=1)', argv: ['npx', 'ts-node', 'src/publish.ts', '--qos=1', '--broker', url] },
     {
       name: "MQTT.js bin (mqtt pub -q 1)",
-      argv: [join(ROOT, 'node_modules', '.bin', 'mqtt'), 'pub', '-h', host, '-p', String(port), '-q', '1', '-t', DEFAULT_TOPIC, '-m', DEFAULT_MESSAGE],
+      argv: [join(ROOT, 'node_modules', '.bin', 'mqtt'), 'pub', '-h', host, '-p', String(port), '-q', '1', '-t', same.topic, '-m', same.message],
     },
   ];
 }
@@ -45,17 +51,17 @@ async function time(command: Command): Promise<number> {
   const exited = (await within(once(child, 'exit'), RUN_MS)) as [number | null] | null;
   const ms = Number(process.hrtime.bigint() - start) / 1e6;
   await stop();
-  if (exited === null) throw new CliError(`${command.name} did not exit within ${RUN_MS / 1000} s`, EXIT.timeout);
+  if (exited === null) throw new MqttError('timeout', `${command.name} did not exit within ${RUN_MS / 1000} s`);
   const [code] = exited;
-  if (code !== 0) throw new CliError(`${command.name} exited with ${code}: ${err.trim().split('\n').at(-1) ?? ''}`, EXIT.protocol);
+  if (code !== 0) throw new ChildFailed(`${command.name} exited with ${code}: ${err.trim().split('\n').at(-1) ?? ''}`, null);
   return ms;
 }
 
 /** Times every command `runs` times, then prints the medians and the goals. */
-export async function runStartup(runs: number, print: (line: string) => void): Promise<void> {
-  if (!existsSync(join(ROOT, 'dist', 'publish.js'))) throw new CliError("dist/publish.js is missing: run 'npm run build' first", EXIT.usage);
+export async function runStartup(runs: number, same: DefaultMessage, print: (line: string) => void): Promise<void> {
+  if (!existsSync(join(ROOT, 'dist', 'publish.js'))) throw new InputError("dist/publish.js is missing: run 'npm run build' first");
   const broker = await start('aedes');
-  const list = commands(broker.host, broker.port, broker.url);
+  const list = commands(broker.host, broker.port, broker.url, same);
   const times = list.map(() => [] as number[]);
   try {
     await time(list[1]!); // warm the file cache and npx's lookup once; not counted

@@ -3,12 +3,15 @@
 import { exitOnSignals } from '../broker/children';
 import { runMain } from '../cli/main';
 import { BENCH_TOOL, parseBench } from '../cli/options/bench';
-import { EXIT } from '../cli/errors';
+import { EXIT, type ExitCode } from '../cli/errors';
 import { processIo, type Io } from '../cli/io';
-import { benchExit, runBench } from '../bench/levels';
+import { benchOutcome, runBench, type BenchOutcome } from '../bench/levels';
 import { LIMITS, type Limits } from '../bench/bounded';
 import { progressBar } from '../bench/progress';
 import { jsonReport, textReport } from '../bench/report';
+
+/** A complete bench exits 0; one that ended on --idle (something never came) 4; one whose broker closed a connection 5. */
+const BENCH_EXIT: Record<BenchOutcome, ExitCode> = { complete: EXIT.ok, idle: EXIT.timeout, closed: EXIT.protocol };
 
 /** `limits` are the bounded waits' lengths; tests pass short ones. */
 export async function main(argv: string[], io: Io = processIo(), limits: Limits = LIMITS): Promise<number> {
@@ -18,7 +21,7 @@ export async function main(argv: string[], io: Io = processIo(), limits: Limits 
   const { info, results } = await runBench(parsed.options, bar.update, limits).finally(() => bar.done());
   io.out.write(`${parsed.options.json ? jsonReport(info, results) : textReport(info, results)}\n`);
   // The report says what happened; the code lets a script notice a run that did not complete.
-  return benchExit(results);
+  return BENCH_EXIT[benchOutcome(results)];
 }
 
 if (require.main === module) {

@@ -5,13 +5,13 @@ import { runStartup } from '../bench/startup';
 import { EXIT } from '../cli/errors';
 import { processIo, type Io } from '../cli/io';
 import { runMain } from '../cli/main';
-import { parseStartup } from '../cli/options';
+import { DEFAULT_MESSAGE, DEFAULT_TOPIC, parseStartup } from '../cli/options';
 import { COMMANDS } from '../cli/options/parse';
 
 export async function main(argv: string[], io: Io = processIo()): Promise<number> {
   const parsed = parseStartup(argv);
   if (parsed.kind === 'shown') return EXIT.ok;
-  await runStartup(parsed.options.runs, (line) => io.out.write(`${line}\n`));
+  await runStartup(parsed.options.runs, { topic: DEFAULT_TOPIC, message: DEFAULT_MESSAGE }, (line) => io.out.write(`${line}\n`));
   return EXIT.ok;
 }
 

@@ -4,7 +4,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { readFileSync, rmSync } from 'node:fs';
-import { EXIT } from '../cli/errors';
+import { constants } from 'node:os';
 import { within } from '../mqtt/wait';
 
 interface Owned {
@@ -89,11 +89,26 @@ function waitDeadSync(pid: number, ms: number): void {
 export function exitOnSignals(): void {
   let stopping = false;
   const onSignal = (signal: NodeJS.Signals) => {
-    const code = signal === 'SIGINT' ? EXIT.interrupted : EXIT.terminated;
+    const code = 128 + constants.signals[signal]; // as shells report it: 130, 143
     if (stopping) process.exit(code);
     stopping = true;
     void within(stopAll(), 2 * STOP_MS + 500).finally(() => process.exit(code));
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+}
+
+/**
+ * A child process of ours failed: its last error line, and its exit code when
+ * it is one of our commands (null: an outside tool, its code means nothing to us).
+ * The command line passes a code of ours on, and calls anything else a protocol failure.
+ */
+export class ChildFailed extends Error {
+  constructor(
+    message: string,
+    readonly exitCode: number | null,
+  ) {
+    super(message);
+    this.name = 'ChildFailed';
+  }
 }

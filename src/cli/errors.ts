@@ -1,6 +1,7 @@
 // Exit codes and the errors that carry them. The README's exit-code table is
 // this list; keep them in step.
-import { MqttError, type MqttErrorKind } from '../mqtt/errors';
+import { ChildFailed } from '../broker/children';
+import { InputError, MqttError, type MqttErrorKind } from '../mqtt/errors';
 import { explain } from './explain';
 
 export const EXIT = {
@@ -63,9 +64,17 @@ export function errorLine(error: unknown, tool: string): string {
 
 export function exitCodeOf(error: unknown): ExitCode {
   if (error instanceof MqttError) return EXIT_OF[error.kind];
+  if (error instanceof InputError) return EXIT.usage;
+  if (error instanceof ChildFailed) return knownExit(error.exitCode);
   return error instanceof CliError ? error.exitCode : EXIT.usage;
 }
 
 function firstLine(text: string): string {
   return text.split('\n')[0] ?? text;
 }
+
+/** A child of ours exits with our codes (a connect error 2, a timeout 4, ...); anything else is a crash, a protocol failure here. */
+function knownExit(code: number | null): ExitCode {
+  return (Object.values(EXIT) as number[]).includes(code ?? -1) && code !== EXIT.ok ? (code as ExitCode) : EXIT.protocol;
+}
+

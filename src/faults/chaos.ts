@@ -4,12 +4,11 @@
 // sent and acknowledged. Burst mode cuts nothing: the subscriber is simply
 // offline while everything is published, which shows a broker's queue limit.
 import { performance } from 'node:perf_hooks';
-import { CliError, EXIT, type ExitCode } from '../cli/errors';
-import { type Connection, type ConnectionOptions } from '../mqtt/connection';
+import { END_GRACE_MS, stopClient, type Connection, type ConnectionOptions } from '../mqtt/connection';
 import { MqttError } from '../mqtt/errors';
 import type { PacketEvent } from '../mqtt/packet-event';
 import type { QoS } from '../mqtt/qos';
-import { connectWithin, drop, endWithin, LIMITS, secondsText, subscribeWithin, type Limits } from '../bench/bounded';
+import { connectWithin, LIMITS, subscribeWithin, type Limits } from '../bench/bounded';
 import { seqOf } from '../numbered/payload';
 import { publishNumbered, type NumberedPublisher } from '../numbered/publisher';
 import { newTally, record } from '../numbered/tally';
@@ -20,7 +19,7 @@ import { RECONNECT_PERIOD_MS } from '../wire/fault-link';
 import { start, type StartedBroker } from '../broker/start';
 import { startRelay, upstreamOf, type Relay, type RelayPacketEvent } from '../wire/relay';
 import type { Address } from '../broker/listen';
-import { within } from '../mqtt/wait';
+import { secondsText, within } from '../mqtt/wait';
 
 export interface ChaosOptions {
   /** Which broker to start on loopback (unless `broker` names a running one). */
@@ -81,11 +80,13 @@ export interface ChaosLimits extends Limits {
 
 export const CHAOS_LIMITS: ChaosLimits = { ...LIMITS, stallMs: 20_000 };
 
-/** The exit code a chaos report earns: a stalled run (a bound ran out) 4, a broken promise 5, a malformed packet 6. */
-export function chaosExit(report: ChaosReport): ExitCode {
-  if (report.runs.some((run) => run.malformed > 0)) return EXIT.violation;
-  if (report.runs.some((run) => run.stalled)) return EXIT.timeout;
-  return report.runs.every((run) => run.verdict.kept) ? EXIT.ok : EXIT.protocol;
+/** What a chaos report comes to, worst first: a malformed packet, a stalled run (a bound ran out), a broken promise; else every promise kept. */
+export type ChaosVerdict = 'malformed' | 'stalled' | 'broken' | 'kept';
+
+export function chaosVerdict(report: ChaosReport): ChaosVerdict {
+  if (report.runs.some((run) => run.malformed > 0)) return 'malformed';
+  if (report.runs.some((run) => run.stalled)) return 'stalled';
+  return report.runs.every((run) => run.verdict.kept) ? 'kept' : 'broken';
 }
 
 export async function runChaos(options: ChaosOptions, print: (line: string) => void, limits: ChaosLimits = CHAOS_LIMITS): Promise<ChaosReport> {
@@ -149,7 +150,7 @@ async function runQos(target: Address & { url: string }, qos: QoS, options: Chao
     pub = await connectWithin(pubOptions, counting('publisher'), answerMs, undefined, target.url).catch(seen(pubProxy));
     await subscribeWithin(sub, topic, qos, answerMs, target.url).catch(seen(subProxy));
     if (options.burst) {
-      await endWithin(sub, answerMs);
+      await sub.end(Math.min(answerMs, END_GRACE_MS));
     } else {
       pubProxy.arm(every(options, qos * 2));
       subProxy.arm(every(options, qos * 2 + 1));
@@ -188,11 +189,10 @@ async function runQos(target: Address & { url: string }, qos: QoS, options: Chao
 
 /** An error through the proxy, with what the proxy saw the broker do (close, or send garbage) instead of answering. */
 function withProxyView(error: unknown, proxy: Relay, url: string): unknown {
-  if (!(error instanceof CliError || error instanceof MqttError)) return error;
+  if (!(error instanceof MqttError)) return error;
   // The proxy cuts a connection that carries a malformed packet, so the client only saw a close: name the cause.
-  if (proxy.brokerMalformed() > 0) return new CliError(`the broker at ${url} sent ${proxy.brokerMalformed()} malformed packet(s); the proxy cut each of those connections`, EXIT.violation);
-  const closed = `: the broker closed the connection ${proxy.brokerClosed()} time(s)`;
-  if (proxy.brokerClosed() > 0) return error instanceof MqttError ? error.adding(closed) : new CliError(`${error.message}${closed}`, error.exitCode);
+  if (proxy.brokerMalformed() > 0) return new MqttError('violation', `the broker at ${url} sent ${proxy.brokerMalformed()} malformed packet(s); the proxy cut each of those connections`);
+  if (proxy.brokerClosed() > 0) return error.adding(`: the broker closed the connection ${proxy.brokerClosed()} time(s)`);
   return error;
 }
 
@@ -264,8 +264,8 @@ function resendCounter(publishDirection: 'receive' | 'send'): { onPacket(e: Rela
 
 /** A polite DISCONNECT, bounded (after the cuts a broker may never finish some handshakes); at once when forced. */
 async function finish(conn: Connection | undefined, force: boolean, ms: number): Promise<void> {
-  if (force) return drop(conn);
-  await endWithin(conn, Math.min(ms, 2000));
+  if (force) return conn && stopClient(conn.client);
+  await conn?.end(Math.min(ms, END_GRACE_MS));
 }
 
 /** The lines for one QoS run, from its figures. */

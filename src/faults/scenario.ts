@@ -2,7 +2,7 @@
 // 1 and 2 messages are published while it is away, and it comes back. Run
 // with clean=false (the session and its queue survive) and clean=true (they
 // do not). Every line is a real packet of a client or of the broker's wire.
-import type { Connection, ConnectionOptions, PacketListener } from '../mqtt/connection';
+import { END_GRACE_MS, stopClient, type Connection, type ConnectionOptions, type PacketListener } from '../mqtt/connection';
 import { formatBrokerPacket, formatPacket, paint, type Style } from '../mqtt/format';
 import type { BrokerPacketEvent, PacketEvent } from '../mqtt/packet-event';
 import { QOS_LEVELS, type QoS } from '../mqtt/qos';
@@ -11,9 +11,9 @@ import { start, type BrokerKind } from '../broker/start';
 import type { BrokerPacketListener } from '../wire/tap';
 import { startRelay, upstreamOf } from '../wire/relay';
 import type { Packet } from 'mqtt-packet';
-import { CliError, EXIT } from '../cli/errors';
-import { within } from '../mqtt/wait';
-import { connectWithin, drop, endWithin, LIMITS, orTimeout, secondsText, subscribeWithin, type Limits } from '../bench/bounded';
+import { orTimeout, secondsText, within } from '../mqtt/wait';
+import { MqttError } from '../mqtt/errors';
+import { connectWithin, LIMITS, subscribeWithin, type Limits } from '../bench/bounded';
 import type { Address } from '../broker/listen';
 import { createConnection } from 'node:net';
 
@@ -53,7 +53,7 @@ export async function runOfflineScenario(where: ScenarioBroker, style: Style, pr
   };
   const end = async (conn: Connection) => {
     open.delete(conn);
-    await endWithin(conn, answerMs);
+    await conn.end(Math.min(answerMs, END_GRACE_MS));
   };
   const subscribe = (conn: Connection, topic: string, qos: QoS) => subscribeWithin(conn, topic, qos, answerMs, named);
   const publish = async (conn: Connection, payload: string, qos: QoS) => {
@@ -63,7 +63,7 @@ export async function runOfflineScenario(where: ScenarioBroker, style: Style, pr
     try {
       const done = await within(Promise.race([conn.client.publishAsync(TOPIC, payload, { qos }), conn.lost]).then(() => true), answerMs);
       const missing = qos === 0 ? 'room on the socket' : qos === 1 ? 'PUBACK' : pubrec ? 'PUBCOMP' : 'PUBREC';
-      if (done === null) throw new CliError(`no ${missing} from the broker at ${named} for the QoS ${qos} message '${payload}' within ${secondsText(answerMs)}`, EXIT.timeout);
+      if (done === null) throw new MqttError('timeout', `no ${missing} from the broker at ${named} for the QoS ${qos} message '${payload}' within ${secondsText(answerMs)}`);
     } finally {
       conn.client.off('packetreceive', onReceive);
     }
@@ -114,7 +114,7 @@ export async function runOfflineScenario(where: ScenarioBroker, style: Style, pr
     }
   } finally {
     watching = new Set();
-    for (const conn of open) drop(conn);
+    for (const conn of open) stopClient(conn.client);
     await broker.close();
   }
   return outcomes;
@@ -187,11 +187,11 @@ async function reachable(url: string, target: Address, ms: number): Promise<void
     socket.once('error', reject);
   });
   try {
-    if ((await within(opened, ms)) === null) throw new CliError(`cannot reach the broker at ${url}: no TCP connection within ${secondsText(ms)}`, EXIT.timeout);
+    if ((await within(opened, ms)) === null) throw new MqttError('timeout', `cannot reach the broker at ${url}: no TCP connection within ${secondsText(ms)}`);
   } catch (error) {
-    if (error instanceof CliError) throw error;
+    if (error instanceof MqttError) throw error;
     const code = (error as NodeJS.ErrnoException).code;
-    throw new CliError(`cannot reach the broker at ${url}: ${code === 'ECONNREFUSED' ? 'connection refused' : (code ?? (error as Error).message)}`, EXIT.connect);
+    throw new MqttError('unreachable', `cannot reach the broker at ${url}: ${code === 'ECONNREFUSED' ? 'connection refused' : (code ?? (error as Error).message)}`);
   } finally {
     socket.destroy();
   }

@@ -5,7 +5,6 @@ import { performance } from 'node:perf_hooks';
 import { RECONNECT_ATTEMPTS, RECONNECT_PERIOD_MS } from '../wire/fault-link';
 import type { FaultSpec } from '../wire/fault';
 import { startRelay, upstreamOf, type Relay } from '../wire/relay';
-import { explain } from '../cli/explain';
 import { connect, type Connection, type ConnectionOptions, type ProtocolVersion } from '../mqtt/connection';
 import { publishAll } from '../mqtt/publisher';
 import type { QoS } from '../mqtt/qos';
@@ -28,6 +27,8 @@ export interface ExchangeOptions {
   fault?: FaultSpec;
   /** How long to wait for each answer of the broker's (CONNACK, SUBACK, an acknowledgement), and for each goodbye, in ms. */
   ackTimeoutMs: number;
+  /** A protocol error in the words the tools print (with the flag that changes the wait); its own message when left out. */
+  words?: (error: MqttError) => string;
 }
 
 /** MQTT.js handed a message to the subscriber's application. */
@@ -81,6 +82,7 @@ export async function runExchange(options: ExchangeOptions, onEvent: (event: Leg
   };
   const base = { url: options.url, clean: true, protocol: options.protocol ?? 4, connectTimeoutMs: options.ackTimeoutMs };
   const bound = options.ackTimeoutMs;
+  const words = options.words ?? ((error: MqttError) => error.message);
 
   const handovers: Handover[] = [];
   let delivered: (d: Delivery & { at: number }) => void = () => undefined;
@@ -104,7 +106,7 @@ export async function runExchange(options: ExchangeOptions, onEvent: (event: Leg
     } catch (error) {
       if (!waitRanOut(error)) throw error;
       await sub.end(0); // the SUBACK's wait is over: no more grace for it, DISCONNECT now
-      return result({ granted: null, delivery: null, problem: `${explain(error)}; without a subscription there is nothing to deliver, so the pair stops here`, timedOut: 'SUBACK' });
+      return result({ granted: null, delivery: null, problem: `${words(error)}; without a subscription there is nothing to deliver, so the pair stops here`, timedOut: 'SUBACK' });
     }
     let publisher: ConnectionOptions = { ...base, clientId: publisherId };
     if (options.fault && proxyLog) {
@@ -129,7 +131,7 @@ export async function runExchange(options: ExchangeOptions, onEvent: (event: Leg
     });
     const published = publishAll(pub, job).then(
       () => ({ problem: null, silent: false }),
-      (error: unknown) => ({ problem: describe(error), silent: waitRanOut(error) }),
+      (error: unknown) => ({ problem: describe(error, words), silent: waitRanOut(error) }),
     );
     const flow = await Promise.race([published, sub.lost]);
     const missing = flow.silent ? missingAck(pub) : null;
@@ -161,8 +163,8 @@ function waitRanOut(error: unknown): error is MqttError {
 }
 
 /** A pair's problem in the words the tools would print (with the flag that changes the wait). */
-function describe(error: unknown): string {
-  if (error instanceof MqttError) return explain(error);
+function describe(error: unknown, words: (error: MqttError) => string): string {
+  if (error instanceof MqttError) return words(error);
   return error instanceof Error ? error.message : String(error);
 }
 

@@ -9,7 +9,7 @@ import type { ProtocolVersion } from '../mqtt/connection';
 import type { FaultSpec } from '../wire/fault';
 import type { BrokerPacketEvent } from '../mqtt/packet-event';
 import type { QoS } from '../mqtt/qos';
-import { exchangeIds, runExchange } from './exchange';
+import { exchangeIds, runExchange, type ExchangeOptions } from './exchange';
 import type { LegEvent, ProxyLog } from './legs';
 import { brokerDisconnect, type PairRun } from './matrix';
 import { buildTimeline, type Note } from './timeline';
@@ -32,6 +32,8 @@ export interface LabOptions {
   message: string;
   /** --fault: each pair's publisher goes through a fault proxy and reconnects after a cut. */
   fault?: FaultSpec;
+  /** A pair's protocol error in the words the tools print; its own message when left out. */
+  words?: ExchangeOptions['words'];
 }
 
 /** The lab's --ack-timeout default: long enough for any loopback broker, short enough that a silent one ends the lab soon. */
@@ -88,7 +90,7 @@ export async function runPairs(options: LabOptions, onStart: (session: LabSessio
         const clients = exchangeIds(idPrefix);
         tapped = [];
         const topic = `${options.topic}/pub${publishQos}-sub${subscribeQos}`;
-        const result = await runExchange({ url, publishQos, subscribeQos, topic, message: options.message, idPrefix, protocol: options.protocol, fault: options.fault, ackTimeoutMs });
+        const result = await runExchange({ url, publishQos, subscribeQos, topic, message: options.message, idPrefix, protocol: options.protocol, fault: options.fault, ackTimeoutMs, words: options.words });
         if (started) {
           // Wait until the tap has seen the DISCONNECT of each client that sent one.
           const pending = disconnecting(result.events, clients).filter((id) => !tapped.some((e) => e.clientId === id && e.packet.cmd === 'disconnect'));

@@ -3,24 +3,29 @@
 // then the --trace file and --mermaid diagrams, if asked for. A broker that
 // broke an MQTT rule, or never answered, ends the lab with one error line
 // (exit 6 or 4) after everything it did was shown.
-import { CliError, EXIT } from '../cli/errors';
-import type { LabCliOptions } from '../cli/options';
+import { MqttError } from '../mqtt/errors';
 import { paint, type Style } from '../mqtt/format';
 import { effectiveQos } from '../mqtt/qos';
 import { brokerLaneLabel, formatDiagram, type TapKind } from './diagram';
 import { cellOf, formatMatrix } from './matrix';
 import { mermaidDocument, type MermaidPair } from './mermaid';
 import { openOutputFile } from '../cli/output-file';
-import { runPairs, type LabPair, type LabSession } from './pairs';
+import { runPairs, type LabOptions, type LabPair, type LabSession } from './pairs';
 import type { Timeline } from './timeline';
 import { traceWriter, type TraceSink } from '../mqtt/trace';
 import { pairRecords } from './trace';
 import { violationsOf, violationText } from './violations';
 
+/** What the lab runs, and where its Mermaid export goes. */
+export interface LabRunOptions {
+  lab: LabOptions;
+  mermaid?: string;
+}
+
 /** The --trace file, opened by the command: where its records go, and the path the last line names. */
 export type LabTraceFile = TraceSink & { path: string };
 
-export async function runLab(options: LabCliOptions, style: Style, print: (line: string) => void, stop?: AbortSignal, traceFile?: LabTraceFile): Promise<LabPair[]> {
+export async function runLab(options: LabRunOptions, style: Style, print: (line: string) => void, stop?: AbortSignal, traceFile?: LabTraceFile): Promise<LabPair[]> {
   const trace = traceFile && traceWriter(traceFile);
   let mermaid: ReturnType<typeof openOutputFile> | null = null;
   let session: LabSession | undefined;
@@ -94,17 +99,17 @@ function tapKind(session: LabSession | undefined): TapKind {
  * The lab's verdict once everything is shown: a broken MQTT rule (exit 6)
  * outranks an answer that never came (exit 4); null when the broker did its part.
  */
-export function labVerdict(pairs: readonly LabPair[]): CliError | null {
+export function labVerdict(pairs: readonly LabPair[]): MqttError | null {
   const name = (p: LabPair) => `pub ${p.publishQos} / sub ${p.subscribeQos}`;
   const broke = pairs.filter((p) => violationsOf(p.timeline.arrows).length > 0);
   if (broke.length) {
     const first = violationsOf(broke[0]!.timeline.arrows)[0]!;
-    return new CliError(`the broker broke an MQTT rule in ${count(broke.length, pairs.length)} (${broke.map(name).join(', ')}): it ${first.text} [${first.rule}]`, EXIT.violation);
+    return new MqttError('violation', `the broker broke an MQTT rule in ${count(broke.length, pairs.length)} (${broke.map(name).join(', ')}): it ${first.text} [${first.rule}]`);
   }
   const silent = pairs.filter((p) => p.timedOut);
   if (silent.length) {
     const missing = [...new Set(silent.map((p) => p.timedOut))].join(', ');
-    return new CliError(`the broker left ${count(silent.length, pairs.length)} unanswered (${silent.map(name).join(', ')}): no ${missing} within --ack-timeout`, EXIT.timeout);
+    return new MqttError('timeout', `the broker left ${count(silent.length, pairs.length)} unanswered (${silent.map(name).join(', ')}): no ${missing} within --ack-timeout`);
   }
   return null;
 }

@@ -310,7 +310,9 @@ function malformed(error: Error): Violation {
  */
 export function stopClient(client: MqttClient): void {
   client.options.reconnectPeriod = 0;
-  client.end(true);
+  // MQTT.js ignores end() while an earlier end() still waits for in-flight messages: cut the stream instead.
+  if (client.disconnecting) client.stream.destroy();
+  else client.end(true);
 }
 
 /** Whether bytes written now can still leave: the stream is neither ending nor gone. */

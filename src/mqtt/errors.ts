@@ -50,3 +50,14 @@ export class MqttError extends Error {
     return new MqttError(this.kind, `${this.message}${words}`, this.remedy, this.waitedMs);
   }
 }
+
+/**
+ * A feature's own input cannot be used: a tool that is not installed, a build
+ * that is missing. Not the broker's doing; the command line exits as for a bad option.
+ */
+export class InputError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'InputError';
+  }
+}

@@ -66,7 +66,7 @@ export function parseBroker(argv: string[]): Parsed<BrokerCliOptions> {
   return {
     kind: 'run',
     options: {
-      engine: engineFlag(raw, DEFAULT_ENGINE),
+      engine: engineFlag(raw),
       host,
       remote: !isLoopbackHost(host),
       port,

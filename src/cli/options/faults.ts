@@ -57,7 +57,7 @@ export function parseScenario(argv: string[]): Parsed<ScenarioCliOptions> {
   if (names.length !== 1) throw new UsageError(`name one scenario (${SCENARIOS.join(', ')}), got ${names.length === 0 ? 'none' : `'${names.join(' ')}'`}`);
   const name = names[0]!;
   if (!(SCENARIOS as readonly string[]).includes(name)) throw new UsageError(`unknown scenario '${printable(name)}', use ${SCENARIOS.join(', ')}`);
-  return { kind: 'run', options: { name: name as ScenarioName, engine: engineFlag(raw, 'aedes'), broker: ownBrokerFlag(raw, argv), display: display(raw) } };
+  return { kind: 'run', options: { name: name as ScenarioName, engine: engineFlag(raw), broker: ownBrokerFlag(raw, argv), display: display(raw) } };
 }
 
 export function parseChaos(argv: string[]): Parsed<ChaosOptions> {
@@ -90,7 +90,7 @@ export function parseChaos(argv: string[]): Parsed<ChaosOptions> {
   return {
     kind: 'run',
     options: {
-      engine: engineFlag(raw, 'aedes'),
+      engine: engineFlag(raw),
       broker: ownBrokerFlag(raw, argv),
       count: runCount(defaulted(raw, 'count')),
       qos,

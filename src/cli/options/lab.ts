@@ -1,17 +1,17 @@
 // npm start: the QoS lab's pairs, broker and exports.
-import { LAB_ACK_TIMEOUT_MS, type LabOptions } from '../../lab/pairs';
+import { LAB_ACK_TIMEOUT_MS } from '../../lab/pairs';
+import type { LabRunOptions } from '../../lab/run-lab';
 import { UsageError } from '../errors';
+import { explain } from '../explain';
 import { brokerUrl } from './broker-url';
 import { MAX_PACKET_BYTES } from './input';
 import { DEFAULT_MESSAGE } from './pair';
 import { ackPackets, COMMANDS, DEFAULT_PROTOCOL, defaulted, display, displayOptions, engineFlag, engineOption, faultOption, filePath, parseRaw, protocolFlag, MAX_STRING_BYTES, qosList, seconds, single, topicFlag, traceFlag, traceOption, validateFault, type Display, type Parsed, type TraceFile } from './parse';
 
-export interface LabCliOptions {
+export interface LabCliOptions extends LabRunOptions {
   display: Display;
-  lab: LabOptions;
   /** --trace FILE (or --json FILE, its old spelling). */
   trace?: TraceFile;
-  mermaid?: string;
 }
 
 const DEFAULT_LAB_TOPIC = 'qos-lab';
@@ -70,6 +70,7 @@ export function parseLab(argv: string[]): Parsed<LabCliOptions> {
         topic,
         message,
         ...(fault ? { fault } : {}),
+        words: explain,
       },
       trace: traceFlag(raw),
       mermaid: filePath(raw, 'mermaid'),

@@ -20,7 +20,7 @@ export function parseLoad(argv: string[], mosquittoInstalled: boolean): Parsed<L
     ),
   );
   if (!raw) return { kind: 'shown' };
-  const qos = qosFlag(raw, '1');
+  const qos = qosFlag(raw);
   const engine = engineFlag(raw, mosquittoInstalled ? 'mosquitto' : 'aedes');
   if (engine === 'mosquitto' && !mosquittoInstalled) throw new UsageError("--engine mosquitto: mosquitto is not installed (bash scripts/install-mosquitto.sh)");
   const seconds = integer('seconds', defaulted(raw, 'seconds'), 1);

@@ -135,7 +135,7 @@ export function parseSubscribe(argv: string[], env = process.env): Parsed<Subscr
 }
 
 function validateCommon(role: Role, raw: Record<string, unknown>, env: NodeJS.ProcessEnv): CommonOptions {
-  const qos = qosFlag(raw, DEFAULT_QOS);
+  const qos = qosFlag(raw);
 
   const url = brokerUrl(defaulted(raw, 'broker'));
   const machine = machineTag();

@@ -249,8 +249,9 @@ export function filePath(raw: Record<string, unknown>, flag: string): string | u
   return path;
 }
 
-export function qosFlag(raw: Record<string, unknown>, fallback: string): QoS {
-  const text = single(raw, 'qos') ?? fallback;
+/** --qos, whose default its option declares. */
+export function qosFlag(raw: Record<string, unknown>): QoS {
+  const text = defaulted(raw, 'qos');
   const qos = parseQos(text);
   if (qos === null) throw new UsageError(`--qos must be 0, 1 or 2, got '${text}'`);
   return qos;
@@ -328,9 +329,9 @@ export function engineOption(y: Argv, describe: string, fallback?: BrokerKind): 
   return y.option('engine', { type: 'string', choices: [...BROKER_KINDS], ...(fallback && { default: fallback }), describe });
 }
 
-/** The --engine given, or `fallback`. */
-export function engineFlag(raw: Record<string, unknown>, fallback: BrokerKind): BrokerKind {
-  const text = single(raw, 'engine') ?? fallback;
+/** The --engine given, or `fallback` for a command whose --engine declares no default (it depends on the machine, or is worded in the help). */
+export function engineFlag(raw: Record<string, unknown>, fallback?: BrokerKind): BrokerKind {
+  const text = fallback === undefined ? defaulted(raw, 'engine') : (single(raw, 'engine') ?? fallback);
   if (!(BROKER_KINDS as readonly string[]).includes(text)) throw new UsageError(`--engine must be ${BROKER_KINDS.join(' or ')}, got '${printable(text)}'`);
   return text as BrokerKind;
 }
