@@ -3,10 +3,9 @@
 import { EXIT } from '../cli/errors';
 import { processIo, type Io } from '../cli/io';
 import { runMain } from '../cli/main';
-import { interrupted, isSignal, SIGNAL_EXIT } from '../cli/signals';
+import { untilSignal } from '../cli/signals';
 import { labVerdict, runLab } from '../lab/run-lab';
 import { useColor } from '../mqtt/format';
-import { within } from '../mqtt/wait';
 import { parseLab } from '../cli/options/lab';
 import { COMMANDS, OLD_TRACE_NOTE } from '../cli/options/parse';
 import { openOutputFile } from '../cli/output-file';
@@ -20,25 +19,15 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
   if (options.trace?.flag === 'json') io.err.write(`${OLD_TRACE_NOTE}\n`);
   // Opened before the broker starts: a bad path is one line before anything runs.
   const trace = options.trace && openOutputFile(options.trace.flag, options.trace.path);
-  const [signal, abort] = [interrupted(), new AbortController()];
-  try {
-    const running = runLab(options, { verbose: options.display.verbose, color: useColor(options.display.color, io.out, io.env) }, (line) => io.out.write(`${line}\n`), abort.signal, trace);
-    const first = await Promise.race([running, signal.promise]);
-    if (isSignal(first)) {
-      const code = SIGNAL_EXIT[first];
-      abort.abort();
-      // A second signal quits at once (process.exit still runs the 'exit' hook that stops mosquitto).
-      for (const name of ['SIGINT', 'SIGTERM'] as const) process.once(name, () => process.exit(code));
-      io.out.write('\ninterrupted: ending the pair in flight and stopping the broker (Ctrl-C again quits at once)\n');
-      if ((await within(running.catch(() => []), STOP_MS)) === null) process.exit(code); // --ack-timeout may be long
-      return code;
-    }
-    const verdict = labVerdict(first);
-    if (verdict) throw verdict;
-    return EXIT.ok;
-  } finally {
-    signal.dispose();
-  }
+  const mermaid = options.mermaid === undefined ? undefined : openOutputFile('mermaid', options.mermaid);
+  const style = { verbose: options.display.verbose, color: useColor(options.display.color, io.out, io.env) };
+  const ran = await untilSignal((stop) => runLab({ lab: options.lab, mermaid }, style, (line) => io.out.write(`${line}\n`), stop, trace), STOP_MS, () =>
+    io.out.write('\ninterrupted: ending the pair in flight and stopping the broker (Ctrl-C again quits at once)\n'),
+  );
+  if ('code' in ran) return ran.code;
+  const verdict = labVerdict(ran.done);
+  if (verdict) throw verdict;
+  return EXIT.ok;
 }
 
 if (require.main === module) runMain(COMMANDS.lab, main);

@@ -2,6 +2,7 @@
 // (DISCONNECT, within a bound) and exit 130 or 143 instead of dying mid-handshake.
 // Each listener is a `once`: the second signal meets Node's default and ends the process at once.
 import { EXIT, type ExitCode } from './errors';
+import { within } from '../mqtt/wait';
 
 export type Signal = 'SIGINT' | 'SIGTERM';
 
@@ -35,4 +36,27 @@ export function interrupted(): { promise: Promise<Signal>; dispose(): void } {
 /** Whether a race's outcome is a signal rather than the work's own result. */
 export function isSignal(value: unknown): value is Signal {
   return value === 'SIGINT' || value === 'SIGTERM';
+}
+
+/**
+ * Runs `work` until it ends or a signal comes. On a signal: `abort` tells the
+ * work to stop, it gets `stopMs` to do so (its own waits are bounded anyway,
+ * but may be long), a second signal quits at once; the result is the signal's
+ * exit code. process.exit still runs the 'exit' hooks that stop child brokers.
+ */
+export async function untilSignal<T>(work: (stop: AbortSignal) => Promise<T>, stopMs: number, onSignal: () => void): Promise<{ done: T } | { code: ExitCode }> {
+  const [signal, abort] = [interrupted(), new AbortController()];
+  try {
+    const running = work(abort.signal);
+    const first = await Promise.race([running.then((done) => ({ done })), signal.promise]);
+    if (!isSignal(first)) return first;
+    const code = SIGNAL_EXIT[first];
+    abort.abort();
+    for (const name of ['SIGINT', 'SIGTERM'] as const) process.once(name, () => process.exit(code));
+    onSignal();
+    if ((await within(running.catch(() => undefined), stopMs)) === null) process.exit(code);
+    return { code };
+  } finally {
+    signal.dispose();
+  }
 }

@@ -9,17 +9,23 @@ import { effectiveQos } from '../mqtt/qos';
 import { brokerLaneLabel, formatDiagram, type TapKind } from './diagram';
 import { cellOf, formatMatrix } from './matrix';
 import { mermaidDocument, type MermaidPair } from './mermaid';
-import { openOutputFile } from '../cli/output-file';
 import { runPairs, type LabOptions, type LabPair, type LabSession } from './pairs';
 import type { Timeline } from './timeline';
 import { traceWriter, type TraceSink } from '../mqtt/trace';
 import { pairRecords } from './trace';
 import { violationsOf, violationText } from './violations';
 
+/** A file the command opened for the lab to write (--mermaid): opened before any work, so a bad path fails first. */
+export interface ExportFile {
+  path: string;
+  write(text: string): void;
+  close(): void;
+}
+
 /** What the lab runs, and where its Mermaid export goes. */
 export interface LabRunOptions {
   lab: LabOptions;
-  mermaid?: string;
+  mermaid?: ExportFile;
 }
 
 /** The --trace file, opened by the command: where its records go, and the path the last line names. */
@@ -27,11 +33,10 @@ export type LabTraceFile = TraceSink & { path: string };
 
 export async function runLab(options: LabRunOptions, style: Style, print: (line: string) => void, stop?: AbortSignal, traceFile?: LabTraceFile): Promise<LabPair[]> {
   const trace = traceFile && traceWriter(traceFile);
-  let mermaid: ReturnType<typeof openOutputFile> | null = null;
+  const mermaid = options.mermaid ?? null;
   let session: LabSession | undefined;
   const version = options.lab.protocol === 5 ? 'MQTT 5' : 'MQTT 3.1.1';
   try {
-    mermaid = options.mermaid === undefined ? null : openOutputFile('mermaid', options.mermaid);
     const pairs = await runPairs(
       options.lab,
       (s) => {

@@ -8,8 +8,10 @@ import { MAX_PACKET_BYTES } from './input';
 import { DEFAULT_MESSAGE } from './pair';
 import { ackPackets, COMMANDS, DEFAULT_PROTOCOL, defaulted, display, displayOptions, engineFlag, engineOption, faultOption, filePath, parseRaw, protocolFlag, MAX_STRING_BYTES, qosList, seconds, single, topicFlag, traceFlag, traceOption, validateFault, type Display, type Parsed, type TraceFile } from './parse';
 
-export interface LabCliOptions extends LabRunOptions {
+export interface LabCliOptions extends Omit<LabRunOptions, 'mermaid'> {
   display: Display;
+  /** --mermaid FILE: opened by the entry, written by the lab. */
+  mermaid?: string;
   /** --trace FILE (or --json FILE, its old spelling). */
   trace?: TraceFile;
 }
