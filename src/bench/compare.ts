@@ -18,7 +18,7 @@ import type { QoS } from '../mqtt/qos';
 import { payloadFor, seqOf } from '../numbered/payload';
 import { account, newTally, record, type Accounting } from '../numbered/tally';
 import { rateText } from './report';
-import { runQos } from './run';
+import { measureLevel } from './run';
 import { median, rate } from './stats';
 
 /** The bench's message options, plus how many alternating rounds. */
@@ -41,7 +41,7 @@ function spanRate(unique: number, first: number, last: number): number {
 
 async function ours(broker: StartedBroker, qos: QoS, o: CompareOptions): Promise<Measured> {
   const n = runs++;
-  const s = await runQos({ url: broker.url, qos, count: o.count, size: o.size, window: o.window, idleMs: IDLE_MS, topic: `compare/ours/${n}`, clientId: `cmp-ours-${process.pid}-${n}` });
+  const s = await measureLevel({ url: broker.url, qos, count: o.count, size: o.size, window: o.window, idleMs: IDLE_MS, topic: `compare/ours/${n}`, clientId: `cmp-ours-${process.pid}-${n}` });
   return { msgPerSec: spanRate(s.accounting.unique, s.firstReceive, s.lastReceive), accounting: s.accounting };
 }
 

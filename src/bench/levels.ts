@@ -3,8 +3,8 @@
 import { start, type StartedBroker } from '../broker/start';
 import type { QoS } from '../mqtt/qos';
 import type { BenchInfo } from './report';
-import { summarize, type QosResult } from './result';
-import { runQos, type RunProgress } from './run';
+import { resultOf, type QosResult } from './result';
+import { measureLevel, type RunProgress } from './run';
 import { openTrace } from './trace';
 import type { TraceSink } from '../mqtt/trace';
 import { LIMITS, type Limits } from './bounded';
@@ -42,7 +42,7 @@ export async function runBench(options: BenchOptions, progress?: (label: string,
     const url = options.broker ?? embedded!.url;
     const results: QosResult[] = [];
     for (const qos of options.levels) {
-      const samples = await runQos(
+      const samples = await measureLevel(
         {
           url,
           qos,
@@ -59,7 +59,7 @@ export async function runBench(options: BenchOptions, progress?: (label: string,
         progress && ((p) => progress(`QoS ${qos}`, options.count, p)),
       );
       await trace?.flush();
-      results.push(summarize(samples));
+      results.push(resultOf(samples));
     }
     const broker = embedded ? `${url} (embedded aedes)` : url;
     return { info: { broker, count: options.count, size: options.size, window: options.window }, results };

@@ -24,7 +24,7 @@ export interface QosResult {
   end: RunEnd;
 }
 
-export function summarize(samples: RunSamples): QosResult {
+export function resultOf(samples: RunSamples): QosResult {
   const { job, accounting } = samples;
   const elapsedMs = accounting.unique > 0 ? samples.lastReceive - samples.firstSend : 0;
   return {

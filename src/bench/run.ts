@@ -8,7 +8,7 @@ import type { MqttClient } from 'mqtt';
 import { performance } from 'node:perf_hooks';
 import { MqttError } from '../mqtt/errors';
 import { type Connection, type PacketListener } from '../mqtt/connection';
-import type { Link } from '../mqtt/packet-event';
+import type { Leg } from '../mqtt/packet-event';
 import type { QoS } from '../mqtt/qos';
 import { publishNumbered } from '../numbered/publisher';
 import { seqOf } from '../numbered/payload';
@@ -33,7 +33,7 @@ export interface RunJob {
   /** After this many deliveries the subscriber stops reading its socket until the publisher is done. */
   stallAfter?: number;
   /** A listener for each client's packets (the trace); none by default. */
-  onPacket?: (client: Link) => PacketListener;
+  onPacket?: (client: Leg) => PacketListener;
 }
 
 /** Why the run ended. */
@@ -62,8 +62,8 @@ export interface RunProgress {
 
 const NO_PACKETS: PacketListener = () => undefined;
 
-export async function runQos(job: RunJob, progress?: (p: RunProgress) => void): Promise<RunSamples> {
-  const onPacket = (client: Link) => job.onPacket?.(client) ?? NO_PACKETS;
+export async function measureLevel(job: RunJob, progress?: (p: RunProgress) => void): Promise<RunSamples> {
+  const onPacket = (client: Leg) => job.onPacket?.(client) ?? NO_PACKETS;
   const base = { url: job.url, clean: true, protocol: 4 as const };
   const answerMs = job.answerMs ?? LIMITS.answerMs;
   const sub = await connectWithin({ ...base, clientId: `${job.clientId}-sub` }, onPacket('subscriber'), answerMs);

@@ -6,11 +6,11 @@
 // (measured, see docs/bench.md), keeping the event costs a push.
 import { performance } from 'node:perf_hooks';
 import type { PacketListener } from '../mqtt/connection';
-import type { Link, PacketEvent } from '../mqtt/packet-event';
+import type { Leg, PacketEvent } from '../mqtt/packet-event';
 import { traceRecord, traceWriter, type TraceSink } from '../mqtt/trace';
 
 export interface Trace {
-  listener(client: Link): PacketListener;
+  listener(client: Leg): PacketListener;
   /** Writes what was recorded since the last flush; call outside the measured part. */
   flush(): Promise<void>;
   close(): Promise<void>;
@@ -20,7 +20,7 @@ export interface Trace {
 export function openTrace(sink: TraceSink): Trace {
   const writer = traceWriter(sink);
   const start = performance.now();
-  let events: { client: Link; event: PacketEvent }[] = [];
+  let events: { client: Leg; event: PacketEvent }[] = [];
   const flush = async () => {
     const kept = events;
     events = [];

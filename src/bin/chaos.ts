@@ -4,7 +4,7 @@ import { EXIT, type ExitCode } from '../cli/errors';
 import { processIo, type Io } from '../cli/io';
 import { runMain } from '../cli/main';
 import { parseChaos } from '../cli/options/faults';
-import { CHAOS_LIMITS, chaosVerdict, runChaos, type ChaosVerdict, type ChaosLimits } from '../faults/chaos';
+import { CHAOS_LIMITS, chaosVerdict, runChaos, type ChaosVerdict, type ChaosLimits } from '../chaos/chaos';
 import { COMMANDS } from '../cli/options/parse';
 import { exitOnSignals } from '../broker/children';
 

@@ -5,7 +5,7 @@ import { EXIT } from '../cli/errors';
 import { processIo, type Io } from '../cli/io';
 import { runMain } from '../cli/main';
 import { parseScenario, type ScenarioName } from '../cli/options/faults';
-import { runOfflineScenario } from '../faults/scenario';
+import { runOfflineScenario } from '../scenario/offline';
 import { LIMITS, type Limits } from '../bench/bounded';
 import { useColor } from '../mqtt/format';
 import { COMMANDS } from '../cli/options/parse';

@@ -4,7 +4,7 @@
 import { performance } from 'node:perf_hooks';
 import type { ProtocolVersion } from '../mqtt/connection';
 import { escapeText, formatPacket, paint, useColor, type Style } from '../mqtt/format';
-import type { Link, PacketEvent } from '../mqtt/packet-event';
+import type { Leg, PacketEvent } from '../mqtt/packet-event';
 import { traceRecord, traceWriter, type TraceContext } from '../mqtt/trace';
 import type { TraceFile } from './options/parse';
 import type { Io } from './io';
@@ -61,7 +61,7 @@ export function makePrinter(output: OutputOptions, streams: Streams = { out: pro
  * --trace on publish-with-qos / subscribe-with-qos: the printer also writes each
  * packet to the trace file. `close` must run when the tool is done.
  */
-export function tracedPrinter(printer: Printer, file: TraceFile | undefined, leg: Link, protocol: ProtocolVersion): { printer: Printer; close(): void } {
+export function tracedPrinter(printer: Printer, file: TraceFile | undefined, leg: Leg, protocol: ProtocolVersion): { printer: Printer; close(): void } {
   if (file === undefined) return { printer, close: () => undefined };
   const trace = traceWriter(openOutputFile(file.flag, file.path));
   const context: TraceContext = { leg, seenBy: leg, protocol, start: performance.now() };

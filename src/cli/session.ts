@@ -5,7 +5,7 @@ import type { MqttClient } from 'mqtt';
 import { connect, END_GRACE_MS, stopClient, type Connection, type ConnectionOptions } from '../mqtt/connection';
 import { EXIT } from './errors';
 import { processIo, type Io } from './io';
-import type { Link, PacketEvent } from '../mqtt/packet-event';
+import type { Leg, PacketEvent } from '../mqtt/packet-event';
 import { describeResumed } from './notes';
 import type { CommonOptions } from './options';
 import { makePrinter, tracedPrinter, type Printer } from './printer';
@@ -72,7 +72,7 @@ export interface Tool {
  * Everything around a tool's own work, in one place for both tools: the
  * printer (and --trace file), the --fault proxy, the connection, Ctrl-C.
  */
-export async function runTool(options: CommonOptions, role: Link, build: (printer: Printer) => Tool, io: Io = processIo()): Promise<number> {
+export async function runTool(options: CommonOptions, role: Leg, build: (printer: Printer) => Tool, io: Io = processIo()): Promise<number> {
   if (options.output.trace?.flag === 'json') io.err.write(`${OLD_TRACE_NOTE}\n`);
   const traced = tracedPrinter(makePrinter(options.output, io), options.output.trace, role, options.connection.protocol);
   const { printer } = traced;

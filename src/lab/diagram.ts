@@ -5,7 +5,8 @@
 // cut is a marked line; the packet it swallowed, an arrow that never arrives.
 import { packetDetails, paint, type Style } from '../mqtt/format';
 import { arrowLabel } from './label';
-import { interleave, type Cut, type Lane, type Note, type Timeline } from './timeline';
+import { interleave, type Cut, type Note, type Timeline } from './timeline';
+import type { Lane } from './lanes';
 import { violationsOf } from './violations';
 
 const GAP = 34;

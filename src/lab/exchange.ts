@@ -10,7 +10,7 @@ import { publishAll } from '../mqtt/publisher';
 import type { QoS } from '../mqtt/qos';
 import { MqttError } from '../mqtt/errors';
 import { collectDeliveries, subscribe, type Delivery, type Subscription } from '../mqtt/subscriber';
-import type { LegEvent, ProxyLog } from './legs';
+import type { LaneEvent, ProxyLog } from './lanes';
 import { within } from '../mqtt/wait';
 
 export interface ExchangeOptions {
@@ -52,7 +52,7 @@ export interface ExchangeResult {
   problem: string | null;
   /** The broker's answer that never came within the ack timeout (`SUBACK`, `PUBACK`, `PUBREC`, `PUBCOMP`), or null. */
   timedOut: string | null;
-  events: LegEvent[];
+  events: LaneEvent[];
   /** What the fault proxy did on the publisher's connection; null without --fault. */
   proxy: ProxyLog | null;
 }
@@ -73,10 +73,10 @@ export function exchangeIds(idPrefix: string): { publisherId: string; subscriber
  * (`problem`), not an error: the lab shows what the broker did. A broker that
  * never accepts a connection, or drops the subscriber's, is an error.
  */
-export async function runExchange(options: ExchangeOptions, onEvent: (event: LegEvent) => void = () => undefined): Promise<ExchangeResult> {
-  const events: LegEvent[] = [];
+export async function runExchange(options: ExchangeOptions, onEvent: (event: LaneEvent) => void = () => undefined): Promise<ExchangeResult> {
+  const events: LaneEvent[] = [];
   const { publisherId, subscriberId } = exchangeIds(options.idPrefix);
-  const record = (event: LegEvent) => {
+  const record = (event: LaneEvent) => {
     events.push(event);
     onEvent(event);
   };
@@ -88,7 +88,7 @@ export async function runExchange(options: ExchangeOptions, onEvent: (event: Leg
   let delivered: (d: Delivery & { at: number }) => void = () => undefined;
   const firstDelivery = new Promise<Delivery & { at: number }>((resolve) => (delivered = resolve));
   // connect() bounds the wait for CONNACK: a broker that never sends one is an error (exit 4).
-  const sub: Connection = await connect({ ...base, clientId: subscriberId }, (e) => record({ ...e, leg: 'subscriber' }), (client) => {
+  const sub: Connection = await connect({ ...base, clientId: subscriberId }, (e) => record({ ...e, lane: 'subscriber' }), (client) => {
     collectDeliveries(client, (d) => {
       const at = performance.now();
       handovers.push({ at, qos: d.qos, secondCopy: d.secondCopy });
@@ -122,7 +122,7 @@ export async function runExchange(options: ExchangeOptions, onEvent: (event: Leg
       // clean:false so the broker keeps the publisher's session (its half-done flow) across the cut.
       publisher = { ...publisher, url: proxy.url, clean: false, reconnect: { periodMs: RECONNECT_PERIOD_MS, maxAttempts: RECONNECT_ATTEMPTS } };
     }
-    pub = await connect(publisher, (e) => record({ ...e, leg: 'publisher' }));
+    pub = await connect(publisher, (e) => record({ ...e, lane: 'publisher' }));
     // publishAll bounds each acknowledgement's wait and names the one that never came.
     const job = { topic: options.topic, qos: options.publishQos, message: options.message, count: 1, interval: 0, retain: false, ackTimeoutMs: bound };
     const acknowledged = firstDelivery.then(async (d) => {

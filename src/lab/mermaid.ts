@@ -2,7 +2,8 @@
 // a Markdown file, so they render on GitHub and in editors.
 import { cutText } from './diagram';
 import { arrowLabel } from './label';
-import { interleave, type Lane, type Timeline } from './timeline';
+import { interleave, type Timeline } from './timeline';
+import type { Lane } from './lanes';
 import { violationsOf } from './violations';
 
 const ACTOR: Record<Lane, string> = { publisher: 'P', broker: 'B', subscriber: 'S' };

@@ -10,7 +10,7 @@ import type { FaultSpec } from '../wire/fault';
 import type { BrokerPacketEvent } from '../mqtt/packet-event';
 import type { QoS } from '../mqtt/qos';
 import { exchangeIds, runExchange, type ExchangeOptions } from './exchange';
-import type { LegEvent, ProxyLog } from './legs';
+import type { LaneEvent, ProxyLog } from './lanes';
 import { brokerDisconnect, type PairRun } from './matrix';
 import { buildTimeline, type Note } from './timeline';
 import { within } from '../mqtt/wait';
@@ -63,13 +63,13 @@ const TAP_SETTLE_MS = 1000;
 /** Runs the pairs in order; once `stop` is aborted no further pair starts (the one in flight ends within its bounds). */
 export async function runPairs(options: LabOptions, onStart: (session: LabSession) => void, onPair: (pair: LabPair) => void, stop?: AbortSignal): Promise<LabPair[]> {
   const start = performance.now();
-  let tapped: LegEvent[] = [];
+  let tapped: LaneEvent[] = [];
   let waiting: { clientId: string; seen: () => void }[] = [];
   const engine = options.url ? null : (options.engine ?? 'aedes');
   const started = engine
     ? await startBroker(engine, {
         onPacket: (event: BrokerPacketEvent) => {
-          tapped.push({ ...event, leg: 'broker' });
+          tapped.push({ ...event, lane: 'broker' });
           if (event.direction === 'receive' && event.packet.cmd === 'disconnect') {
             for (const w of waiting.filter((w) => w.clientId === event.clientId)) w.seen();
           }
@@ -127,8 +127,8 @@ export async function runPairs(options: LabOptions, onStart: (session: LabSessio
 }
 
 /** The clients of a pair that sent a DISCONNECT, by client id. */
-function disconnecting(events: readonly LegEvent[], clients: LabPair['clients']): string[] {
+function disconnecting(events: readonly LaneEvent[], clients: LabPair['clients']): string[] {
   return (['publisher', 'subscriber'] as const)
-    .filter((leg) => events.some((e) => e.leg === leg && e.direction === 'send' && e.packet.cmd === 'disconnect'))
+    .filter((leg) => events.some((e) => e.lane === leg && e.direction === 'send' && e.packet.cmd === 'disconnect'))
     .map((leg) => (leg === 'publisher' ? clients.publisherId : clients.subscriberId));
 }

@@ -10,14 +10,13 @@
 // broker's), the one observer both legs share; without a tap, by the time the
 // client that logged each arrow saw it. Within one connection and one
 // direction the order is always the order on the wire (TCP keeps it).
-import type { Link, Packet } from '../mqtt/packet-event';
-import type { Leg, LegEvent, ProxyLog } from './legs';
+import type { Leg, Packet } from '../mqtt/packet-event';
+import type { Lane, LaneEvent, ProxyLog } from './lanes';
 
 /** A lane of the diagram: who sends or receives. */
-export type Lane = Leg;
 
 export interface Arrow {
-  link: Link;
+  link: Leg;
   from: Lane;
   to: Lane;
   /** As the broker tap parsed it from the bytes, else as the sender logged it, else the receiver. */
@@ -29,7 +28,7 @@ export interface Arrow {
   /** Where the arrow sits in time: when the broker tap saw it; without a tap record, sent, or else received, or else when the fault proxy saw it. */
   at: number;
   /** The records joined into this arrow: the sender's, then the receiver's (none for the fault proxy's record of a swallowed packet). */
-  records: LegEvent[];
+  records: LaneEvent[];
   /** Which connection of its link, counting from 1: a reconnect starts the next one. */
   connection: number;
   /** The fault proxy swallowed it: sent, never received. */
@@ -39,7 +38,7 @@ export interface Arrow {
 /** The fault proxy cut a connection: `reason` is e.g. `before puback`. */
 export interface Cut {
   at: number;
-  link: Link;
+  link: Leg;
   reason: string;
 }
 
@@ -79,13 +78,13 @@ export interface ClientIds {
 }
 
 interface Observation {
-  link: Link;
+  link: Leg;
   sender: Lane;
   connection: number;
-  event: LegEvent;
+  event: LaneEvent;
 }
 
-export function buildTimeline(events: readonly LegEvent[], clients: ClientIds, notes: readonly Note[] = [], proxy: ProxyLog | null = null): Timeline {
+export function buildTimeline(events: readonly LaneEvent[], clients: ClientIds, notes: readonly Note[] = [], proxy: ProxyLog | null = null): Timeline {
   const groups = new Map<string, { sent: Observation[]; received: Observation[] }>();
   // Each end counts the CONNECTs it saw on a link: after a reconnect both ends are on connection n+1.
   const connections = new Map<string, number>();
@@ -93,11 +92,11 @@ export function buildTimeline(events: readonly LegEvent[], clients: ClientIds, n
   for (const event of [...events].sort((a, b) => a.at - b.at)) {
     const link = linkOf(event, clients);
     if (!link) continue;
-    if (event.leg === 'broker') tapped = true;
-    const counter = `${link}:${event.leg}`;
+    if (event.lane === 'broker') tapped = true;
+    const counter = `${link}:${event.lane}`;
     if (event.packet.cmd === 'connect') connections.set(counter, (connections.get(counter) ?? 0) + 1);
     const connection = connections.get(counter) ?? 1;
-    const sender: Lane = event.direction === 'send' ? event.leg : event.leg === 'broker' ? link : 'broker';
+    const sender: Lane = event.direction === 'send' ? event.lane : event.lane === 'broker' ? link : 'broker';
     const key = `${link}:${sender}:${connection}`;
     const group = groups.get(key) ?? { sent: [], received: [] };
     groups.set(key, group);
@@ -180,8 +179,8 @@ function markLost(arrows: readonly Arrow[], proxy: ProxyLog, tapped: boolean): A
   return extra;
 }
 
-function linkOf(event: LegEvent, clients: ClientIds): Link | null {
-  if (event.leg !== 'broker') return event.leg;
+function linkOf(event: LaneEvent, clients: ClientIds): Leg | null {
+  if (event.lane !== 'broker') return event.lane;
   if (event.clientId === clients.publisherId) return 'publisher';
   if (event.clientId === clients.subscriberId) return 'subscriber';
   return null;
@@ -217,9 +216,9 @@ function pairUp(sent: Observation[], received: Observation[]): Arrow[] {
 
 function arrow(o: Observation, sent: Observation | undefined, received: Observation | undefined): Arrow {
   const to: Lane = o.sender === 'broker' ? o.link : 'broker';
-  const records = [sent?.event, received?.event].filter((e): e is LegEvent => e !== undefined);
+  const records = [sent?.event, received?.event].filter((e): e is LaneEvent => e !== undefined);
   // The tap parsed the bytes themselves: its packet is the wire's, and its time is the one clock both legs share.
-  const tap = records.find((e) => e.leg === 'broker');
+  const tap = records.find((e) => e.lane === 'broker');
   const sentAt = sent?.event.at;
   const receivedAt = received?.event.at;
   return { link: o.link, from: o.sender, to, packet: (tap ?? o.event).packet, sentAt, receivedAt, at: tap?.at ?? sentAt ?? receivedAt ?? o.event.at, connection: o.connection, records };

@@ -1,7 +1,7 @@
 // The lab's trace: every record of one pair, from both clients, the broker tap
 // and the fault proxy (the record format is src/mqtt/trace.ts), in the
 // timeline's one order: arrow by arrow, the sender's record before the receiver's.
-import type { Link } from '../mqtt/packet-event';
+import type { Leg } from '../mqtt/packet-event';
 import { msSince, traceRecord, type CutRecord, type TraceRecord } from '../mqtt/trace';
 import type { ProtocolVersion } from '../mqtt/connection';
 import type { LabPair } from './pairs';
@@ -19,8 +19,8 @@ export function pairRecords(pair: LabPair, start: number, protocol: ProtocolVers
   return interleave(pair.timeline.arrows, proxy).flatMap((step) =>
     'arrow' in step
       ? step.arrow.records.map((event) => {
-          const leg: Link = event.leg === 'broker' ? step.arrow.link : event.leg;
-          return traceRecord(event, { leg, seenBy: event.leg, protocol, start, pair: name });
+          const leg: Leg = event.lane === 'broker' ? step.arrow.link : event.lane;
+          return traceRecord(event, { leg, seenBy: event.lane, protocol, start, pair: name });
         })
       : [step.other.record],
   );

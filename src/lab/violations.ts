@@ -4,11 +4,11 @@
 // MQTT.js settles some wrong answers without a word (a PUBACK ends its QoS 2
 // flow, a PUBCOMP its QoS 1 flow); the lab names them on the pair and the matrix.
 import { FlowTracker } from '../mqtt/flows';
-import type { Link } from '../mqtt/packet-event';
+import type { Leg } from '../mqtt/packet-event';
 import type { Arrow } from './timeline';
 
 export interface Violation {
-  link: Link;
+  link: Leg;
   /** The broker's packet that broke the rule. */
   arrow: Arrow;
   /** What the broker did, e.g. `answered our QoS 2 PUBLISH id=1 with PUBACK where PUBREC was due (...)`. */
@@ -20,7 +20,7 @@ export interface Violation {
 /** Every broker answer on either leg that breaks a rule, in timeline order. */
 export function violationsOf(arrows: readonly Arrow[]): Violation[] {
   // Per leg, across reconnects, as the client itself keeps its flows.
-  const flows: Record<Link, FlowTracker> = { publisher: new FlowTracker(), subscriber: new FlowTracker() };
+  const flows: Record<Leg, FlowTracker> = { publisher: new FlowTracker(), subscriber: new FlowTracker() };
   const found: Violation[] = [];
   for (const arrow of arrows) {
     const tracker = flows[arrow.link];

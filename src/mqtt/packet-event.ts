@@ -3,7 +3,7 @@ import type { Packet } from 'mqtt-packet';
 export type { Packet };
 
 /** A connection: the publisher's (publisher-broker) or the subscriber's (broker-subscriber). */
-export type Link = 'publisher' | 'subscriber';
+export type Leg = 'publisher' | 'subscriber';
 
 /** Which way a packet crossed the wire, seen from the side that logged it. */
 export type Direction = 'send' | 'receive';

@@ -5,7 +5,7 @@
 // the packet it swallowed (`dropped`).
 import mqttPacket from 'mqtt-packet';
 import type { ProtocolVersion } from './connection';
-import type { Direction, Link, PacketEvent } from './packet-event';
+import type { Direction, Leg, PacketEvent } from './packet-event';
 
 export interface TraceRecord {
   /** Milliseconds since the run started. */
@@ -13,9 +13,9 @@ export interface TraceRecord {
   /** The lab's pair, e.g. "pub 1 / sub 2". */
   pair?: string;
   /** Which connection: the publisher's (publisher-broker) or the subscriber's (broker-subscriber). */
-  leg: Link;
+  leg: Leg;
   /** Who logged the packet: a client, the broker's tap, or the fault proxy. */
-  seenBy: Link | 'broker' | 'proxy';
+  seenBy: Leg | 'broker' | 'proxy';
   /** Seen from `seenBy` (the proxy sees as the broker does: `send` is toward the client). */
   direction: Direction;
   /** The fault proxy swallowed this packet: it never reached the other end. */
@@ -42,7 +42,7 @@ export interface TraceRecord {
 export interface CutRecord {
   time: number;
   pair?: string;
-  leg: Link;
+  leg: Leg;
   seenBy: 'proxy';
   type: 'cut';
   /** e.g. `before puback`, `timer after 312 ms`. */
@@ -50,7 +50,7 @@ export interface CutRecord {
 }
 
 export interface TraceContext {
-  leg: Link;
+  leg: Leg;
   seenBy: TraceRecord['seenBy'];
   protocol: ProtocolVersion;
   /** performance.now() when the run started. */

@@ -7,7 +7,7 @@ import { createConnection, createServer, type Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { listen, type Address, type Endpoint } from '../broker/listen';
 import type { BrokerPacketEvent } from '../mqtt/packet-event';
-import { randomInts } from '../faults/prng';
+import { randomInts } from '../wire/prng';
 import type { FaultSpec } from './fault';
 import { connectionReader, type DirectionReader } from './reader';
 

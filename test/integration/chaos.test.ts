@@ -10,7 +10,7 @@
 // they are not asserted.)
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { runChaos, type QosRun } from '../../src/faults/chaos';
+import { runChaos, type QosRun } from '../../src/chaos/chaos';
 import type { BrokerKind } from '../../src/broker/kind';
 import type { QoS } from '../../src/mqtt/qos';
 import { needsMosquitto } from '../support/mosquitto';

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { parseLab } from '../../src/cli/options';
 import { formatDiagram } from '../../src/lab/diagram';
-import type { LegEvent } from '../../src/lab/legs';
+import type { LaneEvent } from '../../src/lab/lanes';
 import { arrowLabel } from '../../src/lab/label';
 import { cellOf } from '../../src/lab/matrix';
 import { mermaidDiagram } from '../../src/lab/mermaid';
@@ -26,8 +26,8 @@ import { testBroker } from '../support/broker';
 import { needsMosquitto, testMosquitto, testTappedMosquitto } from '../support/mosquitto';
 
 const ids = { publisherId: 'p', subscriberId: 's' };
-const client = (leg: 'publisher' | 'subscriber', direction: 'send' | 'receive', at: number, packet: Packet): LegEvent => ({ leg, direction, at, packet });
-const tap = (clientId: string, direction: 'send' | 'receive', at: number, packet: Packet): LegEvent => ({ leg: 'broker', clientId, direction, at, packet });
+const client = (leg: 'publisher' | 'subscriber', direction: 'send' | 'receive', at: number, packet: Packet): LaneEvent => ({ lane: leg, direction, at, packet });
+const tap = (clientId: string, direction: 'send' | 'receive', at: number, packet: Packet): LaneEvent => ({ lane: 'broker', clientId, direction, at, packet });
 const disconnect = { cmd: 'disconnect' } as Packet;
 const publish = (qos: QoS, messageId?: number): Packet => ({ cmd: 'publish', qos, messageId, topic: 't', payload: Buffer.from('x'), dup: false, retain: false });
 const puback = (messageId: number) => ({ cmd: 'puback', messageId }) as Packet;
@@ -56,7 +56,7 @@ test('one clock: the publisher\'s PUBACK left the broker before the subscriber\'
   const timeline = buildTimeline(events, ids);
   assert.deepEqual(shown(timeline.arrows), ['publisher>broker PUBLISH q1 id=7', 'broker>subscriber PUBLISH q1 id=3', 'broker>publisher PUBACK id=7', 'subscriber>broker PUBACK id=3']);
   // Without the tap there is no shared observer: each client's own time orders, and the legend says so.
-  const derived = buildTimeline(events.filter((e) => e.leg !== 'broker'), ids);
+  const derived = buildTimeline(events.filter((e) => e.lane !== 'broker'), ids);
   assert.deepEqual(shown(derived.arrows).slice(2), ['subscriber>broker PUBACK id=3', 'broker>publisher PUBACK id=7']);
 });
 
@@ -113,7 +113,7 @@ test('npm start --engine mosquitto: the broker lane is tapped, every arrow has b
     assert.deepEqual(arrows.filter((a) => a.sentAt === undefined || a.receivedAt === undefined).map((a) => a.packet.cmd), []);
     assert.equal(cellOf(pair).delivered, Math.min(pair.publishQos, 1));
     // The one clock: each arrow sits at the tap's time, and the arrows run in that order.
-    for (const a of arrows) assert.equal(a.at, a.records.find((r) => r.leg === 'broker')?.at);
+    for (const a of arrows) assert.equal(a.at, a.records.find((r) => r.lane === 'broker')?.at);
     assert.deepEqual(arrows.map((a) => a.at), [...arrows.map((a) => a.at)].sort((x, y) => x - y));
   }
 });

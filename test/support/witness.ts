@@ -464,7 +464,7 @@ export function assertLabMatchesWire(pairs: readonly LabPair[], wire: Witness, o
       const clientId = leg === 'publisher' ? pair.clients.publisherId : pair.clients.subscriberId;
       const connections = wire.of(clientId);
       const fault = leg === 'publisher' ? options.fault : undefined;
-      const own = pair.timeline.arrows.flatMap((a) => a.records).filter((e) => e.leg === leg).sort((a, b) => a.at - b.at).map((e) => eventSeen(e.direction === 'send' ? 'toBroker' : 'toClient', e.packet));
+      const own = pair.timeline.arrows.flatMap((a) => a.records).filter((e) => e.lane === leg).sort((a, b) => a.at - b.at).map((e) => eventSeen(e.direction === 'send' ? 'toBroker' : 'toClient', e.packet));
       assertViewMatchesWire(byConnection(own), connections, `${name}: the ${leg}'s records`, 'arrow', fault);
 
       const arrows = pair.timeline.arrows.filter((a) => a.link === leg);

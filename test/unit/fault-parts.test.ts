@@ -4,11 +4,11 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import mqttPacket, { type Packet } from 'mqtt-packet';
 import { parseChaos, parseLoad, parsePublish, parseScenario, parseSubscribe } from '../../src/cli/options';
-import { tally, verdict } from '../../src/faults/accounting';
+import { tally, verdict } from '../../src/chaos/accounting';
 import { tallyOf } from '../../src/numbered/tally';
 import { parseFault } from '../../src/wire/fault';
 import { frameSize, framer } from '../../src/wire/framer';
-import { nextRandom, randomInts } from '../../src/faults/prng';
+import { nextRandom, randomInts } from '../../src/wire/prng';
 import { DupStore } from '../../src/mqtt/dup-store';
 
 test('the PRNG gives the same sequence for the same seed, a different one for another, within range', () => {

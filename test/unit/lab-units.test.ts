@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { parseLab } from '../../src/cli/options';
-import type { LegEvent } from '../../src/lab/legs';
+import type { LaneEvent } from '../../src/lab/lanes';
 import type { Packet } from '../../src/mqtt/packet-event';
 import { arrowLine, formatDiagram } from '../../src/lab/diagram';
 import { cellOf, cellText, formatMatrix, type PairRun } from '../../src/lab/matrix';
@@ -16,11 +16,11 @@ import type { QoS } from '../../src/mqtt/qos';
 const ids = { publisherId: 'p', subscriberId: 's' };
 const publish = (qos: QoS, messageId?: number): Packet => ({ cmd: 'publish', qos, messageId, topic: 't', payload: Buffer.from('x'), dup: false, retain: false });
 const ack = (cmd: 'puback' | 'pubrec' | 'pubrel' | 'pubcomp', messageId: number) => ({ cmd, messageId }) as Packet;
-const client = (leg: 'publisher' | 'subscriber', direction: 'send' | 'receive', at: number, packet: Packet): LegEvent => ({ leg, direction, at, packet });
-const tap = (clientId: string, direction: 'send' | 'receive', at: number, packet: Packet): LegEvent => ({ leg: 'broker', clientId, direction, at, packet });
+const client = (leg: 'publisher' | 'subscriber', direction: 'send' | 'receive', at: number, packet: Packet): LaneEvent => ({ lane: leg, direction, at, packet });
+const tap = (clientId: string, direction: 'send' | 'receive', at: number, packet: Packet): LaneEvent => ({ lane: 'broker', clientId, direction, at, packet });
 
 /** A QoS 1 publish delivered at QoS 1: publisher id 7, broker's id toward the subscriber 3. */
-function qos1Events(withTap: boolean): LegEvent[] {
+function qos1Events(withTap: boolean): LaneEvent[] {
   const events = [
     client('publisher', 'send', 1, publish(1, 7)),
     client('subscriber', 'receive', 4, publish(1, 3)),
@@ -66,7 +66,7 @@ test('timeline: a QoS 0 message carries no id, and an unforwarded one says so', 
   assert.deepEqual(dropped.messages, [{ topic: 't', publisherId: 9, forwarded: false, subscriberId: undefined }]);
 });
 
-function run(publishQos: QoS, subscribeQos: QoS, events: LegEvent[], appAt: number | null, granted: number = subscribeQos): PairRun {
+function run(publishQos: QoS, subscribeQos: QoS, events: LaneEvent[], appAt: number | null, granted: number = subscribeQos): PairRun {
   return { publishQos, subscribeQos, granted, timeline: buildTimeline(events, ids), appAt, problem: null };
 }
 
@@ -155,7 +155,7 @@ test('lab --fault: parsed with the tools\' grammar; a bad spec or a TLS broker i
 });
 
 /** QoS 1 with the PUBACK swallowed by the proxy, then the reconnect and the resend (tap on). */
-function cutEvents(): LegEvent[] {
+function cutEvents(): LaneEvent[] {
   const connect = { cmd: 'connect', clientId: 'p' } as Packet;
   const connack = { cmd: 'connack', returnCode: 0, sessionPresent: false } as Packet;
   const resend = { ...publish(1, 7), dup: true } as Packet;
@@ -193,7 +193,7 @@ test('timeline with a fault: joined per connection, the swallowed PUBACK is a lo
 });
 
 test('timeline with a fault and no tap: the proxy\'s record of the swallowed packet is the lost arrow', () => {
-  const events = cutEvents().filter((e) => e.leg !== 'broker');
+  const events = cutEvents().filter((e) => e.lane !== 'broker');
   const proxy = { dropped: [{ at: 7.5, direction: 'send' as const, clientId: 'p', packet: ack('puback', 7), connection: 1, dropped: true }], cuts: [] };
   const timeline = buildTimeline(events, ids, [], proxy);
   const lost = timeline.arrows.filter((a) => a.lost);

@@ -5,7 +5,7 @@ import { ChildFailed } from '../../src/broker/children';
 import { benchOutcome } from '../../src/bench/levels';
 import { loadOutcome } from '../../src/bench/load';
 import { errorLine, exitCodeOf, EXIT } from '../../src/cli/errors';
-import { chaosVerdict, type ChaosReport, type QosRun } from '../../src/faults/chaos';
+import { chaosVerdict, type ChaosReport, type QosRun } from '../../src/chaos/chaos';
 import { InputError, MqttError } from '../../src/mqtt/errors';
 
 test('a child of ours passes its exit code on; an outside tool or a crash is a protocol failure', () => {

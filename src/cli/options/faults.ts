@@ -1,7 +1,7 @@
 // npm run scenario and npm run chaos: the broker they start, and the chaos check's load.
 import type { Argv } from 'yargs';
 import { BROKER_KINDS, type BrokerKind } from '../../broker/kind';
-import type { ChaosOptions } from '../../faults/chaos';
+import type { ChaosOptions } from '../../chaos/chaos';
 import { parseFault } from '../../wire/fault';
 import { UsageError } from '../errors';
 import { runCount } from './bench';

@@ -97,7 +97,7 @@ export async function runChaos(options: ChaosOptions, print: (line: string) => v
     const runs: QosRun[] = [];
     for (const qos of options.qos) {
       const logged = broker.log().length;
-      const run = await runQos(broker, qos, options, print, limits);
+      const run = await runChaosLevel(broker, qos, options, print, limits);
       run.brokerSaid = broker.log().slice(logged).split('\n').filter((l) => /drop/i.test(l)).map((l) => l.replace(/^\d+: /, ''));
       runs.push(run);
       for (const line of describeRun(run)) print(line);
@@ -115,7 +115,7 @@ function external(url: string): ChaosBroker {
 
 type ChaosBroker = Omit<StartedBroker, 'engine'>;
 
-async function runQos(target: Address & { url: string }, qos: QoS, options: ChaosOptions, print: (line: string) => void, limits: ChaosLimits): Promise<QosRun> {
+async function runChaosLevel(target: Address & { url: string }, qos: QoS, options: ChaosOptions, print: (line: string) => void, limits: ChaosLimits): Promise<QosRun> {
   const started = performance.now();
   const topic = `chaos/q${qos}`;
   const pubResends = resendCounter('receive');

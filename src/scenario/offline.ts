@@ -109,7 +109,7 @@ export async function runOfflineScenario(where: ScenarioBroker, style: Style, pr
 
       const outcome = { clean, sessionPresent: back.connack.sessionPresent, delivered };
       outcomes.push(outcome);
-      for (const line of summarize(outcome)) print(paint(line, 'note', style.color));
+      for (const line of offlineSummary(outcome)) print(paint(line, 'note', style.color));
       print('');
     }
   } finally {
@@ -130,7 +130,7 @@ async function tapped(url: string, onPacket: BrokerPacketListener, ms: number): 
 
 
 /** What the run showed, in words, from the recorded outcome. */
-export function summarize(outcome: OfflineOutcome): string[] {
+export function offlineSummary(outcome: OfflineOutcome): string[] {
   const lines = [`=> clean=${outcome.clean}: CONNACK sessionPresent=${outcome.sessionPresent}`];
   for (const qos of QOS_LEVELS) {
     const got = outcome.delivered.filter((d) => d.payload === `QoS ${qos} message`);

@@ -1,12 +1,13 @@
 // What one exchange records, shared by the exchange that records it and the
-// timeline that draws it: the packets each leg saw, and the fault relay's log.
+// timeline that draws it: the packets each lane (a client, the broker's tap) logged, and the fault relay's log.
 import type { PacketEvent } from '../mqtt/packet-event';
 import type { RelayCutEvent, RelayPacketEvent } from '../wire/relay';
 
-export type Leg = 'publisher' | 'broker' | 'subscriber';
+export type Lane = 'publisher' | 'broker' | 'subscriber';
 
-export interface LegEvent extends PacketEvent {
-  leg: Leg;
+export interface LaneEvent extends PacketEvent {
+  /** Who logged it: a client, or the broker's tap. */
+  lane: Lane;
   /** For broker events: the client on the other end of that connection. */
   clientId?: string;
 }
