@@ -39,7 +39,9 @@ test('chaos on aedes, QoS 0 and 1: every message published through the cuts, the
   assert.ok(q1.cuts.publisher + q1.cuts.subscriber > 0, 'the proxies did cut');
   assert.equal(q1.reconnects.publisher + q1.reconnects.subscriber > 0, true, 'and the clients reconnected');
   // [MQTT-3.3.1-1] every PUBLISH our publisher sent again was marked DUP=1 on the wire (seen by the proxy).
-  assert.ok(q1.resends.publisher.withDup + q1.resends.publisher.withoutDup > 0 || q1.cuts.publisher === 0, 'cuts on the publisher side made it resend');
+  // Whether a cut finds a PUBLISH in flight is timing (loopback acks in well under a millisecond): how
+  // many were resent is reported; that none went out again without DUP=1 is asserted.
+  t.diagnostic(`aedes QoS 1: ${q1.cuts.publisher} publisher-side cut(s), ${q1.resends.publisher.withDup} resend(s) with DUP=1`);
   assert.equal(q1.resends.publisher.withoutDup, 0);
   // The race (see the header): reported, not asserted.
   t.diagnostic(`aedes QoS 1: ${q1.verdict.text}; lost ${q1.tally.lost}, of them failed with an error ${q1.tally.failedAndLost}, acked but lost ${q1.tally.ackedButLost}`);
