@@ -60,9 +60,9 @@ export function cutText(cut: Cut): string {
   return `connection cut by the proxy (${cut.reason.replace(/^before (\w+)/, (_, cmd: string) => `before ${cmd.toUpperCase()}`)})`;
 }
 
-/** `|~~~~~ CUT ~~~~~|   |  connection cut by the proxy (before PUBACK)` across the cut link. */
+/** `|~~~~~ CUT ~~~~~|   |  connection cut by the proxy (before PUBACK)` across the cut leg. */
 function cutLine(cut: Cut): string {
-  const [from, to]: Lane[] = cut.link === 'publisher' ? ['publisher', 'broker'] : ['broker', 'subscriber'];
+  const [from, to]: Lane[] = cut.leg === 'publisher' ? ['publisher', 'broker'] : ['broker', 'subscriber'];
   const chars = rails();
   const inner = COLUMN[to] - COLUMN[from] - 1;
   const text = ' CUT ';

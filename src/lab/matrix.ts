@@ -52,15 +52,15 @@ const FLOW = new Set([...flowPackets(1), ...flowPackets(2)]);
 
 export function cellOf(run: PairRun): Cell {
   const { arrows } = run.timeline;
-  const forward = arrows.find((a) => a.link === 'subscriber' && a.from === 'broker' && a.packet.cmd === 'publish');
+  const forward = arrows.find((a) => a.leg === 'subscriber' && a.from === 'broker' && a.packet.cmd === 'publish');
   // Only a PUBLISH the subscriber itself logged counts as delivered.
   const delivered = forward?.receivedAt !== undefined && forward.packet.cmd === 'publish' ? forward.packet.qos : null;
   const expected = effectiveQos(run.publishQos, run.subscribeQos);
   const broken = violationsOf(arrows);
   const ack = ackWait(arrows, run.publishQos);
   // A wrong answer did come: its time, marked, rather than '-' as if none had.
-  const wrong = broken.find((v) => v.link === 'publisher' && v.arrow.receivedAt !== undefined);
-  const publish = arrows.find((a) => a.link === 'publisher' && a.from === 'publisher' && a.packet.cmd === 'publish');
+  const wrong = broken.find((v) => v.leg === 'publisher' && v.arrow.receivedAt !== undefined);
+  const publish = arrows.find((a) => a.leg === 'publisher' && a.from === 'publisher' && a.packet.cmd === 'publish');
   const wrongMs = ack === null && wrong?.arrow.receivedAt !== undefined && publish?.sentAt !== undefined ? wrong.arrow.receivedAt - publish.sentAt : null;
   return {
     publishQos: run.publishQos,
@@ -73,8 +73,8 @@ export function cellOf(run: PairRun): Cell {
     ackMs: ack ?? wrongMs,
     ackBroke: wrongMs !== null,
     violations: broken.map(violationText),
-    forwardedAfter: forward ? lastBefore(arrows.filter((a) => a.link === 'publisher' && a.to === 'broker'), (a) => a.receivedAt ?? a.at, forward.at) : null,
-    appGotItAt: run.appAt === null ? null : lastBefore(arrows.filter((a) => a.link === 'subscriber'), subscriberTime, run.appAt),
+    forwardedAfter: forward ? lastBefore(arrows.filter((a) => a.leg === 'publisher' && a.to === 'broker'), (a) => a.receivedAt ?? a.at, forward.at) : null,
+    appGotItAt: run.appAt === null ? null : lastBefore(arrows.filter((a) => a.leg === 'subscriber'), subscriberTime, run.appAt),
     problem: run.problem,
     ...maximumQos(arrows),
     fault: {
@@ -87,28 +87,28 @@ export function cellOf(run: PairRun): Cell {
 
 /** The publisher's PUBLISH and PUBREL sent again on a later connection: the resends after a cut. */
 function resent(arrows: readonly Arrow[]): string[] {
-  const sent = arrows.filter((a) => a.link === 'publisher' && a.from === 'publisher' && (a.packet.cmd === 'publish' || a.packet.cmd === 'pubrel'));
+  const sent = arrows.filter((a) => a.leg === 'publisher' && a.from === 'publisher' && (a.packet.cmd === 'publish' || a.packet.cmd === 'pubrel'));
   return sent
     .filter((a) => sent.some((b) => b.connection < a.connection && b.packet.cmd === a.packet.cmd && b.packet.messageId === a.packet.messageId))
     .map((a) => `${a.packet.cmd.toUpperCase()}${a.packet.cmd === 'publish' && a.packet.dup ? ' (DUP=1)' : ''}`);
 }
 
 function maximumQos(arrows: readonly Arrow[]): { maximumQos?: number } {
-  const connack = arrows.find((a) => a.link === 'publisher' && a.packet.cmd === 'connack');
+  const connack = arrows.find((a) => a.leg === 'publisher' && a.packet.cmd === 'connack');
   const announced = connack?.packet.cmd === 'connack' ? connack.packet.properties?.maximumQoS : undefined;
   return announced === undefined ? {} : { maximumQos: announced };
 }
 
-function countFlow(arrows: readonly Arrow[], link: Arrow['link']): number {
-  return arrows.filter((a) => a.link === link && FLOW.has(a.packet.cmd)).length;
+function countFlow(arrows: readonly Arrow[], leg: Arrow['leg']): number {
+  return arrows.filter((a) => a.leg === leg && FLOW.has(a.packet.cmd)).length;
 }
 
 function ackWait(arrows: readonly Arrow[], qos: QoS): number | null {
   if (qos === 0) return null;
   const last = flowPackets(qos).at(-1);
-  const publish = arrows.find((a) => a.link === 'publisher' && a.from === 'publisher' && a.packet.cmd === 'publish');
+  const publish = arrows.find((a) => a.leg === 'publisher' && a.from === 'publisher' && a.packet.cmd === 'publish');
   // The first ack for that id that arrived: one the fault proxy swallowed never did; one for another id ends nothing.
-  const ack = arrows.find((a) => a.link === 'publisher' && a.to === 'publisher' && a.packet.cmd === last && a.packet.messageId === publish?.packet.messageId && a.receivedAt !== undefined);
+  const ack = arrows.find((a) => a.leg === 'publisher' && a.to === 'publisher' && a.packet.cmd === last && a.packet.messageId === publish?.packet.messageId && a.receivedAt !== undefined);
   if (publish?.sentAt === undefined || ack?.receivedAt === undefined) return null;
   return ack.receivedAt - publish.sentAt;
 }
@@ -199,5 +199,5 @@ export function brokerDisconnect(arrows: readonly Arrow[]): string | null {
   const cut = arrows.find((a) => a.from === 'broker' && a.packet.cmd === 'disconnect');
   if (!cut) return null;
   const code = (cut.packet as { reasonCode?: number }).reasonCode ?? 0;
-  return `the broker sent the ${cut.link} DISCONNECT ${reasonText(code)}`;
+  return `the broker sent the ${cut.leg} DISCONNECT ${reasonText(code)}`;
 }

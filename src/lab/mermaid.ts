@@ -24,7 +24,7 @@ export function mermaidDiagram(pair: MermaidPair): string[] {
     '  participant S as Subscriber',
   ];
   const notes = [
-    ...pair.timeline.cuts.map((c) => ({ at: c.at, line: `  Note over ${c.link === 'publisher' ? 'P,B' : 'B,S'}: ${safe(cutText(c))}` })),
+    ...pair.timeline.cuts.map((c) => ({ at: c.at, line: `  Note over ${c.leg === 'publisher' ? 'P,B' : 'B,S'}: ${safe(cutText(c))}` })),
     ...pair.timeline.notes.map((n) => ({ at: n.at, line: `  Note over ${ACTOR[n.lane]}: ${safe(n.text)}` })),
   ];
   const broken = new Map(violationsOf(pair.timeline.arrows).map((v) => [v.arrow, v.rule]));

@@ -16,7 +16,7 @@ import type { Lane, LaneEvent, ProxyLog } from './lanes';
 /** A lane of the diagram: who sends or receives. */
 
 export interface Arrow {
-  link: Leg;
+  leg: Leg;
   from: Lane;
   to: Lane;
   /** As the broker tap parsed it from the bytes, else as the sender logged it, else the receiver. */
@@ -29,7 +29,7 @@ export interface Arrow {
   at: number;
   /** The records joined into this arrow: the sender's, then the receiver's (none for the fault proxy's record of a swallowed packet). */
   records: LaneEvent[];
-  /** Which connection of its link, counting from 1: a reconnect starts the next one. */
+  /** Which connection of its leg, counting from 1: a reconnect starts the next one. */
   connection: number;
   /** The fault proxy swallowed it: sent, never received. */
   lost?: boolean;
@@ -38,7 +38,7 @@ export interface Arrow {
 /** The fault proxy cut a connection: `reason` is e.g. `before puback`. */
 export interface Cut {
   at: number;
-  link: Leg;
+  leg: Leg;
   reason: string;
 }
 
@@ -78,7 +78,7 @@ export interface ClientIds {
 }
 
 interface Observation {
-  link: Leg;
+  leg: Leg;
   sender: Lane;
   connection: number;
   event: LaneEvent;
@@ -86,21 +86,21 @@ interface Observation {
 
 export function buildTimeline(events: readonly LaneEvent[], clients: ClientIds, notes: readonly Note[] = [], proxy: ProxyLog | null = null): Timeline {
   const groups = new Map<string, { sent: Observation[]; received: Observation[] }>();
-  // Each end counts the CONNECTs it saw on a link: after a reconnect both ends are on connection n+1.
+  // Each end counts the CONNECTs it saw on a leg: after a reconnect both ends are on connection n+1.
   const connections = new Map<string, number>();
   let tapped = false;
   for (const event of [...events].sort((a, b) => a.at - b.at)) {
-    const link = linkOf(event, clients);
-    if (!link) continue;
+    const leg = legOf(event, clients);
+    if (!leg) continue;
     if (event.lane === 'broker') tapped = true;
-    const counter = `${link}:${event.lane}`;
+    const counter = `${leg}:${event.lane}`;
     if (event.packet.cmd === 'connect') connections.set(counter, (connections.get(counter) ?? 0) + 1);
     const connection = connections.get(counter) ?? 1;
-    const sender: Lane = event.direction === 'send' ? event.lane : event.lane === 'broker' ? link : 'broker';
-    const key = `${link}:${sender}:${connection}`;
+    const sender: Lane = event.direction === 'send' ? event.lane : event.lane === 'broker' ? leg : 'broker';
+    const key = `${leg}:${sender}:${connection}`;
     const group = groups.get(key) ?? { sent: [], received: [] };
     groups.set(key, group);
-    (event.direction === 'send' ? group.sent : group.received).push({ link, sender, connection, event });
+    (event.direction === 'send' ? group.sent : group.received).push({ leg, sender, connection, event });
   }
   // Each group is one connection, one direction: its arrows are already in wire order.
   const sequences = [...groups.values()].map(({ sent, received }) => pairUp(sent, received));
@@ -111,7 +111,7 @@ export function buildTimeline(events: readonly LaneEvent[], clients: ClientIds, 
     notes: [...notes].sort((a, b) => a.at - b.at),
     broker: tapped ? 'tap' : 'derived',
     messages: correlate(arrows),
-    cuts: (proxy?.cuts ?? []).map((cut) => ({ at: cut.at, link: 'publisher', reason: cut.reason })),
+    cuts: (proxy?.cuts ?? []).map((cut) => ({ at: cut.at, leg: 'publisher', reason: cut.reason })),
   };
 }
 
@@ -167,19 +167,19 @@ function markLost(arrows: readonly Arrow[], proxy: ProxyLog, tapped: boolean): A
   for (const event of proxy.dropped) {
     const from: Lane = event.direction === 'send' ? 'broker' : 'publisher';
     const found = arrows.find(
-      (a) => a.link === 'publisher' && a.from === from && a.connection === event.connection && a.packet.cmd === event.packet.cmd && a.receivedAt === undefined && !a.lost,
+      (a) => a.leg === 'publisher' && a.from === from && a.connection === event.connection && a.packet.cmd === event.packet.cmd && a.receivedAt === undefined && !a.lost,
     );
     if (found) found.lost = true;
-    else extra.push({ link: 'publisher', from, to: from === 'broker' ? 'publisher' : 'broker', packet: event.packet, at: event.at, connection: event.connection, lost: true, records: [] });
+    else extra.push({ leg: 'publisher', from, to: from === 'broker' ? 'publisher' : 'broker', packet: event.packet, at: event.at, connection: event.connection, lost: true, records: [] });
   }
   const cut = new Set(proxy.cuts.map((c) => c.connection));
   for (const a of arrows) {
-    if (a.link === 'publisher' && cut.has(a.connection) && a.sentAt !== undefined && a.receivedAt === undefined && (a.to === 'publisher' || tapped)) a.lost = true;
+    if (a.leg === 'publisher' && cut.has(a.connection) && a.sentAt !== undefined && a.receivedAt === undefined && (a.to === 'publisher' || tapped)) a.lost = true;
   }
   return extra;
 }
 
-function linkOf(event: LaneEvent, clients: ClientIds): Leg | null {
+function legOf(event: LaneEvent, clients: ClientIds): Leg | null {
   if (event.lane !== 'broker') return event.lane;
   if (event.clientId === clients.publisherId) return 'publisher';
   if (event.clientId === clients.subscriberId) return 'subscriber';
@@ -215,21 +215,21 @@ function pairUp(sent: Observation[], received: Observation[]): Arrow[] {
 }
 
 function arrow(o: Observation, sent: Observation | undefined, received: Observation | undefined): Arrow {
-  const to: Lane = o.sender === 'broker' ? o.link : 'broker';
+  const to: Lane = o.sender === 'broker' ? o.leg : 'broker';
   const records = [sent?.event, received?.event].filter((e): e is LaneEvent => e !== undefined);
   // The tap parsed the bytes themselves: its packet is the wire's, and its time is the one clock both legs share.
   const tap = records.find((e) => e.lane === 'broker');
   const sentAt = sent?.event.at;
   const receivedAt = received?.event.at;
-  return { link: o.link, from: o.sender, to, packet: (tap ?? o.event).packet, sentAt, receivedAt, at: tap?.at ?? sentAt ?? receivedAt ?? o.event.at, connection: o.connection, records };
+  return { leg: o.leg, from: o.sender, to, packet: (tap ?? o.event).packet, sentAt, receivedAt, at: tap?.at ?? sentAt ?? receivedAt ?? o.event.at, connection: o.connection, records };
 }
 
 /** Pairs each PUBLISH on the publisher's leg with the PUBLISH the broker sent on, by topic and payload. */
 function correlate(arrows: readonly Arrow[]): Correlation[] {
-  const outgoing = arrows.filter((a) => a.link === 'subscriber' && a.packet.cmd === 'publish');
+  const outgoing = arrows.filter((a) => a.leg === 'subscriber' && a.packet.cmd === 'publish');
   const result: Correlation[] = [];
   for (const a of arrows) {
-    if (a.link !== 'publisher' || a.packet.cmd !== 'publish') continue;
+    if (a.leg !== 'publisher' || a.packet.cmd !== 'publish') continue;
     const { topic, payload } = a.packet;
     const k = outgoing.findIndex((o) => o.packet.cmd === 'publish' && o.packet.topic === topic && sameBytes(o.packet.payload, payload));
     const match = k >= 0 ? outgoing.splice(k, 1)[0] : undefined;

@@ -19,7 +19,7 @@ export function pairRecords(pair: LabPair, start: number, protocol: ProtocolVers
   return interleave(pair.timeline.arrows, proxy).flatMap((step) =>
     'arrow' in step
       ? step.arrow.records.map((event) => {
-          const leg: Leg = event.lane === 'broker' ? step.arrow.link : event.lane;
+          const leg: Leg = event.lane === 'broker' ? step.arrow.leg : event.lane;
           return traceRecord(event, { leg, seenBy: event.lane, protocol, start, pair: name });
         })
       : [step.other.record],

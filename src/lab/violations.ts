@@ -8,7 +8,7 @@ import type { Leg } from '../mqtt/packet-event';
 import type { Arrow } from './timeline';
 
 export interface Violation {
-  link: Leg;
+  leg: Leg;
   /** The broker's packet that broke the rule. */
   arrow: Arrow;
   /** What the broker did, e.g. `answered our QoS 2 PUBLISH id=1 with PUBACK where PUBREC was due (...)`. */
@@ -23,12 +23,12 @@ export function violationsOf(arrows: readonly Arrow[]): Violation[] {
   const flows: Record<Leg, FlowTracker> = { publisher: new FlowTracker(), subscriber: new FlowTracker() };
   const found: Violation[] = [];
   for (const arrow of arrows) {
-    const tracker = flows[arrow.link];
+    const tracker = flows[arrow.leg];
     if (arrow.to === 'broker') tracker.sent(arrow.packet);
     // A packet the fault proxy swallowed never reached the client: it answers nothing.
     else if (!arrow.lost) {
       const broken = tracker.received(arrow.packet);
-      if (broken) found.push({ link: arrow.link, arrow, text: broken.text, rule: broken.rule });
+      if (broken) found.push({ leg: arrow.leg, arrow, text: broken.text, rule: broken.rule });
     }
   }
   return found;

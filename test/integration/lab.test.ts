@@ -65,9 +65,9 @@ test('aedes: the 9 pairs deliver at MIN(pub, sub), every packet seen by both end
     if (pair.publishQos > 0) assert.equal(typeof message?.publisherId, 'number');
     if (delivered > 0) {
       // The broker's id toward the subscriber is the one its PUBLISH and every ack on that leg carry.
-      const subLeg = timeline.arrows.filter((a) => a.link === 'subscriber' && ['publish', 'puback', 'pubrec', 'pubrel', 'pubcomp'].includes(a.packet.cmd));
+      const subLeg = timeline.arrows.filter((a) => a.leg === 'subscriber' && ['publish', 'puback', 'pubrec', 'pubrel', 'pubcomp'].includes(a.packet.cmd));
       assert.deepEqual(new Set(subLeg.map((a) => a.packet.messageId)), new Set([message?.subscriberId]));
-      const pubLeg = timeline.arrows.filter((a) => a.link === 'publisher' && ['publish', 'puback', 'pubrec', 'pubrel', 'pubcomp'].includes(a.packet.cmd));
+      const pubLeg = timeline.arrows.filter((a) => a.leg === 'publisher' && ['publish', 'puback', 'pubrec', 'pubrel', 'pubcomp'].includes(a.packet.cmd));
       assert.deepEqual(new Set(pubLeg.map((a) => a.packet.messageId)), new Set([message?.publisherId]));
     }
   }

@@ -467,7 +467,7 @@ export function assertLabMatchesWire(pairs: readonly LabPair[], wire: Witness, o
       const own = pair.timeline.arrows.flatMap((a) => a.records).filter((e) => e.lane === leg).sort((a, b) => a.at - b.at).map((e) => eventSeen(e.direction === 'send' ? 'toBroker' : 'toClient', e.packet));
       assertViewMatchesWire(byConnection(own), connections, `${name}: the ${leg}'s records`, 'arrow', fault);
 
-      const arrows = pair.timeline.arrows.filter((a) => a.link === leg);
+      const arrows = pair.timeline.arrows.filter((a) => a.leg === leg);
       const perConnection: Seen[][] = [];
       for (const a of arrows) (perConnection[a.connection - 1] ??= []).push(arrowSeen(a));
       const drawn = Array.from({ length: perConnection.length }, (_, i) => perConnection[i] ?? []);
