@@ -7,7 +7,7 @@ import { resultOf, type QosResult } from './result';
 import { measureLevel, type RunProgress } from './run';
 import { openTrace } from './trace';
 import type { TraceSink } from '../mqtt/trace';
-import { LIMITS, type Limits } from './bounded';
+import { LIMITS, type Limits } from '../mqtt/wait';
 import type { RunEnd } from './run';
 
 /** What a bench runs; cli/options/bench.ts builds it from argv. */

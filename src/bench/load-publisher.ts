@@ -4,8 +4,7 @@
 // Not a user-facing tool: src/bench/load.ts starts it (src/bin/load-publisher.ts) with a JSON argument.
 import type { QoS } from '../mqtt/qos';
 import { publishNumbered } from '../numbered/publisher';
-import { connectWithin } from './bounded';
-import { END_GRACE_MS } from '../mqtt/connection';
+import { connect, END_GRACE_MS } from '../mqtt/connection';
 
 export interface PublisherJob {
   url: string;
@@ -36,7 +35,7 @@ const WINDOW = 1000;
 const LATE_MS = 10_000;
 
 export async function run(job: PublisherJob): Promise<PublisherReport> {
-  const conn = await connectWithin({ url: job.url, clientId: `load-pub-${process.pid}`, clean: true, protocol: 4 }, () => undefined, job.answerMs);
+  const conn = await connect({ url: job.url, clientId: `load-pub-${process.pid}`, clean: true, protocol: 4, connectTimeoutMs: job.answerMs }, () => undefined);
   const start = performance.now();
   const deadlineMs = job.seconds * 1000 + Math.min(LATE_MS, job.answerMs);
   const publisher = publishNumbered(conn.client, { topic: job.topic, qos: job.qos, count: job.rate * job.seconds, size: 0, window: WINDOW, rate: job.rate, deadlineMs });

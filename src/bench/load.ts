@@ -10,12 +10,12 @@ import type { BrokerKind } from '../broker/kind';
 import { adopt } from '../broker/children';
 import { start } from '../broker/start';
 import { ChildFailed } from '../broker/children';
-import { END_GRACE_MS, stopClient, type Connection } from '../mqtt/connection';
+import { connect, END_GRACE_MS, stopClient, type Connection } from '../mqtt/connection';
 import type { QoS } from '../mqtt/qos';
-import { collectDeliveries } from '../mqtt/subscriber';
+import { collectDeliveries, subscribe } from '../mqtt/subscriber';
 import { seqOf } from '../numbered/payload';
 import { account, newTally, record } from '../numbered/tally';
-import { connectWithin, LIMITS, subscribeWithin, type Limits } from './bounded';
+import { LIMITS, type Limits } from '../mqtt/wait';
 import type { PublisherJob, PublisherReport } from './load-publisher';
 import { orTimeout, within } from '../mqtt/wait';
 
@@ -62,14 +62,14 @@ export async function runLoad(options: LoadOptions, print: (line: string) => voi
     let allIn: () => void = () => undefined;
     let expected = Infinity;
     const complete = new Promise<void>((resolve) => (allIn = resolve));
-    sub = await connectWithin({ url: broker.url, clientId: `load-sub-${process.pid}`, clean: true, protocol: 4 }, () => undefined, limits.answerMs, (client) =>
+    sub = await connect({ url: broker.url, clientId: `load-sub-${process.pid}`, clean: true, protocol: 4, connectTimeoutMs: limits.answerMs }, () => undefined, (client) =>
       collectDeliveries(client, (d) => {
         record(tally, seqOf(d.payload));
         lastAt = performance.now();
         if (tally.unique >= expected) allIn();
       }),
     );
-    await subscribeWithin(sub, topic, options.qos, limits.answerMs, broker.url);
+    await subscribe(sub, topic, options.qos, limits.answerMs, null);
     global.gc?.();
     const before = process.memoryUsage();
     print(`${options.broker ? 'the' : options.engine} broker at ${broker.url}; publishing ${options.rate} msg/s for ${options.seconds} s at QoS ${options.qos}`);

@@ -7,13 +7,14 @@
 import type { MqttClient } from 'mqtt';
 import { performance } from 'node:perf_hooks';
 import { MqttError } from '../mqtt/errors';
-import { type Connection, type PacketListener } from '../mqtt/connection';
+import { connect, type Connection, type PacketListener } from '../mqtt/connection';
+import { subscribe } from '../mqtt/subscriber';
 import type { Leg } from '../mqtt/packet-event';
 import type { QoS } from '../mqtt/qos';
 import { publishNumbered } from '../numbered/publisher';
 import { seqOf } from '../numbered/payload';
 import { account, newTally, record, type Accounting } from '../numbered/tally';
-import { connectWithin, LIMITS, subscribeWithin } from './bounded';
+import { LIMITS } from '../mqtt/wait';
 import { END_GRACE_MS } from '../mqtt/connection';
 
 export interface RunJob {
@@ -66,13 +67,13 @@ export async function measureLevel(job: RunJob, progress?: (p: RunProgress) => v
   const onPacket = (client: Leg) => job.onPacket?.(client) ?? NO_PACKETS;
   const base = { url: job.url, clean: true, protocol: 4 as const };
   const answerMs = job.answerMs ?? LIMITS.answerMs;
-  const sub = await connectWithin({ ...base, clientId: `${job.clientId}-sub` }, onPacket('subscriber'), answerMs);
+  const sub = await connect({ ...base, clientId: `${job.clientId}-sub`, connectTimeoutMs: answerMs }, onPacket('subscriber'));
   let pub: Connection | undefined;
   try {
-    const { granted } = await subscribeWithin(sub, job.topic, job.qos, answerMs, job.url);
+    const { granted } = await subscribe(sub, job.topic, job.qos, answerMs, null);
     // A bench at a QoS the broker will not deliver at would measure another level.
     if (granted !== job.qos) throw new MqttError('rejected', `the broker granted ${granted >= 0x80 ? 'no subscription' : `QoS ${granted}`} to a QoS ${job.qos} bench subscriber`);
-    pub = await connectWithin({ ...base, clientId: `${job.clientId}-pub` }, onPacket('publisher'), answerMs);
+    pub = await connect({ ...base, clientId: `${job.clientId}-pub`, connectTimeoutMs: answerMs }, onPacket('publisher'));
     return await measure(job, pub, sub, progress);
   } finally {
     // Bounded: against a broker that never acknowledges, the DISCONNECT would wait for ever (the report was printed, the process never exited).

@@ -6,7 +6,7 @@ import { BENCH_TOOL, parseBench } from '../cli/options/bench';
 import { EXIT, type ExitCode } from '../cli/errors';
 import { processIo, type Io } from '../cli/io';
 import { benchOutcome, runBench, type BenchOutcome } from '../bench/levels';
-import { LIMITS, type Limits } from '../bench/bounded';
+import { LIMITS, type Limits } from '../mqtt/wait';
 import { progressBar } from '../bench/progress';
 import { jsonReport, textReport } from '../bench/report';
 

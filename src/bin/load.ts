@@ -8,7 +8,7 @@ import { processIo, type Io } from '../cli/io';
 import { runMain } from '../cli/main';
 import { parseLoad } from '../cli/options/load';
 import { loadOutcome, runLoad, type LoadOutcome } from '../bench/load';
-import { LIMITS, type Limits } from '../bench/bounded';
+import { LIMITS, type Limits } from '../mqtt/wait';
 import { COMMANDS } from '../cli/options/parse';
 
 /** 0 when the publisher got every acknowledgement, 4 when it gave up waiting for some (loss is a finding, printed). */

@@ -6,7 +6,7 @@ import { processIo, type Io } from '../cli/io';
 import { runMain } from '../cli/main';
 import { parseScenario, type ScenarioName } from '../cli/options/faults';
 import { runOfflineScenario } from '../scenario/offline';
-import { LIMITS, type Limits } from '../bench/bounded';
+import { LIMITS, type Limits } from '../mqtt/wait';
 import { useColor } from '../mqtt/format';
 import { COMMANDS } from '../cli/options/parse';
 

@@ -4,11 +4,12 @@
 // sent and acknowledged. Burst mode cuts nothing: the subscriber is simply
 // offline while everything is published, which shows a broker's queue limit.
 import { performance } from 'node:perf_hooks';
-import { END_GRACE_MS, stopClient, type Connection, type ConnectionOptions } from '../mqtt/connection';
+import { connect, END_GRACE_MS, stopClient, type Connection, type ConnectionOptions } from '../mqtt/connection';
+import { subscribe } from '../mqtt/subscriber';
 import { MqttError } from '../mqtt/errors';
 import type { PacketEvent } from '../mqtt/packet-event';
 import type { QoS } from '../mqtt/qos';
-import { connectWithin, LIMITS, subscribeWithin, type Limits } from '../bench/bounded';
+import { LIMITS, type Limits } from '../mqtt/wait';
 import { seqOf } from '../numbered/payload';
 import { publishNumbered, type NumberedPublisher } from '../numbered/publisher';
 import { newTally, record } from '../numbered/tally';
@@ -140,15 +141,15 @@ async function runChaosLevel(target: Address & { url: string }, qos: QoS, option
     });
 
   const { answerMs } = limits;
-  const connectSub = () => connectWithin(subOptions, counting('subscriber'), answerMs, listen, target.url);
+  const connectSub = () => connect({ ...subOptions, connectTimeoutMs: answerMs, brokerName: target.url }, counting('subscriber'), listen);
   let sub: Connection | undefined;
   let pub: Connection | undefined;
   let stalled = false;
   try {
     const seen = (proxy: Relay) => (error: unknown) => Promise.reject(withProxyView(error, proxy, target.url));
     sub = await connectSub().catch(seen(subProxy));
-    pub = await connectWithin(pubOptions, counting('publisher'), answerMs, undefined, target.url).catch(seen(pubProxy));
-    await subscribeWithin(sub, topic, qos, answerMs, target.url).catch(seen(subProxy));
+    pub = await connect({ ...pubOptions, connectTimeoutMs: answerMs, brokerName: target.url }, counting('publisher')).catch(seen(pubProxy));
+    await subscribe(sub, topic, qos, answerMs, null).catch(seen(subProxy));
     if (options.burst) {
       await sub.end(Math.min(answerMs, END_GRACE_MS));
     } else {

@@ -39,6 +39,8 @@ export interface ConnectionOptions {
   keepalive?: number;
   /** How long to wait for the connection and its CONNACK (default 10 s). */
   connectTimeoutMs?: number;
+  /** The broker as errors name it, when `url` is a relay in front of it (chaos); `url` when left out. */
+  brokerName?: string;
 }
 
 /** PEM texts (CA, client certificate and key); `verify` false only when the user asked to skip the check. */
@@ -59,6 +61,8 @@ export interface ReconnectOptions {
 export interface Connection {
   client: MqttClient;
   connack: IConnackPacket;
+  /** The broker as errors name it (its URL, or the one behind a relay). */
+  brokerName: string;
   /**
    * Rejects with an MqttError when the connection can no longer be used: it dropped
    * before end() (never with reconnect on), our PINGREQ got no PINGRESP (kind 'timeout'),
@@ -204,7 +208,7 @@ export function connect(options: ConnectionOptions, onPacket: PacketListener, pr
     if (violations.length > 1) return;
     // [MQTT-4.8.0-1] a protocol violation closes the connection; no reconnect after it.
     ending = true;
-    rejectLost(new MqttError('violation', `the broker at ${options.url} broke an MQTT rule: it ${violation.text} [${violation.rule}]`));
+    rejectLost(new MqttError('violation', `the broker at ${options.brokerName ?? options.url} broke an MQTT rule: it ${violation.text} [${violation.rule}]`));
     stopClient(client);
   };
   client.on('packetreceive', (packet) => {
@@ -228,13 +232,13 @@ export function connect(options: ConnectionOptions, onPacket: PacketListener, pr
     if (pingTimedOut) {
       pingTimedOut = false;
       if (!options.reconnect) {
-        rejectLost(new MqttError('timeout', `no PINGRESP from the broker at ${options.url} within ${keepalive / 2} s of our PINGREQ (keepalive ${keepalive} s): the connection is taken as dead`));
+        rejectLost(new MqttError('timeout', `no PINGRESP from the broker at ${options.brokerName ?? options.url} within ${keepalive / 2} s of our PINGREQ (keepalive ${keepalive} s): the connection is taken as dead`));
       }
       return;
     }
     if (options.reconnect) return;
     const why = hangUpReason === undefined ? 'closed the connection' : `disconnected us: ${reasonText(hangUpReason)}`;
-    rejectLost(new MqttError('lost', `the broker at ${options.url} ${why}`));
+    rejectLost(new MqttError('lost', `the broker at ${options.brokerName ?? options.url} ${why}`));
   });
 
   // A reconnect budget: against a broker that is gone, give up with one line instead of dialling forever.
@@ -247,7 +251,7 @@ export function connect(options: ConnectionOptions, onPacket: PacketListener, pr
     if (maxAttempts === undefined || attempts <= maxAttempts || ending) return;
     ending = true;
     const seconds = ((performance.now() - firstAttemptAt) / 1000).toFixed(1);
-    rejectLost(new MqttError('unreachable', `gave up reconnecting to the broker at ${options.url}: ${maxAttempts} attempts in a row in ${seconds} s got no CONNACK`));
+    rejectLost(new MqttError('unreachable', `gave up reconnecting to the broker at ${options.brokerName ?? options.url}: ${maxAttempts} attempts in a row in ${seconds} s got no CONNACK`));
     // MQTT.js dials again right after this event: end the stream it is about to build.
     client.options.reconnectPeriod = 0;
     queueMicrotask(() => stopClient(client));
@@ -256,7 +260,7 @@ export function connect(options: ConnectionOptions, onPacket: PacketListener, pr
   return new Promise<Connection>((resolve, reject) => {
     const timer = setTimeout(() => {
       const what = onWireNow ? 'accepted the connection but sent no CONNACK' : 'did not accept a connection';
-      fail(new MqttError('timeout', `the broker at ${options.url} ${what} within ${connectTimeoutMs / 1000} s`));
+      fail(new MqttError('timeout', `the broker at ${options.brokerName ?? options.url} ${what} within ${connectTimeoutMs / 1000} s`));
     }, connectTimeoutMs);
     const fail = (error: MqttError) => {
       clearTimeout(timer);
@@ -281,6 +285,7 @@ export function connect(options: ConnectionOptions, onPacket: PacketListener, pr
       resolve({
         client,
         connack: snapshot(connack),
+        brokerName: options.brokerName ?? options.url,
         lost,
         flows,
         violations,
@@ -292,7 +297,7 @@ export function connect(options: ConnectionOptions, onPacket: PacketListener, pr
         ended,
       });
     });
-    client.on('error', (error) => fail(PARSER_ERROR.test(error.message) ? new MqttError('violation', `the broker at ${options.url} broke an MQTT rule: it ${malformed(error).text} [MQTT-4.8.0-1]`) : connectError(options, error)));
+    client.on('error', (error) => fail(PARSER_ERROR.test(error.message) ? new MqttError('violation', `the broker at ${options.brokerName ?? options.url} broke an MQTT rule: it ${malformed(error).text} [MQTT-4.8.0-1]`) : connectError(options, error)));
     client.once('close', closedBeforeConnack);
     prepare?.(client);
     client.connect();
@@ -359,7 +364,7 @@ async function endPolitely(client: MqttClient, graceMs: number): Promise<void> {
 
 /** Turns what MQTT.js reports while connecting into what happened, and what the user could change (the remedy). */
 function connectError(options: ConnectionOptions, error: (Error & { code?: string | number }) | null): MqttError {
-  const where = `the broker at ${options.url}`;
+  const where = `the broker at ${options.brokerName ?? options.url}`;
   if (error === null) {
     const version = options.protocol === 5 ? '5' : '3.1.1';
     const tlsHint = /^(mqtts|wss):/.test(options.url) ? '' : ', or is it a TLS port that needs mqtts://';

@@ -107,17 +107,27 @@ export function collectDeliveries(client: Connection['client'], onDelivery: (del
   return { stop: () => (stopped = true) };
 }
 
-export async function subscribe(conn: Connection, topic: string, qos: QoS, ackTimeoutMs = DEFAULT_ACK_TIMEOUT_MS): Promise<Subscription> {
+/**
+ * SUBSCRIBE, and its SUBACK within `ackTimeoutMs`. `remedy` is the hint the
+ * caller's command can give for a wait that ran out (the tools: a longer
+ * --ack-timeout); none for commands whose bound is not a flag.
+ */
+export async function subscribe(conn: Connection, topic: string, qos: QoS, ackTimeoutMs = DEFAULT_ACK_TIMEOUT_MS, remedy: 'longer-ack-wait' | null = 'longer-ack-wait'): Promise<Subscription> {
   try {
     const granted = await within(Promise.race([conn.client.subscribeAsync(topic, { qos }), conn.lost]), ackTimeoutMs);
     if (granted === null) {
       const seconds = ackTimeoutMs / 1000;
-      throw new MqttError('timeout', `no SUBACK for our SUBSCRIBE to '${topic}' within ${seconds} s: the subscription may or may not be in place on the broker`, 'longer-ack-wait', ackTimeoutMs);
+      throw new MqttError('timeout', `no SUBACK for our SUBSCRIBE to '${topic}' within ${seconds} s: the subscription may or may not be in place on the broker`, remedy ?? undefined, ackTimeoutMs);
     }
     if (conn.violations.length > 0) await conn.lost;
     return { topic, requested: qos, granted: granted[0]?.qos ?? 0x80 };
   } catch (error) {
     if (error instanceof MqttError) throw error;
+    if (!conn.client.connected) {
+      // MQTT.js fails a pending SUBSCRIBE with "Connection closed" before `lost` hears of the close: say what happened.
+      const why = await within(conn.lost.catch((lost: unknown) => lost), 0);
+      throw why ?? new MqttError('lost', `the broker at ${conn.brokerName} closed the connection before its SUBACK for '${topic}'`);
+    }
     // MQTT.js rejects a SUBACK code of 0x80 or above with the SUBACK itself attached (error.packet).
     const code = (error as { packet?: { granted?: unknown[] } }).packet?.granted?.[0];
     const why = typeof code === 'number' ? reasonText(code) : (error as Error).message;

@@ -20,3 +20,10 @@ export async function orTimeout<T>(promise: Promise<T>, ms: number, what: string
   if (settled === null) throw new MqttError('timeout', `${what} within ${secondsText(ms)}`);
   return settled.value;
 }
+
+/** How long a command that drives a broker (scenario, chaos, bench, load) waits for any one answer: CONNACK, SUBACK, an acknowledgement, the end of a DISCONNECT. */
+export interface Limits {
+  answerMs: number;
+}
+
+export const LIMITS: Limits = { answerMs: 10_000 };

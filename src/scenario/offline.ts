@@ -2,18 +2,18 @@
 // 1 and 2 messages are published while it is away, and it comes back. Run
 // with clean=false (the session and its queue survive) and clean=true (they
 // do not). Every line is a real packet of a client or of the broker's wire.
-import { END_GRACE_MS, stopClient, type Connection, type ConnectionOptions, type PacketListener } from '../mqtt/connection';
+import { connect as connectBounded, END_GRACE_MS, stopClient, type Connection, type ConnectionOptions, type PacketListener } from '../mqtt/connection';
 import { formatBrokerPacket, formatPacket, paint, type Style } from '../mqtt/format';
 import type { BrokerPacketEvent, PacketEvent } from '../mqtt/packet-event';
 import { QOS_LEVELS, type QoS } from '../mqtt/qos';
-import { collectDeliveries, type Delivery } from '../mqtt/subscriber';
+import { collectDeliveries, subscribe as subscribeBounded, type Delivery } from '../mqtt/subscriber';
 import { start, type BrokerKind } from '../broker/start';
 import type { BrokerPacketListener } from '../wire/tap';
 import { startRelay, upstreamOf } from '../wire/relay';
 import type { Packet } from 'mqtt-packet';
 import { orTimeout, secondsText, within } from '../mqtt/wait';
 import { MqttError } from '../mqtt/errors';
-import { connectWithin, LIMITS, subscribeWithin, type Limits } from '../bench/bounded';
+import { LIMITS, type Limits } from '../mqtt/wait';
 import type { Address } from '../broker/listen';
 import { createConnection } from 'node:net';
 
@@ -47,7 +47,7 @@ export async function runOfflineScenario(where: ScenarioBroker, style: Style, pr
   // Every client this run opens; a failure part-way drops the ones still open, so nothing keeps the process alive.
   const open = new Set<Connection>();
   const connect = async (options: ConnectionOptions, onPacket: PacketListener, prepare?: (client: Connection['client']) => void) => {
-    const conn = await connectWithin(options, onPacket, answerMs, prepare, named);
+    const conn = await connectBounded({ ...options, connectTimeoutMs: answerMs, brokerName: named }, onPacket, prepare);
     open.add(conn);
     return conn;
   };
@@ -55,7 +55,7 @@ export async function runOfflineScenario(where: ScenarioBroker, style: Style, pr
     open.delete(conn);
     await conn.end(Math.min(answerMs, END_GRACE_MS));
   };
-  const subscribe = (conn: Connection, topic: string, qos: QoS) => subscribeWithin(conn, topic, qos, answerMs, named);
+  const subscribe = (conn: Connection, topic: string, qos: QoS) => subscribeBounded(conn, topic, qos, answerMs, null);
   const publish = async (conn: Connection, payload: string, qos: QoS) => {
     let pubrec = false;
     const onReceive = (packet: Packet) => (pubrec ||= packet.cmd === 'pubrec');
