@@ -17,6 +17,7 @@ import { CliError, EXIT, type ExitCode } from '../../src/cli/errors';
 import { openOutputFile } from '../../src/cli/output-file';
 import { settle, type Main } from '../../src/cli/main';
 import { COMMANDS } from '../../src/cli/options/parse';
+import { PUBLIC_BROKERS } from '../../src/cli/options/broker-url';
 import { parseBench, parseBroker, parseLab, parsePublish, parseSubscribe } from '../../src/cli/options';
 import { main as bench } from '../../src/bin/bench';
 import { main as broker } from '../../src/bin/broker';
@@ -339,12 +340,15 @@ test('broker --host on an address this machine does not have: names --host, not 
   assertOneError(await run('broker', ['--host', '192.0.2.1', '--allow-remote', '--port', '0']), EXIT.usage, /--host '192\.0\.2\.1' is not an address of this machine/);
 });
 
+// The public brokers by their presets' own hosts (these tests parse only; nothing is dialled).
+const publicHost = (preset: string) => new URL(PUBLIC_BROKERS[preset]!).hostname;
+const quoted = (text: string) => text.replace(/\./g, '\\.');
 const REMOTE_BENCH: [broker: string, words: RegExp][] = [
-  ['mosquitto', /--broker 'test\.mosquitto\.org' is a public test broker/],
-  ['mqtt://test.mosquitto.org:1883', /is a public test broker/],
-  ['TEST.MOSQUITTO.ORG', /--broker 'test\.mosquitto\.org' is a public test broker/],
-  ['broker.hivemq.com.', /--broker 'broker\.hivemq\.com' is a public test broker/],
-  ['mqtt://Broker.EMQX.io', /is a public test broker/],
+  ['mosquitto', new RegExp(`--broker '${quoted(publicHost('mosquitto'))}' is a public test broker`)],
+  [PUBLIC_BROKERS.mosquitto!, /is a public test broker/],
+  [publicHost('mosquitto').toUpperCase(), new RegExp(`--broker '${quoted(publicHost('mosquitto'))}' is a public test broker`)],
+  [`${publicHost('hivemq')}.`, new RegExp(`--broker '${quoted(publicHost('hivemq'))}' is a public test broker`)],
+  [`mqtt://${publicHost('emqx').replace(/^b/, 'B')}`, /is a public test broker/],
   ['10.0.0.7:1883', /--broker: host '10\.0\.0\.7' is not this machine \(loopback\); a bench floods its broker, so pass --allow-remote/],
   ['mqtt://[::ffff:8.8.8.8]', /host '::ffff:808:808' is not this machine/],
   ['2130706433', /host '2130706433' is not this machine/],
@@ -358,7 +362,7 @@ for (const [url, words] of REMOTE_BENCH) {
 
 test('bench --allow-remote lets a remote host through, never a public test broker; loopback needs no flag', () => {
   assert.equal(parseBench(['--broker', 'my-laptop.lan', '--allow-remote']).kind, 'run');
-  assert.throws(() => parseBench(['--broker', 'broker.emqx.io', '--allow-remote']), /is a public test broker/);
+  assert.throws(() => parseBench(['--broker', publicHost('emqx'), '--allow-remote']), /is a public test broker/);
   for (const b of ['localhost', '127.0.0.1', '[::1]:1883', 'mqtt://LOCALHOST.:1883', '127.8.9.10']) assert.equal(parseBench(['--broker', b]).kind, 'run', b);
 });
 
