@@ -117,7 +117,8 @@ function publisherBoundMs(job: PublisherJob): number {
 /** The publisher in its own process, ended with us on every path; its one error line becomes ours. */
 function startPublisher(job: PublisherJob): { report: Promise<PublisherReport>; stop(): Promise<void> } {
   const file = join(__dirname, '..', 'bin', `load-publisher${extname(__filename)}`);
-  const child = spawn(process.execPath, [...process.execArgv, file, JSON.stringify(job)], { stdio: ['ignore', 'pipe', 'pipe'] });
+  // stdin is a pipe the publisher watches: if we die without a goodbye (SIGKILL), its end stops the publisher too.
+  const child = spawn(process.execPath, [...process.execArgv, file, JSON.stringify(job)], { stdio: ['pipe', 'pipe', 'pipe'] });
   const stop = adopt(child);
   let out = '';
   let err = '';
@@ -141,7 +142,8 @@ async function startBrokerProcess(engine: LoadOptions['engine'], readyMs: number
   if (engine === 'mosquitto') return start('mosquitto', { config: ['max_queued_messages 0', 'max_inflight_messages 0'] });
   // aedes runs inside whoever starts it: here that must be a child process of its own.
   const file = join(__dirname, '..', 'bin', `load-broker${extname(__filename)}`);
-  const child = spawn(process.execPath, [...process.execArgv, file], { stdio: ['ignore', 'pipe', 'inherit'] });
+  // stdin is a pipe the broker watches: if we die without a goodbye (SIGKILL), its end stops the broker too.
+  const child = spawn(process.execPath, [...process.execArgv, file], { stdio: ['pipe', 'pipe', 'inherit'] });
   const stop = adopt(child);
   let out = '';
   const listening = new Promise<string>((resolve, reject) => {

@@ -101,7 +101,8 @@ async function measure(job: RunJob, pub: Connection, sub: Connection, progress?:
     const now = performance.now();
     lastActivity = now;
     const seq = seqOf(payload);
-    if (seq === null || !record(tally, seq)) return;
+    // record() counts every delivery, a foreign one too; only a first arrival of a number goes on.
+    if (!record(tally, seq) || seq === null) return;
     if (tally.unique === 1) firstReceive = now;
     receiveLatency[tally.unique - 1] = now - sendAt[seq]!;
     lastReceive = now;

@@ -2,7 +2,6 @@
 // publisher, bench:compare's C clients), with their temp folders, on every way
 // out: a normal close, an error, an uncaught exception, SIGINT or SIGTERM.
 import type { ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
 import { readFileSync, rmSync } from 'node:fs';
 import { constants } from 'node:os';
 import { within } from '../mqtt/wait';
@@ -32,7 +31,8 @@ function running(child: ChildProcess): boolean {
 async function stop(entry: Owned): Promise<void> {
   const { child } = entry;
   if (running(child) && child.pid !== undefined) {
-    const exited = once(child, 'exit');
+    // Not once(): that rejects on an 'error' event, and the entry and its folder must go either way.
+    const exited = new Promise<unknown>((resolve) => child.once('exit', resolve));
     child.kill('SIGTERM');
     if ((await within(exited, STOP_MS)) === null) {
       child.kill('SIGKILL');
@@ -45,7 +45,7 @@ async function stop(entry: Owned): Promise<void> {
 }
 
 /** Stops every child we own, each bounded; for the way out on a signal. */
-export async function stopAll(): Promise<void> {
+async function stopAll(): Promise<void> {
   await Promise.all([...owned].map(stop));
 }
 

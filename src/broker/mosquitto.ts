@@ -28,7 +28,15 @@ export interface MosquittoBroker extends Endpoint {
 }
 
 /** The mosquitto binary, or null when it is not installed. */
+let found: string | null | undefined;
+
+/** Looked up once per process: each start (and port retry) would otherwise spawn mosquitto -h again. */
 export function mosquittoPath(): string | null {
+  if (found === undefined) found = lookUpMosquitto();
+  return found;
+}
+
+function lookUpMosquitto(): string | null {
   for (const candidate of ['/usr/sbin/mosquitto', '/usr/local/sbin/mosquitto']) {
     if (spawnSync(candidate, ['-h']).status !== null) return candidate;
   }
@@ -88,9 +96,14 @@ async function startMosquittoOn(options: MosquittoOptions, port: number): Promis
   const stop = adopt(child, dir);
   let output = '';
   const ready = new Promise<void>((resolve, reject) => {
+    let up = false;
+    // The log keeps growing over a long run: the banner is looked for only until it has been seen.
     const onData = (chunk: Buffer) => {
       output += chunk.toString();
-      if (/mosquitto version .* running/.test(output)) resolve();
+      if (!up && /mosquitto version .* running/.test(output)) {
+        up = true;
+        resolve();
+      }
     };
     child.stdout!.on('data', onData);
     child.stderr!.on('data', onData);
@@ -118,7 +131,7 @@ function lastLine(output: string): string {
  * 101 iterations, as mosquitto_passwd writes it), so the password never goes
  * on a command line.
  */
-export function passwordLine(username: string, password: string): string {
+function passwordLine(username: string, password: string): string {
   const salt = randomBytes(12);
   const hash = pbkdf2Sync(password, salt, 101, 64, 'sha512');
   return `${username}:$7$101$${salt.toString('base64')}$${hash.toString('base64')}\n`;

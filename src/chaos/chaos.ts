@@ -163,7 +163,9 @@ async function runChaosLevel(target: Address & { url: string }, qos: QoS, option
     if (options.burst) sub = await connectSub();
     // A broker that never stops sending (duplicates, say) cannot hold the run open for ever; the cap is generous, so a slow drain is still counted.
     const drainMs = 5 * limits.stallMs;
-    if ((await within(arrivals.settled(QUIET_MS).then(() => true), drainMs)) === null) print(`  QoS ${qos}: the broker was still delivering ${secondsText(drainMs)} after the last publish; counting stopped there`);
+    const drained = await within(arrivals.settled(QUIET_MS).then(() => true), drainMs);
+    arrivals.stop();
+    if (drained === null) print(`  QoS ${qos}: the broker was still delivering ${secondsText(drainMs)} after the last publish; counting stopped there`);
 
     // A stalled run stopped publishing: count what went out, not what was planned.
     const t = tally(counts, published.acked, published.failed, published.issued);
@@ -221,22 +223,30 @@ function publishQos(pub: Connection, topic: string, qos: QoS, options: ChaosOpti
  * Resolves when `complete()` holds, or when nothing has arrived for `quietMs`
  * after settled() was called: "nothing more is coming" has no event to await.
  */
-function arrivalWatch(complete: () => boolean): { arrived(): void; settled(quietMs: number): Promise<void> } {
+function arrivalWatch(complete: () => boolean): { arrived(): void; settled(quietMs: number): Promise<void>; stop(): void } {
   let onArrival: () => void = () => undefined;
+  let timer: NodeJS.Timeout | undefined;
+  // Once settled (or given up on), later arrivals start no more timers.
+  const stop = () => {
+    clearTimeout(timer);
+    onArrival = () => undefined;
+  };
   return {
     arrived: () => onArrival(),
+    stop,
     settled: (quietMs) =>
       new Promise<void>((resolve) => {
-        let timer = setTimeout(resolve, quietMs);
+        const done = () => {
+          stop();
+          resolve();
+        };
+        if (complete()) return done();
+        timer = setTimeout(done, quietMs);
         onArrival = () => {
           clearTimeout(timer);
-          if (complete()) return resolve();
-          timer = setTimeout(resolve, quietMs);
+          if (complete()) return done();
+          timer = setTimeout(done, quietMs);
         };
-        if (complete()) {
-          clearTimeout(timer);
-          resolve();
-        }
       }),
   };
 }
@@ -270,7 +280,7 @@ async function finish(conn: Connection | undefined, force: boolean, ms: number):
 }
 
 /** The lines for one QoS run, from its figures. */
-export function describeRun(run: QosRun): string[] {
+function describeRun(run: QosRun): string[] {
   const t = run.tally;
   const r = run.resends;
   return [

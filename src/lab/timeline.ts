@@ -13,8 +13,6 @@
 import type { Leg, Packet } from '../mqtt/packet-event';
 import type { Lane, LaneEvent, ProxyLog } from './lanes';
 
-/** A lane of the diagram: who sends or receives. */
-
 export interface Arrow {
   leg: Leg;
   from: Lane;

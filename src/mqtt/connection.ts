@@ -116,6 +116,7 @@ export function onWire(client: MqttClient, listener: PacketListener): () => void
 export function connect(options: ConnectionOptions, onPacket: PacketListener, prepare?: (client: MqttClient) => void): Promise<Connection> {
   const store = options.reconnect ? new DupStore() : undefined;
   const connectTimeoutMs = options.connectTimeoutMs ?? CONNECT_TIMEOUT_MS;
+  const brokerName = options.brokerName ?? options.url;
   // A Session Expiry Interval exists only in MQTT 5; without one the session ends with the connection.
   const properties = options.protocol === 5 && options.sessionExpiry !== undefined ? { sessionExpiryInterval: options.sessionExpiry } : undefined;
   let socketOpen: () => void = () => undefined;
@@ -208,7 +209,7 @@ export function connect(options: ConnectionOptions, onPacket: PacketListener, pr
     if (violations.length > 1) return;
     // [MQTT-4.8.0-1] a protocol violation closes the connection; no reconnect after it.
     ending = true;
-    rejectLost(new MqttError('violation', `the broker at ${options.brokerName ?? options.url} broke an MQTT rule: it ${violation.text} [${violation.rule}]`));
+    rejectLost(new MqttError('violation', `the broker at ${brokerName} broke an MQTT rule: it ${violation.text} [${violation.rule}]`));
     stopClient(client);
   };
   client.on('packetreceive', (packet) => {
@@ -232,13 +233,13 @@ export function connect(options: ConnectionOptions, onPacket: PacketListener, pr
     if (pingTimedOut) {
       pingTimedOut = false;
       if (!options.reconnect) {
-        rejectLost(new MqttError('timeout', `no PINGRESP from the broker at ${options.brokerName ?? options.url} within ${keepalive / 2} s of our PINGREQ (keepalive ${keepalive} s): the connection is taken as dead`));
+        rejectLost(new MqttError('timeout', `no PINGRESP from the broker at ${brokerName} within ${keepalive / 2} s of our PINGREQ (keepalive ${keepalive} s): the connection is taken as dead`));
       }
       return;
     }
     if (options.reconnect) return;
     const why = hangUpReason === undefined ? 'closed the connection' : `disconnected us: ${reasonText(hangUpReason)}`;
-    rejectLost(new MqttError('lost', `the broker at ${options.brokerName ?? options.url} ${why}`));
+    rejectLost(new MqttError('lost', `the broker at ${brokerName} ${why}`));
   });
 
   // A reconnect budget: against a broker that is gone, give up with one line instead of dialling forever.
@@ -251,7 +252,7 @@ export function connect(options: ConnectionOptions, onPacket: PacketListener, pr
     if (maxAttempts === undefined || attempts <= maxAttempts || ending) return;
     ending = true;
     const seconds = ((performance.now() - firstAttemptAt) / 1000).toFixed(1);
-    rejectLost(new MqttError('unreachable', `gave up reconnecting to the broker at ${options.brokerName ?? options.url}: ${maxAttempts} attempts in a row in ${seconds} s got no CONNACK`));
+    rejectLost(new MqttError('unreachable', `gave up reconnecting to the broker at ${brokerName}: ${maxAttempts} attempts in a row in ${seconds} s got no CONNACK`));
     // MQTT.js dials again right after this event: end the stream it is about to build.
     client.options.reconnectPeriod = 0;
     queueMicrotask(() => stopClient(client));
@@ -260,7 +261,7 @@ export function connect(options: ConnectionOptions, onPacket: PacketListener, pr
   return new Promise<Connection>((resolve, reject) => {
     const timer = setTimeout(() => {
       const what = onWireNow ? 'accepted the connection but sent no CONNACK' : 'did not accept a connection';
-      fail(new MqttError('timeout', `the broker at ${options.brokerName ?? options.url} ${what} within ${connectTimeoutMs / 1000} s`));
+      fail(new MqttError('timeout', `the broker at ${brokerName} ${what} within ${connectTimeoutMs / 1000} s`));
     }, connectTimeoutMs);
     const fail = (error: MqttError) => {
       clearTimeout(timer);
@@ -285,7 +286,7 @@ export function connect(options: ConnectionOptions, onPacket: PacketListener, pr
       resolve({
         client,
         connack: snapshot(connack),
-        brokerName: options.brokerName ?? options.url,
+        brokerName,
         lost,
         flows,
         violations,
@@ -297,7 +298,7 @@ export function connect(options: ConnectionOptions, onPacket: PacketListener, pr
         ended,
       });
     });
-    client.on('error', (error) => fail(PARSER_ERROR.test(error.message) ? new MqttError('violation', `the broker at ${options.brokerName ?? options.url} broke an MQTT rule: it ${malformed(error).text} [MQTT-4.8.0-1]`) : connectError(options, error)));
+    client.on('error', (error) => fail(PARSER_ERROR.test(error.message) ? new MqttError('violation', `the broker at ${brokerName} broke an MQTT rule: it ${malformed(error).text} [MQTT-4.8.0-1]`) : connectError(options, error)));
     client.once('close', closedBeforeConnack);
     prepare?.(client);
     client.connect();
@@ -326,18 +327,21 @@ function writable(stream: MqttClient['stream']): boolean {
   return !s.destroyed && !s.writableEnded && s.writable !== false;
 }
 
-/** Resolves once nothing of ours is in flight (checked after each packet MQTT.js has handled). */
-function drained(client: MqttClient): Promise<void> {
-  return new Promise((resolve) => {
-    const check = () =>
+/** Resolves once nothing of ours is in flight (checked after each packet MQTT.js has handled); `stop` detaches it. */
+function drained(client: MqttClient): { done: Promise<void>; stop(): void } {
+  let check: () => void = () => undefined;
+  const stop = () => client.off('packetreceive', check);
+  const done = new Promise<void>((resolve) => {
+    check = () =>
       setImmediate(() => {
         if (Object.keys(client.outgoing).length > 0) return;
-        client.off('packetreceive', check);
+        stop();
         resolve();
       });
     client.on('packetreceive', check);
     check();
   });
+  return { done, stop };
 }
 
 /**
@@ -354,7 +358,11 @@ async function endPolitely(client: MqttClient, graceMs: number): Promise<void> {
   }
   const started = performance.now();
   const closed = new Promise<void>((resolve) => stream.once('close', () => resolve()));
-  if (Object.keys(client.outgoing).length > 0) await within(Promise.race([drained(client), closed]), graceMs);
+  if (Object.keys(client.outgoing).length > 0) {
+    const drain = drained(client);
+    await within(Promise.race([drain.done, closed]), graceMs);
+    drain.stop();
+  }
   // Their callbacks fail ('Message removed'), so nothing waits on them after this.
   for (const id of Object.keys(client.outgoing)) client.removeOutgoingMessage(Number(id));
   client.end(false);

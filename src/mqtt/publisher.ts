@@ -1,7 +1,6 @@
 // The publisher's side of a flow: publish and wait until the QoS handshake
 // completes (QoS 0: written; QoS 1: PUBACK; QoS 2: PUBCOMP), never longer
 // than the ack timeout.
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { Connection } from './connection';
 import { MqttError } from './errors';
 import type { QoS } from './qos';
@@ -27,7 +26,8 @@ export const DEFAULT_ACK_TIMEOUT_MS = 10_000;
 export async function publishAll(conn: Connection, job: PublishJob): Promise<void> {
   const ackTimeoutMs = job.ackTimeoutMs ?? DEFAULT_ACK_TIMEOUT_MS;
   for (let i = 0; i < job.count; i++) {
-    if (i > 0 && job.interval > 0) await sleep(job.interval);
+    // Ended from outside (Ctrl-C, SIGTERM): no further message, and no --interval timer holding the process.
+    if (i > 0 && job.interval > 0 && (await within(conn.ended.then(() => true), job.interval)) !== null) return;
     let id: number | undefined;
     const noteId = (packet: { cmd: string; messageId?: number }) => {
       if (packet.cmd === 'publish' && id === undefined) id = packet.messageId;

@@ -130,7 +130,7 @@ async function tapped(url: string, onPacket: BrokerPacketListener, ms: number): 
 
 
 /** What the run showed, in words, from the recorded outcome. */
-export function offlineSummary(outcome: OfflineOutcome): string[] {
+function offlineSummary(outcome: OfflineOutcome): string[] {
   const lines = [`=> clean=${outcome.clean}: CONNACK sessionPresent=${outcome.sessionPresent}`];
   for (const qos of QOS_LEVELS) {
     const got = outcome.delivered.filter((d) => d.payload === `QoS ${qos} message`);

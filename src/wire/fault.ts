@@ -12,7 +12,7 @@ export type FaultSpec =
   | { kind: 'every'; minMs: number; maxMs: number; seed: number };
 
 export const FAULT_SYNTAX = `puback | pubrec | pubcomp | every:MS[-MS][:SEED]`;
-export const DEFAULT_SEED = 1;
+const DEFAULT_SEED = 1;
 
 /** Parses `pubrec`, `every:300`, `every:200-500`, `every:200-500:42`; a string says what is wrong. */
 export function parseFault(text: string): FaultSpec | string {

@@ -7,7 +7,7 @@ import { createConnection, createServer, type Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { listen, type Address, type Endpoint } from '../broker/listen';
 import type { BrokerPacketEvent } from '../mqtt/packet-event';
-import { randomInts } from '../wire/prng';
+import { randomInts } from './prng';
 import type { FaultSpec } from './fault';
 import { connectionReader, type DirectionReader } from './reader';
 
@@ -79,6 +79,9 @@ export async function startRelay(options: RelayOptions): Promise<Relay> {
   const server = createServer((client) => {
     const connection = ++connections;
     const broker = createConnection(options.upstream);
+    // Each packet goes out at once, as from the embedded broker: Nagle would hold a small write ~40 ms, which timings would show as QoS cost.
+    client.setNoDelay(true);
+    broker.setNoDelay(true);
     const reader = connectionReader();
     let cut = false;
     const entry: Connection = {

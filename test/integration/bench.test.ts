@@ -1,5 +1,6 @@
 // The bench against real brokers: the accounting must add up when nothing is
 // lost, and must show the loss when a broker drops messages. Speed is not asserted.
+import { run } from '../support/commands';
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -67,4 +68,11 @@ test('bench --trace writes every packet of both clients as JSON lines', async (t
     [count('publisher', 'send', 'publish'), count('publisher', 'receive', 'puback'), count('subscriber', 'receive', 'publish'), count('subscriber', 'send', 'puback')],
     [20, 20, 20, 20],
   );
+});
+
+test('load against its own aedes, 1 s at 200 msg/s: every message arrives and the run ends by itself, exit 0', async () => {
+  const o = await run('load', ['--engine', 'aedes', '--seconds', '1', '--rate', '200']);
+  assert.equal(o.code, 0, o.err);
+  assert.match(o.out, /^sent 200 in .*acknowledged to the publisher 200$/m);
+  assert.match(o.out, /^received 200, .*lost 0, duplicates 0$/m);
 });

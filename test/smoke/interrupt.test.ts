@@ -86,6 +86,18 @@ test('subscriber with --timeout 30: Ctrl-C ends it at once, its --timeout timer 
   assert.ok(performance.now() - signalled < 5000, `exited ${Math.round(performance.now() - signalled)} ms after SIGINT`);
 });
 
+test('publisher between messages (--interval 30000): Ctrl-C ends it at once, no further message, its interval timer does not hold the process', async (t) => {
+  const broker = await testBroker(t);
+  const pub = runCli('publish', ['--broker', broker.url, '--qos', '1', '--count', '5', '--interval', '30000'], { t });
+  await pub.waitFor(/^receive: puback/m);
+  const signalled = performance.now();
+  pub.child.kill('SIGINT');
+  const done = await pub.done;
+  assert.equal(done.code, EXIT.interrupted, done.stderr);
+  assert.ok(performance.now() - signalled < 5000, `exited ${Math.round(performance.now() - signalled)} ms after SIGINT`);
+  assert.equal(packetLines(done.stdout).filter((l) => l === 'send: publish').length, 1);
+});
+
 for (const engine of ['aedes', 'mosquitto'] as const) {
   test(`npm run broker (${engine}): Ctrl-C closes its clients and exits 0`, engine === 'mosquitto' ? needsMosquitto : {}, async (t) => {
     const broker = await brokerProcess(t, ['--engine', engine]);

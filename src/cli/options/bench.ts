@@ -73,7 +73,7 @@ export function parseBench(argv: string[]): Parsed<BenchOptions> {
 const MAX_IN_FLIGHT_BYTES = 2 ** 30;
 
 /** Most messages one run keeps timings for (about 26 bytes each): beyond this memory, not the broker, is what gets measured. */
-export const MAX_RUN_COUNT = 10_000_000;
+const MAX_RUN_COUNT = 10_000_000;
 
 /** --count for a command that keeps per-message state (bench, chaos). */
 export function runCount(text: string): number {

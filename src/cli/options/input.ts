@@ -10,7 +10,7 @@ import { printable } from './parse';
 export const MAX_PACKET_BYTES = 268_435_455;
 
 /** A certificate, a chain or a key is kilobytes; a system CA bundle is a few hundred. */
-export const MAX_PEM_BYTES = 1024 * 1024;
+const MAX_PEM_BYTES = 1024 * 1024;
 
 const CHUNK = 1024 * 1024;
 

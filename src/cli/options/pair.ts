@@ -8,7 +8,7 @@ import { topicFilterProblem, topicNameProblem } from '../../mqtt/topic';
 import { CONNECT_TIMEOUT_MS, type ConnectionOptions, type ProtocolVersion, type TlsOptions } from '../../mqtt/connection';
 import type { FaultSpec } from '../../wire/fault';
 import { UsageError } from '../errors';
-import { brokerUrl, DEFAULT_BROKER, PUBLIC_BROKERS } from './broker-url';
+import { brokerUrl, DEFAULT_BROKER, isPublicBrokerHost, PUBLIC_BROKERS, urlHost } from './broker-url';
 import { ackPackets, COMMANDS, DEFAULT_PROTOCOL, defaulted, display, displayOptions, faultOption, filePath, integer, milliseconds, mqttString, parseRaw, printable, protocolFlag, qosFlag, seconds, single, traceFlag, traceOption, validateFault, type Display, type Parsed, type TraceFile } from './parse';
 import { MAX_PACKET_BYTES, readBounded, readCa, readClientIdentity } from './input';
 import { DEFAULT_ACK_TIMEOUT_MS, type PublishJob } from '../../mqtt/publisher';
@@ -139,7 +139,7 @@ function validateCommon(role: Role, raw: Record<string, unknown>, env: NodeJS.Pr
 
   const url = brokerUrl(defaulted(raw, 'broker'));
   const machine = machineTag();
-  const onPublicBroker = Object.values(PUBLIC_BROKERS).some((u) => new URL(u).hostname === new URL(url).hostname);
+  const onPublicBroker = isPublicBrokerHost(urlHost(url));
 
   const topic = single(raw, 'topic') ?? (onPublicBroker ? `mqtt-qos-lab/${machine}/sample_topic` : DEFAULT_TOPIC);
   const problem = role === 'publish' ? topicNameProblem(topic) : topicFilterProblem(topic);
@@ -150,6 +150,7 @@ function validateCommon(role: Role, raw: Record<string, unknown>, env: NodeJS.Pr
   mqttString('--client-id', clientId);
 
   const protocol = protocolFlag(raw);
+  const ackTimeoutMs = seconds('ack-timeout', defaulted(raw, 'ack-timeout')) * 1000;
 
   const username = single(raw, 'username') ?? (env.MQTT_USERNAME || undefined);
   const password = single(raw, 'password') ?? (env.MQTT_PASSWORD || undefined);
@@ -160,8 +161,8 @@ function validateCommon(role: Role, raw: Record<string, unknown>, env: NodeJS.Pr
   }
 
   return {
-    ...parseBounds(raw),
-    connection: { url, clientId, clean: Boolean(raw.clean), protocol, username, password, tls: tlsOptions(raw, url), ...connectionBounds(raw, protocol, Boolean(raw.clean)) },
+    ackTimeoutMs,
+    connection: { url, clientId, clean: Boolean(raw.clean), protocol, username, password, tls: tlsOptions(raw, url), ...connectionBounds(raw, protocol, Boolean(raw.clean), ackTimeoutMs) },
     output: { ...display(raw), log: raw.log === 'stderr' ? 'stderr' : 'stdout', trace: traceFlag(raw) },
     topic,
     qos,
@@ -208,7 +209,7 @@ function tlsOptions(raw: Record<string, unknown>, url: string): TlsOptions | und
 
 // The bounds on every wait, and how long an MQTT 5 session outlives its connection (src/mqtt/connection.ts).
 /** With --protocol 5 and --no-clean: the session is kept this long after we disconnect (an hour). */
-export const DEFAULT_SESSION_EXPIRY_S = 3600;
+const DEFAULT_SESSION_EXPIRY_S = 3600;
 const DEFAULT_KEEPALIVE_S = 60;
 
 function boundsOptions(y: Argv): Argv {
@@ -221,12 +222,8 @@ function boundsOptions(y: Argv): Argv {
     });
 }
 
-function parseBounds(raw: Record<string, unknown>): Pick<CommonOptions, 'ackTimeoutMs'> {
-  return { ackTimeoutMs: seconds('ack-timeout', defaulted(raw, 'ack-timeout')) * 1000 };
-}
-
-function connectionBounds(raw: Record<string, unknown>, protocol: ProtocolVersion, clean: boolean): Pick<ConnectionOptions, 'keepalive' | 'sessionExpiry' | 'connectTimeoutMs'> {
-  const connectTimeoutMs = seconds('ack-timeout', defaulted(raw, 'ack-timeout')) * 1000;
+/** --ack-timeout bounds CONNACK too: the connection's wait and the acknowledgements' are one flag. */
+function connectionBounds(raw: Record<string, unknown>, protocol: ProtocolVersion, clean: boolean, connectTimeoutMs: number): Pick<ConnectionOptions, 'keepalive' | 'sessionExpiry' | 'connectTimeoutMs'> {
   const keepalive = integer('keepalive', defaulted(raw, 'keepalive'), 0);
   if (keepalive > 65_535) throw new UsageError(`--keepalive must be at most 65535 seconds (a 2-byte field in CONNECT), got '${keepalive}'`);
   const given = single(raw, 'session-expiry');
