@@ -1,0 +1,239 @@
+// Every block of README.md and docs/*.md marked `<!-- runnable -->` is run and its output
+// compared, by shape, with what the doc pasted (the marking: test/support/docs.ts).
+//
+// How a command runs: bash expands it (quotes, $(...)) into words, without running it; a
+// command of ours then runs in-process through its main(argv, io), stdout and stderr into
+// one stream, in a temporary folder (files the doc names are made and read there); only
+// `npm run broker` is spawned (it has no io), and anything else (openssl, mosquitto -c,
+// a pipe) runs in bash. How the broker is replaced: a block's `broker=` names the broker
+// the test starts on a free loopback port, and each command's --broker (or -b) is rewritten
+// to its URL (added to the tools where absent); `port=N` turns the literal port N into a free
+// one. Shapes ignore ports, packet ids, times and the machine's client-id suffix.
+import assert from 'node:assert/strict';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
+import { test, type TestContext } from 'node:test';
+import type { Io } from '../../src/cli/io';
+import { settle } from '../../src/cli/main';
+import { COMMANDS } from '../../src/cli/options/parse';
+import { freePort } from '../../src/broker/mosquitto';
+import { within } from '../../src/mqtt/wait';
+import { main as publish } from '../../src/publish';
+import { main as subscribe } from '../../src/subscribe';
+import { main as lab } from '../../src/bin/lab';
+import { main as scenario } from '../../src/bin/scenario';
+import { main as chaos } from '../../src/bin/chaos';
+import { main as bench } from '../../src/bin/bench';
+import { main as load } from '../../src/bin/load';
+import { testBroker } from '../support/broker';
+import { ROOT, runCli } from '../support/cli';
+import { compare, needsShell, readBlocks, type Block, type Step } from '../support/docs';
+import { HOSTILE, hostileBroker } from '../support/hostile-broker';
+import { HAVE_MOSQUITTO, testMosquitto } from '../support/mosquitto';
+
+const DOCS = ['README.md', ...readdirSync(join(ROOT, 'docs')).map((f) => join('docs', f))].filter((f) => f.endsWith('.md'));
+/** Files whose every `$ ` block must say whether it runs (docs/bench.md is the bench's own). */
+const MARKED = ['README.md', 'docs/lab.md', 'docs/edges.md', 'docs/faults.md'];
+const STEP_MS = 60_000;
+const CI = process.env.CI === 'true';
+
+type Main = (argv: string[], io: Io) => Promise<number>;
+const MAINS: Record<string, { name: string; main: Main }> = {
+  publish: { name: COMMANDS.publish, main: publish },
+  subscribe: { name: COMMANDS.subscribe, main: subscribe },
+  lab: { name: COMMANDS.lab, main: lab },
+  scenario: { name: COMMANDS.scenario, main: (a, io) => scenario(a, io) },
+  chaos: { name: COMMANDS.chaos, main: (a, io) => chaos(a, io) },
+  bench: { name: COMMANDS.bench, main: (a, io) => bench(a, io) },
+  load: { name: COMMANDS.load, main: (a, io) => load(a, io) },
+};
+
+/** Which command a line runs, and its own arguments: the ways the docs teach to run each. */
+function entryOf(words: string[]): { entry: string; args: string[] } | null {
+  const w = [...words];
+  if (w[0] === 'npx' && (w[1] === 'ts-node' || w[1] === 'tsx')) w.splice(0, 2);
+  else if (w[0] === 'node' && w[1] === '--import' && w[2] === 'tsx') w.splice(0, 3);
+  else if (w[0] === 'npx') w.splice(0, 1);
+  const tool: Record<string, string> = { 'src/publish.ts': 'publish', 'publish-with-qos': 'publish', 'src/subscribe.ts': 'subscribe', 'subscribe-with-qos': 'subscribe', 'mqtt-qos-bench': 'bench' };
+  if (w[0] && tool[w[0]]) return { entry: tool[w[0]]!, args: w.slice(1) };
+  if (w[0] !== 'npm') return null;
+  const rest: string[] = w[1] === 'start' ? ['lab', ...w.slice(2)] : w[1] === 'run' ? w.slice(2) : [];
+  if (rest[0] === '-s' || rest[0] === '--silent') rest.shift();
+  const [script, ...args] = rest;
+  if (args[0] === '--') args.shift();
+  return script && (MAINS[script] || script === 'broker') ? { entry: script, args } : null;
+}
+
+/** The words bash would pass, without running anything: quotes, $(...) and escapes as typed. */
+function words(command: string, cwd: string): string[] {
+  const r = spawnSync('bash', ['-c', `printf '%s\\0' ${command}`], { cwd, encoding: 'utf8' });
+  assert.equal(r.status, 0, `bash could not read: ${command}\n${r.stderr}`);
+  return r.stdout.split('\0').slice(0, -1);
+}
+
+/** Points --broker/-b at url; adds it where `add` and the command has none. */
+function withBroker(args: string[], url: string, add: boolean): string[] {
+  const out = [...args];
+  const at = out.findIndex((a) => a === '--broker' || a === '-b');
+  if (at >= 0) out[at + 1] = url;
+  else {
+    const eq = out.findIndex((a) => a.startsWith('--broker='));
+    if (eq >= 0) out[eq] = `--broker=${url}`;
+    else if (add) out.push('--broker', url);
+  }
+  return out;
+}
+
+function withPort(args: string[], port: number): string[] {
+  const at = args.indexOf('--port');
+  return at >= 0 ? args.map((a, i) => (i === at + 1 ? String(port) : a)) : [...args, '--port', String(port)];
+}
+
+interface Job {
+  done: Promise<{ code: number; output: string }>;
+  output(): string;
+  signal?(name: NodeJS.Signals): void;
+}
+
+function inProcess(entry: string, args: string[]): Job {
+  const { name, main } = MAINS[entry]!;
+  const stream = new PassThrough();
+  let output = '';
+  stream.on('data', (d: Buffer) => (output += d.toString()));
+  const io: Io = { out: stream, err: stream, env: { ...process.env, NO_COLOR: '1' } };
+  const done = settle(name, (a) => main(a, io), args, (line) => stream.write(line)).then(async (code) => {
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    return { code, output };
+  });
+  return { done, output: () => output };
+}
+
+function spawned(child: ChildProcess, group: boolean): Job {
+  let output = '';
+  for (const s of [child.stdout!, child.stderr!]) s.on('data', (d: Buffer) => (output += d.toString()));
+  const done = once(child, 'close').then(([code]) => ({ code: code as number, output }));
+  const signal = (name: NodeJS.Signals) => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    if (group) process.kill(-child.pid!, name);
+    else child.kill(name);
+  };
+  return { done, output: () => output, signal };
+}
+
+function shell(command: string, cwd: string): Job {
+  return spawned(spawn('bash', ['-c', `exec 2>&1; ${command}`], { cwd, detached: true, stdio: ['ignore', 'pipe', 'pipe'] }), true);
+}
+
+async function until(ready: () => Promise<boolean> | boolean, what: string): Promise<void> {
+  const deadline = Date.now() + 15_000;
+  while (!(await ready())) {
+    if (Date.now() > deadline) throw new Error(`not ready within 15 s: ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+function accepts(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = connect(port, '127.0.0.1');
+    s.once('connect', () => (s.destroy(), resolve(true)));
+    s.once('error', () => resolve(false));
+  });
+}
+
+function hasProgram(name: string): boolean {
+  return spawnSync('bash', ['-c', `command -v ${name}`]).status === 0;
+}
+
+function skipReason(block: Block): string | false {
+  for (const program of (block.options.get('needs') ?? '').split(',').filter(Boolean)) {
+    const have = program === 'mosquitto' ? HAVE_MOSQUITTO : hasProgram(program);
+    if (!have && !CI) return `${program} is not installed (bash scripts/install-mosquitto.sh); CI=true makes this fail`;
+  }
+  return false;
+}
+
+/** The broker the block's commands are pointed at: its URL, and the port of a `started` one. */
+async function blockBroker(t: TestContext, kind: string | undefined): Promise<{ url?: string; port?: number }> {
+  if (kind === undefined) return {};
+  if (kind === 'aedes') return { url: (await testBroker(t)).url };
+  if (kind === 'started') {
+    const port = await freePort();
+    return { url: `mqtt://127.0.0.1:${port}`, port };
+  }
+  if (kind.startsWith('mosquitto')) return {};
+  const name = kind.replace(/^hostile\./, '') as keyof typeof HOSTILE;
+  assert.ok(HOSTILE[name], `no HOSTILE.${name}`);
+  return { url: (await hostileBroker(t, HOSTILE[name])).url };
+}
+
+async function runBlock(t: TestContext, block: Block, cwd: string): Promise<void> {
+  const kind = block.options.get('broker');
+  const broker = kind === 'mosquitto' ? { url: (await testMosquitto(t, { config: block.options.has('config') ? [block.options.get('config')!] : [] })).url } : await blockBroker(t, kind);
+  const literal = block.options.get('port');
+  const freeForLiteral = literal ? await freePort() : undefined;
+  const unordered = block.options.has('unordered');
+  const background: { step: Step; job: Job }[] = [];
+  t.after(() => {
+    for (const { job } of background) job.signal?.('SIGTERM');
+  });
+  const check = (step: Step, ran: { code: number; output: string }, exit: boolean) => {
+    const problems = compare(step.expected, ran.output.split('\n'), unordered);
+    assert.deepEqual(problems, [], `${block.file}:${block.line} $ ${step.command}\n--- printed:\n${ran.output}`);
+    if (exit) assert.equal(ran.code, step.exit, `${block.file}:${block.line} $ ${step.command}: exit code\n${ran.output}`);
+  };
+  for (const step of block.steps) {
+    const command = literal ? step.command.replaceAll(literal, String(freeForLiteral)) : step.command;
+    const kill = /^kill(?: -(INT|TERM))? %(\d+)$/.exec(command);
+    if (kill) {
+      const job = background[Number(kill[2]) - 1]?.job;
+      assert.ok(job?.signal, `${command}: no such job, or one that runs in-process`);
+      job.signal(`SIG${kill[1] ?? 'TERM'}` as NodeJS.Signals);
+      continue;
+    }
+    const parsed = needsShell(command) ? null : entryOf(words(command, cwd));
+    let job: Job;
+    if (!parsed) job = shell(command, cwd);
+    else if (parsed.entry === 'broker') {
+      const args = broker.port ? withPort(parsed.args, broker.port) : parsed.args;
+      const run = runCli('broker', args, { t });
+      job = spawned(run.child, false);
+    } else job = inProcess(parsed.entry, broker.url ? withBroker(parsed.args, broker.url, parsed.entry === 'publish' || parsed.entry === 'subscribe') : parsed.args);
+    if (step.background) {
+      background.push({ step, job });
+      const ready = parsed?.entry === 'broker' ? /listening on/ : parsed?.entry === 'subscribe' ? /^subscribed to /m : null;
+      if (ready) await until(() => ready.test(job.output()), command);
+      else if (freeForLiteral) await until(() => accepts(freeForLiteral), `port ${freeForLiteral} for ${command}`);
+      continue;
+    }
+    const ran = await within(job.done, STEP_MS);
+    assert.ok(ran, `${block.file}:${block.line} $ ${command}: did not end within ${STEP_MS / 1000} s\n${job.output()}`);
+    check(step, ran, true);
+  }
+  for (const { step, job } of background) {
+    if (step.expected.length === 0) job.signal?.('SIGTERM');
+    const ran = await within(job.done, STEP_MS);
+    assert.ok(ran, `${block.file}:${block.line} $ ${step.command} &: did not end\n${job.output()}`);
+    check(step, ran, false);
+  }
+}
+
+const cwd = mkdtempSync(join(tmpdir(), 'docs-test-'));
+process.chdir(cwd);
+test.after(() => rmSync(cwd, { recursive: true, force: true }));
+
+test('every block of README.md, lab.md, edges.md and faults.md with $ commands says whether it runs', () => {
+  const unmarked = MARKED.flatMap((f) => readBlocks(join(ROOT, f)).unmarked).map((u) => `${u.file.slice(ROOT.length + 1)}:${u.line}`);
+  assert.deepEqual(unmarked, [], 'add <!-- runnable --> or <!-- not runnable: why --> before each');
+});
+
+for (const file of DOCS) {
+  for (const block of readBlocks(join(ROOT, file)).blocks) {
+    const skip = skipReason(block);
+    test(`${file}:${block.line} $ ${block.steps[0]?.command ?? ''}`, { skip }, (t) => runBlock(t, block, cwd));
+  }
+}

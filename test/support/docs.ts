@@ -1,0 +1,161 @@
+// The docs' runnable blocks: how they are marked, read, and compared with a real run.
+//
+// A fenced block runs when the line just before its fence is `<!-- runnable -->` or
+// `<!-- runnable: OPTIONS -->`; `<!-- not runnable: WHY -->` says why another is not.
+// Inside the block, `$ COMMAND` lines are commands, and the lines after each, up to the
+// next `$`, are what it printed (stdout and stderr together); `(exit N)` is its exit code
+// (0 when absent); `...` stands for lines left out. `$ COMMAND &` keeps running while the
+// next commands run, as in a shell (the subscriber of the lesson's second terminal);
+// `$ kill -INT %1` signals it. OPTIONS, space-separated:
+//   broker=aedes|mosquitto|hostile.NAME|started  where the tools' --broker points (rewritten,
+//       or added where the command has none): a fresh embedded broker, a fresh mosquitto, a
+//       HOSTILE broker of test/support/hostile-broker.ts, or the block's own `npm run broker`
+//       (its --port set to a free one). Without broker=, commands run as written.
+//   port=N        the literal port N in every command becomes a free port (a recipe that
+//       starts its own broker, e.g. mosquitto -c).
+//   needs=a,b     programs the block needs (mosquitto, openssl): skipped when missing, unless CI=true.
+//   unordered     the lines may come in another order (two legs side by side).
+//   config=LINE   (with broker=mosquitto) a config line, `_` for spaces: config=max_qos_1.
+import { readFileSync } from 'node:fs';
+
+export interface Step {
+  command: string;
+  background: boolean;
+  /** Pasted output, `...` included, `(exit N)` taken out. */
+  expected: string[];
+  exit: number;
+}
+
+export interface Block {
+  file: string;
+  /** 1-based line of the fence. */
+  line: number;
+  options: Map<string, string>;
+  steps: Step[];
+}
+
+export interface Unmarked {
+  file: string;
+  line: number;
+}
+
+const RUNNABLE = /^<!--\s*runnable(?::\s*(.*?))?\s*-->\s*$/;
+const NOT_RUNNABLE = /^<!--\s*not runnable:\s*\S.*-->\s*$/;
+
+/** Runnable blocks of one Markdown file, and blocks with `$ ` commands that carry no marker. */
+export function readBlocks(file: string): { blocks: Block[]; unmarked: Unmarked[] } {
+  const lines = readFileSync(file, 'utf8').split('\n');
+  const blocks: Block[] = [];
+  const unmarked: Unmarked[] = [];
+  for (let i = 0; i < lines.length; i++) {
+    if (!/^```/.test(lines[i]!)) continue;
+    const start = i;
+    const body: string[] = [];
+    for (i++; i < lines.length && !/^```\s*$/.test(lines[i]!); i++) body.push(lines[i]!);
+    const marker = lines[start - 1] ?? '';
+    const runnable = RUNNABLE.exec(marker);
+    if (runnable) blocks.push({ file, line: start + 1, options: parseOptions(runnable[1] ?? ''), steps: parseSteps(body) });
+    else if (!NOT_RUNNABLE.test(marker) && body.some((l) => l.startsWith('$ '))) unmarked.push({ file, line: start + 1 });
+  }
+  return { blocks, unmarked };
+}
+
+function parseOptions(text: string): Map<string, string> {
+  const options = new Map<string, string>();
+  for (const word of text.split(/\s+/).filter(Boolean)) {
+    const [key, value = ''] = word.split('=', 2) as [string, string?];
+    options.set(key, value.replaceAll('_', ' '));
+  }
+  return options;
+}
+
+function parseSteps(body: string[]): Step[] {
+  const steps: Step[] = [];
+  for (const line of body) {
+    if (line.startsWith('$ ')) {
+      const command = stripComment(line.slice(2)).trim();
+      const background = /\s&$/.test(command);
+      steps.push({ command: background ? command.slice(0, -1).trim() : command, background, expected: [], exit: 0 });
+      continue;
+    }
+    const step = steps.at(-1);
+    if (!step) throw new Error(`output before any $ command: ${line}`);
+    const exit = /^\(exit (\d+)\)$/.exec(line.trim());
+    if (exit) step.exit = Number(exit[1]);
+    else step.expected.push(line);
+  }
+  return steps;
+}
+
+/** Drops a trailing `# comment` (a `#` after a space, outside quotes). */
+export function stripComment(command: string): string {
+  let quote: string | null = null;
+  for (let i = 0; i < command.length; i++) {
+    const c = command[i]!;
+    if (quote) {
+      if (c === quote) quote = null;
+    } else if (c === "'" || c === '"') quote = c;
+    else if (c === '#' && /\s/.test(command[i - 1] ?? ' ')) return command.slice(0, i);
+  }
+  return command;
+}
+
+/** Whether a command needs a shell (pipes, redirections, several commands). */
+export function needsShell(command: string): boolean {
+  let quote: string | null = null;
+  for (const c of command) {
+    if (quote) {
+      if (c === quote) quote = null;
+    } else if (c === "'" || c === '"') quote = c;
+    else if ('|;<>&'.includes(c)) return true;
+  }
+  return false;
+}
+
+/**
+ * A line's shape: what stays the same from run to run. Ports, packet ids, the
+ * machine's client-id suffix, times and other decimals, and the width of the
+ * lab's arrows (which follows the ids' digits) are taken out; so are runs of spaces.
+ */
+export function shape(line: string): string {
+  return line
+    .replace(/\x1b\[[0-9;]*m/g, '')
+    .replace(/(127\.0\.0\.1|localhost|\[::1\]):\d+/g, '$1:PORT')
+    .replace(/\b(id|messageId)(=|":)\d+/g, '$1$2N')
+    .replace(/\bid=\d+/g, 'id=N')
+    .replace(/mqtt-qos-lab-(pub|sub)-[0-9a-z]+/g, 'mqtt-qos-lab-$1-ID')
+    .replace(/\d+\.\d+/g, '#')
+    .replace(/-{3,}/g, '--')
+    .replace(/~{3,}/g, '~~')
+    .replace(/\s+/g, ' ')
+    .trim();
+}
+
+/** Differences between the pasted output and a run's, or [] when the run has the pasted shape. */
+export function compare(expected: string[], actual: string[], unordered: boolean): string[] {
+  const gaps = expected.some((l) => l.trim() === '...');
+  const want = expected.filter((l) => l.trim() !== '...' && l.trim() !== '').map(shape);
+  const got = actual.filter((l) => l.trim() !== '').map(shape);
+  const problems: string[] = [];
+  if (unordered) {
+    const left = [...got];
+    for (const w of want) {
+      const at = left.indexOf(w);
+      if (at < 0) problems.push(`missing: ${w}`);
+      else left.splice(at, 1);
+    }
+    if (!gaps) for (const l of left) problems.push(`not in the doc: ${l}`);
+    return problems;
+  }
+  let at = 0;
+  for (const w of want) {
+    const found = got.indexOf(w, at);
+    if (found < 0 || (!gaps && found !== at)) {
+      problems.push(`expected (in order): ${w}\n  at run line ${at + 1}: ${got[at] ?? '(end of output)'}`);
+      return problems;
+    }
+    at = found + 1;
+  }
+  if (!gaps && at < got.length) problems.push(`not in the doc: ${got.slice(at).join('\n  ')}`);
+  return problems;
+}
