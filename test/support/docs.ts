@@ -6,7 +6,7 @@
 // next `$`, are what it printed (stdout and stderr together); `(exit N)` is its exit code
 // (0 when absent); `...` stands for lines left out. `$ COMMAND &` keeps running while the
 // next commands run, as in a shell (the subscriber of the lesson's second terminal);
-// `$ kill -INT %1` signals it. OPTIONS, space-separated:
+// `$ kill -INT %1` signals it (once the jobs that end by themselves have ended). OPTIONS, space-separated:
 //   broker=aedes|mosquitto|hostile.NAME|started  where the tools' --broker points (rewritten,
 //       or added where the command has none): a fresh embedded broker, a fresh mosquitto, a
 //       HOSTILE broker of test/support/hostile-broker.ts, or the block's own `npm run broker`
@@ -15,7 +15,7 @@
 //       starts its own broker, e.g. mosquitto -c).
 //   needs=a,b     programs the block needs (mosquitto, openssl): skipped when missing, unless CI=true.
 //   unordered     the lines may come in another order (two legs side by side).
-//   config=LINE   (with broker=mosquitto) a config line, `_` for spaces: config=max_qos_1.
+//   config=LINE   (with broker=mosquitto) a config line, URI-encoded: config=max_qos%201.
 import { readFileSync } from 'node:fs';
 
 export interface Step {
@@ -64,7 +64,7 @@ function parseOptions(text: string): Map<string, string> {
   const options = new Map<string, string>();
   for (const word of text.split(/\s+/).filter(Boolean)) {
     const [key, value = ''] = word.split('=', 2) as [string, string?];
-    options.set(key, value.replaceAll('_', ' '));
+    options.set(key, decodeURIComponent(value));
   }
   return options;
 }
