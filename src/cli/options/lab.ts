@@ -6,7 +6,8 @@ import { explain } from '../explain';
 import { brokerUrl } from './broker-url';
 import { MAX_PACKET_BYTES } from './input';
 import { DEFAULT_MESSAGE } from './pair';
-import { ackPackets, COMMANDS, DEFAULT_PROTOCOL, defaulted, display, displayOptions, engineFlag, engineOption, faultOption, filePath, parseRaw, protocolFlag, MAX_STRING_BYTES, qosList, seconds, single, topicFlag, traceFlag, traceOption, validateFault, type Display, type Parsed, type TraceFile } from './parse';
+import { DEFAULT_PROTOCOL, protocolFlag } from './connection';
+import { ackPackets, COMMANDS, defaulted, display, displayOptions, engineFlag, engineOption, faultOption, filePath, parseRaw, MAX_STRING_BYTES, qosList, seconds, single, topicFlag, traceFlag, traceOption, validateFault, type Display, type Parsed, type TraceFile } from './parse';
 
 export interface LabCliOptions extends Omit<LabRunOptions, 'mermaid'> {
   display: Display;
