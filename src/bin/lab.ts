@@ -13,7 +13,7 @@ const STOP_MS = 2000; // after Ctrl-C, how long the pair in flight may take to e
 
 /** Everything goes to io.out; a broker that broke a rule or never answered is thrown (one line on stderr, exit 6 or 4) after the full result. */
 export async function main(argv: string[], io: Io = processIo()): Promise<number> {
-  const parsed = parseLab(argv);
+  const parsed = parseLab(argv, io.env);
   if (parsed.kind === 'shown') return EXIT.ok;
   const { options } = parsed;
   if (options.trace?.flag === 'json') io.err.write(`${OLD_TRACE_NOTE}\n`);

@@ -5,12 +5,20 @@ import type { ChaosOptions } from '../../chaos/chaos';
 import { parseFault } from '../../wire/fault';
 import { UsageError } from '../errors';
 import { runCount } from './bench';
+import { connectionOptions, connectionSettings, type ConnectionGroup } from './connection';
+import type { ConnectionSettings } from '../../mqtt/connection';
 import { brokerUrl, isLoopbackHost, PUBLIC_BROKERS, urlHost } from './broker-url';
 import { COMMANDS, defaulted, display, displayOptions, engineFlag, engineOption, integer, MAX_TIMER_MS, parseRaw, printable, qosList, single, type Display, type Parsed } from './parse';
 
+/**
+ * Their connection flags: no TLS (they reach the broker through a plain TCP
+ * proxy, mqtt:// only) and no -V (their sessions are MQTT 3.1.1's).
+ */
+const GROUPS: ConnectionGroup[] = ['credentials', 'keepalive'];
+
 /** --engine for the commands that start their own broker on loopback. */
 function labEngineOption(y: Argv): Argv {
-  return engineOption(y, `which broker to start on loopback: ${BROKER_KINDS.join(' or ')} (mosquitto must be installed)`, 'aedes').option('broker', {
+  return engineOption(connectionOptions(y, GROUPS), `which broker to start on loopback: ${BROKER_KINDS.join(' or ')} (mosquitto must be installed)`, 'aedes').option('broker', {
     alias: 'b',
     type: 'string',
     describe: 'a running broker (URL or host[:port]) instead of starting one; --engine is then not allowed',
@@ -44,10 +52,11 @@ export interface ScenarioCliOptions {
   engine: BrokerKind;
   /** A running broker instead of starting one. */
   broker?: string;
+  connection: ConnectionSettings;
   display: Display;
 }
 
-export function parseScenario(argv: string[]): Parsed<ScenarioCliOptions> {
+export function parseScenario(argv: string[], env: NodeJS.ProcessEnv = process.env): Parsed<ScenarioCliOptions> {
   const raw = parseRaw(COMMANDS.scenario, `Run a scenario against a broker started on loopback. Scenarios: ${SCENARIOS.join(', ')}.`, argv, (y) =>
     // Unknown flags stay errors; the scenario's name is a positional word.
     labEngineOption(displayOptions(y)).strict(false).strictOptions(),
@@ -57,10 +66,11 @@ export function parseScenario(argv: string[]): Parsed<ScenarioCliOptions> {
   if (names.length !== 1) throw new UsageError(`name one scenario (${SCENARIOS.join(', ')}), got ${names.length === 0 ? 'none' : `'${names.join(' ')}'`}`);
   const name = names[0]!;
   if (!(SCENARIOS as readonly string[]).includes(name)) throw new UsageError(`unknown scenario '${printable(name)}', use ${SCENARIOS.join(', ')}`);
-  return { kind: 'run', options: { name: name as ScenarioName, engine: engineFlag(raw), broker: ownBrokerFlag(raw, argv), display: display(raw) } };
+  const broker = ownBrokerFlag(raw, argv);
+  return { kind: 'run', options: { name: name as ScenarioName, engine: engineFlag(raw), broker, connection: connectionSettings(raw, broker ?? 'mqtt://127.0.0.1', env), display: display(raw) } };
 }
 
-export function parseChaos(argv: string[]): Parsed<ChaosOptions> {
+export function parseChaos(argv: string[], env: NodeJS.ProcessEnv = process.env): Parsed<ChaosOptions> {
   const raw = parseRaw(
     COMMANDS.chaos,
     'Send numbered messages at each QoS through a proxy that keeps cutting the connections, and count what arrived: lost, duplicated, out of order.',
@@ -87,11 +97,13 @@ export function parseChaos(argv: string[]): Parsed<ChaosOptions> {
   if (fault.maxMs > MAX_TIMER_MS) throw new UsageError(`--cut must be at most ${MAX_TIMER_MS} milliseconds (what a timer can wait), got '${printable(cutText)}'`);
   const seed = integer('seed', defaulted(raw, 'seed'), 0);
   if (seed > 0xffffffff) throw new UsageError(`--seed must be below 2^32, got '${seed}'`);
+  const broker = ownBrokerFlag(raw, argv);
   return {
     kind: 'run',
     options: {
       engine: engineFlag(raw),
-      broker: ownBrokerFlag(raw, argv),
+      broker,
+      connection: connectionSettings(raw, broker ?? 'mqtt://127.0.0.1', env),
       count: runCount(defaulted(raw, 'count')),
       qos,
       cut: { minMs: fault.minMs, maxMs: fault.maxMs },
