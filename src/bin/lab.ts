@@ -7,6 +7,7 @@ import { untilSignal } from '../cli/signals';
 import { labVerdict, runLab } from '../lab/run-lab';
 import { useColor } from '../mqtt/format';
 import { parseLab } from '../cli/options/lab';
+import { publicBrokerNote } from '../cli/options/broker-url';
 import { COMMANDS, OLD_TRACE_NOTE } from '../cli/options/parse';
 import { openOutputFile } from '../cli/output-file';
 const STOP_MS = 2000; // after Ctrl-C, how long the pair in flight may take to end before the lab stops regardless
@@ -17,6 +18,8 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
   if (parsed.kind === 'shown') return EXIT.ok;
   const { options } = parsed;
   if (options.trace?.flag === 'json') io.err.write(`${OLD_TRACE_NOTE}\n`);
+  const publicNote = options.lab.url === undefined ? null : publicBrokerNote(options.lab.url);
+  if (publicNote) io.err.write(`${publicNote}\n`);
   // Opened before the broker starts: a bad path is one line before anything runs.
   const trace = options.trace && openOutputFile(options.trace.flag, options.trace.path);
   const mermaid = options.mermaid === undefined ? undefined : openOutputFile('mermaid', options.mermaid);

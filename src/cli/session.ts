@@ -10,6 +10,7 @@ import { describeResumed } from './notes';
 import type { CommonOptions } from './options';
 import { makePrinter, tracedPrinter, type Printer } from './printer';
 import { OLD_TRACE_NOTE } from './options/parse';
+import { publicBrokerNote } from './options/broker-url';
 import { interrupted, isSignal, SIGNAL_EXIT } from './signals';
 
 async function withConnection(
@@ -74,6 +75,8 @@ export interface Tool {
  */
 export async function runTool(options: CommonOptions, role: Leg, build: (printer: Printer) => Tool, io: Io = processIo()): Promise<number> {
   if (options.output.trace?.flag === 'json') io.err.write(`${OLD_TRACE_NOTE}\n`);
+  const publicNote = publicBrokerNote(options.connection.url);
+  if (publicNote) io.err.write(`${publicNote}\n`);
   const traced = tracedPrinter(makePrinter(options.output, io), options.output.trace, role, options.connection.protocol);
   const { printer } = traced;
   const tool = build(printer);

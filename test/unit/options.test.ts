@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { brokerUrl, parsePublish, parseSubscribe, DEFAULT_TOPIC, PUBLIC_BROKERS } from '../../src/cli/options';
+import { brokerUrl, parsePublish, parseSubscribe, publicBrokerNote, DEFAULT_TOPIC, PUBLIC_BROKERS } from '../../src/cli/options';
 import { UsageError } from '../../src/cli/errors';
 
 function run<T>(parse: (argv: string[], env?: NodeJS.ProcessEnv) => { kind: string; options?: T }, argv: string[], env = {}): T {
@@ -29,10 +29,22 @@ test('default client ids are stable per tool and machine, and differ between the
 
 // Parsing only: no test connects to a public broker.
 test('a public broker preset gets its URL and a topic of this machine', () => {
-  const o = run(parseSubscribe, ['--broker', 'mosquitto']);
+  const o = run(parseSubscribe, ['--broker', 'public:mosquitto']);
   assert.equal(o.connection.url, PUBLIC_BROKERS.mosquitto);
   assert.match(o.connection.url, /^mqtt:\/\/[a-z.]+:1883$/);
   assert.match(o.topic, /^mqtt-qos-lab\/[0-9a-f]{8}\/sample_topic$/);
+});
+
+test('a bare preset name is a host, never the internet: -b mosquitto is mqtt://mosquitto (a container); public:NAME is the preset', () => {
+  for (const name of Object.keys(PUBLIC_BROKERS)) {
+    assert.equal(run(parsePublish, ['-b', name]).connection.url, `mqtt://${name}`);
+    assert.equal(publicBrokerNote(`mqtt://${name}`), null);
+    assert.equal(run(parsePublish, ['-b', `public:${name}`]).connection.url, PUBLIC_BROKERS[name]);
+    assert.equal(run(parsePublish, ['-b', `PUBLIC:${name.toUpperCase()}`]).connection.url, PUBLIC_BROKERS[name]);
+  }
+  assert.throws(() => parsePublish(['-b', 'public:mosquito'], {}), /--broker 'public:mosquito': no such public test broker; there are public:mosquitto, public:emqx, public:hivemq/);
+  // However it is spelled, a public broker's host gets the one line before connecting.
+  for (const url of [PUBLIC_BROKERS.mosquitto!, 'mqtts://TEST.mosquitto.org.:8883']) assert.match(publicBrokerNote(brokerUrl(url)) ?? '', /^note: test\.mosquitto\.org is a public test broker: anyone can read/);
 });
 
 test('--qos=1, -q 2 and --protocol 5 parse; credentials come from the environment too', () => {

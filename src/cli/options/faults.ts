@@ -7,7 +7,7 @@ import { UsageError } from '../errors';
 import { runCount } from './bench';
 import { connectionOptions, connectionSettings, type ConnectionGroup } from './connection';
 import type { ConnectionSettings } from '../../mqtt/connection';
-import { brokerUrl, isLoopbackHost, PUBLIC_BROKERS, urlHost } from './broker-url';
+import { brokerUrl, canonicalHost, isLoopbackHost, isPublicBrokerHost, urlHost } from './broker-url';
 import { COMMANDS, defaulted, display, displayOptions, engineFlag, engineOption, integer, MAX_TIMER_MS, parseRaw, printable, qosList, single, type Display, type Parsed } from './parse';
 
 /**
@@ -33,8 +33,8 @@ export function ownBrokerFlag(raw: Record<string, unknown>, argv: readonly strin
   if (argv.some((a) => a === '--engine' || a.startsWith('--engine='))) throw new UsageError('give --broker or --engine, not both');
   // The old spelling of --engine: say so rather than dial test.mosquitto.org.
   if ((BROKER_KINDS as readonly string[]).includes(text)) throw new UsageError(`--broker '${text}' names a running broker; to start ${text} on loopback, use --engine ${text}`);
-  if (PUBLIC_BROKERS[text.toLowerCase()]) throw new UsageError(`--broker '${text}': this command floods its broker; run it against your own, not a public test broker`);
   const url = brokerUrl(text);
+  if (isPublicBrokerHost(urlHost(url))) throw new UsageError(`--broker '${canonicalHost(urlHost(url))}': this command floods its broker; run it against your own, not a public test broker`);
   // No TLS or WebSocket options here, and chaos and scenario reach the broker through a plain TCP proxy.
   if (!url.startsWith('mqtt://')) throw new UsageError(`--broker '${text}': this command speaks plain MQTT over TCP only (mqtt://)`);
   // These commands cut connections and flood their broker: only one on this machine.

@@ -9,7 +9,7 @@ import { CONNECT_TIMEOUT_MS, type ConnectionOptions, type ProtocolVersion } from
 import { connectionOptions, connectionSettings, protocolFlag, protocolOption } from './connection';
 import type { FaultSpec } from '../../wire/fault';
 import { UsageError } from '../errors';
-import { brokerUrl, DEFAULT_BROKER, isPublicBrokerHost, PUBLIC_BROKERS, urlHost } from './broker-url';
+import { brokerUrl, DEFAULT_BROKER, isPublicBrokerHost, PUBLIC_NAMES, urlHost } from './broker-url';
 import { ackPackets, COMMANDS, defaulted, display, displayOptions, faultOption, integer, milliseconds, mqttString, parseRaw, printable, qosFlag, seconds, single, traceFlag, traceOption, validateFault, type Display, type Parsed, type TraceFile } from './parse';
 import { MAX_PACKET_BYTES, readBounded } from './input';
 import { DEFAULT_ACK_TIMEOUT_MS, type PublishJob } from '../../mqtt/publisher';
@@ -60,7 +60,7 @@ function sharedOptions(y: Argv): Argv {
       alias: 'b',
       type: 'string',
       default: DEFAULT_BROKER,
-      describe: `broker URL (mqtt://, mqtts://, ws://, wss://), host[:port], or a public test broker: ${Object.keys(PUBLIC_BROKERS).join(', ')}`,
+      describe: `broker URL (mqtt://, mqtts://, ws://, wss://), host[:port], or a public test broker: ${PUBLIC_NAMES.join(', ')} (a bare name is a host)`,
     })
     .option('topic', { alias: 't', type: 'string', describe: `topic (default ${DEFAULT_TOPIC}; namespaced per machine on a public broker)` })
     .option('qos', { alias: 'q', type: 'string', default: DEFAULT_QOS, describe: 'QoS level: 0, 1 or 2' })
