@@ -1,11 +1,10 @@
 // publish-with-qos and subscribe-with-qos: the options they share, defined
 // once, and what each adds. A flag of the other tool is an unknown option.
-import { createHash } from 'node:crypto';
-import { hostname, userInfo } from 'node:os';
 import type { Argv } from 'yargs';
 import type { QoS } from '../../mqtt/qos';
 import { topicFilterProblem, topicNameProblem } from '../../mqtt/topic';
 import { CONNECT_TIMEOUT_MS, type ConnectionOptions, type ProtocolVersion } from '../../mqtt/connection';
+import { machineTag } from './client-id';
 import { connectionOptions, connectionSettings, protocolFlag, protocolOption } from './connection';
 import type { FaultSpec } from '../../wire/fault';
 import { UsageError } from '../errors';
@@ -132,7 +131,7 @@ function validateCommon(role: Role, raw: Record<string, unknown>, env: NodeJS.Pr
   const qos = qosFlag(raw);
 
   const url = brokerUrl(defaulted(raw, 'broker'));
-  const machine = machineTag();
+  const machine = machineTag(env);
   const onPublicBroker = isPublicBrokerHost(urlHost(url));
 
   const topic = single(raw, 'topic') ?? (onPublicBroker ? `mqtt-qos-lab/${machine}/sample_topic` : DEFAULT_TOPIC);
@@ -167,17 +166,6 @@ function subscriberAcks(qos: QoS): ('puback' | 'pubrec' | 'pubcomp')[] {
 /** What is left of a PUBLISH packet's remaining length for the payload: topic (2 + bytes), packet id, MQTT 5's property length. */
 function maxPayload(topic: string, qos: QoS, protocol: ProtocolVersion): number {
   return MAX_PACKET_BYTES - 2 - Buffer.byteLength(topic) - (qos > 0 ? 2 : 0) - (protocol === 5 ? 1 : 0);
-}
-
-/** A short, stable tag for this machine and user, so default ids and topics do not collide on public brokers. */
-function machineTag(): string {
-  let user = '';
-  try {
-    user = userInfo().username;
-  } catch {
-    // no passwd entry (some containers): the host name alone still separates machines
-  }
-  return createHash('sha256').update(`${hostname()}\0${user}`).digest('hex').slice(0, 8);
 }
 
 // The bounds on every wait, and how long an MQTT 5 session outlives its connection (src/mqtt/connection.ts).
