@@ -72,7 +72,7 @@ export function parseLab(argv: string[]): Parsed<LabCliOptions> {
         topic,
         message,
         ...(fault ? { fault } : {}),
-        words: explain,
+        words: (error) => explain(error, COMMANDS.lab),
       },
       trace: traceFlag(raw),
       mermaid: filePath(raw, 'mermaid'),

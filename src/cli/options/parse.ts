@@ -7,6 +7,7 @@ import { topicNameProblem } from '../../mqtt/topic';
 import type { ProtocolVersion } from '../../mqtt/connection';
 import { CUT_POINTS, FAULT_SYNTAX, parseFault, type CutPoint, type FaultSpec } from '../../wire/fault';
 import { UsageError } from '../errors';
+import { declareFlags, shownName } from '../explain';
 import { maskUserinfo } from './broker-url';
 
 /** How each command is invoked: its --help and its error hints name it so. */
@@ -65,7 +66,7 @@ export function traceFlag(raw: Record<string, unknown>): TraceFile | undefined {
  */
 export function parseRaw(tool: string, about: string, argv: string[], build: (y: Argv) => Argv): Record<string, unknown> | null {
   const y = yargs()
-    .scriptName(tool)
+    .scriptName(shownName(tool))
     .usage(`$0 [options]\n\n${about}`)
     // No camelCase twins: an unknown flag is named once, as typed.
     .parserConfiguration({ 'parse-numbers': false, 'parse-positional-numbers': false, 'camel-case-expansion': false })
@@ -83,6 +84,7 @@ export function parseRaw(tool: string, about: string, argv: string[], build: (y:
     .wrap(Math.min(100, process.stdout.columns ?? 100));
   const built = build(y);
   const flags = flagsOf(built);
+  declareFlags(tool, [...flags.strings, ...flags.booleans]);
   // A value flag with nothing after it (`--qos` at the end) is an error, not a silent default.
   built.requiresArg(flags.strings);
   const raw = built.parseSync(valuesAsValues(argv, flags)) as Record<string, unknown>;
