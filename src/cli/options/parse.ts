@@ -37,7 +37,7 @@ export function displayOptions(y: Argv): Argv {
 /** --trace FILE: the packet trace as JSON lines; the pair, the lab and the bench share the format. */
 export function traceOption(y: Argv): Argv {
   return y
-    .option('trace', { type: 'string', describe: 'also write every packet to FILE as JSON lines (one object per packet; never a password)' })
+    .option('trace', { type: 'string', describe: 'also write every packet to FILE as JSON lines (one object per packet; never a password); FILE - is stdout, the other lines then go to stderr' })
     .option('json', { type: 'string', describe: 'the old spelling of --trace FILE (still works)' });
 }
 
