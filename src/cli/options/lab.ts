@@ -41,7 +41,7 @@ export function parseLab(argv: string[], env: NodeJS.ProcessEnv = process.env): 
         .option('sub', { type: 'string', default: ALL_LEVELS, describe: 'subscription QoS levels to run, e.g. 1 or 0,2' })
         .option('topic', { alias: 't', type: 'string', default: DEFAULT_LAB_TOPIC, describe: 'topic prefix: each pair uses <topic>/pub<P>-sub<S>' })
         .option('message', { alias: 'm', type: 'string', default: DEFAULT_MESSAGE, describe: 'payload to publish' })
-        .option('mermaid', { type: 'string', describe: 'also write a Mermaid sequenceDiagram per pair to FILE (Markdown)' }),
+        .option('mermaid', { type: 'string', describe: 'also write a Mermaid sequenceDiagram per pair to FILE (Markdown); FILE - is stdout, the other lines then go to stderr' }),
   );
   if (!raw) return { kind: 'shown' };
   const broker = single(raw, 'broker');
@@ -75,7 +75,7 @@ export function parseLab(argv: string[], env: NodeJS.ProcessEnv = process.env): 
         topic,
         message,
         ...(fault ? { fault } : {}),
-        words: explain,
+        words: (error) => explain(error, COMMANDS.lab),
       },
       trace: traceFlag(raw),
       mermaid: filePath(raw, 'mermaid'),
