@@ -20,6 +20,7 @@ import { PassThrough } from 'node:stream';
 import { test, type TestContext } from 'node:test';
 import type { Io } from '../../src/cli/io';
 import { settle } from '../../src/cli/main';
+import { startedAsName } from '../../src/cli/explain';
 import { COMMANDS } from '../../src/cli/options/parse';
 import { freePort } from '../../src/broker/mosquitto';
 import { within } from '../../src/mqtt/wait';
@@ -32,7 +33,7 @@ import { main as bench } from '../../src/bin/bench';
 import { main as load } from '../../src/bin/load';
 import { testBroker } from '../support/broker';
 import { ROOT, runCli } from '../support/cli';
-import { compare, needsShell, readBlocks, type Block, type Step } from '../support/docs';
+import { compare, needsShell, readBlocks, repasted, writeRepastes, type Block, type Step } from '../support/docs';
 import { HOSTILE, hostileBroker } from '../support/hostile-broker';
 import { HAVE_MOSQUITTO, testMosquitto } from '../support/mosquitto';
 
@@ -41,6 +42,9 @@ const DOCS = ['README.md', ...readdirSync(join(ROOT, 'docs')).map((f) => join('d
 const MARKED = ['README.md', 'docs/lab.md', 'docs/edges.md', 'docs/faults.md'];
 const STEP_MS = 60_000;
 const CI = process.env.CI === 'true';
+/** DOCS_REPASTE=1 writes each run's output into its block (then read the diff): how the pastes are made. */
+const REPASTE = process.env.DOCS_REPASTE === '1';
+const repastes: { block: Block; text: string[] }[] = [];
 
 type Main = (argv: string[], io: Io) => Promise<number>;
 const MAINS: Record<string, { name: string; main: Main }> = {
@@ -53,20 +57,23 @@ const MAINS: Record<string, { name: string; main: Main }> = {
   load: { name: COMMANDS.load, main: (a, io) => load(a, io) },
 };
 
-/** Which command a line runs, and its own arguments: the ways the docs teach to run each. */
-function entryOf(words: string[]): { entry: string; args: string[] } | null {
+/**
+ * Which command a line runs, its own arguments, and the command line as typed up to them
+ * (`npx ts-node src/publish.ts`, `npm start --`): the hints name what the user ran.
+ */
+function entryOf(words: string[]): { entry: string; args: string[]; typed: string } | null {
   const w = [...words];
-  if (w[0] === 'npx' && (w[1] === 'ts-node' || w[1] === 'tsx')) w.splice(0, 2);
-  else if (w[0] === 'node' && w[1] === '--import' && w[2] === 'tsx') w.splice(0, 3);
-  else if (w[0] === 'npx') w.splice(0, 1);
+  const runner = w[0] === 'npx' && (w[1] === 'ts-node' || w[1] === 'tsx') ? 2 : w[0] === 'node' && w[1] === '--import' && w[2] === 'tsx' ? 3 : w[0] === 'npx' ? 1 : 0;
   const tool: Record<string, string> = { 'src/publish.ts': 'publish', 'publish-with-qos': 'publish', 'src/subscribe.ts': 'subscribe', 'subscribe-with-qos': 'subscribe', 'mqtt-qos-bench': 'bench' };
-  if (w[0] && tool[w[0]]) return { entry: tool[w[0]]!, args: w.slice(1) };
+  const named = w[runner];
+  if (named && tool[named]) return { entry: tool[named]!, args: w.slice(runner + 1), typed: w.slice(0, runner + 1).join(' ') };
   if (w[0] !== 'npm') return null;
   const rest: string[] = w[1] === 'start' ? ['lab', ...w.slice(2)] : w[1] === 'run' ? w.slice(2) : [];
   if (rest[0] === '-s' || rest[0] === '--silent') rest.shift();
   const [script, ...args] = rest;
   if (args[0] === '--') args.shift();
-  return script && (MAINS[script] || script === 'broker') ? { entry: script, args } : null;
+  const typed = script === 'lab' ? 'npm start --' : `npm run ${script} --`;
+  return script && (MAINS[script] || script === 'broker') ? { entry: script, args, typed } : null;
 }
 
 /** The words bash would pass, without running anything: quotes, $(...) and escapes as typed. */
@@ -100,8 +107,9 @@ interface Job {
   signal?(name: NodeJS.Signals): void;
 }
 
-function inProcess(entry: string, args: string[]): Job {
+function inProcess(entry: string, args: string[], typed: string): Job {
   const { name, main } = MAINS[entry]!;
+  startedAsName(name, typed);
   const stream = new PassThrough();
   let output = '';
   stream.on('data', (d: Buffer) => (output += d.toString()));
@@ -181,7 +189,11 @@ async function runBlock(t: TestContext, block: Block, cwd: string): Promise<void
   t.after(() => {
     for (const { job } of background) job.signal?.('SIGTERM');
   });
+  const runs: ({ code: number; output: string } | undefined)[] = [];
+  if (REPASTE) t.after(() => repastes.push({ block, text: repasted(block, runs) }));
   const check = (step: Step, ran: { code: number; output: string }, exit: boolean) => {
+    runs[block.steps.indexOf(step)] = ran;
+    if (REPASTE) return;
     const problems = compare(step.expected, ran.output.split('\n'), unordered);
     assert.deepEqual(problems, [], `${block.file}:${block.line} $ ${step.command}\n--- printed:\n${ran.output}`);
     if (exit) assert.equal(ran.code, step.exit, `${block.file}:${block.line} $ ${step.command}: exit code\n${ran.output}`);
@@ -202,9 +214,11 @@ async function runBlock(t: TestContext, block: Block, cwd: string): Promise<void
     if (!parsed) job = shell(command, cwd);
     else if (parsed.entry === 'broker') {
       const args = broker.port ? withPort(parsed.args, broker.port) : parsed.args;
-      const run = runCli('broker', args, { t });
+      // What npm tells the script it runs, so the broker's hints say `npm run broker --` as a user's would.
+      const env = { npm_command: 'run-script', npm_lifecycle_event: 'broker', npm_lifecycle_script: 'node --import tsx src/bin/broker.ts' };
+      const run = runCli('broker', args, { t, env });
       job = spawned(run.child, false);
-    } else job = inProcess(parsed.entry, broker.url ? withBroker(parsed.args, broker.url, parsed.entry === 'publish' || parsed.entry === 'subscribe') : parsed.args);
+    } else job = inProcess(parsed.entry, broker.url ? withBroker(parsed.args, broker.url, parsed.entry === 'publish' || parsed.entry === 'subscribe') : parsed.args, parsed.typed);
     if (step.background) {
       background.push({ step, job });
       const ready = parsed?.entry === 'broker' ? /listening on/ : parsed?.entry === 'subscribe' ? /^subscribed to /m : null;
@@ -227,7 +241,10 @@ async function runBlock(t: TestContext, block: Block, cwd: string): Promise<void
 
 const cwd = mkdtempSync(join(tmpdir(), 'docs-test-'));
 process.chdir(cwd);
-test.after(() => rmSync(cwd, { recursive: true, force: true }));
+test.after(() => {
+  rmSync(cwd, { recursive: true, force: true });
+  if (REPASTE) writeRepastes(repastes);
+});
 
 test('every block of README.md, lab.md, edges.md and faults.md with $ commands says whether it runs', () => {
   const unmarked = MARKED.flatMap((f) => readBlocks(join(ROOT, f)).unmarked).map((u) => `${u.file.slice(ROOT.length + 1)}:${u.line}`);

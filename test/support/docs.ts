@@ -16,20 +16,26 @@
 //   needs=a,b     programs the block needs (mosquitto, openssl): skipped when missing, unless CI=true.
 //   unordered     the lines may come in another order (two legs side by side).
 //   config=LINE   (with broker=mosquitto) a config line, URI-encoded: config=max_qos%201.
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 
 export interface Step {
+  /** The `$ ` line as written, comment and `&` included. */
+  raw: string;
   command: string;
   background: boolean;
   /** Pasted output, `...` included, `(exit N)` taken out. */
   expected: string[];
   exit: number;
+  /** Whether the doc wrote `(exit N)`. */
+  exitShown: boolean;
 }
 
 export interface Block {
   file: string;
   /** 1-based line of the fence. */
   line: number;
+  /** How many lines the block holds between its fences. */
+  size: number;
   options: Map<string, string>;
   steps: Step[];
 }
@@ -54,7 +60,7 @@ export function readBlocks(file: string): { blocks: Block[]; unmarked: Unmarked[
     for (i++; i < lines.length && !/^```\s*$/.test(lines[i]!); i++) body.push(lines[i]!);
     const marker = lines[start - 1] ?? '';
     const runnable = RUNNABLE.exec(marker);
-    if (runnable) blocks.push({ file, line: start + 1, options: parseOptions(runnable[1] ?? ''), steps: parseSteps(body) });
+    if (runnable) blocks.push({ file, line: start + 1, size: body.length, options: parseOptions(runnable[1] ?? ''), steps: parseSteps(body) });
     else if (!NOT_RUNNABLE.test(marker) && body.some((l) => l.startsWith('$ '))) unmarked.push({ file, line: start + 1 });
   }
   return { blocks, unmarked };
@@ -75,13 +81,13 @@ function parseSteps(body: string[]): Step[] {
     if (line.startsWith('$ ')) {
       const command = stripComment(line.slice(2)).trim();
       const background = /\s&$/.test(command);
-      steps.push({ command: background ? command.slice(0, -1).trim() : command, background, expected: [], exit: 0 });
+      steps.push({ raw: line, command: background ? command.slice(0, -1).trim() : command, background, expected: [], exit: 0, exitShown: false });
       continue;
     }
     const step = steps.at(-1);
     if (!step) throw new Error(`output before any $ command: ${line}`);
     const exit = /^\(exit (\d+)\)$/.exec(line.trim());
-    if (exit) step.exit = Number(exit[1]);
+    if (exit) [step.exit, step.exitShown] = [Number(exit[1]), true];
     else step.expected.push(line);
   }
   return steps;
@@ -158,4 +164,27 @@ export function compare(expected: string[], actual: string[], unordered: boolean
   }
   if (!gaps && at < got.length) problems.push(`not in the doc: ${got.slice(at).join('\n  ')}`);
   return problems;
+}
+
+/**
+ * A block's text with each step's pasted output replaced by what a run printed
+ * (DOCS_REPASTE=1): a step whose paste leaves lines out (`...`) keeps its paste.
+ */
+export function repasted(block: Block, runs: ({ code: number; output: string } | undefined)[]): string[] {
+  return block.steps.flatMap((step, i) => {
+    const ran = runs[i];
+    if (!ran || step.expected.some((l) => l.trim() === '...')) return [step.raw, ...step.expected, ...(step.exitShown ? [`(exit ${step.exit})`] : [])];
+    const lines = ran.output.replace(/\n+$/, '').split('\n').filter((l, j, all) => l !== '' || all.length > 1);
+    const exit = !step.background && (step.exitShown || ran.code !== 0) ? [`(exit ${ran.code})`] : [];
+    return [step.raw, ...(ran.output === '' ? [] : lines), ...exit];
+  });
+}
+
+/** Writes blocks' new texts into their files, bottom first so earlier line numbers stay right. */
+export function writeRepastes(changes: { block: Block; text: string[] }[]): void {
+  for (const file of new Set(changes.map((c) => c.block.file))) {
+    const lines = readFileSync(file, 'utf8').split('\n');
+    for (const { block, text } of changes.filter((c) => c.block.file === file).sort((a, b) => b.block.line - a.block.line)) lines.splice(block.line, block.size, ...text);
+    writeFileSync(file, lines.join('\n'));
+  }
 }
