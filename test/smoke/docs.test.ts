@@ -179,6 +179,15 @@ async function blockBroker(t: TestContext, kind: string | undefined): Promise<{ 
   return { url: (await hostileBroker(t, HOSTILE[name])).url };
 }
 
+/** The broker port the block's commands name: a `--broker` URL's, a broker's `--port`, else MQTT's 1883. */
+function docPortOf(block: Block): string {
+  for (const { command } of block.steps) {
+    const named = /(?:--broker[= ]|-b )\S*?:(\d+)\b/.exec(command) ?? /npm run broker .*--port (\d+)/.exec(command);
+    if (named) return named[1]!;
+  }
+  return '1883';
+}
+
 async function runBlock(t: TestContext, block: Block, cwd: string): Promise<void> {
   const kind = block.options.get('broker');
   const broker = kind === 'mosquitto' ? { url: (await testMosquitto(t, { config: block.options.has('config') ? [block.options.get('config')!] : [] })).url } : await blockBroker(t, kind);
@@ -190,7 +199,11 @@ async function runBlock(t: TestContext, block: Block, cwd: string): Promise<void
     for (const { job } of background) job.signal?.('SIGTERM');
   });
   const runs: ({ code: number; output: string } | undefined)[] = [];
-  if (REPASTE) t.after(() => repastes.push({ block, text: repasted(block, runs) }));
+  // A paste shows the port the doc's commands name, not the free one the test used.
+  const testPort = freeForLiteral ?? broker.port ?? (broker.url ? Number(new URL(broker.url).port) : undefined);
+  const docPort = literal ?? docPortOf(block);
+  const asDoc = (output: string) => (testPort && docPort ? output.replaceAll(`:${testPort}`, `:${docPort}`) : output);
+  if (REPASTE) t.after(() => repastes.push({ block, text: repasted(block, runs.map((r) => r && { ...r, output: asDoc(r.output) })) }));
   const check = (step: Step, ran: { code: number; output: string }, exit: boolean) => {
     runs[block.steps.indexOf(step)] = ran;
     if (REPASTE) return;
@@ -199,7 +212,8 @@ async function runBlock(t: TestContext, block: Block, cwd: string): Promise<void
     if (exit) assert.equal(ran.code, step.exit, `${block.file}:${block.line} $ ${step.command}: exit code\n${ran.output}`);
   };
   for (const step of block.steps) {
-    const command = literal ? step.command.replaceAll(literal, String(freeForLiteral)) : step.command;
+    // Only where a port stands: after a colon, `--port` or mosquitto's `listener` (never a QoS 1).
+    const command = literal ? step.command.replace(new RegExp(`(?<=:|--port |listener )${literal}\\b`, 'g'), String(freeForLiteral)) : step.command;
     const kill = /^kill(?: -(INT|TERM))? %(\d+)$/.exec(command);
     if (kill) {
       const job = background[Number(kill[2]) - 1]?.job;
