@@ -203,7 +203,7 @@ async function runBlock(t: TestContext, block: Block, cwd: string): Promise<void
   const testPort = freeForLiteral ?? broker.port ?? (broker.url ? Number(new URL(broker.url).port) : undefined);
   const docPort = literal ?? docPortOf(block);
   const asDoc = (output: string) => (testPort && docPort ? output.replaceAll(`:${testPort}`, `:${docPort}`) : output);
-  if (REPASTE) t.after(() => repastes.push({ block, text: repasted(block, runs.map((r) => r && { ...r, output: asDoc(r.output) })) }));
+  if (REPASTE) t.after(() => repastes.push({ block, text: repasted(block, runs.map((r) => r && { ...r, output: asDoc(r.output) }), unordered) }));
   const check = (step: Step, ran: { code: number; output: string }, exit: boolean) => {
     runs[block.steps.indexOf(step)] = ran;
     if (REPASTE) return;

@@ -137,46 +137,65 @@ export function shape(line: string): string {
     .trim();
 }
 
-/** Differences between the pasted output and a run's, or [] when the run has the pasted shape. */
-export function compare(expected: string[], actual: string[], unordered: boolean): string[] {
+/** A run's lines that match a paste: for each pasted line, the index of its twin among the run's non-blank lines. */
+interface Match {
+  problems: string[];
+  /** Per pasted line (by index); absent for `...`, blank lines, and lines with no twin. */
+  twins: Map<number, number>;
+}
+
+function match(expected: string[], actual: string[], unordered: boolean): Match {
   const gaps = expected.some((l) => l.trim() === '...');
-  const want = expected.filter((l) => l.trim() !== '...' && l.trim() !== '').map(shape);
+  const want = expected.map((l, i) => ({ i, shape: shape(l), skip: l.trim() === '...' || l.trim() === '' })).filter((w) => !w.skip);
   const got = actual.filter((l) => l.trim() !== '').map(shape);
   const problems: string[] = [];
+  const twins = new Map<number, number>();
   if (unordered) {
-    const left = [...got];
+    const taken = new Set<number>();
     for (const w of want) {
-      const at = left.indexOf(w);
-      if (at < 0) problems.push(`missing: ${w}`);
-      else left.splice(at, 1);
+      const at = got.findIndex((g, j) => g === w.shape && !taken.has(j));
+      if (at < 0) problems.push(`missing: ${w.shape}`);
+      else taken.add(at), twins.set(w.i, at);
     }
-    if (!gaps) for (const l of left) problems.push(`not in the doc: ${l}`);
-    return problems;
+    if (!gaps) for (const [j, l] of got.entries()) if (!taken.has(j)) problems.push(`not in the doc: ${l}`);
+    return { problems, twins };
   }
   let at = 0;
   for (const w of want) {
-    const found = got.indexOf(w, at);
+    const found = got.indexOf(w.shape, at);
     if (found < 0 || (!gaps && found !== at)) {
-      problems.push(`expected (in order): ${w}\n  at run line ${at + 1}: ${got[at] ?? '(end of output)'}`);
-      return problems;
+      problems.push(`expected (in order): ${w.shape}\n  at run line ${at + 1}: ${got[at] ?? '(end of output)'}`);
+      return { problems, twins };
     }
+    twins.set(w.i, found);
     at = found + 1;
   }
   if (!gaps && at < got.length) problems.push(`not in the doc: ${got.slice(at).join('\n  ')}`);
-  return problems;
+  return { problems, twins };
+}
+
+/** Differences between the pasted output and a run's, or [] when the run has the pasted shape. */
+export function compare(expected: string[], actual: string[], unordered: boolean): string[] {
+  return match(expected, actual, unordered).problems;
 }
 
 /**
  * A block's text with each step's pasted output replaced by what a run printed
- * (DOCS_REPASTE=1): a step whose paste leaves lines out (`...`) keeps its paste.
+ * (DOCS_REPASTE=1). Where the paste leaves lines out (`...`), each line it shows
+ * becomes its twin from the run, and the `...` stay.
  */
-export function repasted(block: Block, runs: ({ code: number; output: string } | undefined)[]): string[] {
+export function repasted(block: Block, runs: ({ code: number; output: string } | undefined)[], unordered: boolean): string[] {
   return block.steps.flatMap((step, i) => {
     const ran = runs[i];
-    if (!ran || step.expected.some((l) => l.trim() === '...')) return [step.raw, ...step.expected, ...(step.exitShown ? [`(exit ${step.exit})`] : [])];
-    const lines = ran.output.replace(/\n+$/, '').split('\n').filter((l, j, all) => l !== '' || all.length > 1);
-    const exit = !step.background && (step.exitShown || ran.code !== 0) ? [`(exit ${ran.code})`] : [];
-    return [step.raw, ...(ran.output === '' ? [] : lines), ...exit];
+    const exitLine = (code: number) => (!step.background && (step.exitShown || code !== 0) ? [`(exit ${code})`] : []);
+    if (!ran) return [step.raw, ...step.expected, ...(step.exitShown ? [`(exit ${step.exit})`] : [])];
+    if (step.expected.some((l) => l.trim() === '...')) {
+      const lines = ran.output.split('\n').filter((l) => l.trim() !== '');
+      const { twins } = match(step.expected, ran.output.split('\n'), unordered);
+      return [step.raw, ...step.expected.map((l, j) => (twins.has(j) ? lines[twins.get(j)!]! : l)), ...exitLine(ran.code)];
+    }
+    const lines = ran.output.replace(/\n+$/, '').split('\n');
+    return [step.raw, ...(ran.output === '' ? [] : lines), ...exitLine(ran.code)];
   });
 }
 
