@@ -12,7 +12,7 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -258,6 +258,27 @@ process.chdir(cwd);
 test.after(() => {
   rmSync(cwd, { recursive: true, force: true });
   if (REPASTE) writeRepastes(repastes);
+});
+
+test('a paste is compared by shape: ports, ids and times may differ, packet lines, their order and extra lines may not', () => {
+  const paste = ['send: publish  id=28031 qos=1', 'receive: puback  id=28031', 'Error: the broker at mqtt://127.0.0.1:1883 ... within 2.5 s'];
+  assert.deepEqual(compare(paste, ['send: publish  id=7 qos=1', 'receive: puback  id=7', 'Error: the broker at mqtt://127.0.0.1:40213 ... within 2.5 s'], false), []);
+  assert.equal(compare(paste, ['send: publish  id=7 qos=1', 'Error: the broker at mqtt://127.0.0.1:1 ... within 2.5 s'], false).length, 1, 'a missing PUBACK');
+  assert.equal(compare(paste.slice(0, 2), ['receive: puback  id=7', 'send: publish  id=7 qos=1'], false).length, 1, 'another order');
+  assert.deepEqual(compare(paste.slice(0, 2), ['receive: puback  id=7', 'send: publish  id=7 qos=1'], true), [], 'another order, unordered');
+  assert.equal(compare(paste.slice(0, 2), ['send: publish  id=7 qos=1', 'receive: puback  id=7', 'send: disconnect'], false).length, 1, 'a line the doc lacks');
+  assert.deepEqual(compare(['...', ...paste.slice(0, 2)], ['send: connect', 'send: publish  id=7 qos=1', 'receive: puback  id=7'], false), [], '... leaves lines out');
+  assert.equal(compare(['send: publish  id=1 qos=1'], ['send: publish  id=1 qos=2'], false).length, 1, 'a QoS is not a number to ignore');
+});
+
+test('blocks: the marker, $ commands, & and (exit N); a $ block without a marker is reported', () => {
+  const file = join(cwd, 'sample.md');
+  writeFileSync(file, ['<!-- runnable: broker=aedes unordered -->', '```console', '$ sub --count 1 &   # terminal 2', 'message #1', '$ pub', '(exit 4)', '```', '', '```', '$ forgotten', '```', ''].join('\n'));
+  const { blocks, unmarked } = readBlocks(file);
+  assert.equal(blocks.length, 1);
+  assert.deepEqual([...blocks[0]!.options.keys()], ['broker', 'unordered']);
+  assert.deepEqual(blocks[0]!.steps.map((s) => [s.command, s.background, s.expected, s.exit]), [['sub --count 1', true, ['message #1'], 0], ['pub', false, [], 4]]);
+  assert.deepEqual(unmarked.map((u) => u.line), [9]);
 });
 
 test('every block of README.md, lab.md, edges.md and faults.md with $ commands says whether it runs', () => {
