@@ -41,7 +41,8 @@ const DOCS = ['README.md', ...readdirSync(join(ROOT, 'docs')).map((f) => join('d
 /** Files whose every `$ ` block must say whether it runs (docs/bench.md is the bench's own). */
 const MARKED = ['README.md', 'docs/lab.md', 'docs/edges.md', 'docs/faults.md'];
 const STEP_MS = 60_000;
-const CI = process.env.CI === 'true';
+/** On CI (CI=true, or .ci/run's REQUIRE_MOSQUITTO=1) a block whose program is missing fails instead of skipping. */
+const CI = process.env.CI === 'true' || process.env.REQUIRE_MOSQUITTO === '1';
 /** DOCS_REPASTE=1 writes each run's output into its block (then read the diff): how the pastes are made. */
 const REPASTE = process.env.DOCS_REPASTE === '1';
 const repastes: { block: Block; text: string[] }[] = [];
@@ -104,43 +105,62 @@ function withPort(args: string[], port: number): string[] {
 interface Job {
   done: Promise<{ code: number; output: string }>;
   output(): string;
+  /** Resolves once the output so far matches (a line can span two chunks, so all of it is matched). */
+  printed(pattern: RegExp): Promise<void>;
   signal?(name: NodeJS.Signals): void;
+}
+
+/** The output of a job as it arrives, and waits for a pattern in it. */
+function collector(): { add(chunk: Buffer | string): void; text(): string; printed(pattern: RegExp): Promise<void> } {
+  let text = '';
+  const waiters: { pattern: RegExp; resolve: () => void }[] = [];
+  const check = () => {
+    for (const w of [...waiters]) if (w.pattern.test(text)) waiters.splice(waiters.indexOf(w), 1), w.resolve();
+  };
+  return {
+    add: (chunk) => ((text += chunk.toString()), check()),
+    text: () => text,
+    printed: (pattern) => new Promise<void>((resolve) => (waiters.push({ pattern, resolve }), check())),
+  };
 }
 
 function inProcess(entry: string, args: string[], typed: string): Job {
   const { name, main } = MAINS[entry]!;
   startedAsName(name, typed);
   const stream = new PassThrough();
-  let output = '';
-  stream.on('data', (d: Buffer) => (output += d.toString()));
+  const seen = collector();
+  stream.on('data', seen.add);
   const io: Io = { out: stream, err: stream, env: { ...process.env, NO_COLOR: '1' } };
   const done = settle(name, (a) => main(a, io), args, (line) => stream.write(line)).then(async (code) => {
     await new Promise<void>((resolve) => setImmediate(resolve));
-    return { code, output };
+    return { code, output: seen.text() };
   });
-  return { done, output: () => output };
+  return { done, output: seen.text, printed: seen.printed };
 }
 
 function spawned(child: ChildProcess, group: boolean): Job {
-  let output = '';
-  for (const s of [child.stdout!, child.stderr!]) s.on('data', (d: Buffer) => (output += d.toString()));
-  const done = once(child, 'close').then(([code]) => ({ code: code as number, output }));
+  const seen = collector();
+  for (const s of [child.stdout!, child.stderr!]) s.on('data', seen.add);
+  const done = once(child, 'close').then(([code]) => ({ code: code as number, output: seen.text() }));
   const signal = (name: NodeJS.Signals) => {
     if (child.exitCode !== null || child.signalCode !== null) return;
     if (group) process.kill(-child.pid!, name);
     else child.kill(name);
   };
-  return { done, output: () => output, signal };
+  return { done, output: seen.text, printed: seen.printed, signal };
 }
 
 function shell(command: string, cwd: string): Job {
   return spawned(spawn('bash', ['-c', `exec 2>&1; ${command}`], { cwd, detached: true, stdio: ['ignore', 'pipe', 'pipe'] }), true);
 }
 
-async function until(ready: () => Promise<boolean> | boolean, what: string): Promise<void> {
-  const deadline = Date.now() + 15_000;
-  while (!(await ready())) {
-    if (Date.now() > deadline) throw new Error(`not ready within 15 s: ${what}`);
+const READY_MS = 15_000;
+
+/** Until a port accepts a connection: nothing announces that, so it is tried every 20 ms, within a bound. */
+async function listening(port: number): Promise<void> {
+  const deadline = Date.now() + READY_MS;
+  while (!(await accepts(port))) {
+    assert.ok(Date.now() < deadline, `nothing listened on port ${port} within ${READY_MS / 1000} s`);
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
 }
@@ -160,20 +180,20 @@ function hasProgram(name: string): boolean {
 function skipReason(block: Block): string | false {
   for (const program of (block.options.get('needs') ?? '').split(',').filter(Boolean)) {
     const have = program === 'mosquitto' ? HAVE_MOSQUITTO : hasProgram(program);
-    if (!have && !CI) return `${program} is not installed (bash scripts/install-mosquitto.sh); CI=true makes this fail`;
+    if (!have && !CI) return `${program} is not installed (bash scripts/install-mosquitto.sh installs it); CI=true makes this fail`;
   }
   return false;
 }
 
 /** The broker the block's commands are pointed at: its URL, and the port of a `started` one. */
-async function blockBroker(t: TestContext, kind: string | undefined): Promise<{ url?: string; port?: number }> {
+async function blockBroker(t: TestContext, kind: string | undefined, config: string | undefined): Promise<{ url?: string; port?: number }> {
   if (kind === undefined) return {};
   if (kind === 'aedes') return { url: (await testBroker(t)).url };
   if (kind === 'started') {
     const port = await freePort();
     return { url: `mqtt://127.0.0.1:${port}`, port };
   }
-  if (kind.startsWith('mosquitto')) return {};
+  if (kind === 'mosquitto') return { url: (await testMosquitto(t, { config: config ? [config] : [] })).url };
   const name = kind.replace(/^hostile\./, '') as keyof typeof HOSTILE;
   assert.ok(HOSTILE[name], `no HOSTILE.${name}`);
   return { url: (await hostileBroker(t, HOSTILE[name])).url };
@@ -190,7 +210,7 @@ function docPortOf(block: Block): string {
 
 async function runBlock(t: TestContext, block: Block, cwd: string): Promise<void> {
   const kind = block.options.get('broker');
-  const broker = kind === 'mosquitto' ? { url: (await testMosquitto(t, { config: block.options.has('config') ? [block.options.get('config')!] : [] })).url } : await blockBroker(t, kind);
+  const broker = await blockBroker(t, kind, block.options.get('config'));
   const literal = block.options.get('port');
   const freeForLiteral = literal ? await freePort() : undefined;
   const unordered = block.options.has('unordered');
@@ -236,8 +256,8 @@ async function runBlock(t: TestContext, block: Block, cwd: string): Promise<void
     if (step.background) {
       background.push({ step, job });
       const ready = parsed?.entry === 'broker' ? /listening on/ : parsed?.entry === 'subscribe' ? /^subscribed to /m : null;
-      if (ready) await until(() => ready.test(job.output()), command);
-      else if (freeForLiteral) await until(() => accepts(freeForLiteral), `port ${freeForLiteral} for ${command}`);
+      if (ready) assert.ok(await within(Promise.race([job.printed(ready), job.done]).then(() => true), READY_MS), `${command}: not ready within ${READY_MS / 1000} s\n${job.output()}`);
+      else if (freeForLiteral) await listening(freeForLiteral);
       continue;
     }
     const ran = await within(job.done, STEP_MS);

@@ -13,7 +13,7 @@
 //       (its --port set to a free one). Without broker=, commands run as written.
 //   port=N        the literal port N in every command becomes a free port (a recipe that
 //       starts its own broker, e.g. mosquitto -c).
-//   needs=a,b     programs the block needs (mosquitto, openssl): skipped when missing, unless CI=true.
+//   needs=a,b     programs the block needs (mosquitto, openssl): skipped when missing, unless CI=true or REQUIRE_MOSQUITTO=1.
 //   unordered     the lines may come in another order (two legs side by side).
 //   config=LINE   (with broker=mosquitto) a config line, URI-encoded: config=max_qos%201.
 import { readFileSync, writeFileSync } from 'node:fs';
