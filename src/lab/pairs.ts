@@ -34,6 +34,8 @@ export interface LabOptions {
   fault?: FaultSpec;
   /** A pair's protocol error in the words the tools print; its own message when left out. */
   words?: ExchangeOptions['words'];
+  /** false: both clients ask the broker to keep their sessions (clean=0); true when left out. */
+  clean?: boolean;
 }
 
 /** The lab's --ack-timeout default: long enough for any loopback broker, short enough that a silent one ends the lab soon. */
@@ -90,7 +92,7 @@ export async function runPairs(options: LabOptions, onStart: (session: LabSessio
         const clients = exchangeIds(idPrefix);
         tapped = [];
         const topic = `${options.topic}/pub${publishQos}-sub${subscribeQos}`;
-        const result = await runExchange({ url, publishQos, subscribeQos, topic, message: options.message, idPrefix, protocol: options.protocol, fault: options.fault, ackTimeoutMs, words: options.words });
+        const result = await runExchange({ url, publishQos, subscribeQos, topic, message: options.message, idPrefix, protocol: options.protocol, fault: options.fault, ackTimeoutMs, words: options.words, clean: options.clean });
         if (started) {
           // Wait until the tap has seen the DISCONNECT of each client that sent one.
           const pending = disconnecting(result.events, clients).filter((id) => !tapped.some((e) => e.clientId === id && e.packet.cmd === 'disconnect'));

@@ -62,9 +62,7 @@ export async function runLab(options: LabRunOptions, style: Style, print: (line:
       print(`\ntrace: ${packets} packet records${cuts ? ` and ${cuts} cut record(s)` : ''} written to ${traceFile.path}`);
     }
     if (mermaid) {
-      const brokerName = session?.engine ? `Broker (${session.engine} tap)` : 'Broker (derived)';
-      const diagrams: MermaidPair[] = pairs.map((p) => ({ title: pairTitle(p), timeline: p.timeline, brokerName }));
-      mermaid.write(mermaidDocument(`QoS lab, ${session?.brokerName ?? ''}, ${version}`, diagrams));
+      mermaid.write(labMermaid(pairs, session, version));
       print(`${trace ? '' : '\n'}mermaid: ${pairs.length} sequence diagram(s) written to ${mermaid.path}`);
     }
     return pairs;
@@ -77,7 +75,14 @@ export async function runLab(options: LabRunOptions, style: Style, print: (line:
   }
 }
 
-function pairTitle(pair: LabPair): string {
+/** The --mermaid document: one sequence diagram per pair. */
+export function labMermaid(pairs: readonly LabPair[], session: LabSession | undefined, version: string): string {
+  const brokerName = session?.engine ? `Broker (${session.engine} tap)` : 'Broker (derived)';
+  const diagrams: MermaidPair[] = pairs.map((p) => ({ title: pairTitle(p), timeline: p.timeline, brokerName }));
+  return mermaidDocument(`QoS lab, ${session?.brokerName ?? ''}, ${version}`, diagrams);
+}
+
+export function pairTitle(pair: LabPair): string {
   const head = `publish QoS ${pair.publishQos}, subscribe QoS ${pair.subscribeQos}`;
   const expected = `MIN(${pair.publishQos}, ${pair.subscribeQos}) = ${effectiveQos(pair.publishQos, pair.subscribeQos)}`;
   const got = cellOf(pair).delivered;
@@ -85,18 +90,18 @@ function pairTitle(pair: LabPair): string {
 }
 
 /** The publisher's message id and the one the broker chose toward the subscriber. */
-function idLine(timeline: Timeline): string {
+export function idLine(timeline: Timeline): string {
   const id = (value: number | undefined) => (value === undefined ? 'no id (QoS 0)' : `id=${value}`);
   return timeline.messages
     .map((m) => `message id: publisher's ${m.resent ? 'resent ' : ''}PUBLISH ${id(m.publisherId)} -> broker's PUBLISH to the subscriber ${m.forwarded ? id(m.subscriberId) : 'never sent'}`)
     .join('\n');
 }
 
-function brokerShortName(session: LabSession | undefined): string {
+export function brokerShortName(session: LabSession | undefined): string {
   return session?.engine ?? 'an external broker';
 }
 
-function tapKind(session: LabSession | undefined): TapKind {
+export function tapKind(session: LabSession | undefined): TapKind {
   return session?.engine === 'aedes' ? 'socket tap' : session?.engine === 'mosquitto' ? 'tap proxy' : null;
 }
 

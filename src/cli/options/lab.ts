@@ -40,7 +40,8 @@ export function parseLab(argv: string[]): Parsed<LabCliOptions> {
         .option('sub', { type: 'string', default: ALL_LEVELS, describe: 'subscription QoS levels to run, e.g. 1 or 0,2' })
         .option('topic', { alias: 't', type: 'string', default: DEFAULT_LAB_TOPIC, describe: 'topic prefix: each pair uses <topic>/pub<P>-sub<S>' })
         .option('message', { alias: 'm', type: 'string', default: DEFAULT_MESSAGE, describe: 'payload to publish' })
-        .option('mermaid', { type: 'string', describe: 'also write a Mermaid sequenceDiagram per pair to FILE (Markdown)' }),
+        .option('mermaid', { type: 'string', describe: 'also write a Mermaid sequenceDiagram per pair to FILE (Markdown)' })
+        .option('session', { type: 'string', choices: ['clean', 'persistent'], default: 'clean', describe: 'clean: both clients connect with clean=1; persistent: clean=0, the broker keeps their sessions (a --fault publisher is always clean=0)' }),
   );
   if (!raw) return { kind: 'shown' };
   const broker = single(raw, 'broker');
@@ -72,6 +73,7 @@ export function parseLab(argv: string[]): Parsed<LabCliOptions> {
         topic,
         message,
         ...(fault ? { fault } : {}),
+        ...(defaulted(raw, 'session') === 'persistent' ? { clean: false } : {}),
         words: explain,
       },
       trace: traceFlag(raw),
