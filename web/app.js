@@ -55,10 +55,11 @@ function fillCell(cell) {
     el('span', { class: 'got', text: got }),
     el('span', { class: 'min', text: ` MIN ${cell.expected}` }),
     el('span', { class: 'mark', text: cell.mismatch ? ' ≠ differs' : ' = as MIN' }),
-    el('span', { class: 'cell-text mono', text: cell.text }),
-    cell.delivered === null ? null : el('span', { class: 'where', text: `forwarded after ${cell.forwardedAfter ?? '?'}; app got it at ${cell.appGotItAt ?? '?'}` }),
+    el('span', { class: 'small', text: `${cell.fault.cuts.length ? '~cut ' : ''}packets ${cell.packets.publisher}+${cell.packets.subscriber}${cell.ackMs === null ? '' : ` · ack ${cell.ackMs.toFixed(1)} ms${cell.ackBroke ? '!' : ''}`}` }),
+    cell.delivered === null ? null : el('span', { class: 'small', text: `fwd after ${cell.forwardedAfter ?? '?'} · app at ${cell.appGotItAt ?? '?'}` }),
   );
-  td.title = cell.problem ?? '';
+  // The terminal matrix's own cell text, and why a pair stopped short, on hover.
+  td.title = [cell.text, cell.problem, ...cell.violations].filter(Boolean).join('\n');
 }
 
 // ---- the lanes ----
@@ -107,8 +108,10 @@ function cutRow(step) {
 function noteRow(step) {
   const row = el('li', { class: 'step note' }, el('span', { class: 't', text: step.ms.toFixed(2) }));
   rails(row);
+  // Beside its rail: to the left of the subscriber's, to the right of the others'.
   const lane = RAIL[step.lane];
-  row.append(el('span', { class: `note-text at-${step.lane}`, style: `grid-column: ${lane === 5 ? '3 / 6' : `${lane} / 6`}`, text: `★ ${step.text}` }));
+  const right = step.lane === 'subscriber';
+  row.append(el('span', { class: `note-text at-${step.lane}`, style: `grid-column: ${right ? '3 / 5' : `${lane} / 6`}`, text: right ? `${step.text} ★` : `★ ${step.text}` }));
   return row;
 }
 

@@ -58,8 +58,7 @@ export function parseWeb(argv: string[]): Parsed<WebCliOptions> {
     sub: given.sub ?? '0,1,2',
     session: given.session === 'persistent' ? 'persistent' : 'clean',
     fault: given.fault ?? '',
-    // A password in the URL stays here: the page shows it masked and sends the masked text back.
-    broker: maskUserinfo(broker),
+    broker,
   };
   return {
     kind: 'run',
@@ -69,7 +68,7 @@ export function parseWeb(argv: string[]): Parsed<WebCliOptions> {
       remote: !isLoopbackHost(host),
       defaults,
       prepare: (request) => {
-        const url = request.broker === defaults.broker ? broker : request.broker;
+        const url = request.broker;
         const words = [
           ...base,
           ...(request.pub === '0,1,2' ? [] : ['--pub', request.pub]),
@@ -80,7 +79,7 @@ export function parseWeb(argv: string[]): Parsed<WebCliOptions> {
         ];
         const parsed = parseLab(words);
         if (parsed.kind === 'shown') throw new UsageError('--help and --version are for the command line');
-        return { lab: parsed.options.lab, command: maskUserinfo(['npm start --', ...words.map(shellWord)].join(' ')) };
+        return { lab: parsed.options.lab, command: maskUserinfo(words.length ? ['npm start --', ...words.map(shellWord)].join(' ') : 'npm start') };
       },
     },
   };
