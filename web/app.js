@@ -208,6 +208,7 @@ function listen() {
     events.addEventListener(kind, (e) => {
       const end = JSON.parse(e.data);
       if (end.run !== runId && kind === 'done') return;
+      runId = end.run;
       finished = { kind, ...end };
       $('replay').disabled = pairs.length === 0;
       if (kind === 'failed') $('error').textContent = end.error;

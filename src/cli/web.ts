@@ -1,11 +1,11 @@
 // What `npm run web` does once its flags are read: serve the page, say where,
-// run until Ctrl-C or SIGTERM, then stop the run in flight and the server.
+// run until Ctrl-C or SIGTERM, then stop the run in flight and the server, exit 0.
 import { startWeb, type WebServer } from '../web/server';
 import { CliError, EXIT, errorLine, type ExitCode } from './errors';
 import type { Io } from './io';
 import { COMMANDS } from './options/parse';
 import type { WebCliOptions } from './options/web';
-import { interrupted, SIGNAL_EXIT } from './signals';
+import { interrupted, SIGNAL_EXIT, type Signal } from './signals';
 
 /** Starts the page's server: the tests call this, the command waits for a signal after it. */
 export async function openWeb(options: WebCliOptions): Promise<WebServer> {
@@ -28,11 +28,19 @@ export async function serveWeb(options: WebCliOptions, io: Io): Promise<ExitCode
   // Said on the one line everyone reads: a page others can reach is a choice, not a default.
   const reach = options.remote ? `; NOT loopback (--allow-remote): other machines can run the lab from it` : '';
   io.out.write(`QoS lab in a browser: open ${server.url}${reach}; each run starts the lab's broker; Ctrl-C stops it\n`);
-  const signal = await stop.promise;
+  await stop.promise;
   stop.dispose();
-  await server.close();
+  // A second signal while closing quits at once (its 'exit' hook still stops a mosquitto child).
+  const quit = (signal: Signal) => process.exit(SIGNAL_EXIT[signal]);
+  process.once('SIGINT', quit).once('SIGTERM', quit);
+  try {
+    await server.close();
+  } finally {
+    process.off('SIGINT', quit).off('SIGTERM', quit);
+  }
+  // As `npm run broker`: stopping is a server's normal end.
   io.out.write('web lab stopped\n');
-  return SIGNAL_EXIT[signal];
+  return EXIT.ok;
 }
 
 /** A failed listen in the words of the flag that chose it. */

@@ -184,14 +184,16 @@ test('web: its flags are checked before anything listens', () => {
   }
 });
 
-test('web: npm start -- --web serves the page and Ctrl-C stops it (exit 130)', async (t) => {
+test('web: npm start -- --web serves the page and Ctrl-C stops it, a run in flight too (exit 0, as the broker)', async (t) => {
   const lab = runCli('lab', ['--web', '--port', '0'], { t });
   const out = await lab.waitFor(/open (http:\/\/\S+);/);
   const url = /open (http:\/\/\S+);/.exec(out)![1]!;
   assert.match(await (await fetch(url)).text(), /<title>MQTT QoS lab<\/title>/);
+  const started = await fetch(`${url}api/run`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ pub: '0,1,2', sub: '0,1,2', session: 'clean', fault: '', broker: '' }) });
+  assert.equal(started.status, 202);
   lab.child.kill('SIGINT');
   const done = await lab.done;
-  assert.equal(done.code, EXIT.interrupted, done.stderr);
+  assert.equal(done.code, EXIT.ok, done.stderr);
   assert.match(done.stdout, /web lab stopped/);
   assert.equal(done.stderr, '');
 });
