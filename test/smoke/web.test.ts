@@ -14,6 +14,7 @@ import { openWeb } from '../../src/cli/web';
 import type { TraceRecord } from '../../src/mqtt/trace';
 import type { WebServer } from '../../src/web/server';
 import { launchChromium, needsChromium } from '../support/browser';
+import { testBroker } from '../support/broker';
 import { runCli } from '../support/cli';
 
 interface Drawn {
@@ -142,6 +143,18 @@ test('web: QoS 0, 1 and 2 pairs and a puback fault, drawn in chromium arrow for 
     // The Mermaid download draws the same arrows.
     const mermaid = await (await fetch(`${web.url}api/mermaid.md`)).text();
     assert.equal(mermaid.split('\n').filter((l) => /^ {2}[PBS](->>|-x)[PBS]: /.test(l)).length, drawn.length);
+  });
+  await withScreenshot(t, page, 'broker-url', async () => {
+    // Another broker by URL: no tap there, so no broker records; the lane says it is derived.
+    const other = await testBroker(t);
+    await page.fill('#broker', other.url);
+    await runFromPage(page, ++run, { pub: '2', sub: '1' });
+    const drawn = await drawnArrows(page);
+    assertArrowsAreTheTrace(drawn, await traceOf(web));
+    assert.ok(drawn.every((a) => a.records.every((r) => r.seenBy !== 'broker')));
+    assert.match((await page.locator('.lane-note').textContent()) ?? '', /derived from the two client legs/);
+    assert.match((await page.locator('#command').textContent()) ?? '', new RegExp(`--pub 2 --sub 1 --broker ${other.url}`));
+    assert.equal(await page.locator('#matrix td[data-pub="2"][data-sub="1"]').getAttribute('data-delivered'), '1');
   });
 });
 
