@@ -194,9 +194,19 @@ function listen() {
     restart();
     $('error').textContent = '';
     $('command').textContent = `same as: ${run.command}`;
+    $('live').textContent = '';
+    seen = 0;
     for (const a of [$('dl-trace'), $('dl-mermaid')]) a.setAttribute('aria-disabled', 'false');
     $('replay').disabled = true;
     setState('running', `Run ${run.run}: ${run.broker}, ${run.version}`);
+  });
+  // The live ticker: each packet as a client or the tap logs it; the pair's arrows follow when it ends.
+  let seen = 0;
+  events.addEventListener('packet', (e) => {
+    const packet = JSON.parse(e.data);
+    if (packet.run !== runId) return;
+    seen++;
+    $('live').textContent = `live: ${packet.lane} ${packet.direction === 'send' ? 'sent' : 'received'} ${packet.label} (${seen} packet records so far)`;
   });
   events.addEventListener('pair', (e) => {
     const pair = JSON.parse(e.data);

@@ -1,6 +1,7 @@
 // The lab in a browser: a small node:http server on loopback that serves the
 // page (plain files under web/) and runs the lab's own pairs when the page
-// asks, streaming each pair to every open page as server-sent events. Every
+// asks, streaming each pair to every open page as server-sent events (and
+// each packet as it is logged, for the page's live ticker). Every
 // arrow, id, record and matrix cell is made by the lab's code (src/web/view.ts);
 // the page only draws them.
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
@@ -10,6 +11,7 @@ import { join, resolve } from 'node:path';
 import type { ProtocolVersion } from '../mqtt/connection';
 import { traceWriter } from '../mqtt/trace';
 import { within } from '../mqtt/wait';
+import { arrowLabel } from '../lab/label';
 import { runPairs, type LabOptions, type LabPair, type LabSession } from '../lab/pairs';
 import { labMermaid, labVerdict } from '../lab/run-lab';
 import { pairRecords } from '../lab/trace';
@@ -78,9 +80,10 @@ export async function startWeb(options: WebOptions): Promise<WebServer> {
   let run: Run | undefined;
   let runs = 0;
 
-  const send = (name: string, data: unknown) => {
+  /** `keep` false: not replayed to a page opened later (the live ticker's packets: the pair event carries them all). */
+  const send = (name: string, data: unknown, keep = true) => {
     const text = `event: ${name}\ndata: ${JSON.stringify(data)}\n\n`;
-    run?.events.push(text);
+    if (keep) run?.events.push(text);
     for (const page of pages) page.write(text);
   };
 
@@ -101,6 +104,7 @@ export async function startWeb(options: WebOptions): Promise<WebServer> {
         send('pair', { run: current.id, index: current.pairs.length - 1, ...pairView(pair, current.session!, lab.protocol) });
       },
       stop.signal,
+      (event) => send('packet', { run: current.id, lane: event.lane, direction: event.direction, label: arrowLabel(event.packet) }, false),
     ).then(
       (pairs) => {
         const verdict = stop.signal.aborted ? null : labVerdict(pairs);

@@ -103,7 +103,10 @@ test('web: QoS 0, 1 and 2 pairs and a puback fault, drawn in chromium arrow for 
     await withScreenshot(t, page, `qos${qos}`, async () => {
       await runFromPage(page, ++run, { pub: qos, sub: qos });
       const drawn = await drawnArrows(page);
-      assertArrowsAreTheTrace(drawn, await traceOf(web));
+      const trace = await traceOf(web);
+      assertArrowsAreTheTrace(drawn, trace);
+      // The live ticker saw each of those records as it was logged.
+      assert.equal(/\((\d+) packet records so far\)/.exec((await page.locator('#live').textContent()) ?? '')?.[1], String(trace.length));
       // Each leg carries the level's flow; at QoS 1 and 2 every packet of a leg's flow has that leg's id.
       for (const from of ['publisher', 'subscriber']) {
         const leg = drawn.filter((a) => a.records.some((r) => r.leg === from) && flows[qos]!.includes(a.type));
