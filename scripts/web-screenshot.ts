@@ -1,6 +1,6 @@
 // npm run web:screenshot: the README's picture of the page (docs/web.png at
 // 1280×800, docs/web-phone.png at phone width), taken from a real run of all
-// nine pairs on the embedded broker.
+// nine pairs on the embedded broker; docs/web-fault.png, a --fault puback run.
 import { join } from 'node:path';
 import { parseWeb } from '../src/cli/options/web';
 import { openWeb } from '../src/cli/web';
@@ -27,7 +27,17 @@ async function main(): Promise<void> {
     await page.setViewportSize({ width: 390, height: 844 });
     await page.evaluate(() => window.scrollTo(0, 0));
     await page.screenshot({ path: join(DOCS, 'web-phone.png') });
-    console.log(`wrote ${join(DOCS, 'web.png')} and ${join(DOCS, 'web-phone.png')}`);
+    // A fault run: the cut, the lost PUBACK, the reconnect and the DUP=1 resend, chosen.
+    await page.setViewportSize({ width: 1280, height: 800 });
+    await page.selectOption('#pub', '1');
+    await page.selectOption('#sub', '1');
+    await page.fill('#fault', 'puback');
+    await page.click('#go');
+    await page.waitForFunction(() => document.body.dataset.state === 'done' && document.getElementById('status')!.textContent!.startsWith('Run 2:'), undefined, { timeout: 60_000 });
+    await page.locator('.arrow[data-dup="1"][data-from="publisher"]').click();
+    await page.evaluate(() => window.scrollTo(0, 0));
+    await page.screenshot({ path: join(DOCS, 'web-fault.png') });
+    console.log(`wrote ${['web.png', 'web-phone.png', 'web-fault.png'].map((f) => join('docs', f)).join(', ')}`);
   } finally {
     await browser.close();
     await server.close();
