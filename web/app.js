@@ -251,7 +251,13 @@ function replay() {
 async function init() {
   resetMatrix();
   const { defaults } = await (await fetch('/api/config')).json();
-  for (const [key, value] of Object.entries(defaults)) if ($(key)) $(key).value = value;
+  for (const [key, value] of Object.entries(defaults)) {
+    const control = $(key);
+    if (!control) continue;
+    // A list the selects do not offer (--pub 1,2) gets an option of its own.
+    if (control.tagName === 'SELECT' && ![...control.options].some((o) => o.value === value)) control.append(el('option', { value, text: value }));
+    control.value = value;
+  }
   $('run').addEventListener('submit', run);
   $('replay').addEventListener('click', replay);
   for (const a of [$('dl-trace'), $('dl-mermaid')]) a.addEventListener('click', (e) => a.getAttribute('aria-disabled') === 'true' && e.preventDefault());

@@ -136,7 +136,7 @@ export async function startWeb(options: WebOptions): Promise<WebServer> {
       res.write(': the lab\n\n');
       for (const text of run?.events ?? []) res.write(text);
       pages.add(res);
-      req.on('close', () => pages.delete(res));
+      res.on('close', () => pages.delete(res));
       return;
     }
     if (req.method === 'GET' && (path === '/api/trace.jsonl' || path === '/api/mermaid.md')) {
