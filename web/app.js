@@ -143,8 +143,8 @@ async function drawPair(pair, token) {
     el('h2', { text: pair.title }),
     pair.ids ? el('p', { class: 'ids mono', text: pair.ids }) : null,
     el('p', { class: 'lane-note', text: pair.brokerLane }),
-    pair.problem ? el('p', { class: 'problem', text: `! ${pair.problem}` }) : null,
   );
+  for (const warning of pair.warnings) section.append(el('p', { class: 'problem', text: `! ${warning}` }));
   const list = el('ol', { class: 'steps', 'aria-label': pair.title });
   section.append(list);
   $('pairs').append(section);
@@ -170,12 +170,15 @@ function settleIfDone(token) {
   const { pairs: n, records, verdict } = finished;
   setState('done', `Run ${runId}: ${n} pair${n === 1 ? '' : 's'} drawn from ${records.packets} packet records${records.cuts ? ` and ${records.cuts} cut(s)` : ''}${verdict ? ' — the broker did not do its part (see below)' : ''}.`);
   if (verdict) $('error').textContent = verdict;
+  $('terminal-matrix').textContent = finished.matrix.join('\n');
+  $('terminal').hidden = finished.matrix.length === 0;
 }
 
 function restart() {
   drawing++;
   queue = Promise.resolve();
   $('pairs').replaceChildren();
+  $('terminal').hidden = true;
   resetMatrix();
 }
 

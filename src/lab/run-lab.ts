@@ -45,8 +45,7 @@ export async function runLab(options: LabRunOptions, style: Style, print: (line:
       },
       (pair) => {
         print(paint(`== ${pairTitle(pair)} ==`, 'note', style.color));
-        for (const v of violationsOf(pair.timeline.arrows)) print(paint(`! rule broken: ${violationText(v)}`, 'note', style.color));
-        if (pair.timedOut) print(paint(`! ${pair.problem}`, 'note', style.color));
+        for (const warning of pairWarnings(pair)) print(paint(`! ${warning}`, 'note', style.color));
         if (pair.timeline.messages.length) print(idLine(pair.timeline));
         print(paint(brokerLaneLabel(pair.timeline, brokerShortName(session), tapKind(session)), 'dim', style.color));
         for (const line of formatDiagram(pair.timeline, style)) print(line);
@@ -56,7 +55,7 @@ export async function runLab(options: LabRunOptions, style: Style, print: (line:
       stop,
     );
     if (stop?.aborted) return pairs;
-    for (const line of formatMatrix(pairs.map(cellOf), { broker: `${session?.brokerName ?? ''}, ${version}` })) print(line);
+    for (const line of labMatrix(pairs, session, version)) print(line);
     if (trace && traceFile) {
       const { packets, cuts } = trace.written;
       print(`\ntrace: ${packets} packet records${cuts ? ` and ${cuts} cut record(s)` : ''} written to ${traceFile.path}`);
@@ -73,6 +72,16 @@ export async function runLab(options: LabRunOptions, style: Style, print: (line:
       mermaid?.close();
     }
   }
+}
+
+/** What a pair's title is followed by when it went wrong: each rule the broker broke, an answer that never came. */
+export function pairWarnings(pair: LabPair): string[] {
+  return [...violationsOf(pair.timeline.arrows).map((v) => `rule broken: ${violationText(v)}`), ...(pair.timedOut && pair.problem ? [pair.problem] : [])];
+}
+
+/** The matrix as the terminal prints it, for this session. */
+export function labMatrix(pairs: readonly LabPair[], session: LabSession | undefined, version: string): string[] {
+  return formatMatrix(pairs.map(cellOf), { broker: `${session?.brokerName ?? ''}, ${version}` });
 }
 
 /** The --mermaid document: one sequence diagram per pair. */

@@ -13,7 +13,7 @@ import { traceWriter } from '../mqtt/trace';
 import { within } from '../mqtt/wait';
 import { arrowLabel } from '../lab/label';
 import { runPairs, type LabOptions, type LabPair, type LabSession } from '../lab/pairs';
-import { labMermaid, labVerdict } from '../lab/run-lab';
+import { labMatrix, labMermaid, labVerdict } from '../lab/run-lab';
 import { pairRecords } from '../lab/trace';
 import { pairView } from './view';
 
@@ -108,7 +108,9 @@ export async function startWeb(options: WebOptions): Promise<WebServer> {
     ).then(
       (pairs) => {
         const verdict = stop.signal.aborted ? null : labVerdict(pairs);
-        send('done', { run: current.id, pairs: pairs.length, verdict: verdict && options.describe(verdict), records: traceOf(current).counts });
+        // The terminal's matrix text too, footnotes and all: the page's cells must never say otherwise.
+        const matrix = stop.signal.aborted ? [] : labMatrix(pairs, current.session, version);
+        send('done', { run: current.id, pairs: pairs.length, verdict: verdict && options.describe(verdict), records: traceOf(current).counts, matrix });
       },
       (error: unknown) => send('failed', { run: current.id, error: options.describe(error) }),
     ).finally(() => {

@@ -10,7 +10,7 @@ import { arrowLabel } from '../lab/label';
 import type { Lane } from '../lab/lanes';
 import { cellOf, cellText, type Cell } from '../lab/matrix';
 import type { LabPair, LabSession } from '../lab/pairs';
-import { brokerShortName, idLine, pairTitle, tapKind } from '../lab/run-lab';
+import { brokerShortName, idLine, pairTitle, pairWarnings, tapKind } from '../lab/run-lab';
 import { interleave, type Cut, type Note } from '../lab/timeline';
 import { arrowRecords } from '../lab/trace';
 import { violationsOf } from '../lab/violations';
@@ -63,7 +63,8 @@ export interface PairView {
   brokerLane: string;
   /** The message-id line(s): the publisher's id and the broker's toward the subscriber. */
   ids: string;
-  problem: string | null;
+  /** The terminal's `!` lines under the title: rules the broker broke, an answer that never came. */
+  warnings: string[];
   steps: Step[];
   cell: Cell & { text: string };
 }
@@ -111,7 +112,7 @@ export function pairView(pair: LabPair, session: LabSession, protocol: ProtocolV
     subscribeQos: pair.subscribeQos,
     brokerLane: brokerLaneLabel(timeline, brokerShortName(session), tapKind(session)),
     ids: timeline.messages.length ? idLine(timeline) : '',
-    problem: pair.problem,
+    warnings: pairWarnings(pair),
     steps,
     cell: { ...cell, text: cellText(cell) },
   };

@@ -179,6 +179,13 @@ test('web: the controls start from the lab flags given to npm run web, and a run
     assert.equal(await page.locator('.pair[data-pub="2"] .cut-line').count(), 1);
     assert.equal(await page.locator('.pair[data-pub="1"] .cut-line').count(), 0);
     assert.match((await page.locator('.pair[data-pub="1"] .arrow[data-type="connect"]').first().getAttribute('data-records')) ?? '', /"type":"connect"/);
+    // The cells say what the terminal's matrix of the same run says: `pub 1   1 [1] ...` is delivered 1, MIN 1.
+    const terminal = (await page.locator('#terminal-matrix').textContent()) ?? '';
+    for (const pub of ['1', '2']) {
+      const row = new RegExp(`^pub ${pub} +(\\S+) \\[(\\d)\\]`, 'm').exec(terminal);
+      const cell = page.locator(`#matrix td[data-pub="${pub}"][data-sub="2"]`);
+      assert.deepEqual([await cell.getAttribute('data-delivered'), await cell.getAttribute('data-expected')], [row?.[1]?.replace('-', '–'), row?.[2]], terminal);
+    }
   });
 });
 
