@@ -146,6 +146,13 @@ test('web: QoS 0, 1 and 2 pairs and a puback fault, drawn in chromium arrow for 
     // The Mermaid download draws the same arrows.
     const mermaid = await (await fetch(`${web.url}api/mermaid.md`)).text();
     assert.equal(mermaid.split('\n').filter((l) => /^ {2}[PBS](->>|-x)[PBS]: /.test(l)).length, drawn.length);
+    // Replay, paced: the same arrows again, one at a time, no new packets.
+    await page.selectOption('#speed', '80');
+    await page.click('#replay');
+    assert.ok((await page.locator('.arrow').count()) < drawn.length, 'a paced replay draws arrow by arrow');
+    await page.waitForFunction(() => document.body.dataset.state === 'done', undefined, { timeout: 20_000 });
+    assert.deepEqual(await drawnArrows(page), drawn);
+    await page.selectOption('#speed', '0');
   });
   await withScreenshot(t, page, 'broker-url', async () => {
     // Another broker by URL: no tap there, so no broker records; the lane says it is derived.
