@@ -233,6 +233,13 @@ test('web: its flags are checked before anything listens', () => {
     assert.deepEqual([run.lab.url, run.lab.pubs, run.lab.clean, run.lab.fault], ['mqtt://127.0.0.1:1', [2], false, { kind: 'before', packet: 'pubrec' }]);
     assert.equal(run.command, 'npm start -- --pub 2 --session persistent --fault pubrec --broker 127.0.0.1:1');
   }
+  // Credentials hold for every run; the command the page shows never carries the password.
+  const login = parseWeb(['--port', '0', '-u', 'ann', '--password', 'hunter2']);
+  if (login.kind === 'run') {
+    const run = login.options.prepare(login.options.defaults);
+    assert.equal(run.lab.connection?.password, 'hunter2');
+    assert.equal(run.command, "npm start -- -u ann --password '***'");
+  }
 });
 
 test('web: npm start -- --web serves the page and Ctrl-C stops it, a run in flight too (exit 0, as the broker)', async (t) => {

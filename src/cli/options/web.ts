@@ -79,7 +79,7 @@ export function parseWeb(argv: string[]): Parsed<WebCliOptions> {
         ];
         const parsed = parseLab(words);
         if (parsed.kind === 'shown') throw new UsageError('--help and --version are for the command line');
-        return { lab: parsed.options.lab, command: maskUserinfo(words.length ? ['npm start --', ...words.map(shellWord)].join(' ') : 'npm start') };
+        return { lab: parsed.options.lab, command: words.length ? ['npm start --', ...hidePassword(words).map(shellWord)].join(' ') : 'npm start' };
       },
     },
   };
@@ -114,6 +114,15 @@ function valuesOf(words: readonly string[]): Record<string, string> {
     values[m[1]!] = m[2] ?? words[++i] ?? '';
   }
   return values;
+}
+
+/** The command the page shows never carries a password: --password's value (and any URL userinfo) as ***. */
+function hidePassword(words: readonly string[]): string[] {
+  return words.map((word, i) => {
+    if (/^(--password|-P)=/.test(word)) return `${word.slice(0, word.indexOf('=') + 1)}***`;
+    if (i > 0 && (words[i - 1] === '--password' || words[i - 1] === '-P')) return '***';
+    return maskUserinfo(word);
+  });
 }
 
 /** A word as a shell would need it typed. */
