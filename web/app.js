@@ -263,6 +263,16 @@ async function init() {
   }
   $('run').addEventListener('submit', run);
   $('replay').addEventListener('click', replay);
+  // Up and Down step through the arrows, showing each one's fields.
+  $('pairs').addEventListener('keydown', (e) => {
+    if (!e.target.classList.contains('arrow') || (e.key !== 'ArrowDown' && e.key !== 'ArrowUp')) return;
+    const arrows = [...document.querySelectorAll('#pairs .arrow')];
+    const next = arrows[arrows.indexOf(e.target) + (e.key === 'ArrowDown' ? 1 : -1)];
+    if (!next) return;
+    e.preventDefault();
+    next.focus();
+    next.click();
+  });
   for (const a of [$('dl-trace'), $('dl-mermaid')]) a.addEventListener('click', (e) => a.getAttribute('aria-disabled') === 'true' && e.preventDefault());
   listen();
 }

@@ -143,6 +143,10 @@ test('web: QoS 0, 1 and 2 pairs and a puback fault, drawn in chromium arrow for 
     await page.keyboard.press('Enter');
     assert.match((await page.locator('#details').textContent()) ?? '', /dup=1/);
     assert.deepEqual((await page.locator('#details pre.records').textContent())!.split('\n').map((l) => JSON.parse(l)), publishes[1]!.records);
+    // Down steps to the next arrow and shows it.
+    await page.keyboard.press('ArrowDown');
+    const next = drawn[drawn.findIndex((a) => a === publishes[1]) + 1]!;
+    assert.equal(await page.locator('#details .chosen-label').textContent(), next.label);
     // The Mermaid download draws the same arrows.
     const mermaid = await (await fetch(`${web.url}api/mermaid.md`)).text();
     assert.equal(mermaid.split('\n').filter((l) => /^ {2}[PBS](->>|-x)[PBS]: /.test(l)).length, drawn.length);

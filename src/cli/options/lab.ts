@@ -42,6 +42,7 @@ export function parseLab(argv: string[], env: NodeJS.ProcessEnv = process.env): 
         .option('topic', { alias: 't', type: 'string', default: DEFAULT_LAB_TOPIC, describe: 'topic prefix: each pair uses <topic>/pub<P>-sub<S>' })
         .option('message', { alias: 'm', type: 'string', default: DEFAULT_MESSAGE, describe: 'payload to publish' })
         .option('mermaid', { type: 'string', describe: 'also write a Mermaid sequenceDiagram per pair to FILE (Markdown); FILE - is stdout, the other lines then go to stderr' })
+        .option('web', { type: 'boolean', default: false, describe: 'the same lab in a browser: serve a page on loopback (its own flags: npm run web -- --help)' })
         .option('session', { type: 'string', choices: ['clean', 'persistent'], default: 'clean', describe: 'clean: both clients connect with clean=1; persistent: clean=0, the broker keeps their sessions (a --fault publisher is always clean=0)' }),
   );
   if (!raw) return { kind: 'shown' };
