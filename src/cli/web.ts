@@ -5,7 +5,7 @@ import { CliError, EXIT, errorLine, type ExitCode } from './errors';
 import type { Io } from './io';
 import { COMMANDS } from './options/parse';
 import type { WebCliOptions } from './options/web';
-import { interrupted, SIGNAL_EXIT, type Signal } from './signals';
+import { closeOrQuit, interrupted } from './signals';
 
 /** Starts the page's server: the tests call this, the command waits for a signal after it. */
 export async function openWeb(options: WebCliOptions): Promise<WebServer> {
@@ -30,14 +30,8 @@ export async function serveWeb(options: WebCliOptions, io: Io): Promise<ExitCode
   io.out.write(`QoS lab in a browser: open ${server.url}${reach}; each run starts the lab's broker; Ctrl-C stops it\n`);
   await stop.promise;
   stop.dispose();
-  // A second signal while closing quits at once (its 'exit' hook still stops a mosquitto child).
-  const quit = (signal: Signal) => process.exit(SIGNAL_EXIT[signal]);
-  process.once('SIGINT', quit).once('SIGTERM', quit);
-  try {
-    await server.close();
-  } finally {
-    process.off('SIGINT', quit).off('SIGTERM', quit);
-  }
+  // A second signal while closing quits at once.
+  await closeOrQuit(() => server.close());
   // As `npm run broker`: stopping is a server's normal end.
   io.out.write('web lab stopped\n');
   return EXIT.ok;
