@@ -4,6 +4,7 @@
 // DUP those of its records; a fault run's cut, lost packet and DUP=1 resend drawn.
 import assert from 'node:assert/strict';
 import { mkdtempSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
@@ -38,6 +39,15 @@ async function server(t: TestContext, argv: string[] = []): Promise<WebServer> {
   return web;
 }
 
+/** A loopback port nothing listens on: one the system just gave out and took back. */
+async function closedPort(): Promise<number> {
+  const probe = createServer();
+  await new Promise<void>((listening) => probe.listen(0, '127.0.0.1', listening));
+  const { port } = probe.address() as AddressInfo;
+  await new Promise((closed) => probe.close(closed));
+  return port;
+}
+
 /** Runs one request from the page's controls and waits until that run is drawn. */
 async function runFromPage(page: Page, run: number, choice: { pub: string; sub: string; fault?: string }): Promise<void> {
   await page.selectOption('#pub', choice.pub);
@@ -59,6 +69,12 @@ async function drawnArrows(page: Page): Promise<Drawn[]> {
 async function traceOf(web: WebServer): Promise<Record_[]> {
   const text = await (await fetch(`${web.url}api/trace.jsonl`)).text();
   return text.trim().split('\n').map((line) => JSON.parse(line) as Record_);
+}
+
+/** The arrow lines of the run's Mermaid download (`  P->>B: ...`, `  B-xP: ...` for a lost one). */
+async function mermaidArrows(web: WebServer): Promise<number> {
+  const text = await (await fetch(`${web.url}api/mermaid.md`)).text();
+  return text.split('\n').filter((l) => /^ {2}[PBS](->>|-x)[PBS]: /.test(l)).length;
 }
 
 /** Every drawn arrow is its records: together they are the trace (bar the proxy's own records), in order; each label says its records' type, id and DUP. */
@@ -105,6 +121,7 @@ test('web: QoS 0, 1 and 2 pairs and a puback fault, drawn in chromium arrow for 
       const drawn = await drawnArrows(page);
       const trace = await traceOf(web);
       assertArrowsAreTheTrace(drawn, trace);
+      assert.equal(await mermaidArrows(web), drawn.length, 'as many arrows as the Mermaid export of the run');
       // The live ticker saw each of those records as it was logged.
       assert.equal(/\((\d+) packet records so far\)/.exec((await page.locator('#live').textContent()) ?? '')?.[1], String(trace.length));
       // Each leg carries the level's flow; at QoS 1 and 2 every packet of a leg's flow has that leg's id.
@@ -147,9 +164,7 @@ test('web: QoS 0, 1 and 2 pairs and a puback fault, drawn in chromium arrow for 
     await page.keyboard.press('ArrowDown');
     const next = drawn[drawn.findIndex((a) => a === publishes[1]) + 1]!;
     assert.equal(await page.locator('#details .chosen-label').textContent(), next.label);
-    // The Mermaid download draws the same arrows.
-    const mermaid = await (await fetch(`${web.url}api/mermaid.md`)).text();
-    assert.equal(mermaid.split('\n').filter((l) => /^ {2}[PBS](->>|-x)[PBS]: /.test(l)).length, drawn.length);
+    assert.equal(await mermaidArrows(web), drawn.length, 'as many arrows as the Mermaid export of the run');
     // Replay, paced: the same arrows again, one at a time, no new packets.
     await page.selectOption('#speed', '80');
     await page.click('#replay');
@@ -210,6 +225,20 @@ test('web: a run the lab would refuse is refused with its words; a foreign Host 
     "Error: --fault pubrec: at the QoS given no flow carries a PUBREC (only PUBACK), so the cut would never happen (see 'npm start -- --help')",
   );
   assert.equal((await post({ pub: '1', sub: '1', session: 'forever', fault: '', broker: '' })).status, 400);
+  // A broker that cannot be reached ends the run with the lab's one error line, sent to every page.
+  const events = await fetch(`${web.url}api/events`);
+  const reader = events.body!.getReader();
+  const closed = await closedPort();
+  assert.equal((await post({ pub: '1', sub: '1', session: 'clean', fault: '', broker: `127.0.0.1:${closed}` })).status, 202);
+  let stream = '';
+  while (!/event: failed\ndata: .*\n/.test(stream)) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    stream += Buffer.from(value).toString();
+  }
+  await reader.cancel();
+  const failed = JSON.parse(/event: failed\ndata: (.*)\n/.exec(stream)![1]!) as { error: string };
+  assert.match(failed.error, new RegExp(`^Error: cannot reach the broker at mqtt://127\\.0\\.0\\.1:${closed}: connection refused`));
   assert.equal((await post({ pub: '1', sub: '1', session: 'clean', fault: '', broker: '' }, { 'content-type': 'text/plain' })).status, 415);
   const { request } = await import('node:http');
   const status = await new Promise<number>((done, failed) => {
