@@ -201,6 +201,7 @@ function listen() {
     seen = 0;
     for (const a of [$('dl-trace'), $('dl-mermaid')]) a.setAttribute('aria-disabled', 'false');
     $('replay').disabled = true;
+    $('go').disabled = true;
     setState('running', `Run ${run.run}: ${run.broker}, ${run.version}`);
   });
   // The live ticker: each packet as a client or the tap logs it; the pair's arrows follow when it ends.
@@ -224,6 +225,7 @@ function listen() {
       runId = end.run;
       finished = { kind, ...end };
       $('replay').disabled = pairs.length === 0;
+      $('go').disabled = false;
       if (kind === 'failed') $('error').textContent = end.error;
       const token = drawing;
       queue = queue.then(() => settleIfDone(token));
@@ -231,13 +233,15 @@ function listen() {
   }
 }
 
-async function run(event) {
-  event.preventDefault();
+/** Asks the lab for a run of the controls' values; `auto`: the page's own first run (another page may have started one). */
+async function run(event, auto = false) {
+  event?.preventDefault();
   $('error').textContent = '';
   const request = { pub: $('pub').value, sub: $('sub').value, session: $('session').value, fault: $('fault').value, broker: $('broker').value };
   const response = await fetch('/api/run', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(request) });
   if (!response.ok) {
     const { error } = await response.json();
+    if (auto && response.status === 409) return;
     $('error').textContent = error;
     if (document.body.dataset.state !== 'running') setState('refused', 'The lab refused that run (see the error below).');
   }
@@ -253,7 +257,7 @@ function replay() {
 
 async function init() {
   resetMatrix();
-  const { defaults } = await (await fetch('/api/config')).json();
+  const { defaults, runs } = await (await fetch('/api/config')).json();
   for (const [key, value] of Object.entries(defaults)) {
     const control = $(key);
     if (!control) continue;
@@ -275,6 +279,8 @@ async function init() {
   });
   for (const a of [$('dl-trace'), $('dl-mermaid')]) a.addEventListener('click', (e) => a.getAttribute('aria-disabled') === 'true' && e.preventDefault());
   listen();
+  // The first page opened runs the lab at once: the pairs are drawn without a click.
+  if (runs === 0) run(undefined, true);
 }
 
 init();

@@ -132,7 +132,8 @@ export async function startWeb(options: WebOptions): Promise<WebServer> {
       res.end(await readFile(join(ASSETS, asset.file)));
       return;
     }
-    if (req.method === 'GET' && path === '/api/config') return reply(res, 200, { defaults: options.defaults });
+    // `runs` 0: the page runs the lab once by itself, so opening it shows the pairs being drawn.
+    if (req.method === 'GET' && path === '/api/config') return reply(res, 200, { defaults: options.defaults, runs });
     if (req.method === 'GET' && path === '/api/events') {
       res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store', connection: 'keep-alive' });
       res.write(': the lab\n\n');

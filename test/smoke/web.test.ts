@@ -106,15 +106,23 @@ async function withScreenshot(t: TestContext, page: Page, name: string, check: (
   }
 }
 
-test('web: QoS 0, 1 and 2 pairs and a puback fault, drawn in chromium arrow for arrow from their trace records', needsChromium, async (t) => {
+test('web: opening the page draws the nine pairs; QoS 0, 1 and 2 pairs and a puback fault, in chromium, arrow for arrow from their trace records', needsChromium, async (t) => {
   const web = await server(t);
   const browser = await launchChromium();
   t.after(() => browser.close());
   const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
   await page.goto(web.url);
   await page.selectOption('#speed', '0');
+  let run = 1;
+  await withScreenshot(t, page, 'nine', async () => {
+    // No click: the first page opened runs the lab with the controls' values, all nine pairs.
+    await page.waitForFunction(() => document.body.dataset.state === 'done' && document.getElementById('status')!.textContent!.startsWith('Run 1:'), undefined, { timeout: 30_000 });
+    assert.equal(await page.locator('.pair').count(), 9);
+    assertArrowsAreTheTrace(await drawnArrows(page), await traceOf(web));
+    const cells = await page.$$eval('#matrix td', (tds) => tds.map((td) => [(td as HTMLElement).dataset.delivered, (td as HTMLElement).dataset.expected]));
+    assert.deepEqual(cells, [0, 1, 2].flatMap((p) => [0, 1, 2].map((s) => [String(Math.min(p, s)), String(Math.min(p, s))])));
+  });
   const flows: Record<string, string[]> = { '0': ['publish'], '1': ['publish', 'puback'], '2': ['publish', 'pubrec', 'pubrel', 'pubcomp'] };
-  let run = 0;
   for (const qos of ['0', '1', '2']) {
     await withScreenshot(t, page, `qos${qos}`, async () => {
       await runFromPage(page, ++run, { pub: qos, sub: qos });
@@ -187,7 +195,7 @@ test('web: QoS 0, 1 and 2 pairs and a puback fault, drawn in chromium arrow for 
   });
 });
 
-test('web: the controls start from the lab flags given to npm run web, and a run from them is that command', needsChromium, async (t) => {
+test('web: the controls start from the lab flags given to npm run web, and the page\'s first run is that command', needsChromium, async (t) => {
   const web = await server(t, ['--pub', '1,2', '--sub', '2', '--fault', 'pubrec', '--session', 'persistent']);
   const browser = await launchChromium();
   t.after(() => browser.close());
@@ -197,7 +205,6 @@ test('web: the controls start from the lab flags given to npm run web, and a run
     await page.waitForFunction(() => (document.getElementById('pub') as HTMLSelectElement).value === '1,2');
     assert.deepEqual(await page.$eval('#run', () => ['pub', 'sub', 'session', 'fault', 'broker'].map((id) => (document.getElementById(id) as HTMLInputElement).value)), ['1,2', '2', 'persistent', 'pubrec', '']);
     await page.selectOption('#speed', '0');
-    await page.click('#go');
     await page.waitForFunction(() => document.body.dataset.state === 'done', undefined, { timeout: 20_000 });
     assert.equal(await page.locator('#command').textContent(), 'same as: npm start -- --pub 1,2 --sub 2 --session persistent --fault pubrec');
     assert.equal(await page.locator('.pair').count(), 2);
