@@ -183,10 +183,14 @@ function restart() {
 }
 
 // ---- the lab's events ----
+/** Resolves once the event stream is open: a run asked for after that is seen from its first packet. */
 function listen() {
   const events = new EventSource('/api/events');
+  let opened;
+  const open = new Promise((done) => (opened = done));
   events.addEventListener('open', () => {
     if (document.body.dataset.state === 'idle') setState('idle', 'Ready: choose a pair (or all nine) and press Run.');
+    opened();
   });
   events.addEventListener('error', () => setState('offline', 'The lab is not answering (stopped?). This page reconnects when it is back.'));
   events.addEventListener('run', (e) => {
@@ -231,6 +235,7 @@ function listen() {
       queue = queue.then(() => settleIfDone(token));
     });
   }
+  return open;
 }
 
 /** Asks the lab for a run of the controls' values; `auto`: the page's own first run (another page may have started one). */
@@ -278,7 +283,7 @@ async function init() {
     next.click();
   });
   for (const a of [$('dl-trace'), $('dl-mermaid')]) a.addEventListener('click', (e) => a.getAttribute('aria-disabled') === 'true' && e.preventDefault());
-  listen();
+  await listen();
   // The first page opened runs the lab at once: the pairs are drawn without a click.
   if (runs === 0) run(undefined, true);
 }

@@ -118,7 +118,9 @@ test('web: opening the page draws the nine pairs; QoS 0, 1 and 2 pairs and a pub
     // No click: the first page opened runs the lab with the controls' values, all nine pairs.
     await page.waitForFunction(() => document.body.dataset.state === 'done' && document.getElementById('status')!.textContent!.startsWith('Run 1:'), undefined, { timeout: 30_000 });
     assert.equal(await page.locator('.pair').count(), 9);
-    assertArrowsAreTheTrace(await drawnArrows(page), await traceOf(web));
+    const trace = await traceOf(web);
+    assertArrowsAreTheTrace(await drawnArrows(page), trace);
+    assert.equal(/\((\d+) packet records so far\)/.exec((await page.locator('#live').textContent()) ?? '')?.[1], String(trace.length), 'the ticker saw the first run from its first packet');
     const cells = await page.$$eval('#matrix td', (tds) => tds.map((td) => [(td as HTMLElement).dataset.delivered, (td as HTMLElement).dataset.expected]));
     assert.deepEqual(cells, [0, 1, 2].flatMap((p) => [0, 1, 2].map((s) => [String(Math.min(p, s)), String(Math.min(p, s))])));
   });
