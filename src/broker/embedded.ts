@@ -5,6 +5,7 @@ import { timingSafeEqual } from 'node:crypto';
 import { createServer, type Server, type Socket } from 'node:net';
 import { closeServer, listen, type Endpoint } from './listen';
 import { Aedes } from 'aedes';
+import memoryPersistence from 'aedes-persistence';
 import { tapSocket, type BrokerPacketListener } from '../wire/tap';
 
 export interface BrokerOptions {
@@ -30,6 +31,7 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Embedded
   const { credentials } = options;
   const { refuse } = options;
   const aedes = await Aedes.createBroker({
+    persistence: pubrelsByPacketId(),
     ...(credentials && {
       authenticate: (_client, username, password, done) => {
         if (username === credentials.username && password !== undefined && safeEqual(password, credentials.password)) return done(null, true);
@@ -65,6 +67,42 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Embedded
       await new Promise<void>((resolve) => aedes.close(() => resolve()));
     },
   };
+}
+
+/** The fields aedes and its memory store tell a stored outgoing packet apart by. */
+interface OutgoingPacket {
+  cmd: string;
+  messageId?: number;
+  brokerId?: string;
+  brokerCounter?: number;
+}
+/** What aedes 1.x calls (without a callback; the package's types still show one) to store a packet's new state. */
+type OutgoingUpdate = (client: unknown, packet: OutgoingPacket) => Promise<void>;
+
+/** Not a broker id (those are UUIDs): marks the PUBRELs we stored. */
+const PUBREL = 'pubrel';
+
+/**
+ * aedes's default memory persistence, with each stored PUBREL known by its
+ * packet id. On PUBREC aedes stores `{ cmd: 'pubrel', messageId }` through
+ * outgoingUpdate, with no brokerId or brokerCounter; the store takes the first
+ * queued entry whose brokerId and brokerCounter both equal the packet's as
+ * the same message, and for a PUBREL still awaiting its PUBCOMP both are
+ * undefined too. So the new PUBREL renamed that earlier one instead of
+ * replacing its own PUBLISH: two PUBRECs read together sent the second id's
+ * PUBREL twice and the first's never (the message was lost), and the PUBLISH
+ * left behind was sent again on the next resume (duplicated). Seen in
+ * aedes 1.2.0 / aedes-persistence 11.0.0; test/integration/aedes-exactly-once.test.ts
+ * shows it, and fails once aedes no longer does it.
+ */
+function pubrelsByPacketId(): ReturnType<typeof memoryPersistence> {
+  const store = memoryPersistence();
+  const updatable = store as unknown as { outgoingUpdate: OutgoingUpdate };
+  const update = updatable.outgoingUpdate.bind(store);
+  // A copy is stored: aedes writes its own PUBREL object to the wire, unchanged.
+  updatable.outgoingUpdate = (client, packet) =>
+    update(client, packet.cmd === 'pubrel' && packet.brokerId === undefined ? { ...packet, brokerId: PUBREL, brokerCounter: packet.messageId } : packet);
+  return store;
 }
 
 /** Compares a password without leaking its length or prefix through timing. */
