@@ -1,6 +1,8 @@
 // An in-process aedes broker on loopback, with a tap on every connection.
 // aedes speaks MQTT 3.1 and 3.1.1; a CONNECT for MQTT 5 is refused with
-// CONNACK code 1 (unacceptable protocol version).
+// CONNACK code 1 (unacceptable protocol version). Its session store is aedes's
+// memory persistence with one fix, so QoS 2 to a persistent subscriber is
+// exactly once (pubrelsByPacketId below).
 import { timingSafeEqual } from 'node:crypto';
 import { createServer, type Server, type Socket } from 'node:net';
 import { closeServer, listen, type Endpoint } from './listen';
@@ -79,21 +81,22 @@ interface OutgoingPacket {
 /** What aedes 1.x calls (without a callback; the package's types still show one) to store a packet's new state. */
 type OutgoingUpdate = (client: unknown, packet: OutgoingPacket) => Promise<void>;
 
-/** Not a broker id (those are UUIDs): marks the PUBRELs we stored. */
+/** Not a broker id (those are UUIDs): the brokerId of the PUBRELs we store, each with its packet id as brokerCounter. */
 const PUBREL = 'pubrel';
 
 /**
  * aedes's default memory persistence, with each stored PUBREL known by its
  * packet id. On PUBREC aedes stores `{ cmd: 'pubrel', messageId }` through
- * outgoingUpdate, with no brokerId or brokerCounter; the store takes the first
- * queued entry whose brokerId and brokerCounter both equal the packet's as
- * the same message, and for a PUBREL still awaiting its PUBCOMP both are
- * undefined too. So the new PUBREL renamed that earlier one instead of
- * replacing its own PUBLISH: two PUBRECs read together sent the second id's
- * PUBREL twice and the first's never (the message was lost), and the PUBLISH
- * left behind was sent again on the next resume (duplicated). Seen in
- * aedes 1.2.0 / aedes-persistence 11.0.0; test/integration/aedes-exactly-once.test.ts
- * shows it, and fails once aedes no longer does it.
+ * outgoingUpdate, with no brokerId or brokerCounter. The store walks the
+ * client's queue and takes the first entry with the packet's brokerId and
+ * brokerCounter as the same message; a PUBREL already stored (awaiting its
+ * PUBCOMP) has both undefined too, so the new PUBREL renamed that one instead
+ * of replacing its own PUBLISH. Two PUBRECs read together then sent the second
+ * id's PUBREL twice and the first's never (that message was lost), and the
+ * PUBLISH left in the queue was sent again on the next resume (duplicated).
+ * Seen in aedes 1.2.0 with aedes-persistence 11.0.0;
+ * test/integration/aedes-exactly-once.test.ts shows it, and fails once aedes
+ * no longer does it (then this can go).
  */
 function pubrelsByPacketId(): ReturnType<typeof memoryPersistence> {
   const store = memoryPersistence();
