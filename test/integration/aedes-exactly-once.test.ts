@@ -25,6 +25,7 @@ import { Aedes } from 'aedes';
 import mqtt from 'mqtt';
 import mqttPacket, { type Packet } from 'mqtt-packet';
 import { startBroker } from '../../src/broker/embedded';
+import { runChaos } from '../../src/chaos/chaos';
 import { closeServer, listen } from '../../src/broker/listen';
 import { orTimeout } from '../../src/mqtt/wait';
 
@@ -182,4 +183,14 @@ test('embedded broker: a resumed persistent session gets only what it has not co
   const { pubrelsInOrder, resent } = await resumedAfterCompleting(t, await embedded(t));
   assert.ok(pubrelsInOrder);
   assert.deepEqual(resent, ['three DUP=0']);
+});
+
+// The issue's figure end to end, through the chaos check's own accounting: before the fix the
+// embedded broker lost 8 to 528 of these 3,000 (runs vary: it takes two PUBRECs read together).
+test('embedded broker: 3,000 QoS 2 messages to a persistent subscriber, no cuts, arrive exactly once', async () => {
+  const never = { minMs: 600_000, maxMs: 600_000 };
+  const { runs } = await runChaos({ engine: 'aedes', count: 3000, qos: [2], cut: never, seed: 1, burst: false, rate: 5000 }, () => undefined);
+  const { tally, cuts } = runs[0]!;
+  assert.deepEqual(cuts, { publisher: 0, subscriber: 0 });
+  assert.deepEqual([tally.received, tally.lost, tally.duplicated], [3000, 0, 0]);
 });
