@@ -64,7 +64,7 @@ async function rawClient(t: TestContext, url: string): Promise<RawClient> {
     },
     close: async () => {
       socket.end();
-      await once(socket, 'close');
+      await orTimeout(once(socket, 'close'), WAIT_MS, 'the broker to close the connection');
     },
   };
 }
