@@ -30,7 +30,8 @@ import { closeServer, listen } from '../../src/broker/listen';
 import { orTimeout } from '../../src/mqtt/wait';
 
 const TOPIC = 'eo/t';
-const WAIT_MS = 3000;
+// Generous: the suite runs six files at once on two cores.
+const WAIT_MS = 10_000;
 
 /** A bare MQTT 3.1.1 client: sends exactly what the test says, when it says. */
 interface RawClient {
