@@ -7,16 +7,19 @@ import { untilSignal } from '../cli/signals';
 import { labVerdict, runLab } from '../lab/run-lab';
 import { useColor } from '../mqtt/format';
 import { parseLab } from '../cli/options/lab';
+import { publicBrokerNote } from '../cli/options/broker-url';
 import { COMMANDS, OLD_TRACE_NOTE } from '../cli/options/parse';
 import { openOutputFile, takesStdout } from '../cli/output-file';
 const STOP_MS = 2000; // after Ctrl-C, how long the pair in flight may take to end before the lab stops regardless
 
 /** Everything goes to io.out; a broker that broke a rule or never answered is thrown (one line on stderr, exit 6 or 4) after the full result. */
 export async function main(argv: string[], io: Io = processIo()): Promise<number> {
-  const parsed = parseLab(argv);
+  const parsed = parseLab(argv, io.env);
   if (parsed.kind === 'shown') return EXIT.ok;
   const { options } = parsed;
   if (options.trace?.flag === 'json') io.err.write(`${OLD_TRACE_NOTE}\n`);
+  const publicNote = options.lab.url === undefined ? null : publicBrokerNote(options.lab.url);
+  if (publicNote) io.err.write(`${publicNote}\n`);
   // `--trace -` or `--mermaid -`: stdout carries that file alone, the lab's lines go to stderr.
   const out = takesStdout(options.trace?.path, options.mermaid) ? io.err : io.out;
   // Opened before the broker starts: a bad path is one line before anything runs.

@@ -5,12 +5,20 @@ import type { ChaosOptions } from '../../chaos/chaos';
 import { parseFault, type FaultSpec } from '../../wire/fault';
 import { UsageError } from '../errors';
 import { runCount } from './bench';
-import { brokerUrl, isLoopbackHost, PUBLIC_BROKERS, urlHost } from './broker-url';
+import { connectionOptions, connectionSettings, type ConnectionGroup } from './connection';
+import type { ConnectionSettings } from '../../mqtt/connection';
+import { brokerUrl, canonicalHost, isLoopbackHost, isPublicBrokerHost, urlHost } from './broker-url';
 import { COMMANDS, defaulted, display, displayOptions, engineFlag, engineOption, integer, MAX_TIMER_MS, parseRaw, printable, qosList, single, type Display, type Parsed } from './parse';
+
+/**
+ * Their connection flags: no TLS (they reach the broker through a plain TCP
+ * proxy, mqtt:// only) and no -V (their sessions are MQTT 3.1.1's).
+ */
+const GROUPS: ConnectionGroup[] = ['credentials', 'keepalive'];
 
 /** --engine for the commands that start their own broker on loopback. */
 function labEngineOption(y: Argv): Argv {
-  return engineOption(y, `which broker to start on loopback: ${BROKER_KINDS.join(' or ')} (mosquitto must be installed)`, 'aedes').option('broker', {
+  return engineOption(connectionOptions(y, GROUPS), `which broker to start on loopback: ${BROKER_KINDS.join(' or ')} (mosquitto must be installed)`, 'aedes').option('broker', {
     alias: 'b',
     type: 'string',
     describe: 'a running broker (URL or host[:port]) instead of starting one; --engine is then not allowed',
@@ -25,8 +33,8 @@ export function ownBrokerFlag(raw: Record<string, unknown>, argv: readonly strin
   if (argv.some((a) => a === '--engine' || a.startsWith('--engine='))) throw new UsageError('give --broker or --engine, not both');
   // The old spelling of --engine: say so rather than dial test.mosquitto.org.
   if ((BROKER_KINDS as readonly string[]).includes(text)) throw new UsageError(`--broker '${text}' names a running broker; to start ${text} on loopback, use --engine ${text}`);
-  if (PUBLIC_BROKERS[text.toLowerCase()]) throw new UsageError(`--broker '${text}': this command floods its broker; run it against your own, not a public test broker`);
   const url = brokerUrl(text);
+  if (isPublicBrokerHost(urlHost(url))) throw new UsageError(`--broker '${canonicalHost(urlHost(url))}': this command floods its broker; run it against your own, not a public test broker`);
   // No TLS or WebSocket options here, and chaos and scenario reach the broker through a plain TCP proxy.
   if (!url.startsWith('mqtt://')) throw new UsageError(`--broker '${text}': this command speaks plain MQTT over TCP only (mqtt://)`);
   // These commands cut connections and flood their broker: only one on this machine.
@@ -44,10 +52,11 @@ export interface ScenarioCliOptions {
   engine: BrokerKind;
   /** A running broker instead of starting one. */
   broker?: string;
+  connection: ConnectionSettings;
   display: Display;
 }
 
-export function parseScenario(argv: string[]): Parsed<ScenarioCliOptions> {
+export function parseScenario(argv: string[], env: NodeJS.ProcessEnv = process.env): Parsed<ScenarioCliOptions> {
   const raw = parseRaw(COMMANDS.scenario, `Run a scenario against a broker started on loopback. Scenarios: ${SCENARIOS.join(', ')}.`, argv, (y) =>
     // Unknown flags stay errors; the scenario's name is a positional word.
     labEngineOption(displayOptions(y)).strict(false).strictOptions(),
@@ -57,10 +66,11 @@ export function parseScenario(argv: string[]): Parsed<ScenarioCliOptions> {
   if (names.length !== 1) throw new UsageError(`name one scenario (${SCENARIOS.join(', ')}), got ${names.length === 0 ? 'none' : `'${names.join(' ')}'`}`);
   const name = names[0]!;
   if (!(SCENARIOS as readonly string[]).includes(name)) throw new UsageError(`unknown scenario '${printable(name)}', use ${SCENARIOS.join(', ')}`);
-  return { kind: 'run', options: { name: name as ScenarioName, engine: engineFlag(raw), broker: ownBrokerFlag(raw, argv), display: display(raw) } };
+  const broker = ownBrokerFlag(raw, argv);
+  return { kind: 'run', options: { name: name as ScenarioName, engine: engineFlag(raw), broker, connection: connectionSettings(raw, broker ?? 'mqtt://127.0.0.1', env), display: display(raw) } };
 }
 
-export function parseChaos(argv: string[]): Parsed<ChaosOptions> {
+export function parseChaos(argv: string[], env: NodeJS.ProcessEnv = process.env): Parsed<ChaosOptions> {
   const raw = parseRaw(
     COMMANDS.chaos,
     'Send numbered messages at each QoS through a proxy that keeps cutting the connections, and count what arrived: lost, duplicated, out of order.',
@@ -83,11 +93,13 @@ export function parseChaos(argv: string[]): Parsed<ChaosOptions> {
   const qos = qosList('qos', defaulted(raw, 'qos'));
   const fault = chaosFault(raw);
   const { seed } = fault;
+  const broker = ownBrokerFlag(raw, argv);
   return {
     kind: 'run',
     options: {
       engine: engineFlag(raw),
-      broker: ownBrokerFlag(raw, argv),
+      broker,
+      connection: connectionSettings(raw, broker ?? 'mqtt://127.0.0.1', env),
       count: runCount(defaulted(raw, 'count')),
       qos,
       cut: { minMs: fault.minMs, maxMs: fault.maxMs },

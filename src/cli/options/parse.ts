@@ -4,7 +4,6 @@
 import yargs, { type Argv } from 'yargs';
 import { parseQos, type QoS } from '../../mqtt/qos';
 import { topicNameProblem } from '../../mqtt/topic';
-import type { ProtocolVersion } from '../../mqtt/connection';
 import { CUT_POINTS, FAULT_SYNTAX, parseFault, type CutPoint, type FaultSpec } from '../../wire/fault';
 import { UsageError } from '../errors';
 import { declareFlags, shownName } from '../explain';
@@ -267,18 +266,6 @@ export function qosList(flag: string, text: string): QoS[] {
     return qos;
   });
   return [0, 1, 2].filter((q): q is QoS => levels.includes(q as QoS));
-}
-
-const PROTOCOLS: Record<string, ProtocolVersion> = { '3.1.1': 4, '4': 4, '5': 5, '5.0': 5 };
-
-export const DEFAULT_PROTOCOL = '3.1.1';
-
-/** --protocol (its option has `default: DEFAULT_PROTOCOL`): 3.1.1 (MQTT.js's 4) or 5. */
-export function protocolFlag(raw: Record<string, unknown>): ProtocolVersion {
-  const text = defaulted(raw, 'protocol');
-  const protocol = PROTOCOLS[text];
-  if (!protocol) throw new UsageError(`--protocol must be 3.1.1 or 5, got '${printable(text)}'`);
-  return protocol;
 }
 
 /** --topic for a command that publishes: a topic name, no wildcards. */
