@@ -92,7 +92,7 @@ for (const [how, started, shown] of STARTS) {
   test(`started as ${how}: hints say '${shown}'`, () => assert.equal(startedAs(COMMANDS.publish, started), shown));
 }
 
-test('a usage error names the command as it was started, and --help shows that name too', async (t) => {
+test('a usage error names the command as it was started', async (t) => {
   startedAsName(COMMANDS.publish, 'npx ts-node src/publish.ts');
   t.after(() => startedAsName(COMMANDS.publish, COMMANDS.publish));
   let err = '';
