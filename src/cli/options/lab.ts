@@ -3,6 +3,7 @@ import { LAB_ACK_TIMEOUT_MS } from '../../lab/pairs';
 import type { LabRunOptions } from '../../lab/run-lab';
 import { UsageError } from '../errors';
 import { explain } from '../explain';
+import { BROKER_OR_ENGINE } from './faults';
 import { brokerUrl } from './broker-url';
 import { MAX_PACKET_BYTES } from './input';
 import { DEFAULT_MESSAGE } from './pair';
@@ -48,7 +49,7 @@ export function parseLab(argv: string[], env: NodeJS.ProcessEnv = process.env): 
   if (!raw) return { kind: 'shown' };
   const broker = single(raw, 'broker');
   const engine = engineFlag(raw, 'aedes');
-  if (broker !== undefined && single(raw, 'engine') !== undefined) throw new UsageError('--engine and --broker exclude each other: --engine starts a broker, --broker names a running one');
+  if (broker !== undefined && single(raw, 'engine') !== undefined) throw new UsageError(BROKER_OR_ENGINE);
   const protocol = protocolFlag(raw);
   if (protocol === 5 && broker === undefined && engine === 'aedes') throw new UsageError('--protocol 5 needs --engine mosquitto or --broker: the embedded aedes broker speaks MQTT 3.1.1 only');
   const topic = topicFlag(raw, DEFAULT_LAB_TOPIC);
