@@ -51,13 +51,21 @@ const STEPS: { ids: QuestionId[]; ask: (p: Probe) => Promise<Found | Found[]> }[
   { ids: ['expiry'], ask: expiry },
 ];
 
-export async function runProbe(options: ProbeOptions, onAnswer: (answer: Answer) => void = () => undefined, trace?: TraceWriter, limits: ProbeLimits = PROBE_LIMITS): Promise<ProbeReport> {
+export interface ProbeHooks {
+  /** The broker is up and answers: its name, before the first question. */
+  onBroker?(name: string): void;
+  /** Each answer, as soon as it is known. */
+  onAnswer?(answer: Answer): void;
+}
+
+export async function runProbe(options: ProbeOptions, hooks: ProbeHooks = {}, trace?: TraceWriter, limits: ProbeLimits = PROBE_LIMITS): Promise<ProbeReport> {
   const began = performance.now();
   const started = options.broker ? null : await start(options.engine, { config: options.config });
   try {
     const url = started?.url ?? options.broker!;
     const brokerName = started?.name ?? url;
     await reachable(url, brokerName, limits);
+    hooks.onBroker?.(brokerName);
     const rec = await startRecorder(upstreamOf(url), trace);
     const p: Probe = { rec, brokerName, run: `probe-${process.pid}-${Date.now().toString(36)}`, sizes: options.quick ? QUICK_SIZES : SIZES, limits, v5: false, v5Connack: null };
     const wanted = new Set(options.only ?? QUESTION_IDS);
@@ -74,7 +82,7 @@ export async function runProbe(options: ProbeOptions, onAnswer: (answer: Answer)
           if (!wanted.has(a.id)) continue;
           const done = { ...a, seconds };
           answers.push(done);
-          onAnswer(done);
+          hooks.onAnswer?.(done);
         }
       }
     } finally {

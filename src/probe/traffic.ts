@@ -73,7 +73,8 @@ export async function order(p: Probe): Promise<Found> {
       await settled(p, (r) => r.connection === connectionOf(p, role), () => tally.unique >= batch.issued, 10 * p.limits.stallMs);
       const s = account(tally, batch.acked, batch.issued);
       figures[`qos${qos}`] = { published: batch.issued, delivered: s.unique, outOfOrder: s.outOfOrder, lost: s.lost, duplicated: s.duplicated, problem: batch.problem };
-      lines.push(`QoS ${qos}: ${s.unique} of ${batch.issued} in ${s.outOfOrder === 0 ? 'order' : `${s.outOfOrder} out of order`}${s.lost ? `, ${s.lost} lost` : ''}${s.duplicated ? `, ${s.duplicated} duplicated` : ''}${batch.problem ? ` (${batch.problem})` : ''}`);
+      const order = s.outOfOrder === 0 ? 'in order' : `${s.outOfOrder} out of order`;
+      lines.push(`QoS ${qos}: ${s.unique} of ${batch.issued} delivered, ${order}${s.lost ? `, ${s.lost} lost` : ''}${s.duplicated ? `, ${s.duplicated} duplicated` : ''}${batch.problem ? ` (${batch.problem})` : ''}`);
       evidence.push(p.rec.records.slice(since));
       if (s.outOfOrder > 0) broken.push({ rule: 'MQTT-4.6.0-6', text: `QoS ${qos} delivered out of order` });
       if (s.ackedButLost > 0) broken.push({ rule: qos === 1 ? 'MQTT-4.3.2-2' : 'MQTT-4.3.3-2', text: `QoS ${qos} lost ${s.ackedButLost} it had acknowledged, with no cut` });
