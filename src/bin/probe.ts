@@ -9,7 +9,7 @@ import { probeMain } from '../cli/probe';
 import { PROBE_LIMITS, type ProbeLimits } from '../probe/probe';
 
 /** `limits` are the bounded waits' lengths; tests pass short ones. */
-export function main(argv: string[], io: Io = processIo(), limits: ProbeLimits = PROBE_LIMITS): Promise<number> {
+export async function main(argv: string[], io: Io = processIo(), limits: ProbeLimits = PROBE_LIMITS): Promise<number> {
   return probeMain(parseProbe(argv), io, limits);
 }
 
