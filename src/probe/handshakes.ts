@@ -105,7 +105,13 @@ export async function pairs(p: Probe): Promise<Found[]> {
   const levels = [0, 1, 2] as const;
   const done = await runPairs({ url: p.rec.url, protocol: 4, pubs: levels, subs: levels, topic: topic(p, 'matrix'), message: 'probe', ackTimeoutMs: p.limits.answerMs }, () => undefined, () => undefined);
   const all = done.map((pair) => seen(p, pair, since));
+  for (const s of all.filter(refusedPublish)) p.refusedQos.add(s.pub);
   return [granted(p, all), matrix(all), forward(all), pubrec(all)];
+}
+
+/** A broker may refuse a publish it will not take (mosquitto's max_qos closes the connection): no answer, nothing delivered. */
+function refusedPublish(s: PairSeen): boolean {
+  return s.pub > 0 && s.published !== undefined && !s.answer && !s.delivered;
 }
 
 function granted(p: Probe, all: PairSeen[]): Found {
@@ -125,8 +131,7 @@ function granted(p: Probe, all: PairSeen[]): Found {
 function matrix(all: PairSeen[]): Found {
   const cell = (s: PairSeen) => (s.delivered ? String(s.delivered.packet.qos) : '-');
   const grid = ([0, 1, 2] as const).map((pub) => `pub ${pub}: ${all.filter((s) => s.pub === pub).map(cell).join(' ')}`).join(' | ');
-  // A broker may refuse a publish it will not take (mosquitto's max_qos closes the connection): not a delivery rule broken.
-  const refused = all.filter((s) => s.pub > 0 && s.published && !s.answer && !s.delivered);
+  const refused = all.filter(refusedPublish);
   const wrong = all.filter((s) => {
     if (refused.includes(s)) return false;
     const grant = s.granted !== null && s.granted < 0x80 ? (s.granted as QoS) : null;

@@ -6,6 +6,7 @@ import { arrivalWatch } from '../chaos/chaos';
 import { within, type Limits } from '../mqtt/wait';
 import { merged, QUESTIONS, type Answer, type QuestionId, type Verdict } from './answer';
 import type { Packet } from '../mqtt/packet-event';
+import type { QoS } from '../mqtt/qos';
 import type { ProbeRecord, Recorder } from './recorder';
 
 /** How much traffic each question sends: the default battery, or --quick's. */
@@ -48,6 +49,8 @@ export interface Probe {
   v5: boolean;
   /** The CONNACK of that MQTT 5 CONNECT: its Maximum QoS, Retain Available. */
   v5Connack: ProbeRecord | null;
+  /** Publish QoS levels the broker would not take (the lab's pairs saw it close the publisher's connection unanswered); later questions leave them out. */
+  refusedQos: Set<QoS>;
 }
 
 export interface ClientOptions {

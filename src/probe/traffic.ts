@@ -61,7 +61,7 @@ export async function order(p: Probe): Promise<Found> {
   const figures: Record<string, unknown> = {};
   const broken: { rule: string; text: string }[] = [];
   const evidence: ProbeRecord[][] = [];
-  for (const qos of [1, 2] as const) {
+  for (const qos of ([1, 2] as const).filter((q) => !p.refusedQos.has(q))) {
     const name = topic(p, 'order', `q${qos}`);
     const { tally, prepare } = tallying(count);
     const role = `order-q${qos}-sub`;
@@ -84,7 +84,8 @@ export async function order(p: Probe): Promise<Found> {
       await forget(p, role);
     }
   }
-  const fact = `${lines.join('; ')} (window 20, no cuts, persistent subscriber)`;
+  const skipped = [...p.refusedQos].map((q) => `QoS ${q} not tested (the broker refuses it)`);
+  const fact = `${[...lines, ...skipped].join('; ')} (window 20, no cuts, persistent subscriber)`;
   if (broken.length > 0) return answer('order', 'violates', `${fact}: ${broken.map((b) => b.text).join('; ')}`, figures, evidence, broken[0]!.rule);
   return answer('order', 'conforms', fact, figures, evidence, 'MQTT-4.6.0-6');
 }
@@ -92,15 +93,17 @@ export async function order(p: Probe): Promise<Found> {
 /** The chaos check (src/chaos/chaos.ts), short and seeded, through the recorder: each connection cut every few hundred ms. */
 export async function chaos(p: Probe): Promise<Found> {
   const since = p.rec.records.length;
+  const levels = ([0, 1, 2] as const).filter((q) => !p.refusedQos.has(q));
   const report = await runChaos(
-    { engine: 'aedes', broker: p.rec.url, count: p.sizes.chaosCount, qos: [0, 1, 2], cut: p.sizes.cut, seed: 1, burst: false, rate: p.sizes.chaosRate },
+    { engine: 'aedes', broker: p.rec.url, count: p.sizes.chaosCount, qos: levels, cut: p.sizes.cut, seed: 1, burst: false, rate: p.sizes.chaosRate },
     () => undefined,
     { answerMs: p.limits.answerMs, stallMs: p.limits.stallMs },
   );
   const records = p.rec.records.slice(since);
   const cuts = report.runs.reduce((n, r) => n + r.cuts.publisher + r.cuts.subscriber, 0);
   const line = (r: QosRun) => `QoS ${r.qos}: lost ${r.tally.lost}, duplicated ${r.tally.duplicated}${r.stalled ? ' (stalled)' : ''}`;
-  const fact = `${p.sizes.chaosCount} per level, cuts every ${p.sizes.cut.minMs}-${p.sizes.cut.maxMs} ms (seed 1, ${cuts} cuts): ${report.runs.map(line).join('; ')}`;
+  const skipped = [...p.refusedQos].map((q) => `QoS ${q} not tested (the broker refuses it)`);
+  const fact = `${p.sizes.chaosCount} per level, cuts every ${p.sizes.cut.minMs}-${p.sizes.cut.maxMs} ms (seed 1, ${cuts} cuts): ${[...report.runs.map(line), ...skipped].join('; ')}`;
   const figures = Object.fromEntries(report.runs.map((r) => [`qos${r.qos}`, { ...r.tally, cuts: r.cuts, reconnects: r.reconnects, stalled: r.stalled, verdict: r.verdict.text }]));
   const evidence = [records];
   const broken = report.runs.filter((r) => !r.verdict.kept && !r.stalled);
