@@ -133,3 +133,14 @@ test('bad input: one Error line, exit 1, nothing started', async () => {
     assert.equal(err.split('\n').filter((l) => l.startsWith('Error: ')).length, 1, err);
   }
 });
+
+test('mosquitto with max_qos 1: QoS 2 granted as 1 and refused on publish, left out of later runs', needsMosquitto, async (t) => {
+  const broker = await testMosquitto(t, { config: ['max_qos 1'] });
+  const card = await probe(['--quick', '--broker', broker.url, '--only', 'granted,matrix,order']);
+  assert.equal(card.byId.granted!.verdict, 'differs');
+  assert.match(card.byId.granted!.fact, /asked 2 → granted 1; MQTT 5 CONNACK Maximum QoS: 1/);
+  assert.equal(card.byId.matrix!.verdict, 'differs');
+  assert.match(card.byId.matrix!.fact, /pub 2: - - -/);
+  assert.match(card.byId.order!.fact, /QoS 1: 300 of 300 delivered, in order; QoS 2 not tested \(the broker refuses it\)/);
+  assert.equal(card.code, EXIT.ok);
+});
