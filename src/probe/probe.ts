@@ -51,6 +51,8 @@ export interface Probe {
   v5Connack: ProbeRecord | null;
   /** Publish QoS levels the broker would not take (the lab's pairs saw it close the publisher's connection unanswered); later questions leave them out. */
   refusedQos: Set<QoS>;
+  /** The offline or burst question saw the broker drop messages it had acknowledged once this many waited: a queue limit (null: none found). */
+  queueLimit: number | null;
 }
 
 export interface ClientOptions {

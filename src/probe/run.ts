@@ -67,7 +67,7 @@ export async function runProbe(options: ProbeOptions, hooks: ProbeHooks = {}, tr
     await reachable(url, brokerName, limits);
     hooks.onBroker?.(brokerName);
     const rec = await startRecorder(upstreamOf(url), trace);
-    const p: Probe = { rec, brokerName, run: `probe-${process.pid}-${Date.now().toString(36)}`, sizes: options.quick ? QUICK_SIZES : SIZES, limits, v5: false, v5Connack: null, refusedQos: new Set() };
+    const p: Probe = { rec, brokerName, run: `probe-${process.pid}-${Date.now().toString(36)}`, sizes: options.quick ? QUICK_SIZES : SIZES, limits, v5: false, v5Connack: null, refusedQos: new Set(), queueLimit: null };
     const wanted = new Set(options.only ?? QUESTION_IDS);
     const answers: Answer[] = [];
     try {

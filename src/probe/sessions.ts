@@ -137,7 +137,10 @@ export async function offline(p: Probe): Promise<Found> {
     const evidence = [came, published.filter((r) => r.packet.cmd === 'puback' || r.packet.cmd === 'pubrec').slice(0, 1)];
     const acceptedButGone = ([1, 2] as const).filter((q) => batches[`q${q}`]!.ackedCount > 0 && kept(`q${q}`) === 0);
     if (acceptedButGone.length > 0) return answer('offline', 'violates', `${fact}: a session with clean=false must keep QoS 1 and 2 messages while its client is away`, figures, evidence, 'MQTT-3.1.2-5');
-    if (lostAfterAck > 0) return answer('offline', 'differs', fact, figures, evidence);
+    if (lostAfterAck > 0) {
+      p.queueLimit = queued;
+      return answer('offline', 'differs', fact, figures, evidence);
+    }
     return answer('offline', 'conforms', fact, figures, evidence, 'MQTT-3.1.2-5');
   } finally {
     await close(back, p);
