@@ -8,7 +8,7 @@ import type { ProbeReport } from './run';
 const TINTS: Record<Verdict, Tint> = { conforms: 'send', differs: 'note', violates: 'alarm', 'not-applicable': 'dim', unmeasured: 'note' };
 
 /** `conforms`, `differs (allowed)`, `violates [MQTT-3.3.1-1]`, ... */
-export function verdictLabel(a: Answer): string {
+function verdictLabel(a: Answer): string {
   if (a.verdict === 'violates') return `violates [${a.rule ?? 'MQTT'}]`;
   if (a.verdict === 'differs') return 'differs (allowed)';
   if (a.verdict === 'not-applicable') return 'not applicable';
@@ -18,7 +18,7 @@ export function verdictLabel(a: Answer): string {
 /** Up to this many ranges are listed; more are shown as their span (--json keeps every range). */
 const LISTED = 6;
 
-export function evidenceText(a: Answer): string {
+function evidenceText(a: Answer): string {
   if (a.evidence.length === 0) return 'no records';
   if (a.evidence.length <= LISTED) return `records ${rangesText(a.evidence)}`;
   const count = a.evidence.reduce((n, [from, to]) => n + to - from + 1, 0);

@@ -84,7 +84,7 @@ export function topic(p: Probe, ...levels: string[]): string {
 }
 
 /** Evidence: one record, or every record of a list as ranges. */
-export type Evidence = ProbeRecord | readonly ProbeRecord[] | undefined | null;
+type Evidence = ProbeRecord | readonly ProbeRecord[] | undefined | null;
 
 /** An answer for question `id`, its evidence the records given. */
 export function answer(id: QuestionId, verdict: Verdict, fact: string, figures: Record<string, unknown>, evidence: readonly Evidence[], rule?: string): Omit<Answer, 'seconds'> {

@@ -82,14 +82,3 @@ export async function startRecorder(upstream: Address, trace?: TraceWriter): Pro
     },
   };
 }
-
-/** Record filters, by what crossed and on whose connection. */
-export const from = {
-  broker: (r: ProbeRecord) => r.direction === 'send',
-  client: (r: ProbeRecord) => r.direction === 'receive',
-};
-
-/** PUBLISHes the broker sent to `clientId` (on any of its connections), in order. */
-export function publishesTo(records: readonly ProbeRecord[], clientId: string, topic?: (t: string) => boolean): (ProbeRecord & { packet: Extract<Packet, { cmd: 'publish' }> })[] {
-  return records.filter((r): r is ProbeRecord & { packet: Extract<Packet, { cmd: 'publish' }> } => r.direction === 'send' && r.clientId === clientId && r.packet.cmd === 'publish' && (!topic || topic(r.packet.topic)));
-}
