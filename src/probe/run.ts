@@ -28,7 +28,7 @@ export interface ProbeOptions {
 }
 
 export interface ProbeReport {
-  /** e.g. `aedes (embedded)`, `mosquitto 2.0.11`, or the URL. */
+  /** e.g. `aedes (embedded) on mqtt://127.0.0.1:40123`, `mosquitto 2.0.11 (max_qos 1) on ...`, or the URL. */
   broker: string;
   answers: Answer[];
   seconds: number;
@@ -63,9 +63,11 @@ export async function runProbe(options: ProbeOptions, hooks: ProbeHooks = {}, tr
   const started = options.broker ? null : await start(options.engine, { config: options.config });
   try {
     const url = started?.url ?? options.broker!;
-    const brokerName = started?.name ?? url;
+    // Errors name the broker by its URL; the card by what it is.
+    const brokerName = url;
+    const cardName = started ? `${started.name}${options.config.length > 0 && started.engine === 'mosquitto' ? ` (${options.config.join('; ')})` : ''} on ${url}` : url;
     await reachable(url, brokerName, limits);
-    hooks.onBroker?.(brokerName);
+    hooks.onBroker?.(cardName);
     const rec = await startRecorder(upstreamOf(url), trace);
     const p: Probe = { rec, brokerName, run: `probe-${process.pid}-${Date.now().toString(36)}`, sizes: options.quick ? QUICK_SIZES : SIZES, limits, v5: false, v5Connack: null, refusedQos: new Set(), queueLimit: null };
     const wanted = new Set(options.only ?? QUESTION_IDS);
@@ -88,7 +90,7 @@ export async function runProbe(options: ProbeOptions, hooks: ProbeHooks = {}, tr
     } finally {
       await rec.close();
     }
-    return { broker: brokerName, answers, seconds: (performance.now() - began) / 1000, records: rec.records.length };
+    return { broker: cardName, answers, seconds: (performance.now() - began) / 1000, records: rec.records.length };
   } finally {
     await started?.close();
   }
