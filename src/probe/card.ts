@@ -49,7 +49,7 @@ export function answerLine(a: Answer, color: boolean): string {
 export function footer(report: ProbeReport, trace: string | undefined): string[] {
   const broken = brokenPromises(report);
   const summary = broken.length === 0 ? 'no rule broken' : `${broken.length} broken: ${broken.map((a) => a.id).join(', ')}`;
-  return [`${report.answers.length} questions in ${report.seconds.toFixed(1)} s, ${report.records} packets recorded; ${whereText(trace)}`, `verdict: ${summary}`];
+  return [`${report.answers.length} question${report.answers.length === 1 ? '' : 's'} in ${report.seconds.toFixed(1)} s, ${report.records} packets recorded; ${whereText(trace)}`, `verdict: ${summary}`];
 }
 
 function cell(text: string): string {

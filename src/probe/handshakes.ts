@@ -55,7 +55,7 @@ export async function versions(p: Probe): Promise<Found> {
   const v5 = hellos.find((h) => h.version === 5)!;
   p.v5 = v5.code === 0;
   p.v5Connack = p.v5 ? v5.connack : null;
-  const figures = Object.fromEntries(hellos.map((h) => [VERSION_NAMES[h.version], h.code]));
+  const figures = Object.fromEntries(hellos.map((h) => [`v${VERSION_NAMES[h.version]}`, h.code]));
   const evidence = hellos.map((h) => h.connack);
   const fact = hellos.map(said).join(', ');
   // [MQTT-3.1.2-2]: a level the server does not support gets CONNACK 0x01, then the close.
