@@ -14,6 +14,7 @@ import { COMMANDS } from '../../src/cli/options/parse';
 import type { Answer } from '../../src/probe/answer';
 import type { ProbeLimits } from '../../src/probe/probe';
 import { misbehavingBroker } from '../support/misbehaving-broker';
+import { freePort } from '../../src/broker/mosquitto';
 import { needsMosquitto, testMosquitto } from '../support/mosquitto';
 
 const LIMITS: ProbeLimits = { answerMs: 2000, quietMs: 300, stallMs: 2000 };
@@ -143,4 +144,27 @@ test('mosquitto with max_qos 1: QoS 2 granted as 1 and refused on publish, left 
   assert.match(card.byId.matrix!.fact, /pub 2: - - -/);
   assert.match(card.byId.order!.fact, /QoS 1: 300 of 300 delivered, in order; QoS 2 not tested \(the broker refuses it\)/);
   assert.equal(card.code, EXIT.ok);
+});
+
+test('the card on a terminal: a heading, one line per question with its records, red for a broken rule', async (t) => {
+  const broker = await misbehavingBroker(t);
+  const out = Object.assign(new PassThrough(), { isTTY: true });
+  let text = '';
+  out.on('data', (d: Buffer) => (text += d.toString()));
+  const code = await main(['--broker', broker.url, '--only', 'granted,pubrec'], { out, err: new PassThrough(), env: {} }, LIMITS);
+  const lines = text.trimEnd().split('\n');
+  assert.equal(code, EXIT.violation);
+  assert.equal(lines[0], `Broker report card: ${broker.url}`);
+  assert.match(lines[1]!, /^ {2}\x1b\[33mdiffers \(allowed\) +\x1b\[0m {2}granted QoS per requested QoS: .*\(records [\d, -]+\)\x1b\[0m$/);
+  assert.match(lines[2]!, /^ {2}\x1b\[31mviolates \[MQTT-4\.3\.3-2\]\x1b\[0m {2}the answer to a QoS 2 PUBLISH: answered a QoS 2 PUBLISH with PUBACK/);
+  assert.match(lines.at(-1)!, /^verdict: 1 broken: pubrec$/);
+});
+
+test('a broker that cannot be reached: one Error line, exit 2', async () => {
+  const port = await freePort();
+  let err = '';
+  const code = await settle(COMMANDS.probe, (a) => main(a, { out: new PassThrough(), err: new PassThrough(), env: {} }, LIMITS), ['--broker', `127.0.0.1:${port}`], (line) => (err += line));
+  assert.equal(code, EXIT.connect);
+  assert.match(err, /^Error: cannot reach the broker at mqtt:\/\/127\.0\.0\.1:\d+: connection refused/);
+  assert.equal(err.trim().split('\n').length, 1);
 });
