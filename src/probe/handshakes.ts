@@ -19,8 +19,10 @@ type Version = keyof typeof VERSION_NAMES;
 
 interface Hello {
   version: Version;
-  /** The CONNACK's code; null when the broker closed the connection (or said nothing) instead. */
+  /** The CONNACK's code; null when none came. */
   code: number | null;
+  /** Without a CONNACK: the broker closed the connection, or said nothing within the bound. */
+  silence?: 'closed' | 'timeout';
   connack: ProbeRecord | null;
 }
 
@@ -34,24 +36,25 @@ async function hello(p: Probe, version: Version): Promise<Hello> {
   const socket = createConnection(upstreamOf(p.rec.url));
   socket.on('error', () => undefined);
   socket.resume(); // bytes are read by the recorder; unread, the socket would never see its close
-  const closed = new Promise<null>((resolve) => socket.once('close', () => resolve(null)));
+  const closed = new Promise<true>((resolve) => socket.once('close', () => resolve(true)));
   const connack = p.rec.next((r) => r.clientId === clientId && r.direction === 'send' && r.packet.cmd === 'connack');
   const connect = { cmd: 'connect', protocolId: version === 3 ? 'MQIsdp' : 'MQTT', protocolVersion: version, clientId, clean: true, keepalive: 10 } as Packet;
   socket.write(mqttPacket.generate(connect, { protocolVersion: version }));
-  const got = await within(Promise.race([connack, closed]), p.limits.answerMs);
+  const reply = await within(Promise.race([connack, closed]), p.limits.answerMs);
+  const got = reply === true ? null : reply;
   const packet = got?.packet as { returnCode?: number; reasonCode?: number } | undefined;
   const code = packet ? (packet.reasonCode ?? packet.returnCode ?? 0) : null;
   if (code === 0) socket.write(mqttPacket.generate({ cmd: 'disconnect' } as Packet, { protocolVersion: version }));
   socket.end();
   // A broker that keeps the socket open after our FIN is cut off.
   if ((await within(closed, p.limits.answerMs)) === null) socket.destroy();
-  return { version, code, connack: got ?? null };
+  return { version, code, connack: got, ...(code === null && { silence: reply === true ? 'closed' : 'timeout' }) };
 }
 
 export async function versions(p: Probe): Promise<Found> {
   const hellos: Hello[] = [];
   for (const v of [3, 4, 5] as const) hellos.push(await hello(p, v));
-  const said = (h: Hello) => `${VERSION_NAMES[h.version]} ${h.code === 0 ? 'accepted' : h.code === null ? 'no CONNACK (closed)' : `refused (CONNACK ${h.code})`}`;
+  const said = (h: Hello) => `${VERSION_NAMES[h.version]} ${h.code === 0 ? 'accepted' : h.code === null ? (h.silence === 'closed' ? 'closed without CONNACK' : `no CONNACK within ${p.limits.answerMs / 1000} s`) : `refused (CONNACK ${h.code})`}`;
   const v5 = hellos.find((h) => h.version === 5)!;
   p.v5 = v5.code === 0;
   p.v5Connack = p.v5 ? v5.connack : null;
