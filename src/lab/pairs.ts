@@ -5,7 +5,7 @@
 import { performance } from 'node:perf_hooks';
 import type { BrokerKind } from '../broker/kind';
 import { start as startBroker } from '../broker/start';
-import type { ProtocolVersion } from '../mqtt/connection';
+import type { ConnectionSettings, ProtocolVersion } from '../mqtt/connection';
 import type { FaultSpec } from '../wire/fault';
 import type { BrokerPacketEvent } from '../mqtt/packet-event';
 import type { QoS } from '../mqtt/qos';
@@ -23,6 +23,8 @@ export interface LabOptions {
   /** Extra mosquitto.conf lines for the mosquitto the lab starts (e.g. `max_qos 1`). */
   mosquittoConfig?: string[];
   protocol: ProtocolVersion;
+  /** Credentials, TLS and keepalive of every client the lab connects. */
+  connection?: ConnectionSettings;
   /** How long to wait for each answer of the broker's, in ms; LAB_ACK_TIMEOUT_MS when left out. */
   ackTimeoutMs?: number;
   pubs: readonly QoS[];
@@ -90,7 +92,7 @@ export async function runPairs(options: LabOptions, onStart: (session: LabSessio
         const clients = exchangeIds(idPrefix);
         tapped = [];
         const topic = `${options.topic}/pub${publishQos}-sub${subscribeQos}`;
-        const result = await runExchange({ url, publishQos, subscribeQos, topic, message: options.message, idPrefix, protocol: options.protocol, fault: options.fault, ackTimeoutMs, words: options.words });
+        const result = await runExchange({ url, publishQos, subscribeQos, topic, message: options.message, idPrefix, protocol: options.protocol, connection: options.connection, fault: options.fault, ackTimeoutMs, words: options.words });
         if (started) {
           // Wait until the tap has seen the DISCONNECT of each client that sent one.
           const pending = disconnecting(result.events, clients).filter((id) => !tapped.some((e) => e.clientId === id && e.packet.cmd === 'disconnect'));

@@ -43,6 +43,9 @@ export interface ConnectionOptions {
   brokerName?: string;
 }
 
+/** What a user's connection flags say about every connection of a command: its credentials, TLS and keepalive. */
+export type ConnectionSettings = Pick<ConnectionOptions, 'username' | 'password' | 'tls' | 'keepalive'>;
+
 /** PEM texts (CA, client certificate and key); `verify` false only when the user asked to skip the check. */
 export interface TlsOptions {
   ca?: string;

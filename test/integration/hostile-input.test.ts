@@ -344,7 +344,9 @@ test('broker --host on an address this machine does not have: names --host, not 
 const publicHost = (preset: string) => new URL(PUBLIC_BROKERS[preset]!).hostname;
 const quoted = (text: string) => text.replace(/\./g, '\\.');
 const REMOTE_BENCH: [broker: string, words: RegExp][] = [
-  ['mosquitto', new RegExp(`--broker '${quoted(publicHost('mosquitto'))}' is a public test broker`)],
+  ['public:mosquitto', new RegExp(`--broker '${quoted(publicHost('mosquitto'))}' is a public test broker`)],
+  // A bare preset name is a host (a container's): remote, not the public broker.
+  ['mosquitto', /--broker: host 'mosquitto' is not this machine/],
   [PUBLIC_BROKERS.mosquitto!, /is a public test broker/],
   [publicHost('mosquitto').toUpperCase(), new RegExp(`--broker '${quoted(publicHost('mosquitto'))}' is a public test broker`)],
   [`${publicHost('hivemq')}.`, new RegExp(`--broker '${quoted(publicHost('hivemq'))}' is a public test broker`)],

@@ -1,7 +1,11 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { brokerUrl, parsePublish, parseSubscribe, DEFAULT_TOPIC, PUBLIC_BROKERS } from '../../src/cli/options';
+import { brokerUrl, parsePublish, parseSubscribe, publicBrokerNote, DEFAULT_TOPIC, PUBLIC_BROKERS } from '../../src/cli/options';
 import { UsageError } from '../../src/cli/errors';
+import { machineTag, MACHINE_ID_FILES } from '../../src/cli/options/client-id';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 function run<T>(parse: (argv: string[], env?: NodeJS.ProcessEnv) => { kind: string; options?: T }, argv: string[], env = {}): T {
   const parsed = parse(argv, env) as { kind: 'run'; options: T };
@@ -27,12 +31,69 @@ test('default client ids are stable per tool and machine, and differ between the
   assert.match(run(parseSubscribe, []).connection.clientId, /^mqtt-qos-lab-sub-[0-9a-f]{8}$/);
 });
 
+function tempDir(t: { after(fn: () => void): void }): string {
+  const dir = mkdtempSync(join(tmpdir(), 'qos-lab-id-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+test('the machine part of the default id comes from the machine id: two machines with the same host and user differ', (t) => {
+  const dir = tempDir(t);
+  const [a, b] = ['a', 'b'].map((name) => {
+    const file = join(dir, name);
+    writeFileSync(file, `${name.repeat(32)}\n`);
+    return file;
+  });
+  const env = { XDG_STATE_HOME: join(dir, 'state') };
+  assert.equal(machineTag(env, [a!]), machineTag(env, [a!]));
+  assert.notEqual(machineTag(env, [a!]), machineTag(env, [b!]));
+  // /etc/machine-id first, then D-Bus's; an empty one ("uninitialized" images) is skipped.
+  writeFileSync(join(dir, 'empty'), '\n');
+  assert.equal(machineTag(env, [join(dir, 'empty'), b!]), machineTag(env, [b!]));
+  assert.deepEqual(MACHINE_ID_FILES, ['/etc/machine-id', '/var/lib/dbus/machine-id']);
+});
+
+test('without a machine id: a random id kept in $XDG_STATE_HOME (or ~/.local/state)/mqtt-qos-lab, stable across runs, new per state dir', (t) => {
+  const dir = tempDir(t);
+  const none = [join(dir, 'no-machine-id')];
+  const xdg = { XDG_STATE_HOME: join(dir, 'xdg') };
+  const first = machineTag(xdg, none);
+  assert.equal(machineTag(xdg, none), first, 'stable across runs');
+  assert.match(readFileSync(join(dir, 'xdg', 'mqtt-qos-lab', 'machine-id'), 'latin1'), /^[0-9a-f]{32}\n$/);
+  // A second machine (a fresh container) makes its own.
+  assert.notEqual(machineTag({ XDG_STATE_HOME: join(dir, 'other') }, none), first);
+  const home = { HOME: join(dir, 'home') };
+  const fromHome = machineTag(home, none);
+  assert.match(readFileSync(join(dir, 'home', '.local', 'state', 'mqtt-qos-lab', 'machine-id'), 'latin1'), /^[0-9a-f]{32}\n$/);
+  assert.equal(machineTag(home, none), fromHome);
+});
+
+test('the tools default client id carries the machine tag, not a hash of host name and user', () => {
+  const tag = machineTag({});
+  assert.equal(run(parsePublish, []).connection.clientId, `mqtt-qos-lab-pub-${tag}`);
+  assert.equal(run(parseSubscribe, []).connection.clientId, `mqtt-qos-lab-sub-${tag}`);
+  // Today's main hashed host name and user: the README's 628caf03 on every fresh vm/root box.
+  assert.notEqual(tag, '628caf03');
+});
+
 // Parsing only: no test connects to a public broker.
 test('a public broker preset gets its URL and a topic of this machine', () => {
-  const o = run(parseSubscribe, ['--broker', 'mosquitto']);
+  const o = run(parseSubscribe, ['--broker', 'public:mosquitto']);
   assert.equal(o.connection.url, PUBLIC_BROKERS.mosquitto);
   assert.match(o.connection.url, /^mqtt:\/\/[a-z.]+:1883$/);
   assert.match(o.topic, /^mqtt-qos-lab\/[0-9a-f]{8}\/sample_topic$/);
+});
+
+test('a bare preset name is a host, never the internet: -b mosquitto is mqtt://mosquitto (a container); public:NAME is the preset', () => {
+  for (const name of Object.keys(PUBLIC_BROKERS)) {
+    assert.equal(run(parsePublish, ['-b', name]).connection.url, `mqtt://${name}`);
+    assert.equal(publicBrokerNote(`mqtt://${name}`), null);
+    assert.equal(run(parsePublish, ['-b', `public:${name}`]).connection.url, PUBLIC_BROKERS[name]);
+    assert.equal(run(parsePublish, ['-b', `PUBLIC:${name.toUpperCase()}`]).connection.url, PUBLIC_BROKERS[name]);
+  }
+  assert.throws(() => parsePublish(['-b', 'public:mosquito'], {}), /--broker 'public:mosquito': no such public test broker; there are public:mosquitto, public:emqx, public:hivemq/);
+  // However it is spelled, a public broker's host gets the one line before connecting.
+  for (const url of [PUBLIC_BROKERS.mosquitto!, 'mqtts://TEST.mosquitto.org.:8883']) assert.match(publicBrokerNote(brokerUrl(url)) ?? '', /^note: test\.mosquitto\.org is a public test broker: anyone can read/);
 });
 
 test('--qos=1, -q 2 and --protocol 5 parse; credentials come from the environment too', () => {

@@ -1,16 +1,16 @@
 // publish-with-qos and subscribe-with-qos: the options they share, defined
 // once, and what each adds. A flag of the other tool is an unknown option.
-import { createHash } from 'node:crypto';
-import { hostname, userInfo } from 'node:os';
 import type { Argv } from 'yargs';
 import type { QoS } from '../../mqtt/qos';
 import { topicFilterProblem, topicNameProblem } from '../../mqtt/topic';
-import { CONNECT_TIMEOUT_MS, type ConnectionOptions, type ProtocolVersion, type TlsOptions } from '../../mqtt/connection';
+import { CONNECT_TIMEOUT_MS, type ConnectionOptions, type ProtocolVersion } from '../../mqtt/connection';
+import { machineTag } from './client-id';
+import { connectionOptions, connectionSettings, protocolFlag, protocolOption } from './connection';
 import type { FaultSpec } from '../../wire/fault';
 import { UsageError } from '../errors';
-import { brokerUrl, DEFAULT_BROKER, isPublicBrokerHost, PUBLIC_BROKERS, urlHost } from './broker-url';
-import { ackPackets, COMMANDS, DEFAULT_PROTOCOL, defaulted, display, displayOptions, faultOption, filePath, integer, milliseconds, mqttString, parseRaw, printable, protocolFlag, qosFlag, seconds, single, traceFlag, traceOption, validateFault, type Display, type Parsed, type TraceFile } from './parse';
-import { MAX_PACKET_BYTES, readBounded, readCa, readClientIdentity } from './input';
+import { brokerUrl, DEFAULT_BROKER, isPublicBrokerHost, PUBLIC_NAMES, urlHost } from './broker-url';
+import { ackPackets, COMMANDS, defaulted, display, displayOptions, faultOption, integer, milliseconds, mqttString, parseRaw, printable, qosFlag, seconds, single, traceFlag, traceOption, validateFault, type Display, type Parsed, type TraceFile } from './parse';
+import { MAX_PACKET_BYTES, readBounded } from './input';
 import { DEFAULT_ACK_TIMEOUT_MS, type PublishJob } from '../../mqtt/publisher';
 
 export type Role = 'publish' | 'subscribe';
@@ -54,25 +54,18 @@ export interface SubscribeOptions extends CommonOptions {
 }
 
 function sharedOptions(y: Argv): Argv {
-  return boundsOptions(traceOption(displayOptions(y)))
+  return connectionOptions(protocolOption(boundsOptions(traceOption(displayOptions(y)))))
     .option('broker', {
       alias: 'b',
       type: 'string',
       default: DEFAULT_BROKER,
-      describe: `broker URL (mqtt://, mqtts://, ws://, wss://), host[:port], or a public test broker: ${Object.keys(PUBLIC_BROKERS).join(', ')}`,
+      describe: `broker URL (mqtt://, mqtts://, ws://, wss://), host[:port], or a public test broker: ${PUBLIC_NAMES.join(', ')} (a bare name is a host)`,
     })
     .option('topic', { alias: 't', type: 'string', describe: `topic (default ${DEFAULT_TOPIC}; namespaced per machine on a public broker)` })
     .option('qos', { alias: 'q', type: 'string', default: DEFAULT_QOS, describe: 'QoS level: 0, 1 or 2' })
     .option('client-id', { alias: 'i', type: 'string', describe: 'client id (default: stable per tool and machine, so a --no-clean session survives a restart)' })
     .option('clean', { type: 'boolean', default: false, describe: 'start a clean session (--no-clean, the default, keeps the session on the broker)' })
-    .option('protocol', { alias: 'V', type: 'string', default: DEFAULT_PROTOCOL, describe: 'MQTT version: 3.1.1 or 5' })
-    .option('username', { alias: 'u', type: 'string', describe: 'user name (or MQTT_USERNAME)' })
-    .option('password', { alias: 'P', type: 'string', describe: 'password (or MQTT_PASSWORD); never printed' })
-    .option('log', { type: 'string', choices: ['stdout', 'stderr'], default: 'stdout', describe: 'where packet lines go; stderr leaves stdout to payloads' })
-    .option('ca', { type: 'string', describe: 'CA certificate file (PEM) that signed the broker\'s certificate; with mqtts:// or wss://' })
-    .option('cert', { type: 'string', describe: 'client certificate file (PEM), with --key; with mqtts:// or wss://' })
-    .option('key', { type: 'string', describe: 'client private key file (PEM), with --cert' })
-    .option('insecure', { type: 'boolean', default: false, describe: 'do not verify the broker\'s certificate (TLS stays on; for self-signed test brokers only)' });
+    .option('log', { type: 'string', choices: ['stdout', 'stderr'], default: 'stdout', describe: 'where packet lines go; stderr leaves stdout to payloads' });
 }
 
 function publishOptions(y: Argv): Argv {
@@ -138,7 +131,7 @@ function validateCommon(role: Role, raw: Record<string, unknown>, env: NodeJS.Pr
   const qos = qosFlag(raw);
 
   const url = brokerUrl(defaulted(raw, 'broker'));
-  const machine = machineTag();
+  const machine = machineTag(env);
   const onPublicBroker = isPublicBrokerHost(urlHost(url));
 
   const topic = single(raw, 'topic') ?? (onPublicBroker ? `mqtt-qos-lab/${machine}/sample_topic` : DEFAULT_TOPIC);
@@ -152,17 +145,9 @@ function validateCommon(role: Role, raw: Record<string, unknown>, env: NodeJS.Pr
   const protocol = protocolFlag(raw);
   const ackTimeoutMs = seconds('ack-timeout', defaulted(raw, 'ack-timeout')) * 1000;
 
-  const username = single(raw, 'username') ?? (env.MQTT_USERNAME || undefined);
-  const password = single(raw, 'password') ?? (env.MQTT_PASSWORD || undefined);
-  if (username !== undefined) mqttString(single(raw, 'username') === undefined ? 'MQTT_USERNAME' : '--username', username);
-  if (password !== undefined) mqttString(single(raw, 'password') === undefined ? 'MQTT_PASSWORD' : '--password', password, false);
-  if (password !== undefined && username === undefined) {
-    throw new UsageError('--password needs --username (MQTT 3.1.1 sends a password only with a user name)');
-  }
-
   return {
     ackTimeoutMs,
-    connection: { url, clientId, clean: Boolean(raw.clean), protocol, username, password, tls: tlsOptions(raw, url), ...connectionBounds(raw, protocol, Boolean(raw.clean), ackTimeoutMs) },
+    connection: { url, clientId, clean: Boolean(raw.clean), protocol, ...connectionSettings(raw, url, env), ...connectionBounds(raw, protocol, Boolean(raw.clean), ackTimeoutMs) },
     output: { ...display(raw), log: raw.log === 'stderr' ? 'stderr' : 'stdout', trace: traceFlag(raw) },
     topic,
     qos,
@@ -183,39 +168,13 @@ function maxPayload(topic: string, qos: QoS, protocol: ProtocolVersion): number 
   return MAX_PACKET_BYTES - 2 - Buffer.byteLength(topic) - (qos > 0 ? 2 : 0) - (protocol === 5 ? 1 : 0);
 }
 
-/** A short, stable tag for this machine and user, so default ids and topics do not collide on public brokers. */
-function machineTag(): string {
-  let user = '';
-  try {
-    user = userInfo().username;
-  } catch {
-    // no passwd entry (some containers): the host name alone still separates machines
-  }
-  return createHash('sha256').update(`${hostname()}\0${user}`).digest('hex').slice(0, 8);
-}
-
-/** --ca/--cert/--key/--insecure: read the files now, so a missing one is a usage error before any connection. */
-function tlsOptions(raw: Record<string, unknown>, url: string): TlsOptions | undefined {
-  const files = { ca: single(raw, 'ca'), cert: single(raw, 'cert'), key: single(raw, 'key') };
-  const given = [...Object.entries(files).filter(([, v]) => v !== undefined).map(([k]) => k), ...(raw.insecure ? ['insecure'] : [])];
-  if (!/^(mqtts|wss):/.test(url)) {
-    if (given.length > 0) throw new UsageError(`--${given[0]} needs a TLS broker URL (mqtts:// or wss://), got '${url}'`);
-    return undefined;
-  }
-  if ((files.cert === undefined) !== (files.key === undefined)) throw new UsageError('--cert and --key go together: give both or neither');
-  const identity = files.cert === undefined || files.key === undefined ? undefined : readClientIdentity(files.cert, files.key);
-  return { ca: files.ca === undefined ? undefined : readCa(files.ca), ...identity, verify: !raw.insecure };
-}
-
 // The bounds on every wait, and how long an MQTT 5 session outlives its connection (src/mqtt/connection.ts).
 /** With --protocol 5 and --no-clean: the session is kept this long after we disconnect (an hour). */
 const DEFAULT_SESSION_EXPIRY_S = 3600;
-const DEFAULT_KEEPALIVE_S = 60;
 
 function boundsOptions(y: Argv): Argv {
   return y
     .option('ack-timeout', { type: 'string', default: String(DEFAULT_ACK_TIMEOUT_MS / 1000), describe: 'seconds to wait for CONNACK and for each PUBACK, PUBREC, PUBCOMP or SUBACK before giving up with exit code 4' })
-    .option('keepalive', { type: 'string', default: String(DEFAULT_KEEPALIVE_S), describe: 'seconds of silence before a PINGREQ; no PINGRESP within half of it ends the run with exit code 4 (0: off)' })
     .option('session-expiry', {
       type: 'string',
       describe: `MQTT 5: seconds the broker keeps the session after we disconnect (default ${DEFAULT_SESSION_EXPIRY_S} with --no-clean, 0 with --clean)`,
@@ -223,9 +182,7 @@ function boundsOptions(y: Argv): Argv {
 }
 
 /** --ack-timeout bounds CONNACK too: the connection's wait and the acknowledgements' are one flag. */
-function connectionBounds(raw: Record<string, unknown>, protocol: ProtocolVersion, clean: boolean, connectTimeoutMs: number): Pick<ConnectionOptions, 'keepalive' | 'sessionExpiry' | 'connectTimeoutMs'> {
-  const keepalive = integer('keepalive', defaulted(raw, 'keepalive'), 0);
-  if (keepalive > 65_535) throw new UsageError(`--keepalive must be at most 65535 seconds (a 2-byte field in CONNECT), got '${keepalive}'`);
+function connectionBounds(raw: Record<string, unknown>, protocol: ProtocolVersion, clean: boolean, connectTimeoutMs: number): Pick<ConnectionOptions, 'sessionExpiry' | 'connectTimeoutMs'> {
   const given = single(raw, 'session-expiry');
   if (given !== undefined && protocol !== 5) {
     throw new UsageError('--session-expiry needs --protocol 5 (in MQTT 3.1.1 a --no-clean session lasts until a --clean connection ends it)');
@@ -233,5 +190,5 @@ function connectionBounds(raw: Record<string, unknown>, protocol: ProtocolVersio
   const expiry = given === undefined ? undefined : integer('session-expiry', given, 0);
   if (expiry !== undefined && expiry > 0xffff_ffff) throw new UsageError(`--session-expiry must be at most 4294967295 seconds, got '${given}'`);
   const sessionExpiry = protocol === 5 ? (expiry ?? (clean ? undefined : DEFAULT_SESSION_EXPIRY_S)) : undefined;
-  return { keepalive, connectTimeoutMs, ...(sessionExpiry !== undefined && { sessionExpiry }) };
+  return { connectTimeoutMs, ...(sessionExpiry !== undefined && { sessionExpiry }) };
 }
