@@ -20,7 +20,7 @@ export interface ProbeCliOptions {
 export function parseProbe(argv: string[]): Parsed<ProbeCliOptions> {
   const raw = parseRaw(
     COMMANDS.probe,
-    `The broker report card: does this broker keep its QoS promises, and where does it differ from the specification? A bounded battery (under a minute on loopback; --quick about 10 s), one line per question, each verdict read from the packets seen. Questions: ${QUESTION_IDS.join(', ')}.`,
+    `The broker report card: does this broker keep its QoS promises, and where does it differ from the specification? A bounded battery (under a minute on loopback; --quick under 10 s), one line per question, each verdict read from the packets seen. Questions: ${QUESTION_IDS.join(', ')}.`,
     argv,
     (y) =>
       engineOption(displayOptions(y), `the broker to start on loopback and probe: ${BROKER_KINDS.join(' or ')}`, 'aedes')
