@@ -20,7 +20,7 @@ export async function probeMain(parsed: Parsed<ProbeCliOptions>, io: Io, limits:
   const traceFile = options.trace === undefined ? undefined : openOutputFile('trace', options.trace);
   const markdownFile = options.markdown === undefined ? undefined : openOutputFile('markdown', options.markdown);
   const trace = traceFile && traceWriter(traceFile);
-  const color = useColor(options.display.color, io.out, io.env);
+  const color = useColor(options.color, io.out, io.env);
   const print = (line: string) => io.out.write(`${line}\n`);
   try {
     const hooks = options.json ? {} : { onBroker: (broker: string) => print(heading({ broker })), onAnswer: (a: Answer) => print(answerLine(a, color)) };

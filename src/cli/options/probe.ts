@@ -4,7 +4,7 @@ import { QUESTION_IDS, type QuestionId } from '../../probe/answer';
 import type { ProbeOptions } from '../../probe/run';
 import { UsageError } from '../errors';
 import { brokerUrl, canonicalHost, isLoopbackHost, isPublicBrokerHost, urlHost } from './broker-url';
-import { COMMANDS, display, displayOptions, engineFlag, engineOption, filePath, parseRaw, printable, single, type Display, type Parsed } from './parse';
+import { COMMANDS, engineFlag, engineOption, filePath, parseRaw, printable, single, type Parsed } from './parse';
 
 export interface ProbeCliOptions {
   /** What to probe; `broker` (one field for the broker URL) when a running broker is named. */
@@ -14,7 +14,8 @@ export interface ProbeCliOptions {
   /** --markdown FILE, --trace FILE: opened by the entry. */
   markdown?: string;
   trace?: string;
-  display: Display;
+  /** --color (on a terminal, without NO_COLOR). */
+  color: boolean;
 }
 
 export function parseProbe(argv: string[]): Parsed<ProbeCliOptions> {
@@ -23,11 +24,12 @@ export function parseProbe(argv: string[]): Parsed<ProbeCliOptions> {
     `The broker report card: does this broker keep its QoS promises, and where does it differ from the specification? A bounded battery (under a minute on loopback; --quick under 10 s), one line per question, each verdict read from the packets seen. Questions: ${QUESTION_IDS.join(', ')}.`,
     argv,
     (y) =>
-      engineOption(displayOptions(y), `the broker to start on loopback and probe: ${BROKER_KINDS.join(' or ')}`, 'aedes')
+      engineOption(y, `the broker to start on loopback and probe: ${BROKER_KINDS.join(' or ')}`, 'aedes')
         .option('broker', { alias: 'b', type: 'string', describe: 'probe a running broker (mqtt://HOST[:PORT] or HOST[:PORT]) instead of starting one' })
         .option('allow-remote', { type: 'boolean', default: false, describe: 'allow a --broker that is not on this machine (the probe sends a few thousand messages; never a public test broker)' })
         .option('config', { type: 'string', describe: "mosquitto.conf lines for --engine mosquitto, separated by ';' (e.g. 'max_qos 1' or 'max_queued_messages 10')" })
-        .option('quick', { type: 'boolean', default: false, describe: 'a smaller battery (about 10 s on loopback): fewer messages per question' })
+        .option('quick', { type: 'boolean', default: false, describe: 'a smaller battery (under 10 s on loopback): fewer messages per question' })
+        .option('color', { type: 'boolean', default: true, describe: 'color the card on a terminal (--no-color or NO_COLOR turns it off)' })
         .option('only', { type: 'string', describe: `ask only these questions, comma separated: ${QUESTION_IDS.join(',')}` })
         .option('json', { type: 'boolean', default: false, describe: 'print one JSON object (every question with its verdict, figures and evidence) instead of the card' })
         .option('markdown', { type: 'string', describe: 'also write the card as a Markdown report to FILE' })
@@ -49,7 +51,7 @@ export function parseProbe(argv: string[]): Parsed<ProbeCliOptions> {
       json: Boolean(raw.json),
       markdown: filePath(raw, 'markdown'),
       trace: filePath(raw, 'trace'),
-      display: display(raw),
+      color: Boolean(raw.color),
     },
   };
 }
