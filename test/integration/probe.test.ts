@@ -13,6 +13,7 @@ import { settle } from '../../src/cli/main';
 import { COMMANDS } from '../../src/cli/options/parse';
 import type { Answer } from '../../src/probe/answer';
 import type { ProbeLimits } from '../../src/probe/probe';
+import { sink } from '../support/commands';
 import { misbehavingBroker } from '../support/misbehaving-broker';
 import { freePort } from '../../src/broker/mosquitto';
 import { needsMosquitto, testMosquitto } from '../support/mosquitto';
@@ -30,15 +31,12 @@ interface Card {
 }
 
 async function probe(argv: string[]): Promise<Card> {
-  const out = new PassThrough();
-  const err = new PassThrough();
-  let outText = '';
-  let errText = '';
-  out.on('data', (d: Buffer) => (outText += d.toString()));
-  err.on('data', (d: Buffer) => (errText += d.toString()));
-  const code = await settle(COMMANDS.probe, (a) => main(a, { out, err, env: { NO_COLOR: '1' } }, LIMITS), ['--json', ...argv], (line) => (errText += line));
-  const report = JSON.parse(outText) as { broker: string; broken: string[]; records: number; questions: Answer[] };
-  return { code, out: outText, err: errText, broker: report.broker, broken: report.broken, records: report.records, byId: Object.fromEntries(report.questions.map((a) => [a.id, a])) };
+  const out = sink();
+  const err = sink();
+  let errors = '';
+  const code = await settle(COMMANDS.probe, (a) => main(a, { out: out.stream, err: err.stream, env: { NO_COLOR: '1' } }, LIMITS), ['--json', ...argv], (line) => (errors += line));
+  const report = JSON.parse(out.text()) as { broker: string; broken: string[]; records: number; questions: Answer[] };
+  return { code, out: out.text(), err: err.text() + errors, broker: report.broker, broken: report.broken, records: report.records, byId: Object.fromEntries(report.questions.map((a) => [a.id, a])) };
 }
 
 /** Every verdict points at records that exist. */
