@@ -10,10 +10,12 @@ import { parseLab } from '../cli/options/lab';
 import { publicBrokerNote } from '../cli/options/broker-url';
 import { COMMANDS, OLD_TRACE_NOTE } from '../cli/options/parse';
 import { openOutputFile, takesStdout } from '../cli/output-file';
+import { main as webMain } from './web';
 const STOP_MS = 2000; // after Ctrl-C, how long the pair in flight may take to end before the lab stops regardless
 
 /** Everything goes to io.out; a broker that broke a rule or never answered is thrown (one line on stderr, exit 6 or 4) after the full result. */
 export async function main(argv: string[], io: Io = processIo()): Promise<number> {
+  if (argv.includes('--web')) return webMain(argv, io); // the same lab, drawn in a browser (npm run web)
   const parsed = parseLab(argv, io.env);
   if (parsed.kind === 'shown') return EXIT.ok;
   const { options } = parsed;

@@ -52,5 +52,8 @@ test('-b/--broker on every command that can use a running broker, with the same 
   for (const [command, broker] of brokers) {
     assert.equal(broker(['--broker', '127.0.0.1:1884']), url, `${command} --broker`);
     assert.equal(broker(['-b', url]), url, `${command} -b`);
+    // Each command that also starts a broker (--engine) refuses both in the same words.
+    if (command === 'bench') continue;
+    assert.throws(() => broker(['-b', url, '--engine', 'aedes']), /^UsageError: --engine and --broker exclude each other: --engine starts a broker, --broker names a running one$/, command);
   }
 });

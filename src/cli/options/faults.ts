@@ -25,12 +25,15 @@ function labEngineOption(y: Argv): Argv {
   });
 }
 
+/** Every command with both says so in these words. */
+export const BROKER_OR_ENGINE = '--engine and --broker exclude each other: --engine starts a broker, --broker names a running one';
+
 /** --broker, for a command that starts its own broker otherwise: not with --engine, and (a flood) never a public test broker. */
 export function ownBrokerFlag(raw: Record<string, unknown>, argv: readonly string[]): string | undefined {
   const text = single(raw, 'broker');
   if (text === undefined) return undefined;
   // --engine has a default, so only the command line says whether it was given.
-  if (argv.some((a) => a === '--engine' || a.startsWith('--engine='))) throw new UsageError('give --broker or --engine, not both');
+  if (argv.some((a) => a === '--engine' || a.startsWith('--engine='))) throw new UsageError(BROKER_OR_ENGINE);
   // The old spelling of --engine: say so rather than dial test.mosquitto.org.
   if ((BROKER_KINDS as readonly string[]).includes(text)) throw new UsageError(`--broker '${text}' names a running broker; to start ${text} on loopback, use --engine ${text}`);
   const url = brokerUrl(text);
