@@ -31,6 +31,7 @@ import { main as scenario } from '../../src/bin/scenario';
 import { main as chaos } from '../../src/bin/chaos';
 import { main as bench } from '../../src/bin/bench';
 import { main as load } from '../../src/bin/load';
+import { main as probe } from '../../src/bin/probe';
 import { testBroker } from '../support/broker';
 import { ROOT, runCli } from '../support/cli';
 import { compare, needsShell, readBlocks, repasted, writeRepastes, type Block, type Step } from '../support/docs';
@@ -56,6 +57,7 @@ const MAINS: Record<string, { name: string; main: Main }> = {
   chaos: { name: COMMANDS.chaos, main: (a, io) => chaos(a, io) },
   bench: { name: COMMANDS.bench, main: (a, io) => bench(a, io) },
   load: { name: COMMANDS.load, main: (a, io) => load(a, io) },
+  probe: { name: COMMANDS.probe, main: (a, io) => probe(a, io) },
 };
 
 /**
