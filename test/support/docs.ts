@@ -6,14 +6,16 @@
 // next `$`, are what it printed (stdout and stderr together); `(exit N)` is its exit code
 // (0 when absent); `...` stands for lines left out. `$ COMMAND &` keeps running while the
 // next commands run, as in a shell (the subscriber of the lesson's second terminal);
-// `$ kill -INT %1` signals it (once the jobs that end by themselves have ended). OPTIONS, space-separated:
+// `$ kill -INT %1` signals it (once the jobs that end by themselves have ended).
+// OPTIONS, space-separated:
 //   broker=aedes|mosquitto|hostile.NAME|started  where the tools' --broker points (rewritten,
 //       or added where the command has none): a fresh embedded broker, a fresh mosquitto, a
 //       HOSTILE broker of test/support/hostile-broker.ts, or the block's own `npm run broker`
 //       (its --port set to a free one). Without broker=, commands run as written.
 //   port=N        the literal port N in every command becomes a free port (a recipe that
 //       starts its own broker, e.g. mosquitto -c).
-//   needs=a,b     programs the block needs (mosquitto, openssl): skipped when missing, unless CI=true or REQUIRE_MOSQUITTO=1.
+//   needs=a,b     programs the block needs (mosquitto, openssl): skipped when missing,
+//       unless CI=true or REQUIRE_MOSQUITTO=1.
 //   unordered     the lines may come in another order (two legs side by side).
 //   config=LINE   (with broker=mosquitto) a config line, URI-encoded: config=max_qos%201.
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -128,7 +130,6 @@ export function shape(line: string): string {
     .replace(/\x1b\[[0-9;]*m/g, '')
     .replace(/(127\.0\.0\.1|localhost|\[::1\]):\d+/g, '$1:PORT')
     .replace(/\b(id|messageId)(=|":)\d+/g, '$1$2N')
-    .replace(/\bid=\d+/g, 'id=N')
     .replace(/mqtt-qos-lab-(pub|sub)-[0-9a-z]+/g, 'mqtt-qos-lab-$1-ID')
     .replace(/\d+\.\d+/g, '#')
     .replace(/-{3,}/g, '--')
