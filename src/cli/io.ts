@@ -6,8 +6,18 @@ export interface Io {
   out: NodeJS.WritableStream & { isTTY?: boolean };
   err: NodeJS.WritableStream & { isTTY?: boolean };
   env: NodeJS.ProcessEnv;
+  /** What -s, -f - and -l read; process.stdin when left out. */
+  in?: NodeJS.ReadableStream;
 }
 
 export function processIo(): Io {
-  return { out: process.stdout, err: process.stderr, env: process.env };
+  return {
+    out: process.stdout,
+    err: process.stderr,
+    env: process.env,
+    // Only a command that reads stdin touches it: made on first use, so nothing else holds it open.
+    get in() {
+      return process.stdin;
+    },
+  };
 }

@@ -9,7 +9,6 @@ import type { Leg, PacketEvent } from '../mqtt/packet-event';
 import { describeResumed } from './notes';
 import type { CommonOptions } from './options';
 import { makePrinter, tracedPrinter, type Printer } from './printer';
-import { OLD_TRACE_NOTE } from './options/parse';
 import { publicBrokerNote } from './options/broker-url';
 import { interrupted, isSignal, SIGNAL_EXIT } from './signals';
 
@@ -74,7 +73,6 @@ export interface Tool {
  * printer (and --trace file), the --fault proxy, the connection, Ctrl-C.
  */
 export async function runTool(options: CommonOptions, role: Leg, build: (printer: Printer) => Tool, io: Io = processIo()): Promise<number> {
-  if (options.output.trace?.flag === 'json') io.err.write(`${OLD_TRACE_NOTE}\n`);
   const publicNote = publicBrokerNote(options.connection.url);
   if (publicNote) io.err.write(`${publicNote}\n`);
   const traced = tracedPrinter(makePrinter(options.output, io), options.output.trace, role, options.connection.protocol);

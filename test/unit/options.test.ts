@@ -20,7 +20,7 @@ test('defaults follow the lesson: localhost, home/sample_topic, QoS 0, clean:fal
   assert.equal(o.qos, 0);
   assert.equal(o.connection.clean, false);
   assert.equal(o.connection.protocol, 4);
-  assert.equal(o.message, '{"data":"test"}');
+  assert.deepEqual(o.source, { kind: 'given', message: '{"data":"test"}' });
   assert.equal(o.count, 1);
 });
 
@@ -81,7 +81,7 @@ test('a public broker preset gets its URL and a topic of this machine', () => {
   const o = run(parseSubscribe, ['--broker', 'public:mosquitto']);
   assert.equal(o.connection.url, PUBLIC_BROKERS.mosquitto);
   assert.match(o.connection.url, /^mqtt:\/\/[a-z.]+:1883$/);
-  assert.match(o.topic, /^mqtt-qos-lab\/[0-9a-f]{8}\/sample_topic$/);
+  assert.match(o.topics[0]!, /^mqtt-qos-lab\/[0-9a-f]{8}\/sample_topic$/);
 });
 
 test('a bare preset name is a host, never the internet: -b mosquitto is mqtt://mosquitto (a container); public:NAME is the preset', () => {
