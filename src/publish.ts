@@ -15,7 +15,14 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
   const { options } = parsed;
   const { source } = options;
   const input = io.in ?? process.stdin;
-  if (source.kind === 'lines') return runTool(options, 'publisher', () => ({ work: (conn) => publishEach(conn, options, inputLines(input, source.limit, source.why)) }), io);
+  if (source.kind === 'lines') {
+    try {
+      return await runTool(options, 'publisher', () => ({ work: (conn) => publishEach(conn, options, inputLines(input, source.limit, source.why)) }), io);
+    } finally {
+      // Ended before stdin did (Ctrl-C, an error): an open stdin must not hold the process.
+      input.destroy();
+    }
+  }
   // -s reads all of stdin before connecting, as mosquitto_pub does.
   const message = source.kind === 'given' ? source.message : await readInput(input, source.flag, source.limit, source.why);
   return runTool(options, 'publisher', () => ({ work: (conn) => publishAll(conn, { ...options, message }) }), io);

@@ -46,7 +46,7 @@ export async function publishEach(conn: Connection, job: Omit<PublishJob, 'messa
     }
   } finally {
     // Stops reading the source (stdin) when we stop first.
-    void source.return?.();
+    void source.return?.(undefined)?.catch(() => undefined);
   }
 }
 

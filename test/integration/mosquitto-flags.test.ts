@@ -1,6 +1,10 @@
 // The flags a mosquitto_pub / mosquitto_sub user types, against a real broker:
 // what reaches the wire is what those flags mean there (the broker's tap says).
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
 import { PassThrough, Readable } from 'node:stream';
 import { test } from 'node:test';
 import { EXIT } from '../../src/cli/errors';
@@ -11,6 +15,7 @@ import type { BrokerPacketEvent } from '../../src/mqtt/packet-event';
 import { main as publish } from '../../src/publish';
 import { main as subscribe } from '../../src/subscribe';
 import { testBroker } from '../support/broker';
+import { ROOT } from '../support/cli';
 
 interface Outcome {
   code: number;
@@ -24,7 +29,7 @@ interface Running {
   waitFor(pattern: RegExp): Promise<void>;
 }
 
-function start(tool: 'publish' | 'subscribe', argv: string[], input?: NodeJS.ReadableStream): Running {
+function start(tool: 'publish' | 'subscribe', argv: string[], input?: Readable): Running {
   const out = new PassThrough();
   const err = new PassThrough();
   let text = '';
@@ -122,4 +127,24 @@ test('-l: a stdin line longer than a PUBLISH can hold is one error, found before
   const lines = inputLines(Readable.from([Buffer.from('ok\n'), Buffer.alloc(6, 0x61), Buffer.alloc(6, 0x61)]), 10, 'why');
   assert.deepEqual((await lines.next()).value, Buffer.from('ok'));
   await assert.rejects(lines.next(), /^UsageError: --lines: line 2 of stdin is more than 10 bytes: why$/);
+});
+
+test('-l with stdin still open: Ctrl-C ends it at once (exit 130), stdin does not hold the process', async (t) => {
+  const broker = await testBroker(t);
+  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src', 'publish.ts'), '--broker', broker.url, '-t', 'logs', '-l', '-q', '1', '-i', 'open-stdin'], {
+    cwd: ROOT,
+    env: { ...process.env, NO_COLOR: '1' },
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  t.after(() => child.kill('SIGKILL'));
+  let out = '';
+  const acked = new Promise<void>((resolve) => child.stdout.on('data', (d: Buffer) => ((out += d.toString()), /receive: puback/.test(out) && resolve())));
+  child.stdin.write('first\n');
+  await acked;
+  const started = performance.now();
+  child.kill('SIGINT');
+  const [code] = (await once(child, 'close')) as [number | null];
+  assert.equal(code, EXIT.interrupted, out);
+  assert.ok(performance.now() - started < 3000, `ended ${Math.round(performance.now() - started)} ms after Ctrl-C`);
+  assert.match(out, /send: disconnect/);
 });
