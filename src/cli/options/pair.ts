@@ -12,9 +12,11 @@ import { isIP } from 'node:net';
 import { brokerUrl, DEFAULT_BROKER, hostProblem, isPublicBrokerHost, PUBLIC_NAMES, urlHost } from './broker-url';
 import { ackPackets, COMMANDS, defaulted, display, displayOptions, faultOption, filePath, integer, milliseconds, mqttString, parseRaw, printable, qosFlag, seconds, single, validateFault, type Display, type Parsed, type TraceFile } from './parse';
 import { MAX_PACKET_BYTES, readBounded } from './input';
+import { withHabits } from './habits';
 import { DEFAULT_ACK_TIMEOUT_MS, type PublishJob } from '../../mqtt/publisher';
 
 export type Role = 'publish' | 'subscribe';
+
 
 export const TOOL_NAMES: Record<Role, string> = { publish: COMMANDS.publish, subscribe: COMMANDS.subscribe };
 
@@ -185,30 +187,6 @@ export function parseSubscribe(argv: string[], env = process.env): Parsed<Subscr
     },
   };
 }
-
-/**
- * The flags the tools used to spell otherwise, or mosquitto's that mean
- * something else here: a refused command line gets one line saying what to type now.
- */
-function withHabits(role: Role, argv: string[], parse: () => Record<string, unknown> | null): Record<string, unknown> | null {
-  const jsonFile = argv.findIndex((a, i) => a.startsWith('--json=') || (a === '--json' && argv[i + 1] !== undefined && !argv[i + 1]!.startsWith('-')));
-  try {
-    const raw = parse();
-    if (jsonFile >= 0 && role === 'subscribe' && argv[jsonFile]!.startsWith('--json=')) throw new UsageError(`${TRACE_HINT}; --json alone prints each message as a JSON line`);
-    return raw;
-  } catch (error) {
-    if (!(error instanceof UsageError)) throw error;
-    if (argv.includes('--json') || jsonFile >= 0) {
-      if (role === 'publish' || jsonFile >= 0) throw new UsageError(role === 'publish' ? TRACE_HINT : `${TRACE_HINT}; --json alone prints each message as a JSON line`);
-    }
-    const n = argv.indexOf('-n');
-    if (n >= 0 && role === 'subscribe') throw new UsageError(`-n was the message count: it is -C now, as in mosquitto_sub (-C ${argv[n + 1] ?? 'N'})`);
-    if (n >= 0 && /^\d+$/.test(argv[n + 1] ?? '')) throw new UsageError(`-n is an empty payload now, as in mosquitto_pub; to publish ${argv[n + 1]} messages use --repeat ${argv[n + 1]}`);
-    throw error;
-  }
-}
-
-const TRACE_HINT = '--json FILE is now --trace FILE';
 
 /** -h/-p (mosquitto's) or --broker; the URL either way. */
 function brokerFlag(raw: Record<string, unknown>): string {
