@@ -37,7 +37,7 @@ test('waitForStderr sees the error line, and a pattern that never comes fails wh
 test("the other tool's flag is an error, not ignored", async () => {
   const run = await runCli('subscribe', ['--retain']).done;
   assert.equal(run.code, 1);
-  assert.match(run.stderr, /^Error: Unknown argument: retain \(see 'subscribe-with-qos --help'\)\n$/);
+  assert.match(run.stderr, /^Error: Unknown argument: retain: that is publish-with-qos's \(the RETAIN flag\) \(see 'subscribe-with-qos --help'\)\n$/);
 });
 
 test('no broker listening: one line naming the URL and the fix, exit 2, no retry loop', async () => {
