@@ -239,3 +239,32 @@ test('the README table "From mosquitto_pub / mosquitto_sub": every row, and only
     }
   }
 });
+
+const BAD_MOSQUITTO: [string, (argv: string[], env: NodeJS.ProcessEnv) => unknown, string[], RegExp][] = [
+  ['two payloads', parsePublish, ['-m', 'x', '-n'], /^--message and --empty: give one payload \(-m, -f, -s, -l or -n\)$/],
+  ['-l with --repeat', parsePublish, ['-l', '--repeat', '3'], /^--repeat does not go with -l\/--lines/],
+  ['--repeat-delay with --interval', parsePublish, ['--repeat-delay', '1', '--interval', '10'], /^--repeat-delay is --interval in seconds: give one of them$/],
+  ['-c with --clean', parseSubscribe, ['-c', '--clean'], /^-c\/--persistent keeps the session and --clean drops it: give one$/],
+  ['--json with --log stdout', parseSubscribe, ['--json', '--log', 'stdout'], /^--json puts the messages on stdout/],
+  ['--will-payload alone', parsePublish, ['--will-payload', 'x'], /^--will-payload needs --will-topic$/],
+  ['--will-qos 3', parsePublish, ['--will-topic', 'w', '--will-qos', '3'], /^--will-qos must be 0, 1 or 2, got '3'$/],
+  ['--will-topic with a wildcard', parseSubscribe, ['--will-topic', 'a/#'], /^--will-topic 'a\/#': a publish topic cannot contain/],
+  ['MQTT 3.1', parsePublish, ['-V', 'mqttv31'], /^--protocol 'mqttv31': MQTT 3.1 is not supported; use 3.1.1 or 5$/],
+  ['-h host:port', parsePublish, ['-h', 'localhost:1884'], /^--host 'localhost:1884' takes a host name or address; a URL or host:port goes in --broker$/],
+  ['-p with --broker', parsePublish, ['-p', '1884', '-b', 'localhost'], /^--broker and --port both name the broker/],
+  ['-p 0', parsePublish, ['-p', '0'], /^--port must be a whole number of at least 1, got '0'$/],
+  ['a topic filter twice on publish', parsePublish, ['-t', 'a', '-t', 'b'], /^--topic was given 2 times; give it once$/],
+  ['a bad second filter', parseSubscribe, ['-t', 'a', '-t', 'b/#/c'], /^--topic 'b\/#\/c'/],
+];
+
+for (const [name, parse, argv, message] of BAD_MOSQUITTO) {
+  test(`mosquitto flags: ${name} is one usage error`, () => {
+    assert.throws(() => parse(argv, {}), (e: unknown) => e instanceof UsageError && message.test(e.message));
+  });
+}
+
+test('-h [::1] and -h ::1 are the IPv6 loopback; -x -1 never expires; -V accepts mosquitto\'s spellings', () => {
+  assert.equal(run(parsePublish, ['-h', '::1', '-p', '1884']).connection.url, 'mqtt://[::1]:1884');
+  assert.equal(run(parsePublish, ['-h', '[::1]']).connection.url, 'mqtt://[::1]:1883');
+  for (const [v, want] of [['mqttv5', 5], ['5', 5], ['mqttv311', 4], ['311', 4], ['3.1.1', 4], ['MQTTV5', 5]] as const) assert.equal(run(parsePublish, ['-V', v]).connection.protocol, want, v);
+});
