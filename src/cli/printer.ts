@@ -64,9 +64,9 @@ export function makePrinter(output: OutputOptions, streams: Streams = { out: pro
  * --trace on publish-with-qos / subscribe-with-qos: the printer also writes each
  * packet to the trace file. `close` must run when the tool is done.
  */
-export function tracedPrinter(printer: Printer, file: TraceFile | undefined, leg: Leg, protocol: ProtocolVersion): { printer: Printer; close(): void } {
+export function tracedPrinter(printer: Printer, file: TraceFile | undefined, leg: Leg, protocol: ProtocolVersion, stdout?: NodeJS.WritableStream): { printer: Printer; close(): void } {
   if (file === undefined) return { printer, close: () => undefined };
-  const trace = traceWriter(openOutputFile(file.flag, file.path));
+  const trace = traceWriter(openOutputFile(file.flag, file.path, stdout));
   const context: TraceContext = { leg, seenBy: leg, protocol, start: performance.now() };
   return {
     printer: {

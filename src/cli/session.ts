@@ -9,6 +9,7 @@ import type { Leg, PacketEvent } from '../mqtt/packet-event';
 import { describeResumed } from './notes';
 import type { CommonOptions } from './options';
 import { makePrinter, tracedPrinter, type Printer } from './printer';
+import { takesStdout } from './output-file';
 import { publicBrokerNote } from './options/broker-url';
 import { interrupted, isSignal, SIGNAL_EXIT } from './signals';
 
@@ -75,7 +76,9 @@ export interface Tool {
 export async function runTool(options: CommonOptions, role: Leg, build: (printer: Printer) => Tool, io: Io = processIo()): Promise<number> {
   const publicNote = publicBrokerNote(options.connection.url);
   if (publicNote) io.err.write(`${publicNote}\n`);
-  const traced = tracedPrinter(makePrinter(options.output, io), options.output.trace, role, options.connection.protocol);
+  // `--trace -`: stdout carries the trace alone; packet lines, notes and payloads go to stderr.
+  const shown = takesStdout(options.output.trace?.path) ? { ...io, out: io.err } : io;
+  const traced = tracedPrinter(makePrinter(options.output, shown), options.output.trace, role, options.connection.protocol, io.out);
   const { printer } = traced;
   const tool = build(printer);
   const fault = options.fault ? await faultLink().startFaultLink(options.connection, options.fault, printer.note) : undefined;

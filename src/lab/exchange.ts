@@ -31,6 +31,8 @@ export interface ExchangeOptions {
   ackTimeoutMs: number;
   /** A protocol error in the words the tools print (with the flag that changes the wait); its own message when left out. */
   words?: (error: MqttError) => string;
+  /** false: both clients connect with clean=0 (persistent sessions); true when left out. A publisher behind --fault is always clean=0. */
+  clean?: boolean;
 }
 
 /** MQTT.js handed a message to the subscriber's application. */
@@ -82,7 +84,7 @@ export async function runExchange(options: ExchangeOptions, onEvent: (event: Lan
     events.push(event);
     onEvent(event);
   };
-  const base = { ...options.connection, url: options.url, clean: true, protocol: options.protocol ?? 4, connectTimeoutMs: options.ackTimeoutMs };
+  const base = { ...options.connection, url: options.url, clean: options.clean ?? true, protocol: options.protocol ?? 4, connectTimeoutMs: options.ackTimeoutMs };
   const bound = options.ackTimeoutMs;
   const words = options.words ?? ((error: MqttError) => error.message);
 

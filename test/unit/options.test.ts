@@ -204,7 +204,7 @@ const TABLE_CHECKS: Record<string, Check> = {
   '`--insecure`': (p) => assert.deepEqual([pubOf(p).connection.url, pubOf(p).connection.tls?.verify], ['mqtts://localhost:8883', false]),
   '`-L URL`': (p) => assert.equal(pubOf(p).connection.url, 'mqtt://localhost:1884'),
   '`-A`, `-D`, `-E`, `-I`, `-M`, `-N`, `-R`, `-T`, `-U`, `--quiet`, `--unix`, `--proxy`, `--psk`, `--capath`': unknown(/^Unknown argument: R: mosquitto_sub -R skips retained messages: not supported here/),
-  'the other tool\'s flag': unknown(/^Unknown argument: l: that is publish-with-qos's \(one message per stdin line\)$/),
+  'the other tool\'s flag': unknown(/^Unknown argument: l: a flag of the publisher \(one message per stdin line\), not of this tool$/),
 };
 
 function tableRows(): { key: string; example: string }[] {
@@ -246,6 +246,7 @@ const BAD_MOSQUITTO: [string, (argv: string[], env: NodeJS.ProcessEnv) => unknow
   ['--repeat-delay with --interval', parsePublish, ['--repeat-delay', '1', '--interval', '10'], /^--repeat-delay is --interval in seconds: give one of them$/],
   ['-c with --clean', parseSubscribe, ['-c', '--clean'], /^-c\/--persistent keeps the session and --clean drops it: give one$/],
   ['--json with --log stdout', parseSubscribe, ['--json', '--log', 'stdout'], /^--json puts the messages on stdout/],
+  ['--json with --trace -', parseSubscribe, ['--json', '--trace', '-'], /^--json and --trace - both write to stdout: give --trace a file name$/],
   ['--will-payload alone', parsePublish, ['--will-payload', 'x'], /^--will-payload needs --will-topic$/],
   ['--will-qos 3', parsePublish, ['--will-topic', 'w', '--will-qos', '3'], /^--will-qos must be 0, 1 or 2, got '3'$/],
   ['--will-topic with a wildcard', parseSubscribe, ['--will-topic', 'a/#'], /^--will-topic 'a\/#': a publish topic cannot contain/],

@@ -2,7 +2,6 @@
 // used to take, that means something else (or nothing) here. A refused
 // command line gets one line saying what to type now, not just "Unknown argument".
 import { UsageError } from '../errors';
-import { COMMANDS } from './parse';
 
 type Role = 'publish' | 'subscribe';
 
@@ -64,7 +63,7 @@ export function withHabits(role: Role, argv: string[], parse: () => Record<strin
     const unknown = /^Unknown arguments?: ([^,]+)/.exec(error.message)?.[1];
     if (unknown === undefined) throw error;
     const other: Role = role === 'publish' ? 'subscribe' : 'publish';
-    const why = MOSQUITTO_ONLY[unknown] ?? (ONLY[other][unknown] && `that is ${COMMANDS[other]}'s (${ONLY[other][unknown]})`);
+    const why = MOSQUITTO_ONLY[unknown] ?? (ONLY[other][unknown] && `a flag of the ${other === 'publish' ? 'publisher' : 'subscriber'} (${ONLY[other][unknown]}), not of this tool`);
     if (why) throw new UsageError(`Unknown argument: ${unknown}: ${why}`);
     throw error;
   }

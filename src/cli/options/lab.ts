@@ -3,6 +3,7 @@ import { LAB_ACK_TIMEOUT_MS } from '../../lab/pairs';
 import type { LabRunOptions } from '../../lab/run-lab';
 import { UsageError } from '../errors';
 import { explain } from '../explain';
+import { BROKER_OR_ENGINE } from './faults';
 import { brokerUrl } from './broker-url';
 import { MAX_PACKET_BYTES } from './input';
 import { DEFAULT_MESSAGE } from './pair';
@@ -40,12 +41,14 @@ export function parseLab(argv: string[], env: NodeJS.ProcessEnv = process.env): 
         .option('sub', { type: 'string', default: ALL_LEVELS, describe: 'subscription QoS levels to run, e.g. 1 or 0,2' })
         .option('topic', { alias: 't', type: 'string', default: DEFAULT_LAB_TOPIC, describe: 'topic prefix: each pair uses <topic>/pub<P>-sub<S>' })
         .option('message', { alias: 'm', type: 'string', default: DEFAULT_MESSAGE, describe: 'payload to publish' })
-        .option('mermaid', { type: 'string', describe: 'also write a Mermaid sequenceDiagram per pair to FILE (Markdown)' }),
+        .option('mermaid', { type: 'string', describe: 'also write a Mermaid sequenceDiagram per pair to FILE (Markdown); FILE - is stdout, the other lines then go to stderr' })
+        .option('web', { type: 'boolean', default: false, describe: 'the same lab in a browser: serve a page on loopback (its own flags: npm run web -- --help)' })
+        .option('session', { type: 'string', choices: ['clean', 'persistent'], default: 'clean', describe: 'clean: both clients connect with clean=1; persistent: clean=0, the broker keeps their sessions (a --fault publisher is always clean=0)' }),
   );
   if (!raw) return { kind: 'shown' };
   const broker = single(raw, 'broker');
   const engine = engineFlag(raw, 'aedes');
-  if (broker !== undefined && single(raw, 'engine') !== undefined) throw new UsageError('--engine and --broker exclude each other: --engine starts a broker, --broker names a running one');
+  if (broker !== undefined && single(raw, 'engine') !== undefined) throw new UsageError(BROKER_OR_ENGINE);
   const protocol = protocolFlag(raw);
   if (protocol === 5 && broker === undefined && engine === 'aedes') throw new UsageError('--protocol 5 needs --engine mosquitto or --broker: the embedded aedes broker speaks MQTT 3.1.1 only');
   const topic = topicFlag(raw, DEFAULT_LAB_TOPIC);
@@ -74,7 +77,8 @@ export function parseLab(argv: string[], env: NodeJS.ProcessEnv = process.env): 
         topic,
         message,
         ...(fault ? { fault } : {}),
-        words: explain,
+        ...(defaulted(raw, 'session') === 'persistent' ? { clean: false } : {}),
+        words: (error) => explain(error, COMMANDS.lab),
       },
       trace: traceFlag(raw),
       mermaid: filePath(raw, 'mermaid'),

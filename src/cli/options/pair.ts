@@ -88,7 +88,7 @@ function sharedOptions(y: Argv): Argv {
 
 /** --trace FILE, without the tools' old --json FILE spelling (on subscribe --json is now the message format). */
 function traceOption(y: Argv): Argv {
-  return y.option('trace', { type: 'string', describe: 'also write every packet to FILE as JSON lines (one object per packet; never a password)' });
+  return y.option('trace', { type: 'string', describe: 'also write every packet to FILE as JSON lines (one object per packet; never a password); FILE - is stdout, the other lines then go to stderr' });
 }
 
 function publishOptions(y: Argv): Argv {
@@ -174,6 +174,7 @@ export function parseSubscribe(argv: string[], env = process.env): Parsed<Subscr
   const timeoutMs = timeout === undefined ? undefined : seconds('timeout', timeout) * 1000;
   const json = Boolean(raw.json);
   if (json && argv.some((a) => /^--log(=|$)/.test(a)) && raw.log === 'stdout') throw new UsageError('--json puts the messages on stdout, so packet lines go to stderr: --log stdout does not go with it');
+  if (json && common.output.trace?.path === '-') throw new UsageError('--json and --trace - both write to stdout: give --trace a file name');
   return {
     kind: 'run',
     options: {

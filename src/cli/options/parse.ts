@@ -6,6 +6,7 @@ import { parseQos, type QoS } from '../../mqtt/qos';
 import { topicNameProblem } from '../../mqtt/topic';
 import { CUT_POINTS, FAULT_SYNTAX, parseFault, type CutPoint, type FaultSpec } from '../../wire/fault';
 import { UsageError } from '../errors';
+import { declareFlags, shownName } from '../explain';
 import { maskUserinfo } from './broker-url';
 
 /** How each command is invoked: its --help and its error hints name it so. */
@@ -35,7 +36,7 @@ export function displayOptions(y: Argv): Argv {
 /** --trace FILE: the packet trace as JSON lines; the pair, the lab and the bench share the format. */
 export function traceOption(y: Argv): Argv {
   return y
-    .option('trace', { type: 'string', describe: 'also write every packet to FILE as JSON lines (one object per packet; never a password)' })
+    .option('trace', { type: 'string', describe: 'also write every packet to FILE as JSON lines (one object per packet; never a password); FILE - is stdout, the other lines then go to stderr' })
     .option('json', { type: 'string', describe: 'the old spelling of --trace FILE (still works)' });
 }
 
@@ -64,7 +65,7 @@ export function traceFlag(raw: Record<string, unknown>): TraceFile | undefined {
  */
 export function parseRaw(tool: string, about: string, argv: string[], build: (y: Argv) => Argv): Record<string, unknown> | null {
   const y = yargs()
-    .scriptName(tool)
+    .scriptName(shownName(tool))
     .usage(`$0 [options]\n\n${about}`)
     // No camelCase twins: an unknown flag is named once, as typed.
     .parserConfiguration({ 'parse-numbers': false, 'parse-positional-numbers': false, 'camel-case-expansion': false })
@@ -83,6 +84,7 @@ export function parseRaw(tool: string, about: string, argv: string[], build: (y:
   // -h is help, unless the command has its own -h (the tools' --host, as mosquitto's clients spell it).
   if (!flagsOf(built).canonical.has('h')) built.alias('help', 'h');
   const flags = flagsOf(built);
+  declareFlags(tool, [...flags.strings, ...flags.booleans]);
   // A value flag with nothing after it (`--qos` at the end) is an error, not a silent default.
   built.requiresArg(flags.strings);
   const raw = built.parseSync(valuesAsValues(argv, flags)) as Record<string, unknown>;
