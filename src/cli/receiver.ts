@@ -95,7 +95,7 @@ const CLOSED = Symbol('closed');
  * --json: one message as one line of JSON. The payload is its text when the
  * bytes are UTF-8, else base64 (and "encoding" says so); `time` is when it arrived.
  */
-export function messageJson(d: Delivery, at = new Date()): string {
+function messageJson(d: Delivery, at = new Date()): string {
   const text = d.payload.toString('utf8');
   const utf8 = Buffer.from(text, 'utf8').equals(d.payload);
   const record = { topic: d.topic, qos: d.qos, retain: d.retain, payload: utf8 ? text : d.payload.toString('base64'), ...(!utf8 && { encoding: 'base64' }), time: at.toISOString() };

@@ -15,7 +15,7 @@ export type ConnectionGroup = 'credentials' | 'tls' | 'keepalive' | 'will';
 
 export const ALL_GROUPS: readonly ConnectionGroup[] = ['credentials', 'tls', 'keepalive'];
 
-export const DEFAULT_KEEPALIVE_S = 60;
+const DEFAULT_KEEPALIVE_S = 60;
 
 /** Adds the groups' flags. */
 export function connectionOptions(y: Argv, groups: readonly ConnectionGroup[] = ALL_GROUPS): Argv {

@@ -1,5 +1,6 @@
 // publish-with-qos and subscribe-with-qos: the options they share, defined
 // once, and what each adds. A flag of the other tool is an unknown option.
+import { isIP } from 'node:net';
 import type { Argv } from 'yargs';
 import type { QoS } from '../../mqtt/qos';
 import { topicFilterProblem, topicNameProblem } from '../../mqtt/topic';
@@ -8,7 +9,6 @@ import { machineTag } from './client-id';
 import { ALL_GROUPS, connectionOptions, connectionSettings, protocolFlag, protocolOption } from './connection';
 import type { FaultSpec } from '../../wire/fault';
 import { UsageError } from '../errors';
-import { isIP } from 'node:net';
 import { brokerUrl, DEFAULT_BROKER, hostProblem, isPublicBrokerHost, PUBLIC_NAMES, urlHost } from './broker-url';
 import { ackPackets, COMMANDS, defaulted, display, displayOptions, faultOption, filePath, integer, milliseconds, mqttString, parseRaw, printable, qosFlag, seconds, single, validateFault, type Display, type Parsed, type TraceFile } from './parse';
 import { MAX_PACKET_BYTES, readBounded } from './input';
@@ -16,7 +16,6 @@ import { withHabits } from './habits';
 import { DEFAULT_ACK_TIMEOUT_MS, type PublishJob } from '../../mqtt/publisher';
 
 export type Role = 'publish' | 'subscribe';
-
 
 export const TOOL_NAMES: Record<Role, string> = { publish: COMMANDS.publish, subscribe: COMMANDS.subscribe };
 
@@ -129,9 +128,8 @@ export function parsePublish(argv: string[], env = process.env): Parsed<PublishO
   const limit = maxPayload(common.topics[0]!, common.qos, common.connection.protocol);
   const why = `an MQTT packet holds at most ${MAX_PACKET_BYTES} bytes, which leaves ${limit} for a payload with this topic and QoS`;
   const source = payloadSource(raw, limit, why);
-  const lines = source.kind === 'lines';
   const repeat = single(raw, 'repeat');
-  if (lines && argv.some((a) => /^--(repeat|count)(=|$)/.test(a))) throw new UsageError('--repeat does not go with -l/--lines: each line of stdin is one message');
+  if (source.kind === 'lines' && argv.some((a) => /^--(repeat|count)(=|$)/.test(a))) throw new UsageError('--repeat does not go with -l/--lines: each line of stdin is one message');
   const delay = single(raw, 'repeat-delay');
   if (delay !== undefined && argv.some((a) => /^--interval(=|$)/.test(a))) throw new UsageError('--repeat-delay is --interval in seconds: give one of them');
   const { topics, ...rest } = common;
@@ -142,7 +140,8 @@ export function parsePublish(argv: string[], env = process.env): Parsed<PublishO
       topic: topics[0]!,
       source,
       count: integer(argv.some((a) => /^--count(=|$)/.test(a)) ? 'count' : 'repeat', repeat ?? DEFAULT_COUNT, 1),
-      interval: delay === undefined ? milliseconds('interval', defaulted(raw, 'interval'), 0) : Math.round(seconds('repeat-delay', delay) * 1000),
+      // mosquitto's --repeat-delay 0 (its default) is no gap, as --interval 0.
+      interval: delay === undefined ? milliseconds('interval', defaulted(raw, 'interval'), 0) : delay.trim() === '0' ? 0 : Math.round(seconds('repeat-delay', delay) * 1000),
       retain: Boolean(raw.retain),
     },
   };
