@@ -444,3 +444,21 @@ test('a value starting with - after a short flag never prints the help and exits
   assertOneError(outcome, EXIT.usage, /--host '0\.0\.0\.0' listens on every interface/);
   assert.doesNotMatch(outcome.stdout, /Options:/);
 });
+
+// --- The mosquitto flags: -h, -p, the Will, stdin lines: bounded, and one line each ---
+
+for (const [argv, words] of [
+  [['-h', ''], /^Error: --host is empty: give a host name or address/],
+  [['-h', 'bad host'], /^Error: --host: host 'bad host' contains a space/],
+  [['-h', 'mqtt://localhost'], /^Error: --host 'mqtt:\/\/localhost' takes a host name or address; a URL or host:port goes in --broker/],
+  [['-h', 'u@localhost'], /^Error: --host 'u@localhost' takes a host name or address/],
+  [['-p', '70000'], /^Error: --port must be 1 to 65535, got '70000'/],
+  [['-p', '1e3'], /^Error: --port must be a whole number of at least 1, got '1e3'/],
+  [['--will-topic', 'w', '--will-payload', 'x'.repeat(65_536)], /^Error: --will-payload is 65536 bytes; CONNECT holds at most 65535/],
+  [['--will-topic', 'w'.repeat(65_536)], /^Error: --will-topic '.*': a topic is at most 65535 bytes, this one is 65536/],
+  [['--will-topic', 'w/+'], /^Error: --will-topic 'w\/\+': a publish topic cannot contain the wildcards/],
+] as const) {
+  test(`publish ${argv.map((a) => (a.length > 20 ? `${a.slice(0, 8)}…` : a)).join(' ')}: one line, exit 1, nothing dialled`, async () => {
+    assertOneError(await run('publish', [...argv]), EXIT.usage, words);
+  });
+}

@@ -6,7 +6,7 @@ import type { Argv } from 'yargs';
 import type { ConnectionSettings, ProtocolVersion, TlsOptions } from '../../mqtt/connection';
 import { UsageError } from '../errors';
 import { readCa, readClientIdentity } from './input';
-import { defaulted, integer, mqttString, printable, single } from './parse';
+import { defaulted, integer, MAX_STRING_BYTES, mqttString, printable, single } from './parse';
 import { parseQos } from '../../mqtt/qos';
 import { topicNameProblem } from '../../mqtt/topic';
 
@@ -93,6 +93,8 @@ function will(raw: Record<string, unknown>): Pick<ConnectionSettings, 'will'> {
   }
   const problem = topicNameProblem(topic);
   if (problem) throw new UsageError(`--will-topic '${printable(topic)}': ${problem}`);
+  // CONNECT carries the Will's payload with a two-byte length, like a string.
+  if (payload !== undefined && Buffer.byteLength(payload) > MAX_STRING_BYTES) throw new UsageError(`--will-payload is ${Buffer.byteLength(payload)} bytes; CONNECT holds at most ${MAX_STRING_BYTES}`);
   const qos = qosText === undefined ? 0 : parseQos(qosText);
   if (qos === null) throw new UsageError(`--will-qos must be 0, 1 or 2, got '${printable(qosText ?? '')}'`);
   return { will: { topic, payload: Buffer.from(payload ?? ''), qos, retain: Boolean(raw['will-retain']) } };
