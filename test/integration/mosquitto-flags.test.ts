@@ -10,7 +10,7 @@ import { test } from 'node:test';
 import { EXIT } from '../../src/cli/errors';
 import type { Io } from '../../src/cli/io';
 import { settle } from '../../src/cli/main';
-import { inputLines } from '../../src/cli/options/input';
+import { inputLines, readInput } from '../../src/cli/options/input';
 import type { BrokerPacketEvent } from '../../src/mqtt/packet-event';
 import { main as publish } from '../../src/publish';
 import { main as subscribe } from '../../src/subscribe';
@@ -127,6 +127,11 @@ test('-l: a stdin line longer than a PUBLISH can hold is one error, found before
   const lines = inputLines(Readable.from([Buffer.from('ok\n'), Buffer.alloc(6, 0x61), Buffer.alloc(6, 0x61)]), 10, 'why');
   assert.deepEqual((await lines.next()).value, Buffer.from('ok'));
   await assert.rejects(lines.next(), /^UsageError: --lines: line 2 of stdin is more than 10 bytes: why$/);
+});
+
+test('-s: stdin longer than a PUBLISH can hold is one error, found before it is all in memory', async () => {
+  assert.deepEqual(await readInput(Readable.from([Buffer.from('abcd')]), '--stdin', 4, 'why'), Buffer.from('abcd'));
+  await assert.rejects(readInput(Readable.from([Buffer.from('abc'), Buffer.from('de'), Buffer.alloc(1e6)]), '--stdin', 4, 'why'), /^UsageError: --stdin: stdin holds more than 4 bytes: why$/);
 });
 
 test('-l with stdin still open: Ctrl-C ends it at once (exit 130), stdin does not hold the process', async (t) => {
