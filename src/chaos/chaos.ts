@@ -225,7 +225,7 @@ function publishQos(pub: Connection, topic: string, qos: QoS, options: ChaosOpti
  * Resolves when `complete()` holds, or when nothing has arrived for `quietMs`
  * after settled() was called: "nothing more is coming" has no event to await.
  */
-function arrivalWatch(complete: () => boolean): { arrived(): void; settled(quietMs: number): Promise<void>; stop(): void } {
+export function arrivalWatch(complete: () => boolean): { arrived(): void; settled(quietMs: number): Promise<void>; stop(): void } {
   let onArrival: () => void = () => undefined;
   let timer: NodeJS.Timeout | undefined;
   // Once settled (or given up on), later arrivals start no more timers.

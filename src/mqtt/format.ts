@@ -8,7 +8,7 @@ export interface Style {
   color: boolean;
 }
 
-const COLORS = { send: '\x1b[32m', receive: '\x1b[36m', note: '\x1b[33m', dim: '\x1b[2m', reset: '\x1b[0m' };
+const COLORS = { send: '\x1b[32m', receive: '\x1b[36m', note: '\x1b[33m', dim: '\x1b[2m', alarm: '\x1b[31m', reset: '\x1b[0m' };
 export type Tint = keyof Omit<typeof COLORS, 'reset'>;
 
 export function paint(text: string, tint: Tint, color: boolean): string {

@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import { errorLine, UsageError } from '../../src/cli/errors';
 import { startedAsName } from '../../src/cli/explain';
 import { startedAs, settle, type Start } from '../../src/cli/main';
-import { parseBench, parseBroker, parseChaos, parseCompare, parseLab, parseLoad, parsePublish, parseScenario, parseStartup, parseSubscribe } from '../../src/cli/options';
+import { parseBench, parseBroker, parseChaos, parseCompare, parseLab, parseLoad, parseProbe, parsePublish, parseScenario, parseStartup, parseSubscribe } from '../../src/cli/options';
 import { COMMANDS } from '../../src/cli/options/parse';
 import { MqttError, type Remedy } from '../../src/mqtt/errors';
 import { main as publish } from '../../src/publish';
@@ -24,6 +24,7 @@ const PARSERS: Record<Command, (argv: string[]) => unknown> = {
   bench: parseBench,
   compare: parseCompare,
   startup: parseStartup,
+  probe: parseProbe,
 };
 
 const REMEDIES: Remedy[] = ['start-broker', 'check-host', 'trust-ca', 'client-cert', 'tls-port-or-cert', 'older-protocol', 'longer-ack-wait'];

@@ -9,3 +9,4 @@ export * from './bench';
 export * from './load';
 export type { Display, Parsed } from './parse';
 export * from './connection';
+export * from './probe';

@@ -19,6 +19,7 @@ export const COMMANDS = {
   chaos: 'npm run chaos --',
   load: 'npm run load --',
   bench: 'mqtt-qos-bench',
+  probe: 'mqtt-qos-probe',
   compare: 'npm run bench:compare --',
   startup: 'npm run bench:startup --',
 } as const;
