@@ -1,7 +1,7 @@
 // The connection flags, defined once: who we are to the broker (-u/-P), how
-// we trust it (--ca/--cert/--key/--insecure), which MQTT we speak (-V) and how
-// often we ping (-k). The tools, the lab, the bench, chaos and scenario take
-// them from here, each the groups it can honour.
+// we trust it (--ca/--cert/--key/--insecure), which MQTT we speak (-V), how
+// often we ping (-k) and the Will (the tools). The tools, the lab, the bench,
+// chaos and scenario take them from here, each the groups it can honour.
 import type { Argv } from 'yargs';
 import type { ConnectionSettings, ProtocolVersion, TlsOptions } from '../../mqtt/connection';
 import { UsageError } from '../errors';
