@@ -7,7 +7,7 @@ import { BROKER_OR_ENGINE } from './faults';
 import { brokerUrl } from './broker-url';
 import { MAX_PACKET_BYTES } from './input';
 import { DEFAULT_MESSAGE } from './pair';
-import { connectionOptions, connectionSettings, DEFAULT_PROTOCOL, protocolFlag } from './connection';
+import { connectionOptions, connectionSettings, protocolFlag, protocolOption } from './connection';
 import { ackPackets, COMMANDS, defaulted, display, displayOptions, engineFlag, engineOption, faultOption, filePath, parseRaw, MAX_STRING_BYTES, qosList, seconds, single, topicFlag, traceFlag, traceOption, validateFault, type Display, type Parsed, type TraceFile } from './parse';
 
 export interface LabCliOptions extends Omit<LabRunOptions, 'mermaid'> {
@@ -32,11 +32,10 @@ export function parseLab(argv: string[], env: NodeJS.ProcessEnv = process.env): 
     argv,
     (y) =>
       engineOption(
-        faultOption(traceOption(connectionOptions(displayOptions(y))), " of each pair's publisher (the subscriber's connection stays direct)"),
+        faultOption(traceOption(connectionOptions(protocolOption(displayOptions(y), 'MQTT version of both clients: 3.1.1 or 5 (5 needs --engine mosquitto or --broker: aedes speaks 3.1.1 only)'))), " of each pair's publisher (the subscriber's connection stays direct)"),
         'the broker the lab starts on loopback, its packets tapped: aedes (embedded, the default) or mosquitto (behind a tap proxy)',
       )
         .option('broker', { alias: 'b', type: 'string', describe: 'run against this broker (URL or host[:port]) instead of starting one; its lane is then derived from the client legs' })
-        .option('protocol', { alias: 'V', type: 'string', default: DEFAULT_PROTOCOL, describe: 'MQTT version of both clients: 3.1.1 or 5 (5 needs --engine mosquitto or --broker: aedes speaks 3.1.1 only)' })
         .option('ack-timeout', { type: 'string', default: DEFAULT_ACK_TIMEOUT, describe: "seconds to wait for each answer of the broker's (CONNACK, SUBACK, PUBACK, PUBREC, PUBCOMP); a pair whose answer never comes ends there" })
         .option('pub', { type: 'string', default: ALL_LEVELS, describe: 'publish QoS levels to run, e.g. 2 or 1,2' })
         .option('sub', { type: 'string', default: ALL_LEVELS, describe: 'subscription QoS levels to run, e.g. 1 or 0,2' })

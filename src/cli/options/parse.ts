@@ -79,10 +79,11 @@ export function parseRaw(tool: string, about: string, argv: string[], build: (y:
       throw new UsageError(hideSecrets((message ?? error?.message ?? 'invalid command line').replace(/\s*\n\s*/g, ' '), argv));
     })
     .help()
-    .alias('help', 'h')
     .version()
     .wrap(Math.min(100, process.stdout.columns ?? 100));
   const built = build(y);
+  // -h is help, unless the command has its own -h (the tools' --host, as mosquitto's clients spell it).
+  if (!flagsOf(built).canonical.has('h')) built.alias('help', 'h');
   const flags = flagsOf(built);
   declareFlags(tool, [...flags.strings, ...flags.booleans]);
   // A value flag with nothing after it (`--qos` at the end) is an error, not a silent default.
