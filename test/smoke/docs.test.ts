@@ -16,7 +16,7 @@ import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
+import { PassThrough, Readable } from 'node:stream';
 import { test, type TestContext } from 'node:test';
 import type { Io } from '../../src/cli/io';
 import { settle } from '../../src/cli/main';
@@ -34,7 +34,7 @@ import { main as load } from '../../src/bin/load';
 import { main as probe } from '../../src/bin/probe';
 import { testBroker } from '../support/broker';
 import { ROOT, runCli } from '../support/cli';
-import { compare, needsShell, readBlocks, repasted, writeRepastes, type Block, type Step } from '../support/docs';
+import { compare, needsShell, pipeline, quietStderr, readBlocks, repasted, writeRepastes, type Block, type Step } from '../support/docs';
 import { HOSTILE, hostileBroker } from '../support/hostile-broker';
 import { HAVE_MOSQUITTO, testMosquitto } from '../support/mosquitto';
 
@@ -73,7 +73,8 @@ function entryOf(words: string[]): { entry: string; args: string[]; typed: strin
   if (w[0] !== 'npm') return null;
   const rest: string[] = w[1] === 'start' ? ['lab', ...w.slice(2)] : w[1] === 'run' ? w.slice(2) : [];
   if (rest[0] === '-s' || rest[0] === '--silent') rest.shift();
-  const [script, ...args] = rest;
+  const [name, ...args] = rest;
+  const script = name === 'start' ? 'lab' : name;
   if (args[0] === '--') args.shift();
   const typed = script === 'lab' ? 'npm start --' : `npm run ${script} --`;
   return script && (MAINS[script] || script === 'broker') ? { entry: script, args, typed } : null;
@@ -86,9 +87,14 @@ function words(command: string, cwd: string): string[] {
   return r.stdout.split('\0').slice(0, -1);
 }
 
-/** Points --broker/-b at url; adds it where `add` and the command has none. */
+/** Points --broker/-b (or mosquitto's -p/--port) at url; adds --broker where `add` and the command names no broker. */
 function withBroker(args: string[], url: string, add: boolean): string[] {
   const out = [...args];
+  const port = out.findIndex((a) => a === '-p' || a === '--port');
+  if (port >= 0 && add) {
+    out[port + 1] = new URL(url).port;
+    return out;
+  }
   const at = out.findIndex((a) => a === '--broker' || a === '-b');
   if (at >= 0) out[at + 1] = url;
   else {
@@ -126,18 +132,49 @@ function collector(): { add(chunk: Buffer | string): void; text(): string; print
   };
 }
 
-function inProcess(entry: string, args: string[], typed: string): Job {
+/** How an in-process command sits in a pipeline: what its stdin is, where its stdout goes, whether stderr is dropped. */
+interface Plumbing {
+  stdin: Buffer;
+  /** A shell command its stdout is piped into (`| head -2`): what that prints is the output. */
+  into?: ChildProcess;
+  quiet: boolean;
+}
+
+function inProcess(entry: string, args: string[], typed: string, plumbing: Plumbing = { stdin: Buffer.alloc(0), quiet: false }): Job {
   const { name, main } = MAINS[entry]!;
   startedAsName(name, typed);
-  const stream = new PassThrough();
+  const [out, err] = [new PassThrough(), new PassThrough()];
   const seen = collector();
-  stream.on('data', seen.add);
-  const io: Io = { out: stream, err: stream, env: { ...process.env, NO_COLOR: '1' } };
-  const done = settle(name, (a) => main(a, io), args, (line) => stream.write(line)).then(async (code) => {
+  // What a `2>/dev/null` drops still tells the test when a job is ready.
+  const readiness = collector();
+  out.on('data', readiness.add);
+  err.on('data', readiness.add);
+  if (!plumbing.quiet) err.on('data', seen.add);
+  const into = plumbing.into;
+  // Listened for now: `head` may be gone before the command ends.
+  const intoClosed = into && once(into, 'close');
+  if (into) {
+    into.stdin!.on('error', () => undefined); // `head` may leave before the command stops writing
+    out.pipe(into.stdin!);
+    for (const s of [into.stdout!, into.stderr!]) s.on('data', seen.add);
+  } else out.on('data', seen.add);
+  const io: Io = { out, err, env: { ...process.env, NO_COLOR: '1' }, in: Readable.from([plumbing.stdin]) };
+  const done = settle(name, (a) => main(a, io), args, (line) => err.write(line)).then(async (code) => {
     await new Promise<void>((resolve) => setImmediate(resolve));
-    return { code, output: seen.text() };
+    if (!intoClosed) return { code, output: seen.text() };
+    out.end();
+    // A pipeline's exit code is its last command's.
+    const [last] = (await intoClosed) as [number];
+    return { code: last, output: seen.text() };
   });
-  return { done, output: seen.text, printed: seen.printed };
+  return { done, output: seen.text, printed: readiness.printed };
+}
+
+/** Runs the shell parts before ours to completion and returns what they printed: our command's stdin. */
+function shellOutput(command: string, cwd: string): Buffer {
+  const r = spawnSync('bash', ['-c', command], { cwd });
+  assert.equal(r.status, 0, `${command}: ${r.stderr}`);
+  return r.stdout;
 }
 
 function spawned(child: ChildProcess, group: boolean): Job {
@@ -217,6 +254,7 @@ async function runBlock(t: TestContext, block: Block, cwd: string): Promise<void
   const freeForLiteral = literal ? await freePort() : undefined;
   const unordered = block.options.has('unordered');
   const background: { step: Step; job: Job }[] = [];
+  const signalled = new Set<Job>();
   t.after(() => {
     for (const { job } of background) job.signal?.('SIGTERM');
   });
@@ -243,18 +281,28 @@ async function runBlock(t: TestContext, block: Block, cwd: string): Promise<void
       // The in-process jobs end on their own (--count): they finish before the broker they talk to stops.
       await Promise.all(background.filter((b) => !b.job.signal).map((b) => within(b.job.done, STEP_MS)));
       job.signal(`SIG${kill[1] ?? 'TERM'}` as NodeJS.Signals);
+      signalled.add(job);
       continue;
     }
-    const parsed = needsShell(command) ? null : entryOf(words(command, cwd));
+    // In a pipeline, the one part that is a command of ours runs in-process; the parts around it run in bash.
+    const parts = pipeline(command).map(quietStderr);
+    const ours = parts.findIndex(({ part }) => !needsShell(part) && entryOf(words(part, cwd)) !== null);
+    const parsed = ours < 0 ? null : entryOf(words(parts[ours]!.part, cwd));
+    const before = parts.slice(0, Math.max(ours, 0)).map((p) => p.part).join(' | ');
+    const after = parts.slice(ours + 1).map((p) => p.part).join(' | ');
     let job: Job;
-    if (!parsed) job = shell(command, cwd);
+    if (!parsed || (parsed.entry === 'broker' && parts.length > 1)) job = shell(command, cwd);
     else if (parsed.entry === 'broker') {
       const args = broker.port ? withPort(parsed.args, broker.port) : parsed.args;
       // What npm tells the script it runs, so the broker's hints say `npm run broker --` as a user's would.
       const env = { npm_command: 'run-script', npm_lifecycle_event: 'broker', npm_lifecycle_script: 'node --import tsx src/bin/broker.ts' };
       const run = runCli('broker', args, { t, env });
       job = spawned(run.child, false);
-    } else job = inProcess(parsed.entry, broker.url ? withBroker(parsed.args, broker.url, parsed.entry === 'publish' || parsed.entry === 'subscribe') : parsed.args, parsed.typed);
+    } else {
+      const into = after ? spawn('bash', ['-c', `exec 2>&1; ${after}`], { cwd, stdio: ['pipe', 'pipe', 'pipe'] }) : undefined;
+      const plumbing = { stdin: before ? shellOutput(before, cwd) : Buffer.alloc(0), into, quiet: parts[ours]!.quiet };
+      job = inProcess(parsed.entry, broker.url ? withBroker(parsed.args, broker.url, parsed.entry === 'publish' || parsed.entry === 'subscribe') : parsed.args, parsed.typed, plumbing);
+    }
     if (step.background) {
       background.push({ step, job });
       const ready = parsed?.entry === 'broker' ? /listening on/ : parsed?.entry === 'subscribe' ? /^subscribed to /m : null;
@@ -267,7 +315,8 @@ async function runBlock(t: TestContext, block: Block, cwd: string): Promise<void
     check(step, ran, true);
   }
   // What runs until stopped (a broker) is stopped now, as closing its terminal would; the rest ends by itself.
-  for (const { job } of background) job.signal?.('SIGTERM');
+  // A job the block signalled already is left to finish: a second signal would make it quit at once.
+  for (const { job } of background) if (!signalled.has(job)) job.signal?.('SIGTERM');
   for (const { step, job } of background) {
     const ran = await within(job.done, STEP_MS);
     assert.ok(ran, `${block.file}:${block.line} $ ${step.command} &: did not end\n${job.output()}`);

@@ -108,7 +108,27 @@ export function stripComment(command: string): string {
   return command;
 }
 
-/** Whether a command needs a shell (pipes, redirections, several commands). */
+/** The parts of a pipeline (`a | b`), split outside quotes; one part when there is no pipe. */
+export function pipeline(command: string): string[] {
+  const parts: string[] = [];
+  let [quote, start] = [null as string | null, 0];
+  for (let i = 0; i < command.length; i++) {
+    const c = command[i]!;
+    if (quote) {
+      if (c === quote) quote = null;
+    } else if (c === "'" || c === '"') quote = c;
+    else if (c === '|' && command[i + 1] !== '|' && command[i - 1] !== '|') parts.push(command.slice(start, i).trim()), (start = i + 1);
+  }
+  return [...parts, command.slice(start).trim()];
+}
+
+/** One part of a pipeline with a trailing `2>/dev/null` taken off, and whether it was there. */
+export function quietStderr(part: string): { part: string; quiet: boolean } {
+  const quiet = /\s2>\/dev\/null$/.test(part);
+  return { part: quiet ? part.replace(/\s2>\/dev\/null$/, '') : part, quiet };
+}
+
+/** Whether a command needs a shell: redirections, several commands, a background job of its own. */
 export function needsShell(command: string): boolean {
   let quote: string | null = null;
   for (const c of command) {
@@ -122,7 +142,7 @@ export function needsShell(command: string): boolean {
 
 /**
  * A line's shape: what stays the same from run to run. Ports, packet ids, the
- * machine's client-id suffix, times and other decimals, and the width of the
+ * machine's client-id suffix (the lab's run number), times, dates and other decimals, and the width of the
  * lab's arrows (which follows the ids' digits) are taken out; so are runs of spaces.
  */
 export function shape(line: string): string {
@@ -131,6 +151,10 @@ export function shape(line: string): string {
     .replace(/(127\.0\.0\.1|localhost|\[::1\]):\d+/g, '$1:PORT')
     .replace(/\b(id|messageId)(=|":)\d+/g, '$1$2N')
     .replace(/mqtt-qos-lab-(pub|sub)-[0-9a-z]+/g, 'mqtt-qos-lab-$1-ID')
+    // The lab's client ids carry its process id, and a CONNECT's size follows the id's length.
+    .replace(/"bytes":\d+(,"clientId":"qos-lab-)/g, '"bytes":N$1')
+    .replace(/\bqos-lab-\d+-p/g, 'qos-lab-N-p')
+    .replace(/\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z/g, 'TIME')
     .replace(/\d+\.\d+/g, '#')
     .replace(/-{3,}/g, '--')
     .replace(/~{3,}/g, '~~')
