@@ -17,7 +17,7 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
-import { test, type TestContext } from 'node:test';
+import { describe, test, type TestContext } from 'node:test';
 import type { Io } from '../../src/cli/io';
 import { settle } from '../../src/cli/main';
 import { startedAsName } from '../../src/cli/explain';
@@ -357,9 +357,19 @@ test('every block of README.md, lab.md, edges.md and faults.md with $ commands s
   assert.deepEqual(unmarked, [], 'add <!-- runnable --> or <!-- not runnable: why --> before each');
 });
 
-for (const file of DOCS) {
-  for (const block of readBlocks(join(ROOT, file)).blocks) {
-    const skip = skipReason(block);
-    test(`${file}:${block.line} $ ${block.steps[0]?.command ?? ''}`, { skip }, (t) => runBlock(t, block, cwd));
+const blocks = DOCS.flatMap((file) => readBlocks(join(ROOT, file)).blocks.map((block) => ({ file, block })));
+/** Blocks against a misbehaving broker mostly wait out a bound (10 s for the scenario): they write no files, so they run beside the others. */
+const waiting = ({ block }: { block: Block }) => block.options.get('broker')?.startsWith('hostile.') ?? false;
+
+describe('the docs, block by block', { concurrency: 2 }, () => {
+  for (const [name, group] of [
+    ['against a misbehaving broker', blocks.filter(waiting)],
+    ['the others, one at a time (they share one folder)', blocks.filter((b) => !waiting(b))],
+  ] as const) {
+    describe(name, () => {
+      for (const { file, block } of group) {
+        test(`${file}:${block.line} $ ${block.steps[0]?.command ?? ''}`, { skip: skipReason(block) }, (t) => runBlock(t, block, cwd));
+      }
+    });
   }
-}
+});
