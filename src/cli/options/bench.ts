@@ -22,7 +22,7 @@ export function parseBench(argv: string[]): Parsed<BenchOptions> {
       .option('broker', { alias: 'b', type: 'string', describe: 'broker URL or host[:port] (default: an embedded aedes broker on a free loopback port)' })
       .option('qos', { alias: 'q', type: 'string', default: DEFAULT.qos, describe: 'QoS levels to run, comma-separated' })
       .option('count', { alias: 'n', type: 'string', default: DEFAULT.count, describe: 'messages per QoS level' })
-      .option('size', { alias: 's', type: 'string', default: DEFAULT.size, describe: 'payload bytes per message (holds the sequence number)' })
+      .option('size', { type: 'string', default: DEFAULT.size, describe: 'payload bytes per message (holds the sequence number); no -s: mosquitto_pub\'s -s is "message from stdin"' })
       .option('window', { alias: 'w', type: 'string', default: DEFAULT.window, describe: 'most unacknowledged messages in flight (like mosquitto_pub -M); 0 for no limit' })
       .option('idle', { type: 'string', default: DEFAULT.idle, describe: 'seconds with no delivery or ack before a run stops and reports what is missing' })
       .option('topic', { alias: 't', type: 'string', default: DEFAULT_BENCH_TOPIC, describe: 'topic to publish and subscribe on' })
@@ -102,7 +102,7 @@ export function parseCompare(argv: string[]): Parsed<CompareOptions> {
     y
       .option('qos', { alias: 'q', type: 'string', default: DEFAULT.qos, describe: 'QoS levels, comma-separated' })
       .option('count', { alias: 'n', type: 'string', default: DEFAULT.count, describe: 'messages per run' })
-      .option('size', { alias: 's', type: 'string', default: DEFAULT.size, describe: 'payload bytes per message' })
+      .option('size', { type: 'string', default: DEFAULT.size, describe: 'payload bytes per message' })
       .option('window', { alias: 'w', type: 'string', default: DEFAULT.window, describe: 'in-flight window for both clients (mosquitto_pub -M)' })
       .option('rounds', { alias: 'r', type: 'string', default: DEFAULT.rounds, describe: 'runs of each client per QoS, alternating' }),
   );
