@@ -7,7 +7,7 @@
 import type { MqttClient } from 'mqtt';
 import { performance } from 'node:perf_hooks';
 import { MqttError } from '../mqtt/errors';
-import { connect, type Connection, type PacketListener } from '../mqtt/connection';
+import { connect, IGNORE_PACKETS, type Connection, type PacketListener } from '../mqtt/connection';
 import { subscribe } from '../mqtt/subscriber';
 import type { Leg } from '../mqtt/packet-event';
 import type { QoS } from '../mqtt/qos';
@@ -61,10 +61,8 @@ export interface RunProgress {
   received: number;
 }
 
-const NO_PACKETS: PacketListener = () => undefined;
-
 export async function measureLevel(job: RunJob, progress?: (p: RunProgress) => void): Promise<RunSamples> {
-  const onPacket = (client: Leg) => job.onPacket?.(client) ?? NO_PACKETS;
+  const onPacket = (client: Leg) => job.onPacket?.(client) ?? IGNORE_PACKETS;
   const base = { url: job.url, clean: true, protocol: 4 as const };
   const answerMs = job.answerMs ?? LIMITS.answerMs;
   const sub = await connect({ ...base, clientId: `${job.clientId}-sub`, connectTimeoutMs: answerMs }, onPacket('subscriber'));
