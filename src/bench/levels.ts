@@ -9,6 +9,7 @@ import { openTrace } from './trace';
 import type { TraceSink } from '../mqtt/trace';
 import { LIMITS, type Limits } from '../mqtt/wait';
 import type { RunEnd } from './run';
+import { runSweep, type SweepPoint } from './sweep';
 
 /** What a bench runs; cli/options/bench.ts builds it from argv. */
 export interface BenchOptions {
@@ -23,6 +24,8 @@ export interface BenchOptions {
   idle: number;
   topic: string;
   json: boolean;
+  /** Run the sweep (sweep.ts) instead of one run per level; `count` is then deliveries per point. */
+  sweep: boolean;
   /** The subscriber stops reading after this many messages until the publisher is done. */
   stallAfter?: number;
   /** The --trace file, already open: every client packet goes there (what tracing costs). */
@@ -69,6 +72,19 @@ export async function runBench(options: BenchOptions, progress?: (label: string,
     } finally {
       await embedded?.close();
     }
+  }
+}
+
+/** The sweep, on the bench's broker (embedded aedes unless --broker). */
+export async function runSweepBench(options: BenchOptions, onPoint?: (p: SweepPoint) => void, limits: Limits = LIMITS): Promise<{ heading: string; points: SweepPoint[] }> {
+  const embedded = options.broker ? undefined : await start('aedes');
+  try {
+    const url = options.broker ?? embedded!.url;
+    const points = await runSweep({ url, levels: options.levels, deliveries: options.count, idleMs: options.idle * 1000, answerMs: limits.answerMs, topic: options.topic }, onPoint);
+    const broker = embedded ? `${url} (embedded aedes)` : url;
+    return { heading: `bench --sweep: QoS ${options.levels.join(',')}, from window 20, 32 B, 1 pair; about ${options.count} deliveries per point; broker ${broker}`, points };
+  } finally {
+    await embedded?.close();
   }
 }
 

@@ -14,19 +14,20 @@ export const BENCH_TOOL = COMMANDS.bench;
 const DEFAULT_BENCH_TOPIC = 'mqtt-qos-lab/bench';
 
 /** bench:compare hands its values to parseBench, so both share these. */
-const DEFAULT = { qos: '0,1,2', count: '20000', size: '32', window: '20', idle: '5', rounds: '3', runs: '10' };
+const DEFAULT = { qos: '0,1,2', count: '20000', sweepCount: '3000', size: '32', window: '20', idle: '5', rounds: '3', runs: '10' };
 
 export function parseBench(argv: string[]): Parsed<BenchOptions> {
   const raw = parseRaw(BENCH_TOOL, 'Measure what each QoS level costs: throughput, latency and end-to-end loss from a publisher to a subscriber.', argv, (y) =>
     y
       .option('broker', { alias: 'b', type: 'string', describe: 'broker URL or host[:port] (default: an embedded aedes broker on a free loopback port)' })
       .option('qos', { alias: 'q', type: 'string', default: DEFAULT.qos, describe: 'QoS levels to run, comma-separated' })
-      .option('count', { alias: 'n', type: 'string', default: DEFAULT.count, describe: 'messages per QoS level' })
+      .option('count', { alias: 'n', type: 'string', describe: `messages per QoS level (default ${DEFAULT.count}); with --sweep, deliveries per point (default ${DEFAULT.sweepCount})` })
       .option('size', { type: 'string', default: DEFAULT.size, describe: 'payload bytes per message (holds the sequence number); no -s: mosquitto_pub\'s -s is "message from stdin"' })
       .option('window', { alias: 'w', type: 'string', default: DEFAULT.window, describe: 'most unacknowledged messages in flight (like mosquitto_pub -M); 0 for no limit' })
       .option('idle', { type: 'string', default: DEFAULT.idle, describe: 'seconds with no delivery or ack before a run stops and reports what is missing' })
       .option('topic', { alias: 't', type: 'string', default: DEFAULT_BENCH_TOPIC, describe: 'topic to publish and subscribe on' })
       .option('json', { type: 'boolean', default: false, describe: 'print results as JSON' })
+      .option('sweep', { type: 'boolean', default: false, describe: 'grow one thing at a time from window 20, 32 B, 1 pair: the window (1…1000), the payload (32 B…256 KB), publisher/subscriber pairs (1…100), subscribers of one publisher (1…100); msg/s, p50/p99 and RSS for each' })
       .option('stall-after', { type: 'string', describe: 'the subscriber stops reading after this many messages until the publisher is done (shows what a broker drops)' })
       .option('allow-remote', { type: 'boolean', default: false, describe: 'allow a --broker that is not on this machine (the bench floods it; never a public test broker)' })
       .option('trace', { type: 'string', describe: 'write every packet of both clients to this file as JSON lines, the format of --trace on the lab and the tools (measures what tracing costs)' }),
@@ -35,7 +36,8 @@ export function parseBench(argv: string[]): Parsed<BenchOptions> {
   const brokerText = single(raw, 'broker');
   const broker = brokerText === undefined ? undefined : loadTarget(brokerText, Boolean(raw['allow-remote']));
   const levels = qosList('qos', defaulted(raw, 'qos'));
-  const count = runCount(defaulted(raw, 'count'));
+  const sweep = Boolean(raw.sweep);
+  const count = runCount(single(raw, 'count') ?? (sweep ? DEFAULT.sweepCount : DEFAULT.count));
   const size = integer('size', defaulted(raw, 'size'), 1);
   // A payload must fit one PUBLISH packet (topic and packet id take a few bytes of it).
   if (size > MAX_PACKET_BYTES - 65_539) throw new UsageError(`--size must be at most ${MAX_PACKET_BYTES - 65_539} bytes (an MQTT packet holds at most ${MAX_PACKET_BYTES}), got '${size}'`);
@@ -63,6 +65,7 @@ export function parseBench(argv: string[]): Parsed<BenchOptions> {
       idle: seconds('idle', defaulted(raw, 'idle')),
       topic,
       json: Boolean(raw.json),
+      sweep,
       stallAfter: stallAfter === undefined ? undefined : integer('stall-after', stallAfter, 1),
       trace: traceFile,
     },
