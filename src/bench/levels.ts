@@ -1,6 +1,6 @@
-// A whole bench: the broker (an embedded aedes one unless --broker names
+// A whole bench: the broker (one of --engine, started for the run, unless --broker names
 // another), then one measured run per QoS level, one after the other.
-import { start, type StartedBroker } from '../broker/start';
+import { start, type BrokerKind, type StartedBroker } from '../broker/start';
 import type { QoS } from '../mqtt/qos';
 import type { BenchInfo } from './report';
 import { resultOf, type QosResult } from './result';
@@ -13,8 +13,9 @@ import { runSweep, type SweepPoint } from './sweep';
 
 /** What a bench runs; cli/options/bench.ts builds it from argv. */
 export interface BenchOptions {
-  /** undefined: an embedded aedes broker started for the run. */
+  /** undefined: a broker of `engine` started for the run. */
   broker?: string;
+  engine: BrokerKind;
   levels: QoS[];
   count: number;
   size: number;
@@ -39,10 +40,10 @@ export interface Bench {
 
 export async function runBench(options: BenchOptions, progress?: (label: string, total: number, p: RunProgress) => void, limits: Limits = LIMITS): Promise<Bench> {
   const trace = options.trace ? openTrace(options.trace) : undefined;
-  let embedded: StartedBroker | undefined;
+  let started: StartedBroker | undefined;
   try {
-    embedded = options.broker ? undefined : await start('aedes');
-    const url = options.broker ?? embedded!.url;
+    started = options.broker ? undefined : await start(options.engine);
+    const url = options.broker ?? started!.url;
     const results: QosResult[] = [];
     for (const qos of options.levels) {
       const samples = await measureLevel(
@@ -64,27 +65,27 @@ export async function runBench(options: BenchOptions, progress?: (label: string,
       await trace?.flush();
       results.push(resultOf(samples));
     }
-    const broker = embedded ? `${url} (embedded aedes)` : url;
+    const broker = started ? `${url} (${started.name}, started for the run)` : url;
     return { info: { broker, count: options.count, size: options.size, window: options.window }, results };
   } finally {
     try {
       await trace?.close();
     } finally {
-      await embedded?.close();
+      await started?.close();
     }
   }
 }
 
-/** The sweep, on the bench's broker (embedded aedes unless --broker). */
+/** The sweep, on the bench's broker (one of --engine, started for the run, unless --broker). */
 export async function runSweepBench(options: BenchOptions, onPoint?: (p: SweepPoint) => void, limits: Limits = LIMITS): Promise<{ heading: string; points: SweepPoint[] }> {
-  const embedded = options.broker ? undefined : await start('aedes');
+  const started = options.broker ? undefined : await start(options.engine);
   try {
-    const url = options.broker ?? embedded!.url;
+    const url = options.broker ?? started!.url;
     const points = await runSweep({ url, levels: options.levels, deliveries: options.count, idleMs: options.idle * 1000, answerMs: limits.answerMs, topic: options.topic }, onPoint);
-    const broker = embedded ? `${url} (embedded aedes)` : url;
+    const broker = started ? `${url} (${started.name}, started for the run)` : url;
     return { heading: `bench --sweep: QoS ${options.levels.join(',')}, from window 20, 32 B, 1 pair; about ${options.count} deliveries per point; broker ${broker}`, points };
   } finally {
-    await embedded?.close();
+    await started?.close();
   }
 }
 

@@ -129,3 +129,9 @@ test('bench:compare, 300 messages, one round: ours, bare MQTT.js and the C clien
   assert.match(text, /^ {2}round 1 QoS 1: ours [\d.]+K? msg\/s, bare MQTT.js [\d.]+K? msg\/s, C client [\d.]+K? msg\/s$/m);
   assert.match(text, /^ +ours +bare MQTT.js +C client +ours\/C +ours\/bare +CPU ours +CPU bare +clean runs$/m);
 });
+
+test('bench --engine mosquitto starts its own mosquitto for the run and names it', needsMosquitto, async () => {
+  const { info, results } = await runBench(options(['--engine', 'mosquitto', '--qos', '2', '--count', '100']));
+  assert.match(info.broker, /^mqtt:\/\/127\.0\.0\.1:\d+ \(mosquitto [\d.]+, started for the run\)$/);
+  assert.equal(results[0]!.accounting.unique, 100);
+});

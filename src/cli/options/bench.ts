@@ -3,7 +3,7 @@ import { UsageError } from '../errors';
 import { brokerUrl, canonicalHost, isLoopbackHost, isPublicBrokerHost, urlHost } from './broker-url';
 import { openOutputFile } from '../output-file';
 import { MAX_PACKET_BYTES } from './input';
-import { COMMANDS, defaulted, filePath, integer, parseRaw, qosList, seconds, single, topicFlag, type Parsed } from './parse';
+import { COMMANDS, defaulted, engineFlag, engineOption, filePath, integer, parseRaw, qosList, seconds, single, topicFlag, type Parsed } from './parse';
 import type { BenchOptions } from '../../bench/levels';
 import type { CompareOptions } from '../../bench/compare';
 
@@ -18,8 +18,8 @@ const DEFAULT = { qos: '0,1,2', count: '20000', sweepCount: '3000', size: '32', 
 
 export function parseBench(argv: string[]): Parsed<BenchOptions> {
   const raw = parseRaw(BENCH_TOOL, 'Measure what each QoS level costs: throughput, latency and end-to-end loss from a publisher to a subscriber.', argv, (y) =>
-    y
-      .option('broker', { alias: 'b', type: 'string', describe: 'broker URL or host[:port] (default: an embedded aedes broker on a free loopback port)' })
+    engineOption(y, 'the broker started for the run on a free loopback port: aedes (embedded, in this process) or mosquitto (installed; its own process)')
+      .option('broker', { alias: 'b', type: 'string', describe: 'a running broker, URL or host[:port] (default: one started for the run, see --engine)' })
       .option('qos', { alias: 'q', type: 'string', default: DEFAULT.qos, describe: 'QoS levels to run, comma-separated' })
       .option('count', { alias: 'n', type: 'string', describe: `messages per QoS level (default ${DEFAULT.count}); with --sweep, deliveries per point (default ${DEFAULT.sweepCount})` })
       .option('size', { type: 'string', default: DEFAULT.size, describe: 'payload bytes per message (holds the sequence number); no -s: mosquitto_pub\'s -s is "message from stdin"' })
@@ -34,6 +34,8 @@ export function parseBench(argv: string[]): Parsed<BenchOptions> {
   );
   if (!raw) return { kind: 'shown' };
   const brokerText = single(raw, 'broker');
+  const engine = engineFlag(raw, 'aedes');
+  if (brokerText !== undefined && single(raw, 'engine') !== undefined) throw new UsageError('give --broker or --engine, not both');
   const broker = brokerText === undefined ? undefined : loadTarget(brokerText, Boolean(raw['allow-remote']));
   const levels = qosList('qos', defaulted(raw, 'qos'));
   const sweep = Boolean(raw.sweep);
@@ -58,6 +60,7 @@ export function parseBench(argv: string[]): Parsed<BenchOptions> {
     kind: 'run',
     options: {
       broker,
+      engine,
       levels,
       count,
       size,
