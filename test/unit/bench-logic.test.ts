@@ -90,7 +90,7 @@ test('accountings of several subscribers add up field by field', () => {
   assert.deepEqual(sumAccounting([a, a]), { expected: 2000, received: 1994, unique: 1994, lost: 6, duplicated: 0, outOfOrder: 0, foreign: 0, ackedButLost: 6 });
 });
 
-test('bench flags: no -s (mosquitto_pub -s is stdin), --size stays; --sweep counts 3000 deliveries per point unless told; --engine or --broker', () => {
+test('bench flags: no -s (mosquitto_pub -s is stdin), --size stays; --sweep counts 10000 deliveries per point unless told; --engine or --broker', () => {
   assert.throws(() => parseBench(['-s', '64']), /Unknown argument: s/);
   const run = (argv: string[]) => {
     const parsed = parseBench(argv);
@@ -98,7 +98,7 @@ test('bench flags: no -s (mosquitto_pub -s is stdin), --size stays; --sweep coun
     return parsed.options;
   };
   assert.equal(run(['--size', '64']).size, 64);
-  assert.deepEqual([run([]).count, run(['--sweep']).count, run(['--sweep', '--count', '500']).count, run(['--sweep']).sweep], [20000, 3000, 500, true]);
+  assert.deepEqual([run([]).count, run(['--sweep']).count, run(['--sweep', '--count', '500']).count, run(['--sweep']).sweep], [20000, 10000, 500, true]);
   assert.deepEqual([run([]).engine, run(['--engine', 'mosquitto']).engine], ['aedes', 'mosquitto']);
   assert.throws(() => parseBench(['--engine', 'mosquitto', '--broker', '127.0.0.1:1884']), /give --broker or --engine, not both/);
 });

@@ -14,7 +14,7 @@ export const BENCH_TOOL = COMMANDS.bench;
 const DEFAULT_BENCH_TOPIC = 'mqtt-qos-lab/bench';
 
 /** bench:compare hands its values to parseBench, so both share these. */
-const DEFAULT = { qos: '0,1,2', count: '20000', sweepCount: '3000', size: '32', window: '20', idle: '5', rounds: '3', runs: '10' };
+const DEFAULT = { qos: '0,1,2', count: '20000', sweepCount: '10000', size: '32', window: '20', idle: '5', rounds: '3', runs: '10' };
 
 export function parseBench(argv: string[]): Parsed<BenchOptions> {
   const raw = parseRaw(BENCH_TOOL, 'Measure what each QoS level costs: throughput, latency and end-to-end loss from a publisher to a subscriber.', argv, (y) =>
