@@ -76,11 +76,12 @@ export async function runBench(options: BenchOptions, progress?: (label: string,
   }
 }
 
-const SWEEP_MOSQUITTO = 'max_queued_messages 0';
+const SWEEP_MOSQUITTO = 'max_queued_messages 100000';
 
 /** The sweep, on the bench's broker (one of --engine, started for the run, unless --broker). */
 export async function runSweepBench(options: BenchOptions, onPoint?: (p: SweepPoint) => void, limits: Limits = LIMITS): Promise<{ heading: string; points: SweepPoint[] }> {
-  // A mosquitto of our own gets no queue limit: stock (1000) drops what a subscriber behind a window of 100 or more would get, and a point with loss measures the drop, not the cost.
+  // A mosquitto of our own gets a deep queue: stock (1000) drops what a subscriber behind a window of 1000 would get, and a
+  // point with loss measures the drop, not the cost. (0, "no limit", makes 2.0.11 deliver nothing: a bug fixed in 2.0.17.)
   const started = options.broker ? undefined : await start(options.engine, options.engine === 'mosquitto' ? { config: [SWEEP_MOSQUITTO] } : {});
   try {
     const url = options.broker ?? started!.url;
