@@ -65,7 +65,7 @@ export async function runBench(options: BenchOptions, progress?: (label: string,
       await trace?.flush();
       results.push(resultOf(samples));
     }
-    const broker = started ? `${url} (${started.name}, started for the run)` : url;
+    const broker = started ? `${url}, started for the run: ${started.name}` : url;
     return { info: { broker, count: options.count, size: options.size, window: options.window }, results };
   } finally {
     try {
@@ -86,7 +86,7 @@ export async function runSweepBench(options: BenchOptions, onPoint?: (p: SweepPo
   try {
     const url = options.broker ?? started!.url;
     const points = await runSweep({ url, levels: options.levels, deliveries: options.count, idleMs: options.idle * 1000, answerMs: limits.answerMs, topic: options.topic }, onPoint);
-    const broker = started ? `${url} (${started.name}, started for the run${options.engine === 'mosquitto' ? `, ${SWEEP_MOSQUITTO}` : ''})` : url;
+    const broker = started ? `${url}, started for the run: ${started.name}${options.engine === 'mosquitto' ? ` with ${SWEEP_MOSQUITTO}` : ''}` : url;
     return { heading: `bench --sweep: QoS ${options.levels.join(',')}, from window 20, 32 B, 1 pair; about ${options.count} deliveries per point; broker ${broker}`, points };
   } finally {
     await started?.close();
