@@ -101,4 +101,8 @@ test('bench flags: no -s (mosquitto_pub -s is stdin), --size stays; --sweep coun
   assert.deepEqual([run([]).count, run(['--sweep']).count, run(['--sweep', '--count', '500']).count, run(['--sweep']).sweep], [20000, 10000, 500, true]);
   assert.deepEqual([run([]).engine, run(['--engine', 'mosquitto']).engine], ['aedes', 'mosquitto']);
   assert.throws(() => parseBench(['--engine', 'mosquitto', '--broker', '127.0.0.1:1884']), /give --broker or --engine, not both/);
+  // The sweep sets window and payload per point: a --window given with it would be dropped silently.
+  assert.throws(() => parseBench(['--sweep', '--window', '5']), /^UsageError: --sweep sets the window and the payload itself, point by point; --window cannot be given with it$/);
+  assert.throws(() => parseBench(['--sweep', '--size=64']), /--size cannot be given with it/);
+  assert.deepEqual([run([]).size, run([]).window, run(['-w', '0']).window], [32, 20, 0]);
 });

@@ -18,12 +18,12 @@ const DEFAULT = { qos: '0,1,2', count: '20000', sweepCount: '10000', size: '32',
 
 export function parseBench(argv: string[]): Parsed<BenchOptions> {
   const raw = parseRaw(BENCH_TOOL, 'Measure what each QoS level costs: throughput, latency and end-to-end loss from a publisher to a subscriber.', argv, (y) =>
-    engineOption(y, 'the broker started for the run on a free loopback port: aedes (embedded, in this process) or mosquitto (installed; its own process)')
+    engineOption(y, 'the broker started for the run on a free loopback port: aedes (the default; embedded, in this process) or mosquitto (installed; its own process)')
       .option('broker', { alias: 'b', type: 'string', describe: 'a running broker, URL or host[:port] (default: one started for the run, see --engine)' })
       .option('qos', { alias: 'q', type: 'string', default: DEFAULT.qos, describe: 'QoS levels to run, comma-separated' })
       .option('count', { alias: 'n', type: 'string', describe: `messages per QoS level (default ${DEFAULT.count}); with --sweep, deliveries per point (default ${DEFAULT.sweepCount})` })
-      .option('size', { type: 'string', default: DEFAULT.size, describe: 'payload bytes per message (holds the sequence number); no -s: mosquitto_pub\'s -s is "message from stdin"' })
-      .option('window', { alias: 'w', type: 'string', default: DEFAULT.window, describe: 'most unacknowledged messages in flight (like mosquitto_pub -M); 0 for no limit' })
+      .option('size', { type: 'string', describe: `payload bytes per message, holding the sequence number (default ${DEFAULT.size}); no -s: mosquitto_pub's -s is "message from stdin"` })
+      .option('window', { alias: 'w', type: 'string', describe: `most unacknowledged messages in flight, like mosquitto_pub -M (default ${DEFAULT.window}); 0 for no limit` })
       .option('idle', { type: 'string', default: DEFAULT.idle, describe: 'seconds with no delivery or ack before a run stops and reports what is missing' })
       .option('topic', { alias: 't', type: 'string', default: DEFAULT_BENCH_TOPIC, describe: 'topic to publish and subscribe on' })
       .option('json', { type: 'boolean', default: false, describe: 'print results as JSON' })
@@ -39,13 +39,16 @@ export function parseBench(argv: string[]): Parsed<BenchOptions> {
   const broker = brokerText === undefined ? undefined : loadTarget(brokerText, Boolean(raw['allow-remote']));
   const levels = qosList('qos', defaulted(raw, 'qos'));
   const sweep = Boolean(raw.sweep);
+  // The sweep sets these itself, point by point: given with it, they would be ignored without a word.
+  const fixed = ['size', 'window', 'stall-after', 'trace'].filter((flag) => sweep && raw[flag] !== undefined);
+  if (fixed.length) throw new UsageError(`--sweep sets the window and the payload itself, point by point; --${fixed[0]} cannot be given with it`);
   const count = runCount(single(raw, 'count') ?? (sweep ? DEFAULT.sweepCount : DEFAULT.count));
-  const size = integer('size', defaulted(raw, 'size'), 1);
+  const size = integer('size', single(raw, 'size') ?? DEFAULT.size, 1);
   // A payload must fit one PUBLISH packet (topic and packet id take a few bytes of it).
   if (size > MAX_PACKET_BYTES - 65_539) throw new UsageError(`--size must be at most ${MAX_PACKET_BYTES - 65_539} bytes (an MQTT packet holds at most ${MAX_PACKET_BYTES}), got '${size}'`);
   const digits = String(count - 1).length;
   if (size < digits) throw new UsageError(`--size must be at least ${digits} to hold sequence numbers up to ${count - 1}, got '${size}'`);
-  const window = integer('window', defaulted(raw, 'window'), 0);
+  const window = integer('window', single(raw, 'window') ?? DEFAULT.window, 0);
   // Every payload in flight is a buffer of --size bytes; without a window that is every message.
   const inFlight = size * (window === 0 ? count : Math.min(window, count));
   if (inFlight > MAX_IN_FLIGHT_BYTES) {
