@@ -1,6 +1,7 @@
 // A whole bench: the broker (one of --engine, started for the run, unless --broker names
 // another), then one measured run per QoS level, one after the other.
 import { start, type BrokerKind, type StartedBroker } from '../broker/start';
+import type { ConnectionSettings, ProtocolVersion } from '../mqtt/connection';
 import type { QoS } from '../mqtt/qos';
 import type { BenchInfo } from './report';
 import { resultOf, type QosResult } from './result';
@@ -29,6 +30,10 @@ export interface BenchOptions {
   sweep: boolean;
   /** The subscriber stops reading after this many messages until the publisher is done. */
   stallAfter?: number;
+  /** MQTT version of both clients; 3.1.1 when left out. */
+  protocol?: ProtocolVersion;
+  /** Credentials, TLS and keepalive of both clients. */
+  connection?: ConnectionSettings;
   /** The --trace file, already open: every client packet goes there (what tracing costs). */
   trace?: TraceSink;
 }
@@ -58,6 +63,8 @@ export async function runBench(options: BenchOptions, progress?: (label: string,
           topic: options.topic,
           clientId: `mqtt-qos-bench-${process.pid}-q${qos}`,
           stallAfter: options.stallAfter,
+          protocol: options.protocol,
+          connection: options.connection,
           onPacket: trace && ((client) => trace.listener(client)),
         },
         progress && ((p) => progress(`QoS ${qos}`, options.count, p)),
@@ -85,7 +92,7 @@ export async function runSweepBench(options: BenchOptions, onPoint?: (p: SweepPo
   const started = options.broker ? undefined : await start(options.engine, options.engine === 'mosquitto' ? { config: [SWEEP_MOSQUITTO] } : {});
   try {
     const url = options.broker ?? started!.url;
-    const points = await runSweep({ url, levels: options.levels, deliveries: options.count, idleMs: options.idle * 1000, answerMs: limits.answerMs, topic: options.topic }, onPoint);
+    const points = await runSweep({ url, levels: options.levels, deliveries: options.count, idleMs: options.idle * 1000, answerMs: limits.answerMs, topic: options.topic, protocol: options.protocol, connection: options.connection }, onPoint);
     const broker = started ? `${url}, started for the run: ${started.name}${options.engine === 'mosquitto' ? ` with ${SWEEP_MOSQUITTO}` : ''}` : url;
     return { heading: `bench --sweep: QoS ${options.levels.join(',')}, from window 20, 32 B, 1 pair; about ${options.count} deliveries per point; broker ${broker}`, points };
   } finally {

@@ -3,6 +3,7 @@
 // thing at a time grows: the window, the payload, the number of pairs, the
 // number of subscribers of one publisher (fan-out). Each point is the bench's
 // measured run (run.ts); pairs run side by side on topics of their own.
+import type { ConnectionSettings, ProtocolVersion } from '../mqtt/connection';
 import type { QoS } from '../mqtt/qos';
 import { table, rateText } from './report';
 import { measureLevel, sumAccounting, type RunJob, type RunSamples } from './run';
@@ -33,6 +34,9 @@ export interface SweepJob {
   idleMs: number;
   answerMs: number;
   topic: string;
+  /** The bench's connection flags, for every client of every point. */
+  protocol?: ProtocolVersion;
+  connection?: ConnectionSettings;
 }
 
 export interface SweepPoint {
@@ -89,6 +93,8 @@ async function runPoint(job: SweepJob, axis: Axis, value: number, qos: QoS, n: n
           topic: `${job.topic}/sweep/${process.pid}/${n}/${pair}`,
           clientId: `mqtt-qos-sweep-${process.pid}-${n}-${pair}`,
           subscribers: shape.subscribers,
+          protocol: job.protocol,
+          connection: job.connection,
         };
         return measureLevel(run);
       }),

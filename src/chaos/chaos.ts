@@ -4,7 +4,7 @@
 // sent and acknowledged. Burst mode cuts nothing: the subscriber is simply
 // offline while everything is published, which shows a broker's queue limit.
 import { performance } from 'node:perf_hooks';
-import { connect, END_GRACE_MS, stopClient, type Connection, type ConnectionOptions } from '../mqtt/connection';
+import { connect, END_GRACE_MS, stopClient, type Connection, type ConnectionOptions, type ConnectionSettings } from '../mqtt/connection';
 import { subscribe } from '../mqtt/subscriber';
 import { MqttError } from '../mqtt/errors';
 import type { PacketEvent } from '../mqtt/packet-event';
@@ -34,6 +34,8 @@ export interface ChaosOptions {
   cut: { minMs: number; maxMs: number };
   seed: number;
   burst: boolean;
+  /** Credentials and keepalive of every client (the command's connection flags). */
+  connection?: ConnectionSettings;
   /** Messages per second at most, so every QoS level runs long enough to meet the cuts. */
   rate: number;
 }
@@ -124,7 +126,7 @@ async function runChaosLevel(target: Address & { url: string }, qos: QoS, option
   const pubProxy = await startRelay({ upstream: target, cutMalformed: true, onPacket: pubResends.onPacket });
   const subProxy = await startRelay({ upstream: target, cutMalformed: true, onPacket: subResends.onPacket });
   const proxies = [pubProxy, subProxy];
-  const base = { protocol: 4 as const, clean: false, reconnect: { periodMs: RECONNECT_PERIOD_MS } };
+  const base = { ...options.connection, protocol: 4 as const, clean: false, reconnect: { periodMs: RECONNECT_PERIOD_MS } };
   const pubOptions: ConnectionOptions = { ...base, url: pubProxy.url, clientId: `chaos-pub-q${qos}` };
   const subOptions: ConnectionOptions = { ...base, url: subProxy.url, clientId: `chaos-sub-q${qos}` };
 
@@ -223,7 +225,7 @@ function publishQos(pub: Connection, topic: string, qos: QoS, options: ChaosOpti
  * Resolves when `complete()` holds, or when nothing has arrived for `quietMs`
  * after settled() was called: "nothing more is coming" has no event to await.
  */
-function arrivalWatch(complete: () => boolean): { arrived(): void; settled(quietMs: number): Promise<void>; stop(): void } {
+export function arrivalWatch(complete: () => boolean): { arrived(): void; settled(quietMs: number): Promise<void>; stop(): void } {
   let onArrival: () => void = () => undefined;
   let timer: NodeJS.Timeout | undefined;
   // Once settled (or given up on), later arrivals start no more timers.

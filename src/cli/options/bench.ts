@@ -3,6 +3,7 @@ import { UsageError } from '../errors';
 import { brokerUrl, canonicalHost, isLoopbackHost, isPublicBrokerHost, urlHost } from './broker-url';
 import { openOutputFile } from '../output-file';
 import { MAX_PACKET_BYTES } from './input';
+import { connectionOptions, connectionSettings, protocolFlag, protocolOption } from './connection';
 import { COMMANDS, defaulted, engineFlag, engineOption, filePath, integer, parseRaw, qosList, seconds, single, topicFlag, type Parsed } from './parse';
 import type { BenchOptions } from '../../bench/levels';
 import type { CompareOptions } from '../../bench/compare';
@@ -16,9 +17,9 @@ const DEFAULT_BENCH_TOPIC = 'mqtt-qos-lab/bench';
 /** bench:compare hands its values to parseBench, so both share these. */
 const DEFAULT = { qos: '0,1,2', count: '20000', sweepCount: '10000', size: '32', window: '20', idle: '5', rounds: '3', runs: '10' };
 
-export function parseBench(argv: string[]): Parsed<BenchOptions> {
+export function parseBench(argv: string[], env: NodeJS.ProcessEnv = process.env): Parsed<BenchOptions> {
   const raw = parseRaw(BENCH_TOOL, 'Measure what each QoS level costs: throughput, latency and end-to-end loss from a publisher to a subscriber.', argv, (y) =>
-    engineOption(y, 'the broker started for the run on a free loopback port: aedes (the default; embedded, in this process) or mosquitto (installed; its own process)')
+    engineOption(connectionOptions(protocolOption(y, 'MQTT version of both clients: 3.1.1 or 5 (5 needs --broker or --engine mosquitto: the embedded aedes speaks 3.1.1 only)')), 'the broker started for the run on a free loopback port: aedes (the default; embedded, in this process) or mosquitto (installed; its own process)')
       .option('broker', { alias: 'b', type: 'string', describe: 'a running broker, URL or host[:port] (default: one started for the run, see --engine)' })
       .option('qos', { alias: 'q', type: 'string', default: DEFAULT.qos, describe: 'QoS levels to run, comma-separated' })
       .option('count', { alias: 'n', type: 'string', describe: `messages per QoS level (default ${DEFAULT.count}); with --sweep, deliveries per point (default ${DEFAULT.sweepCount})` })
@@ -37,6 +38,9 @@ export function parseBench(argv: string[]): Parsed<BenchOptions> {
   const engine = engineFlag(raw, 'aedes');
   if (brokerText !== undefined && single(raw, 'engine') !== undefined) throw new UsageError('give --broker or --engine, not both');
   const broker = brokerText === undefined ? undefined : loadTarget(brokerText, Boolean(raw['allow-remote']));
+  const protocol = protocolFlag(raw);
+  if (protocol === 5 && broker === undefined && engine === 'aedes') throw new UsageError('--protocol 5 needs --broker or --engine mosquitto: the embedded aedes broker speaks MQTT 3.1.1 only');
+  const connection = connectionSettings(raw, broker ?? 'mqtt://127.0.0.1', env);
   const levels = qosList('qos', defaulted(raw, 'qos'));
   const sweep = Boolean(raw.sweep);
   // The sweep sets these itself, point by point: given with it, they would be ignored without a word.
@@ -64,6 +68,8 @@ export function parseBench(argv: string[]): Parsed<BenchOptions> {
     options: {
       broker,
       engine,
+      protocol,
+      connection,
       levels,
       count,
       size,
