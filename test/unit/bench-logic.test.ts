@@ -6,7 +6,7 @@ import { payloadFor, seqOf } from '../../src/numbered/payload';
 import { account, newTally, record } from '../../src/numbered/tally';
 import { median, percentile, percentiles, rate } from '../../src/bench/stats';
 import { isClean, roundOrder, summary, type LevelRuns, type Measured } from '../../src/bench/compare';
-import { pointShape } from '../../src/bench/sweep';
+import { pointShape, sweepReport, type SweepPoint } from '../../src/bench/sweep';
 import { sumAccounting } from '../../src/bench/run';
 import { parseBench } from '../../src/cli/options';
 
@@ -105,4 +105,17 @@ test('bench flags: no -s (mosquitto_pub -s is stdin), --size stays; --sweep coun
   assert.throws(() => parseBench(['--sweep', '--window', '5']), /^UsageError: --sweep sets the window and the payload itself, point by point; --window cannot be given with it$/);
   assert.throws(() => parseBench(['--sweep', '--size=64']), /--size cannot be given with it/);
   assert.deepEqual([run([]).size, run([]).window, run(['-w', '0']).window], [32, 20, 0]);
+});
+
+test('sweep report: a table per axis, and a point the broker dropped messages in is named, with its runs', () => {
+  const point = (axis: SweepPoint['axis'], value: number, lost: number, tries: number): SweepPoint => ({
+    axis, value, qos: 2, messages: 1000, msgPerSec: 30_000, receiveLatency: { count: 1000, p50: 1, p90: 2, p99: 3, max: 4 }, rssMb: 120, rssGrowthMb: 5,
+    accounting: { ...measured(0, lost).accounting }, complete: lost === 0, tries,
+  });
+  const text = sweepReport([point('window', 1, 0, 1), point('window', 100, 400, 3), point('pairs', 10, 0, 2)], 'heading');
+  assert.match(text, /^window +msgs +QoS 2 msg\/s +p50 ms +p99 ms +RSS MB \(\+during\) +lost$/m);
+  assert.match(text, /^100 +1000 +30\.0K +1\.00 +3\.00 +120 \(\+5\) +400$/m);
+  assert.match(text, /^window 100, QoS 2: 400 of 1000 deliveries never came \(400 acknowledged to the publisher\) in each of 3 runs: the broker dropped them, so its msg\/s is no throughput figure$/m);
+  assert.match(text, /^pairs 10 × \(1 → 1\), QoS 2: the broker dropped messages in 1 run\(s\) before this clean one \(not counted\)$/m);
+  assert.doesNotMatch(text, /^window 1, /m);
 });
