@@ -4,7 +4,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import { createServer, type Server, type Socket } from 'node:net';
 import { closeServer, listen, type Endpoint } from './listen';
-import { Aedes } from 'aedes';
+import { Aedes, type AedesOptions } from 'aedes';
 import { tapSocket, type BrokerPacketListener } from '../wire/tap';
 
 export interface BrokerOptions {
@@ -16,6 +16,8 @@ export interface BrokerOptions {
   credentials?: Credentials;
   /** Topic filters this broker refuses (SUBACK 0x80), to show what a refusal looks like. */
   refuse?: (filter: string) => boolean;
+  /** A cluster node's shared parts (src/broker/cluster.ts): the message bus and the session store; in memory when absent. */
+  shared?: Pick<AedesOptions, 'id' | 'mq' | 'persistence'>;
 }
 
 export interface Credentials {
@@ -30,6 +32,7 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Embedded
   const { credentials } = options;
   const { refuse } = options;
   const aedes = await Aedes.createBroker({
+    ...options.shared,
     ...(credentials && {
       authenticate: (_client, username, password, done) => {
         if (username === credentials.username && password !== undefined && safeEqual(password, credentials.password)) return done(null, true);
