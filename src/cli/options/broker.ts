@@ -132,8 +132,13 @@ export function legBrokerFlags(raw: Record<string, unknown>, argv: readonly stri
 
 /** brokerUrl() for a flag other than --broker: its errors name that flag. */
 export function legUrl(flag: string, text: string): string {
+  return asFlag(flag, () => brokerUrl(text));
+}
+
+/** A --broker check run for another flag: its errors name that flag. */
+export function asFlag<T>(flag: string, check: () => T): T {
   try {
-    return brokerUrl(text);
+    return check();
   } catch (error) {
     if (error instanceof UsageError) throw new UsageError(error.message.replace(/^--broker\b/, `--${flag}`));
     throw error;

@@ -1,6 +1,7 @@
 // npm run scenario and npm run chaos: the broker they start, and the chaos check's load.
 import type { Argv } from 'yargs';
-import { BROKER_KINDS, type BrokerKind } from '../../broker/kind';
+import { BROKER_KINDS, MULTI_NODE, type BrokerKind } from '../../broker/kind';
+import { asFlag, legBrokerFlags, nodesFlags } from './broker';
 import type { ChaosOptions } from '../../chaos/chaos';
 import { parseFault } from '../../wire/fault';
 import { UsageError } from '../errors';
@@ -76,7 +77,12 @@ export function parseChaos(argv: string[]): Parsed<ChaosOptions> {
           type: 'boolean',
           default: false,
           describe: 'no cuts: the subscriber is offline while all messages are published, then comes back (shows a broker queue limit)',
-        }),
+        })
+        .option('restart-node', { type: 'string', describe: 'with --engine aedes-cluster or mosquitto-bridge: stop node A or B once per QoS level at a seeded moment and start it again 1 s later (default B; none for no restart)' })
+        .option('pub-broker', { type: 'string', describe: "the publisher's running broker, with --sub-broker: the subscriber's (loopback, mqtt://)" })
+        .option('sub-broker', { type: 'string', describe: "the subscriber's running broker, with --pub-broker" })
+        .option('nodes', { type: 'string', describe: 'with --engine aedes-cluster: how many nodes (2 to 8; default 2)' })
+        .option('bridge-qos', { type: 'string', describe: "with --engine mosquitto-bridge: the bridge's QoS, 0, 1 or 2 (default 1)" }),
   );
   if (!raw) return { kind: 'shown' };
   const qos = qosList('qos', defaulted(raw, 'qos'));
@@ -87,10 +93,21 @@ export function parseChaos(argv: string[]): Parsed<ChaosOptions> {
   if (fault.maxMs > MAX_TIMER_MS) throw new UsageError(`--cut must be at most ${MAX_TIMER_MS} milliseconds (what a timer can wait), got '${printable(cutText)}'`);
   const seed = integer('seed', defaulted(raw, 'seed'), 0);
   if (seed > 0xffffffff) throw new UsageError(`--seed must be below 2^32, got '${seed}'`);
+  const engine = engineFlag(raw);
+  // Each leg's broker is checked as --broker is: loopback, plain MQTT, never a public one.
+  const legs = legBrokerFlags(raw, argv, (flag, text) => asFlag(flag, () => ownBrokerFlag({ broker: text }, [])!));
+  const multi = !legs && single(raw, 'broker') === undefined && MULTI_NODE.includes(engine);
+  const restartText = single(raw, 'restart-node');
+  if (restartText !== undefined && !multi) throw new UsageError('--restart-node goes with --engine aedes-cluster or mosquitto-bridge: it stops and starts a node the command runs');
+  const restart = (restartText ?? (multi ? 'B' : 'none')).toUpperCase();
+  if (restart !== 'A' && restart !== 'B' && restart !== 'NONE') throw new UsageError(`--restart-node must be A, B or none, got '${printable(restartText ?? '')}'`);
   return {
     kind: 'run',
     options: {
-      engine: engineFlag(raw),
+      engine,
+      ...nodesFlags(raw, multi ? engine : undefined),
+      ...(legs && { legs }),
+      ...(restart !== 'NONE' && { restartNode: restart }),
       broker: ownBrokerFlag(raw, argv),
       count: runCount(defaulted(raw, 'count')),
       qos,
