@@ -21,7 +21,7 @@ export interface StartOptions {
   /** 0 (the default) picks a free port. */
   port?: number;
   /** Every packet the broker sends or receives (tagged with its node on a cluster or bridge); none taken when absent (mosquitto then runs without the proxy). */
-  onPacket?: BrokerPacketListener | ((event: NodePacketEvent) => void);
+  onPacket?: (event: NodePacketEvent) => void;
   /** aedes-cluster and mosquitto-bridge: what crosses between the nodes, as seen on redis or on the bridge's connection. */
   onHop?: (event: HopEvent) => void;
   /** aedes-cluster: how many nodes (DEFAULT_NODES unless said). */
