@@ -15,7 +15,13 @@ interface RedisPersistence {
   destroy(): Promise<void>;
 }
 // eslint-disable-next-line @typescript-eslint/no-require-imports
-const persistenceRedis = require('aedes-persistence-redis') as (options: { host: string; port: number }) => RedisPersistence;
+const persistenceRedis = require('aedes-persistence-redis') as (options: { conn: RedisConnection }) => RedisPersistence;
+
+/** An ioredis connection, as far as we touch it: its errors (redis gone) must have a listener, or ioredis prints them with a stack. */
+interface RedisConnection {
+  on(event: 'error', listener: (error: Error) => void): unknown;
+  duplicate(): RedisConnection;
+}
 
 export interface ClusterOptions {
   nodes: number;
@@ -36,7 +42,7 @@ const CLOSE_MS = 2000;
 
 type Emitter = ReturnType<typeof Redis>;
 /** mqemitter-redis re-emits its connections' errors here; its typings leave it out. */
-type WithState = Emitter & { state: { on(event: 'error', listener: (error: Error) => void): void } };
+type WithState = Emitter & { state: { on(event: 'error', listener: (error: Error) => void): void }; pubConn: RedisConnection };
 
 export async function startCluster(options: ClusterOptions): Promise<Cluster> {
   const redis = await startRedis();
@@ -67,7 +73,10 @@ async function clusterNode(index: number, redis: { host: string; port: number },
   let starts = 0;
   const up = async () => {
     const mq = quiet(Redis(redis));
-    const persistence = persistenceRedis(redis);
+    // The session store's own connection, made from the emitter's (same options), so that its errors are ours to hear too.
+    const conn = (mq as WithState).pubConn.duplicate();
+    conn.on('error', () => undefined);
+    const persistence = persistenceRedis({ conn });
     // A new id at each start: aedes-persistence-redis keys queued packets by broker id and counter, and a restarted counter must not meet old keys.
     const id = `node-${label}-${++starts}-${process.pid}`;
     labelOf.set(id, index);
