@@ -34,7 +34,8 @@ export async function startRedis(host = '127.0.0.1'): Promise<RedisServer> {
     try {
       return await startRedisOn(host, await freePort(host));
     } catch (error) {
-      if (attempt === 5 || !/Address already in use/i.test((error as Error).message)) throw error;
+      // redis's last line then is 'Failed listening on port N (tcp), aborting.'
+      if (attempt === 5 || !/Address already in use|Failed listening on port/i.test((error as Error).message)) throw error;
     }
   }
 }
