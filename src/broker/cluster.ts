@@ -37,6 +37,8 @@ export interface Cluster {
   close(): Promise<void>;
 }
 
+/** How long a stopped node's session store stays connected for aedes's last writes. */
+const STORE_SETTLE_MS = 300;
 /** How long a node's redis connections get to close. */
 const CLOSE_MS = 2000;
 
@@ -91,6 +93,9 @@ async function clusterNode(index: number, redis: { host: string; port: number },
     running = null;
     if (!was) return;
     await was.broker.close(); // closes the node's mqemitter-redis too
+    // aedes's clean-up of the closed clients still runs store commands after close(): disconnecting at once rejects
+    // them, unhandled inside aedes ("Connection is closed."), and that would end the command.
+    await new Promise((settle) => setTimeout(settle, STORE_SETTLE_MS));
     await within(was.persistence.destroy().catch(() => undefined), CLOSE_MS);
   };
   return {
