@@ -72,6 +72,10 @@ export interface QosRun {
   malformed: number;
   /** What the broker logged about dropping messages during the run (mosquitto). */
   brokerSaid: string[];
+  /** CONNECTs the broker never answered with a CONNACK (the client then waits out its connect timeout). */
+  unanswered: { publisher: number; subscriber: number };
+  /** Connections on which the broker sent something before its CONNACK: a broken rule (MQTT-3.2.0-1). */
+  connackNotFirst: { publisher: number; subscriber: number };
   /** The publisher's or subscriber's CONNACKs after a reconnect that said session present 0: the broker had forgotten it. */
   sessionsLost: { publisher: number; subscriber: number };
   /** The node stopped and started again mid-run, if one was. */
@@ -114,11 +118,12 @@ export interface ChaosLimits extends Limits {
 
 export const CHAOS_LIMITS: ChaosLimits = { ...LIMITS, stallMs: 20_000 };
 
-/** What a chaos report comes to, worst first: a malformed packet, a stalled run (a bound ran out), a broken promise; else every promise kept. */
-export type ChaosVerdict = 'malformed' | 'stalled' | 'broken' | 'kept';
+/** What a chaos report comes to, worst first: a malformed packet or a broken MQTT rule, a stalled run (a bound ran out), a broken promise; else every promise kept. */
+export type ChaosVerdict = 'malformed' | 'violation' | 'stalled' | 'broken' | 'kept';
 
 export function chaosVerdict(report: ChaosReport): ChaosVerdict {
   if (report.runs.some((run) => run.malformed > 0)) return 'malformed';
+  if (report.runs.some((run) => run.connackNotFirst.publisher + run.connackNotFirst.subscriber > 0)) return 'violation';
   if (report.runs.some((run) => run.stalled)) return 'stalled';
   return report.runs.every((run) => run.verdict.kept) ? 'kept' : 'broken';
 }
@@ -231,8 +236,10 @@ async function runChaosLevel(targets: Targets, qos: QoS, options: ChaosOptions, 
   const target = targets.pub;
   const pubResends = resendCounter('receive');
   const subResends = resendCounter('send');
-  const pubProxy = await startRelay({ upstream: targets.pub, cutMalformed: true, onPacket: pubResends.onPacket });
-  const subProxy = await startRelay({ upstream: targets.sub, cutMalformed: true, onPacket: subResends.onPacket });
+  const pubHandshakes = handshakeCounter();
+  const subHandshakes = handshakeCounter();
+  const pubProxy = await startRelay({ upstream: targets.pub, cutMalformed: true, onPacket: (e) => (pubResends.onPacket(e), pubHandshakes.onPacket(e)) });
+  const subProxy = await startRelay({ upstream: targets.sub, cutMalformed: true, onPacket: (e) => (subResends.onPacket(e), subHandshakes.onPacket(e)) });
   const proxies = [pubProxy, subProxy];
   const base = { protocol: 4 as const, clean: false, reconnect: { periodMs: RECONNECT_PERIOD_MS } };
   const pubOptions: ConnectionOptions = { ...base, url: pubProxy.url, clientId: `chaos-pub-q${qos}` };
@@ -299,6 +306,8 @@ async function runChaosLevel(targets: Targets, qos: QoS, options: ChaosOptions, 
       cuts: { publisher: pubProxy.cuts(), subscriber: subProxy.cuts() },
       brokerClosed: { publisher: pubProxy.brokerClosed(), subscriber: subProxy.brokerClosed() },
       resends: { publisher: pubResends.counts, broker: subResends.counts },
+      unanswered: { publisher: pubHandshakes.unanswered(), subscriber: subHandshakes.unanswered() },
+      connackNotFirst: { publisher: pubHandshakes.connackNotFirst(), subscriber: subHandshakes.connackNotFirst() },
       seconds: (performance.now() - started) / 1000,
       stalled,
       publishErrors: published.errors,
@@ -398,6 +407,31 @@ function resendCounter(publishDirection: 'receive' | 'send'): { onPacket(e: Rela
   };
 }
 
+/**
+ * The handshakes on one relay: CONNECTs that got no CONNACK back on their
+ * connection, and connections on which the broker's first packet was not
+ * CONNACK (MQTT-3.2.0-1: the server's first packet must be CONNACK).
+ */
+function handshakeCounter(): { onPacket(e: RelayPacketEvent): void; unanswered(): number; connackNotFirst(): number } {
+  const asked = new Set<number>();
+  const spoken = new Set<number>();
+  let connects = 0;
+  let answered = 0;
+  let notFirst = 0;
+  return {
+    onPacket: ({ direction, packet, connection, dropped }) => {
+      if (dropped) return;
+      if (direction === 'receive' && packet.cmd === 'connect') connects++, asked.add(connection);
+      if (direction !== 'send') return;
+      if (!spoken.has(connection) && packet.cmd !== 'connack') notFirst++;
+      spoken.add(connection);
+      if (packet.cmd === 'connack' && asked.delete(connection)) answered++;
+    },
+    unanswered: () => connects - answered,
+    connackNotFirst: () => notFirst,
+  };
+}
+
 /** A polite DISCONNECT, bounded (after the cuts a broker may never finish some handshakes); at once when forced. */
 async function finish(conn: Connection | undefined, force: boolean, ms: number): Promise<void> {
   if (force) return conn && stopClient(conn.client);
@@ -427,6 +461,12 @@ function describeRun(run: QosRun): string[] {
     // The subscriber's session is its subscription and its queue; aedes answers session present 0 to any client without subscriptions (our publisher), so that count says little.
     ...(run.sessionsLost.subscriber > 0
       ? [`  the subscriber's session was gone ${run.sessionsLost.subscriber} time(s) (CONNACK session present 0 on a reconnect): MQTT.js subscribed again by itself; what was queued for the old session went with it`]
+      : []),
+    ...(run.connackNotFirst.publisher + run.connackNotFirst.subscriber > 0
+      ? [`  ! rule broken: the broker sent a packet before its CONNACK on ${run.connackNotFirst.publisher} publisher and ${run.connackNotFirst.subscriber} subscriber connection(s) [MQTT-3.2.0-1: the server's first packet is CONNACK]`]
+      : []),
+    ...(run.unanswered.publisher + run.unanswered.subscriber > 0
+      ? [`  CONNECTs the broker never answered (no CONNACK on that connection): publisher ${run.unanswered.publisher}, subscriber ${run.unanswered.subscriber}`]
       : []),
     ...(run.restart ? [restartLine(run.restart)] : []),
     `  ${run.verdict.text}`,
