@@ -466,7 +466,7 @@ function describeRun(run: QosRun): string[] {
       ? [`  ! rule broken: the broker sent a packet before its CONNACK on ${run.connackNotFirst.publisher} publisher and ${run.connackNotFirst.subscriber} subscriber connection(s) [MQTT-3.2.0-1: the server's first packet is CONNACK]`]
       : []),
     ...(run.unanswered.publisher + run.unanswered.subscriber > 0
-      ? [`  CONNECTs the broker never answered (no CONNACK on that connection): publisher ${run.unanswered.publisher}, subscriber ${run.unanswered.subscriber}`]
+      ? [`  CONNECTs with no CONNACK on their connection (the broker down, or silent): publisher ${run.unanswered.publisher}, subscriber ${run.unanswered.subscriber}`]
       : []),
     ...(run.restart ? [restartLine(run.restart)] : []),
     `  ${run.verdict.text}`,
