@@ -1,6 +1,7 @@
 // A whole bench: the broker (an embedded aedes one unless --broker names
 // another), then one measured run per QoS level, one after the other.
 import { start, type StartedBroker } from '../broker/start';
+import type { ConnectionSettings, ProtocolVersion } from '../mqtt/connection';
 import type { QoS } from '../mqtt/qos';
 import type { BenchInfo } from './report';
 import { resultOf, type QosResult } from './result';
@@ -25,6 +26,10 @@ export interface BenchOptions {
   json: boolean;
   /** The subscriber stops reading after this many messages until the publisher is done. */
   stallAfter?: number;
+  /** MQTT version of both clients; 3.1.1 when left out. */
+  protocol?: ProtocolVersion;
+  /** Credentials, TLS and keepalive of both clients. */
+  connection?: ConnectionSettings;
   /** The --trace file, already open: every client packet goes there (what tracing costs). */
   trace?: TraceSink;
 }
@@ -54,6 +59,8 @@ export async function runBench(options: BenchOptions, progress?: (label: string,
           topic: options.topic,
           clientId: `mqtt-qos-bench-${process.pid}-q${qos}`,
           stallAfter: options.stallAfter,
+          protocol: options.protocol,
+          connection: options.connection,
           onPacket: trace && ((client) => trace.listener(client)),
         },
         progress && ((p) => progress(`QoS ${qos}`, options.count, p)),

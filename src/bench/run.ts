@@ -7,7 +7,7 @@
 import type { MqttClient } from 'mqtt';
 import { performance } from 'node:perf_hooks';
 import { MqttError } from '../mqtt/errors';
-import { connect, type Connection, type PacketListener } from '../mqtt/connection';
+import { connect, type Connection, type ConnectionSettings, type PacketListener, type ProtocolVersion } from '../mqtt/connection';
 import { subscribe } from '../mqtt/subscriber';
 import type { Leg } from '../mqtt/packet-event';
 import type { QoS } from '../mqtt/qos';
@@ -33,6 +33,10 @@ export interface RunJob {
   clientId: string;
   /** After this many deliveries the subscriber stops reading its socket until the publisher is done. */
   stallAfter?: number;
+  /** MQTT version of both clients; 3.1.1 when left out. */
+  protocol?: ProtocolVersion;
+  /** Credentials, TLS and keepalive of both clients (the bench's connection flags). */
+  connection?: ConnectionSettings;
   /** A listener for each client's packets (the trace); none by default. */
   onPacket?: (client: Leg) => PacketListener;
 }
@@ -65,7 +69,7 @@ const NO_PACKETS: PacketListener = () => undefined;
 
 export async function measureLevel(job: RunJob, progress?: (p: RunProgress) => void): Promise<RunSamples> {
   const onPacket = (client: Leg) => job.onPacket?.(client) ?? NO_PACKETS;
-  const base = { url: job.url, clean: true, protocol: 4 as const };
+  const base = { ...job.connection, url: job.url, clean: true, protocol: job.protocol ?? 4 };
   const answerMs = job.answerMs ?? LIMITS.answerMs;
   const sub = await connect({ ...base, clientId: `${job.clientId}-sub`, connectTimeoutMs: answerMs }, onPacket('subscriber'));
   let pub: Connection | undefined;

@@ -15,7 +15,7 @@ const BENCH_EXIT: Record<BenchOutcome, ExitCode> = { complete: EXIT.ok, idle: EX
 
 /** `limits` are the bounded waits' lengths; tests pass short ones. */
 export async function main(argv: string[], io: Io = processIo(), limits: Limits = LIMITS): Promise<number> {
-  const parsed = parseBench(argv);
+  const parsed = parseBench(argv, io.env);
   if (parsed.kind === 'shown') return EXIT.ok;
   const bar = progressBar(io.err);
   const { info, results } = await runBench(parsed.options, bar.update, limits).finally(() => bar.done());

@@ -13,7 +13,7 @@ const CHAOS_EXIT: Record<ChaosVerdict, ExitCode> = { malformed: EXIT.violation, 
 
 /** `limits` are the bounded waits' lengths; tests pass short ones. */
 export async function main(argv: string[], io: Io = processIo(), limits: ChaosLimits = CHAOS_LIMITS): Promise<number> {
-  const parsed = parseChaos(argv);
+  const parsed = parseChaos(argv, io.env);
   if (parsed.kind === 'shown') return EXIT.ok;
   const report = await runChaos(parsed.options, (line) => io.out.write(`${line}\n`), limits);
   // A broken promise is a finding, printed above; the exit code lets a script notice it.

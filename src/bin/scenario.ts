@@ -15,11 +15,11 @@ const SCENARIO_RUNS: Record<ScenarioName, typeof runOfflineScenario> = { offline
 
 /** `limits` are the bounded waits' lengths; tests pass short ones. */
 export async function main(argv: string[], io: Io = processIo(), limits: Limits = LIMITS): Promise<number> {
-  const parsed = parseScenario(argv);
+  const parsed = parseScenario(argv, io.env);
   if (parsed.kind === 'shown') return EXIT.ok;
-  const { name, engine, broker, display } = parsed.options;
+  const { name, engine, broker, connection, display } = parsed.options;
   const style = { verbose: display.verbose, color: useColor(display.color, io.out, io.env) };
-  await SCENARIO_RUNS[name](broker ? { url: broker } : { engine }, style, (line) => io.out.write(`${line}\n`), limits);
+  await SCENARIO_RUNS[name](broker ? { url: broker, connection } : { engine, connection }, style, (line) => io.out.write(`${line}\n`), limits);
   return EXIT.ok;
 }
 

@@ -4,7 +4,7 @@
 // sent and acknowledged. Burst mode cuts nothing: the subscriber is simply
 // offline while everything is published, which shows a broker's queue limit.
 import { performance } from 'node:perf_hooks';
-import { connect, END_GRACE_MS, stopClient, type Connection, type ConnectionOptions } from '../mqtt/connection';
+import { connect, END_GRACE_MS, stopClient, type Connection, type ConnectionOptions, type ConnectionSettings } from '../mqtt/connection';
 import { subscribe } from '../mqtt/subscriber';
 import { MqttError } from '../mqtt/errors';
 import type { PacketEvent } from '../mqtt/packet-event';
@@ -36,6 +36,8 @@ export interface ChaosOptions {
   cut: { minMs: number; maxMs: number };
   seed: number;
   burst: boolean;
+  /** Credentials and keepalive of every client (the command's connection flags). */
+  connection?: ConnectionSettings;
   /** Messages per second at most, so every QoS level runs long enough to meet the cuts. */
   rate: number;
   /** Across nodes (--pub-broker/--sub-broker): the publisher's running broker and the subscriber's, instead of `broker`. */
@@ -241,7 +243,7 @@ async function runChaosLevel(targets: Targets, qos: QoS, options: ChaosOptions, 
   const pubProxy = await startRelay({ upstream: targets.pub, cutMalformed: true, onPacket: (e) => (pubResends.onPacket(e), pubHandshakes.onPacket(e)) });
   const subProxy = await startRelay({ upstream: targets.sub, cutMalformed: true, onPacket: (e) => (subResends.onPacket(e), subHandshakes.onPacket(e)) });
   const proxies = [pubProxy, subProxy];
-  const base = { protocol: 4 as const, clean: false, reconnect: { periodMs: RECONNECT_PERIOD_MS } };
+  const base = { ...options.connection, protocol: 4 as const, clean: false, reconnect: { periodMs: RECONNECT_PERIOD_MS } };
   const pubOptions: ConnectionOptions = { ...base, url: pubProxy.url, clientId: `chaos-pub-q${qos}` };
   const subOptions: ConnectionOptions = { ...base, url: subProxy.url, clientId: `chaos-sub-q${qos}` };
 
@@ -357,7 +359,7 @@ function publishQos(pub: Connection, topic: string, qos: QoS, options: ChaosOpti
  * Resolves when `complete()` holds, or when nothing has arrived for `quietMs`
  * after settled() was called: "nothing more is coming" has no event to await.
  */
-function arrivalWatch(complete: () => boolean): { arrived(): void; settled(quietMs: number): Promise<void>; stop(): void } {
+export function arrivalWatch(complete: () => boolean): { arrived(): void; settled(quietMs: number): Promise<void>; stop(): void } {
   let onArrival: () => void = () => undefined;
   let timer: NodeJS.Timeout | undefined;
   // Once settled (or given up on), later arrivals start no more timers.

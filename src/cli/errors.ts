@@ -2,7 +2,7 @@
 // this list; keep them in step.
 import { ChildFailed } from '../broker/children';
 import { InputError, MqttError, type MqttErrorKind } from '../mqtt/errors';
-import { explain } from './explain';
+import { explain, shownName } from './explain';
 
 export const EXIT = {
   ok: 0,
@@ -54,10 +54,13 @@ export class UsageError extends CliError {
   }
 }
 
-/** One line for any error: ours carry their own words; anything else shows its message, never a stack. */
+/**
+ * One line for any error: ours carry their own words; anything else shows its message, never a stack.
+ * `tool` is the command's COMMANDS name: hints call it as the user started it and name only its flags.
+ */
 export function errorLine(error: unknown, tool: string): string {
-  if (error instanceof UsageError) return `Error: ${error.message} (see '${tool} --help')`;
-  if (error instanceof MqttError) return `Error: ${firstLine(explain(error))}`;
+  if (error instanceof UsageError) return `Error: ${error.message} (see '${shownName(tool)} --help')`;
+  if (error instanceof MqttError) return `Error: ${firstLine(explain(error, tool))}`;
   if (error instanceof Error) return `Error: ${firstLine(error.message)}`;
   return `Error: ${firstLine(String(error))}`;
 }

@@ -4,7 +4,7 @@ import { MULTI_NODE } from '../broker/kind';
 import { start, type StartedBroker } from '../broker/start';
 import { CliError, EXIT } from './errors';
 import { isEveryInterface, type BrokerCliOptions } from './options/broker';
-import { interrupted, SIGNAL_EXIT, type Signal } from './signals';
+import { closeOrQuit, interrupted } from './signals';
 import { formatBrokerPacket, paint, useColor } from '../mqtt/format';
 import type { NodePacketEvent } from '../broker/nodes';
 
@@ -36,14 +36,8 @@ export async function serveBroker(options: BrokerCliOptions): Promise<void> {
   print(`${banner(broker)} listening on ${broker.url}${nodes}${reach}${auth}; Ctrl-C stops it`);
   await stop.promise;
   stop.dispose();
-  // A second signal while closing quits at once, through process.exit, whose 'exit' hook still stops a mosquitto child.
-  const quit = (signal: Signal) => process.exit(SIGNAL_EXIT[signal]);
-  process.once('SIGINT', quit).once('SIGTERM', quit);
-  try {
-    await broker.close();
-  } finally {
-    process.off('SIGINT', quit).off('SIGTERM', quit);
-  }
+  // A second signal while closing quits at once.
+  await closeOrQuit(() => broker.close());
   print('broker stopped');
 }
 

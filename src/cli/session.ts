@@ -9,7 +9,8 @@ import type { Leg, PacketEvent } from '../mqtt/packet-event';
 import { describeResumed } from './notes';
 import type { CommonOptions } from './options';
 import { makePrinter, tracedPrinter, type Printer } from './printer';
-import { OLD_TRACE_NOTE } from './options/parse';
+import { takesStdout } from './output-file';
+import { publicBrokerNote } from './options/broker-url';
 import { interrupted, isSignal, SIGNAL_EXIT } from './signals';
 
 async function withConnection(
@@ -73,8 +74,11 @@ export interface Tool {
  * printer (and --trace file), the --fault proxy, the connection, Ctrl-C.
  */
 export async function runTool(options: CommonOptions, role: Leg, build: (printer: Printer) => Tool, io: Io = processIo()): Promise<number> {
-  if (options.output.trace?.flag === 'json') io.err.write(`${OLD_TRACE_NOTE}\n`);
-  const traced = tracedPrinter(makePrinter(options.output, io), options.output.trace, role, options.connection.protocol);
+  const publicNote = publicBrokerNote(options.connection.url);
+  if (publicNote) io.err.write(`${publicNote}\n`);
+  // `--trace -`: stdout carries the trace alone; packet lines, notes and payloads go to stderr.
+  const shown = takesStdout(options.output.trace?.path) ? { ...io, out: io.err } : io;
+  const traced = tracedPrinter(makePrinter(options.output, shown), options.output.trace, role, options.connection.protocol, io.out);
   const { printer } = traced;
   const tool = build(printer);
   const fault = options.fault ? await faultLink().startFaultLink(options.connection, options.fault, printer.note) : undefined;

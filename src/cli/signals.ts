@@ -60,3 +60,14 @@ export async function untilSignal<T>(work: (stop: AbortSignal) => Promise<T>, st
     signal.dispose();
   }
 }
+
+/** Runs a server's close(); a signal meanwhile quits at once, through process.exit, whose 'exit' hooks still stop child brokers. */
+export async function closeOrQuit(close: () => Promise<void>): Promise<void> {
+  const quit = (signal: Signal) => process.exit(SIGNAL_EXIT[signal]);
+  process.once('SIGINT', quit).once('SIGTERM', quit);
+  try {
+    await close();
+  } finally {
+    process.off('SIGINT', quit).off('SIGTERM', quit);
+  }
+}

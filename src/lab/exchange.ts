@@ -5,7 +5,7 @@ import { performance } from 'node:perf_hooks';
 import { RECONNECT_ATTEMPTS, RECONNECT_PERIOD_MS } from '../wire/fault-link';
 import type { FaultSpec } from '../wire/fault';
 import { startRelay, upstreamOf, type Relay } from '../wire/relay';
-import { connect, type Connection, type ConnectionOptions, type ProtocolVersion } from '../mqtt/connection';
+import { connect, type Connection, type ConnectionOptions, type ConnectionSettings, type ProtocolVersion } from '../mqtt/connection';
 import { publishAll } from '../mqtt/publisher';
 import type { QoS } from '../mqtt/qos';
 import { MqttError } from '../mqtt/errors';
@@ -26,12 +26,16 @@ export interface ExchangeOptions {
   idPrefix: string;
   /** MQTT version of both clients; 4 (MQTT 3.1.1) when left out. */
   protocol?: ProtocolVersion;
+  /** Credentials, TLS and keepalive of both clients (the lab's connection flags). */
+  connection?: ConnectionSettings;
   /** Put a fault proxy on the publisher's connection; the publisher then reconnects (same id, clean:false) and resends. */
   fault?: FaultSpec;
   /** How long to wait for each answer of the broker's (CONNACK, SUBACK, an acknowledgement), and for each goodbye, in ms. */
   ackTimeoutMs: number;
   /** A protocol error in the words the tools print (with the flag that changes the wait); its own message when left out. */
   words?: (error: MqttError) => string;
+  /** false: both clients connect with clean=0 (persistent sessions); true when left out. A publisher behind --fault is always clean=0. */
+  clean?: boolean;
 }
 
 /** MQTT.js handed a message to the subscriber's application. */
@@ -83,7 +87,7 @@ export async function runExchange(options: ExchangeOptions, onEvent: (event: Lan
     events.push(event);
     onEvent(event);
   };
-  const base = { url: options.url, clean: true, protocol: options.protocol ?? 4, connectTimeoutMs: options.ackTimeoutMs };
+  const base = { ...options.connection, url: options.url, clean: options.clean ?? true, protocol: options.protocol ?? 4, connectTimeoutMs: options.ackTimeoutMs };
   const bound = options.ackTimeoutMs;
   const words = options.words ?? ((error: MqttError) => error.message);
 

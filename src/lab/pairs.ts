@@ -6,7 +6,7 @@ import { performance } from 'node:perf_hooks';
 import type { BrokerKind } from '../broker/kind';
 import type { HopEvent, NodePacketEvent } from '../broker/nodes';
 import { start as startBroker, type StartedBroker } from '../broker/start';
-import type { ProtocolVersion } from '../mqtt/connection';
+import type { ConnectionSettings, ProtocolVersion } from '../mqtt/connection';
 import type { FaultSpec } from '../wire/fault';
 import type { QoS } from '../mqtt/qos';
 import { exchangeIds, runExchange, type ExchangeOptions } from './exchange';
@@ -30,6 +30,8 @@ export interface LabOptions {
   /** Extra mosquitto.conf lines for the mosquitto the lab starts (e.g. `max_qos 1`). */
   mosquittoConfig?: string[];
   protocol: ProtocolVersion;
+  /** Credentials, TLS and keepalive of every client the lab connects. */
+  connection?: ConnectionSettings;
   /** How long to wait for each answer of the broker's, in ms; LAB_ACK_TIMEOUT_MS when left out. */
   ackTimeoutMs?: number;
   pubs: readonly QoS[];
@@ -41,6 +43,8 @@ export interface LabOptions {
   fault?: FaultSpec;
   /** A pair's protocol error in the words the tools print; its own message when left out. */
   words?: ExchangeOptions['words'];
+  /** false: both clients ask the broker to keep their sessions (clean=0); true when left out. */
+  clean?: boolean;
 }
 
 /** The lab's --ack-timeout default: long enough for any loopback broker, short enough that a silent one ends the lab soon. */
@@ -70,17 +74,22 @@ export interface LabSession {
 /** The broker tap's DISCONNECT record can trail the client's end(); this bounds the wait for it. */
 const TAP_SETTLE_MS = 1000;
 
-/** Runs the pairs in order; once `stop` is aborted no further pair starts (the one in flight ends within its bounds). */
-export async function runPairs(options: LabOptions, onStart: (session: LabSession) => void, onPair: (pair: LabPair) => void, stop?: AbortSignal): Promise<LabPair[]> {
+/**
+ * Runs the pairs in order; once `stop` is aborted no further pair starts (the one in flight ends within its bounds).
+ * `onPacket` sees each packet of the pair in flight as a client or the tap logs it (the web page's live ticker).
+ */
+export async function runPairs(options: LabOptions, onStart: (session: LabSession) => void, onPair: (pair: LabPair) => void, stop?: AbortSignal, onPacket?: (event: LaneEvent) => void): Promise<LabPair[]> {
   const start = performance.now();
   let tapped: LaneEvent[] = [];
   let hops: HopEvent[] = [];
   let waiting: { clientId: string; seen: () => void }[] = [];
+  let inFlight = new Set<string>(); // the pair in flight's client ids: the tap's packets of its clients go to onPacket
   const engine = options.url || options.pubUrl ? null : (options.engine ?? 'aedes');
   const started = engine
     ? await startBroker(engine, {
         onPacket: (event: NodePacketEvent) => {
           tapped.push({ ...event, lane: 'broker' });
+          if (inFlight.has(event.clientId)) onPacket?.({ ...event, lane: 'broker' });
           if (event.direction === 'receive' && event.packet.cmd === 'disconnect') {
             for (const w of waiting.filter((w) => w.clientId === event.clientId)) w.seen();
           }
@@ -104,10 +113,11 @@ export async function runPairs(options: LabOptions, onStart: (session: LabSessio
         if (stop?.aborted) return pairs;
         const idPrefix = `qos-lab-${process.pid}-p${publishQos}s${subscribeQos}`;
         const clients = exchangeIds(idPrefix);
+        inFlight = new Set([clients.publisherId, clients.subscriberId]);
         tapped = [];
         hops = [];
         const topic = `${options.topic}/pub${publishQos}-sub${subscribeQos}`;
-        const result = await runExchange({ url, subUrl, publishQos, subscribeQos, topic, message: options.message, idPrefix, protocol: options.protocol, fault: options.fault, ackTimeoutMs, words: options.words });
+        const result = await runExchange({ url, subUrl, publishQos, subscribeQos, topic, message: options.message, idPrefix, protocol: options.protocol, connection: options.connection, fault: options.fault, ackTimeoutMs, words: options.words, clean: options.clean }, onPacket);
         if (started) {
           // Wait until the tap has seen the DISCONNECT of each client that sent one.
           const pending = disconnecting(result.events, clients).filter((id) => !tapped.some((e) => e.clientId === id && e.packet.cmd === 'disconnect'));

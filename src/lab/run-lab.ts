@@ -44,8 +44,7 @@ export async function runLab(options: LabRunOptions, style: Style, print: (line:
       },
       (pair) => {
         print(paint(`== ${pairTitle(pair)} ==`, 'note', style.color));
-        for (const v of violationsOf(pair.timeline.arrows)) print(paint(`! rule broken: ${violationText(v)}`, 'note', style.color));
-        if (pair.timedOut) print(paint(`! ${pair.problem}`, 'note', style.color));
+        for (const warning of pairWarnings(pair)) print(paint(`! ${warning}`, 'note', style.color));
         if (pair.timeline.messages.length) print(idLine(pair.timeline));
         print(paint(brokerLaneLabel(pair.timeline, brokerShortName(session), tapKind(session)), 'dim', style.color));
         for (const line of formatDiagram(pair.timeline, style)) print(line);
@@ -55,15 +54,13 @@ export async function runLab(options: LabRunOptions, style: Style, print: (line:
       stop,
     );
     if (stop?.aborted) return pairs;
-    for (const line of formatMatrix(pairs.map(cellOf), { broker: `${session?.brokerName ?? ''}, ${version}` })) print(line);
+    for (const line of labMatrix(pairs, session, version)) print(line);
     if (trace && traceFile) {
       const { packets, cuts } = trace.written;
       print(`\ntrace: ${packets} packet records${cuts ? ` and ${cuts} cut record(s)` : ''} written to ${traceFile.path}`);
     }
     if (mermaid) {
-      const brokerName = session?.engine ? `Broker (${session.engine} tap)` : 'Broker (derived)';
-      const diagrams: MermaidPair[] = pairs.map((p) => ({ title: pairTitle(p), timeline: p.timeline, brokerName }));
-      mermaid.write(mermaidDocument(`QoS lab, ${session?.brokerName ?? ''}, ${version}`, diagrams));
+      mermaid.write(labMermaid(pairs, session, version));
       print(`${trace ? '' : '\n'}mermaid: ${pairs.length} sequence diagram(s) written to ${mermaid.path}`);
     }
     return pairs;
@@ -76,7 +73,24 @@ export async function runLab(options: LabRunOptions, style: Style, print: (line:
   }
 }
 
-function pairTitle(pair: LabPair): string {
+/** What a pair's title is followed by when it went wrong: each rule the broker broke, an answer that never came. */
+export function pairWarnings(pair: LabPair): string[] {
+  return [...violationsOf(pair.timeline.arrows).map((v) => `rule broken: ${violationText(v)}`), ...(pair.timedOut && pair.problem ? [pair.problem] : [])];
+}
+
+/** The matrix as the terminal prints it, for this session. */
+export function labMatrix(pairs: readonly LabPair[], session: LabSession | undefined, version: string): string[] {
+  return formatMatrix(pairs.map(cellOf), { broker: `${session?.brokerName ?? ''}, ${version}` });
+}
+
+/** The --mermaid document: one sequence diagram per pair. */
+export function labMermaid(pairs: readonly LabPair[], session: LabSession | undefined, version: string): string {
+  const brokerName = session?.engine ? `Broker (${session.engine} tap)` : 'Broker (derived)';
+  const diagrams: MermaidPair[] = pairs.map((p) => ({ title: pairTitle(p), timeline: p.timeline, brokerName }));
+  return mermaidDocument(`QoS lab, ${session?.brokerName ?? ''}, ${version}`, diagrams);
+}
+
+export function pairTitle(pair: LabPair): string {
   const head = `publish QoS ${pair.publishQos}, subscribe QoS ${pair.subscribeQos}`;
   const cell = cellOf(pair);
   const expected = `${minText(cell)} = ${cell.expected}`;
@@ -85,18 +99,18 @@ function pairTitle(pair: LabPair): string {
 }
 
 /** The publisher's message id and the one the broker chose toward the subscriber. */
-function idLine(timeline: Timeline): string {
+export function idLine(timeline: Timeline): string {
   const id = (value: number | undefined) => (value === undefined ? 'no id (QoS 0)' : `id=${value}`);
   return timeline.messages
     .map((m) => `message id: publisher's ${m.resent ? 'resent ' : ''}PUBLISH ${id(m.publisherId)} -> broker's PUBLISH to the subscriber ${m.forwarded ? id(m.subscriberId) : 'never sent'}`)
     .join('\n');
 }
 
-function brokerShortName(session: LabSession | undefined): string {
+export function brokerShortName(session: LabSession | undefined): string {
   return session?.engine ?? 'an external broker';
 }
 
-function tapKind(session: LabSession | undefined): TapKind {
+export function tapKind(session: LabSession | undefined): TapKind {
   const engine = session?.engine;
   return engine === 'aedes' || engine === 'aedes-cluster' ? 'socket tap' : engine === 'mosquitto' || engine === 'mosquitto-bridge' ? 'tap proxy' : null;
 }

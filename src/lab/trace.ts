@@ -5,7 +5,7 @@ import type { Leg } from '../mqtt/packet-event';
 import { msSince, traceRecord, type CutRecord, type TraceRecord } from '../mqtt/trace';
 import type { ProtocolVersion } from '../mqtt/connection';
 import type { LabPair } from './pairs';
-import { interleave } from './timeline';
+import { interleave, type Arrow } from './timeline';
 
 type LabRecord = TraceRecord | CutRecord;
 
@@ -16,12 +16,14 @@ export function pairRecords(pair: LabPair, start: number, protocol: ProtocolVers
     ...(pair.proxy?.dropped ?? []).map((event) => ({ at: event.at, record: { ...traceRecord(event, { leg: 'publisher', seenBy: 'proxy', protocol, start, pair: name }), dropped: true } })),
     ...(pair.proxy?.cuts ?? []).map((cut) => ({ at: cut.at, record: { time: msSince(start, cut.at), pair: name, leg: 'publisher' as const, seenBy: 'proxy' as const, type: 'cut' as const, reason: cut.reason } })),
   ];
-  return interleave(pair.timeline.arrows, proxy).flatMap((step) =>
-    'arrow' in step
-      ? step.arrow.records.map((event) => {
-          const leg: Leg = event.lane === 'broker' ? step.arrow.leg : event.lane;
-          return traceRecord(event, { leg, seenBy: event.lane, protocol, start, pair: name });
-        })
-      : [step.other.record],
-  );
+  return interleave(pair.timeline.arrows, proxy).flatMap((step) => ('arrow' in step ? arrowRecords(step.arrow, pair, start, protocol) : [step.other.record]));
+}
+
+/** One arrow's records (the sender's, then the receiver's) as the trace writes them: the web page shows them beside the arrow. */
+export function arrowRecords(arrow: Arrow, pair: LabPair, start: number, protocol: ProtocolVersion): TraceRecord[] {
+  const name = `pub ${pair.publishQos} / sub ${pair.subscribeQos}`;
+  return arrow.records.map((event) => {
+    const leg: Leg = event.lane === 'broker' ? arrow.leg : event.lane;
+    return traceRecord(event, { leg, seenBy: event.lane, protocol, start, pair: name });
+  });
 }

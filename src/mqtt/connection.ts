@@ -11,6 +11,7 @@ import { MqttError } from './errors';
 import { FlowTracker, type Violation } from './flows';
 import { snapshot, type PacketEvent } from './packet-event';
 import { connackText, reasonText } from './reason-codes';
+import type { QoS } from './qos';
 
 /** MQTT.js's protocolVersion: 4 is MQTT 3.1.1, 5 is MQTT 5. */
 export type ProtocolVersion = 4 | 5;
@@ -41,7 +42,20 @@ export interface ConnectionOptions {
   connectTimeoutMs?: number;
   /** The broker as errors name it, when `url` is a relay in front of it (chaos); `url` when left out. */
   brokerName?: string;
+  /** The Will: what the broker publishes for us if we vanish without DISCONNECT. */
+  will?: Will;
 }
+
+/** CONNECT's Will message. */
+export interface Will {
+  topic: string;
+  payload: Buffer;
+  qos: QoS;
+  retain: boolean;
+}
+
+/** What a user's connection flags say about every connection of a command: its credentials, TLS, keepalive and (the tools) Will. */
+export type ConnectionSettings = Pick<ConnectionOptions, 'username' | 'password' | 'tls' | 'keepalive' | 'will'>;
 
 /** PEM texts (CA, client certificate and key); `verify` false only when the user asked to skip the check. */
 export interface TlsOptions {
@@ -135,6 +149,7 @@ export function connect(options: ConnectionOptions, onPacket: PacketListener, pr
     password: options.password,
     ...(options.keepalive !== undefined && { keepalive: options.keepalive }),
     ...(properties && { properties }),
+    ...(options.will && { will: { ...options.will } }),
     // mqtt-packet otherwise fills a table of 65,536 two-byte buffers before the
     // first packet (~40 ms, measured), a start-up cost a one-message tool never earns back.
     writeCache: false,

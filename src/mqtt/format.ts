@@ -8,7 +8,7 @@ export interface Style {
   color: boolean;
 }
 
-const COLORS = { send: '\x1b[32m', receive: '\x1b[36m', note: '\x1b[33m', dim: '\x1b[2m', reset: '\x1b[0m' };
+const COLORS = { send: '\x1b[32m', receive: '\x1b[36m', note: '\x1b[33m', dim: '\x1b[2m', alarm: '\x1b[31m', reset: '\x1b[0m' };
 export type Tint = keyof Omit<typeof COLORS, 'reset'>;
 
 export function paint(text: string, tint: Tint, color: boolean): string {
@@ -85,6 +85,7 @@ export function packetDetails(packet: Packet): string {
       fields.push(...propertyFields(packet.properties as Record<string, unknown> | undefined));
       if (packet.username !== undefined) fields.push(`username=${escapeText(packet.username)}`);
       if (packet.password !== undefined) fields.push('password=<hidden>');
+      if (packet.will) fields.push(`will-topic=${escapeText(String(packet.will.topic))}`, `will-qos=${packet.will.qos}`, `will-retain=${packet.will.retain ? 1 : 0}`, `will-payload=${bytes(packet.will.payload)}B`);
       break;
     case 'connack': {
       const v5 = packet.reasonCode !== undefined;

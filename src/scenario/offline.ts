@@ -2,7 +2,7 @@
 // 1 and 2 messages are published while it is away, and it comes back. Run
 // with clean=false (the session and its queue survive) and clean=true (they
 // do not). Every line is a real packet of a client or of the broker's wire.
-import { connect as connectBounded, END_GRACE_MS, stopClient, type Connection, type ConnectionOptions, type PacketListener } from '../mqtt/connection';
+import { connect as connectBounded, END_GRACE_MS, stopClient, type Connection, type ConnectionOptions, type ConnectionSettings, type PacketListener } from '../mqtt/connection';
 import { formatBrokerPacket, formatPacket, paint, type Style } from '../mqtt/format';
 import type { BrokerPacketEvent, PacketEvent } from '../mqtt/packet-event';
 import { QOS_LEVELS, type QoS } from '../mqtt/qos';
@@ -31,7 +31,7 @@ export interface OfflineOutcome {
 type Print = (line: string) => void;
 
 /** The broker to start (an engine), or a running one's URL, seen through a tap proxy in front of it. */
-export type ScenarioBroker = { engine: BrokerKind } | { url: string };
+export type ScenarioBroker = ({ engine: BrokerKind } | { url: string }) & { connection?: ConnectionSettings };
 
 export async function runOfflineScenario(where: ScenarioBroker, style: Style, print: Print, limits: Limits = LIMITS): Promise<OfflineOutcome[]> {
   let watching = new Set<string>();
@@ -75,7 +75,7 @@ export async function runOfflineScenario(where: ScenarioBroker, style: Style, pr
       const pubId = `scenario-pub-clean-${clean}`;
       watching = new Set([subId, pubId]);
       const log = (who: string) => (e: PacketEvent) => lane(who, formatPacket(e, style));
-      const base = { url: broker.url, protocol: 4 as const };
+      const base = { ...where.connection, url: broker.url, protocol: 4 as const };
       print(`clean=${clean}: the subscriber subscribes at QoS 2, then disconnects`);
       const first = await connect({ ...base, clientId: subId, clean }, log('subscriber'));
       await subscribe(first, TOPIC, 2);

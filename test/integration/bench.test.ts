@@ -49,10 +49,10 @@ test('bench reports the loss when mosquitto drops messages for a stalled subscri
 });
 
 test('bench refuses a public test broker and a payload too small for its sequence numbers', async () => {
-  assert.throws(() => parseBench(['--broker', 'mosquitto']), /not a public test broker/);
+  assert.throws(() => parseBench(['--broker', 'public:mosquitto']), /not a public test broker/);
   const run = await runCli('bench', ['--count', '1000', '--size', '2']).done;
   assert.equal(run.code, 1);
-  assert.equal(run.stderr, "Error: --size must be at least 3 to hold sequence numbers up to 999, got '2' (see 'mqtt-qos-bench --help')\n");
+  assert.equal(run.stderr, "Error: --size must be at least 3 to hold sequence numbers up to 999, got '2' (see 'node --import tsx src/bin/bench.ts --help')\n");
 });
 
 test('bench --trace writes every packet of both clients as JSON lines', async (t) => {

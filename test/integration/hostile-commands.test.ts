@@ -124,7 +124,7 @@ test('scenario, a packet header announcing 268,435,455 bytes: bounded, exit 4', 
 
 test('chaos --broker with --engine is a usage error', async () => {
   const o = await run('chaos', ['--broker', 'mqtt://127.0.0.1:1', '--engine', 'aedes']);
-  oneError(o, EXIT.usage, /give --broker or --engine, not both/);
+  oneError(o, EXIT.usage, /--engine and --broker exclude each other: --engine starts a broker, --broker names a running one/);
 });
 
 test('chaos, scenario and load --broker mqtts://: a usage error (a plain TCP proxy, no TLS options), before dialling', async () => {

@@ -24,7 +24,8 @@ for (const entry of ['publish', 'subscribe'] as const) {
 test('a bad option is one Error line with a --help hint and exit code 1', async () => {
   const run = await runCli('publish', ['--qos=3']).done;
   assert.equal(run.code, 1);
-  assert.equal(run.stderr, "Error: --qos must be 0, 1 or 2, got '3' (see 'publish-with-qos --help')\n");
+  // The hint names the command as it was started (runCli: node --import tsx src/publish.ts).
+  assert.equal(run.stderr, "Error: --qos must be 0, 1 or 2, got '3' (see 'node --import tsx src/publish.ts --help')\n");
   assert.equal(run.stdout, '');
 });
 
@@ -37,7 +38,7 @@ test('waitForStderr sees the error line, and a pattern that never comes fails wh
 test("the other tool's flag is an error, not ignored", async () => {
   const run = await runCli('subscribe', ['--retain']).done;
   assert.equal(run.code, 1);
-  assert.match(run.stderr, /^Error: Unknown argument: retain \(see 'subscribe-with-qos --help'\)\n$/);
+  assert.match(run.stderr, /^Error: Unknown argument: retain: a flag of the publisher \(the RETAIN flag\), not of this tool \(see 'node --import tsx src\/subscribe.ts --help'\)\n$/);
 });
 
 test('no broker listening: one line naming the URL and the fix, exit 2, no retry loop', async () => {

@@ -73,7 +73,7 @@ export function within(outcome: Outcome, ms: number): void {
   assert.ok(outcome.ms < ms, `ended after ${outcome.ms.toFixed(0)} ms, bound ${ms} ms`);
 }
 
-export const CHAOS = ['--count', '60', '--rate', '300', '--cut', '5000-6000'];
+export const CHAOS = ['--count', '60', '--rate', '300', '--fault', 'every:5000-6000'];
 export const BENCH = ['--count', '50', '--idle', '0.5'];
 export const LOAD = ['--seconds', '1', '--rate', '200'];
 

@@ -3,6 +3,7 @@ import { UsageError } from '../errors';
 import { brokerUrl, canonicalHost, isLoopbackHost, isPublicBrokerHost, urlHost } from './broker-url';
 import { openOutputFile } from '../output-file';
 import { MAX_PACKET_BYTES } from './input';
+import { connectionOptions, connectionSettings, protocolFlag, protocolOption } from './connection';
 import { COMMANDS, defaulted, filePath, integer, parseRaw, qosList, seconds, single, topicFlag, type Parsed } from './parse';
 import type { BenchOptions } from '../../bench/levels';
 import type { CompareOptions } from '../../bench/compare';
@@ -16,9 +17,9 @@ const DEFAULT_BENCH_TOPIC = 'mqtt-qos-lab/bench';
 /** bench:compare hands its values to parseBench, so both share these. */
 const DEFAULT = { qos: '0,1,2', count: '20000', size: '32', window: '20', idle: '5', rounds: '3', runs: '10' };
 
-export function parseBench(argv: string[]): Parsed<BenchOptions> {
+export function parseBench(argv: string[], env: NodeJS.ProcessEnv = process.env): Parsed<BenchOptions> {
   const raw = parseRaw(BENCH_TOOL, 'Measure what each QoS level costs: throughput, latency and end-to-end loss from a publisher to a subscriber.', argv, (y) =>
-    y
+    connectionOptions(protocolOption(y, 'MQTT version of both clients: 3.1.1 or 5 (5 needs --broker: the embedded aedes speaks 3.1.1 only)'))
       .option('broker', { alias: 'b', type: 'string', describe: 'broker URL or host[:port] (default: an embedded aedes broker on a free loopback port)' })
       .option('qos', { alias: 'q', type: 'string', default: DEFAULT.qos, describe: 'QoS levels to run, comma-separated' })
       .option('count', { alias: 'n', type: 'string', default: DEFAULT.count, describe: 'messages per QoS level' })
@@ -34,6 +35,9 @@ export function parseBench(argv: string[]): Parsed<BenchOptions> {
   if (!raw) return { kind: 'shown' };
   const brokerText = single(raw, 'broker');
   const broker = brokerText === undefined ? undefined : loadTarget(brokerText, Boolean(raw['allow-remote']));
+  const protocol = protocolFlag(raw);
+  if (protocol === 5 && broker === undefined) throw new UsageError('--protocol 5 needs --broker: the embedded aedes broker speaks MQTT 3.1.1 only');
+  const connection = connectionSettings(raw, broker ?? 'mqtt://127.0.0.1', env);
   const levels = qosList('qos', defaulted(raw, 'qos'));
   const count = runCount(defaulted(raw, 'count'));
   const size = integer('size', defaulted(raw, 'size'), 1);
@@ -56,6 +60,8 @@ export function parseBench(argv: string[]): Parsed<BenchOptions> {
     kind: 'run',
     options: {
       broker,
+      protocol,
+      connection,
       levels,
       count,
       size,

@@ -3,12 +3,21 @@
 import { BlockList, isIP } from 'node:net';
 import { UsageError } from '../errors';
 
-/** Public test brokers of the lesson's kind, by short name. Tests and CI never contact them. */
+/**
+ * Public test brokers of the lesson's kind, named `public:NAME` (PUBLIC_PREFIX):
+ * a bare `mosquitto` is a host (a container's, often), never the internet.
+ * Tests and CI never contact them.
+ */
 export const PUBLIC_BROKERS: Record<string, string> = {
   mosquitto: 'mqtt://test.mosquitto.org:1883',
   emqx: 'mqtt://broker.emqx.io:1883',
   hivemq: 'mqtt://broker.hivemq.com:1883',
 };
+
+const PUBLIC_PREFIX = 'public:';
+
+/** `public:mosquitto`, …: the spellings --broker takes for the presets. */
+export const PUBLIC_NAMES = Object.keys(PUBLIC_BROKERS).map((name) => `${PUBLIC_PREFIX}${name}`);
 
 export const DEFAULT_BROKER = 'mqtt://localhost:1883';
 
@@ -36,8 +45,11 @@ export function brokerUrl(value: string): string {
   const shown = maskUserinfo(value);
   // Any '@' may start a host after userinfo: refusing it here means no host is ever taken from a user name.
   if (value.includes('@')) throw new UsageError(`--broker '${shown}': pass credentials with --username and --password, not in the URL`);
-  const preset = PUBLIC_BROKERS[value.toLowerCase()];
-  if (preset) return preset;
+  if (value.toLowerCase().startsWith(PUBLIC_PREFIX)) {
+    const preset = PUBLIC_BROKERS[value.slice(PUBLIC_PREFIX.length).toLowerCase()];
+    if (!preset) throw new UsageError(`--broker '${shown}': no such public test broker; there are ${PUBLIC_NAMES.join(', ')}`);
+    return preset;
+  }
   if (value.startsWith('//')) throw new UsageError(`--broker '${shown}' has no scheme before '//': write mqtt://HOST, or just HOST`);
   const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(value)?.[1]?.toLowerCase();
   // `mqtt:/host` and `mqtt:host` are URLs missing a slash; `localhost:1883` is host:port.
@@ -104,6 +116,13 @@ export function isLoopbackHost(host: string): boolean {
   if (h === 'localhost') return true;
   const family = isIP(h);
   return family !== 0 && LOOPBACK.check(h, family === 6 ? 'ipv6' : 'ipv4');
+}
+
+/** The line said on stderr before connecting to a public test broker (by preset or by host), or null. */
+export function publicBrokerNote(url: string): string | null {
+  const host = canonicalHost(urlHost(url));
+  if (!isPublicBrokerHost(host)) return null;
+  return `note: ${host} is a public test broker: anyone can read what you publish there and publish to your topics`;
 }
 
 /** True for the public test brokers' hosts, however the host is spelled. */

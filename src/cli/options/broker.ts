@@ -29,7 +29,7 @@ const DEFAULT_ENGINE: BrokerKind = 'aedes';
  * --host: an IP address or a host name, loopback unless --allow-remote says
  * otherwise. '' would listen on every interface without saying so: refused.
  */
-function listenHost(text: string, allowRemote: boolean): string {
+export function listenHost(text: string, allowRemote: boolean): string {
   const host = text.trim().replace(/^\[(.*)\]$/, '$1');
   if (host === '') throw new UsageError(`--host is empty: give an address to listen on (127.0.0.1; or 0.0.0.0 with --allow-remote for every interface)`);
   const problem = hostProblem(host);

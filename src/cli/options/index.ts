@@ -8,3 +8,5 @@ export * from './faults';
 export * from './bench';
 export * from './load';
 export type { Display, Parsed } from './parse';
+export * from './connection';
+export * from './probe';

@@ -9,10 +9,12 @@ const MAX_LOAD_MESSAGES = 100_000_000;
 
 /** npm run load: the subscriber under a steady stream of messages. */
 export function parseLoad(argv: string[], mosquittoInstalled: boolean): Parsed<LoadOptions> {
+  // -s was load's --seconds, but the bench's --size and mosquitto_pub's stdin: the duration is spelt out now.
+  if (argv.includes('-s')) throw new UsageError('-s is not a load flag: the duration is --seconds');
   const raw = parseRaw(COMMANDS.load, 'Send the subscriber a steady stream of messages and report received, lost and its memory.', argv, (y) =>
     engineOption(
       y
-        .option('seconds', { alias: 's', type: 'string', default: '60', describe: 'how long to publish' })
+        .option('seconds', { type: 'string', default: '60', describe: 'how long to publish, in seconds' })
         .option('rate', { type: 'string', default: '20000', describe: 'messages per second' })
         .option('qos', { alias: 'q', type: 'string', default: '1', describe: 'QoS of publish and subscription: 0, 1 or 2' })
         .option('broker', { alias: 'b', type: 'string', describe: 'a running broker (URL or host[:port]) instead of starting one; --engine is then not allowed' }),

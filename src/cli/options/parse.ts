@@ -4,9 +4,9 @@
 import yargs, { type Argv } from 'yargs';
 import { parseQos, type QoS } from '../../mqtt/qos';
 import { topicNameProblem } from '../../mqtt/topic';
-import type { ProtocolVersion } from '../../mqtt/connection';
 import { CUT_POINTS, FAULT_SYNTAX, parseFault, type CutPoint, type FaultSpec } from '../../wire/fault';
 import { UsageError } from '../errors';
+import { declareFlags, shownName } from '../explain';
 import { maskUserinfo } from './broker-url';
 
 /** How each command is invoked: its --help and its error hints name it so. */
@@ -19,6 +19,7 @@ export const COMMANDS = {
   chaos: 'npm run chaos --',
   load: 'npm run load --',
   bench: 'mqtt-qos-bench',
+  probe: 'mqtt-qos-probe',
   compare: 'npm run bench:compare --',
   startup: 'npm run bench:startup --',
 } as const;
@@ -36,7 +37,7 @@ export function displayOptions(y: Argv): Argv {
 /** --trace FILE: the packet trace as JSON lines; the pair, the lab and the bench share the format. */
 export function traceOption(y: Argv): Argv {
   return y
-    .option('trace', { type: 'string', describe: 'also write every packet to FILE as JSON lines (one object per packet; never a password)' })
+    .option('trace', { type: 'string', describe: 'also write every packet to FILE as JSON lines (one object per packet; never a password); FILE - is stdout, the other lines then go to stderr' })
     .option('json', { type: 'string', describe: 'the old spelling of --trace FILE (still works)' });
 }
 
@@ -65,7 +66,7 @@ export function traceFlag(raw: Record<string, unknown>): TraceFile | undefined {
  */
 export function parseRaw(tool: string, about: string, argv: string[], build: (y: Argv) => Argv): Record<string, unknown> | null {
   const y = yargs()
-    .scriptName(tool)
+    .scriptName(shownName(tool))
     .usage(`$0 [options]\n\n${about}`)
     // No camelCase twins: an unknown flag is named once, as typed.
     .parserConfiguration({ 'parse-numbers': false, 'parse-positional-numbers': false, 'camel-case-expansion': false })
@@ -78,11 +79,13 @@ export function parseRaw(tool: string, about: string, argv: string[], build: (y:
       throw new UsageError(hideSecrets((message ?? error?.message ?? 'invalid command line').replace(/\s*\n\s*/g, ' '), argv));
     })
     .help()
-    .alias('help', 'h')
     .version()
     .wrap(Math.min(100, process.stdout.columns ?? 100));
   const built = build(y);
+  // -h is help, unless the command has its own -h (the tools' --host, as mosquitto's clients spell it).
+  if (!flagsOf(built).canonical.has('h')) built.alias('help', 'h');
   const flags = flagsOf(built);
+  declareFlags(tool, [...flags.strings, ...flags.booleans]);
   // A value flag with nothing after it (`--qos` at the end) is an error, not a silent default.
   built.requiresArg(flags.strings);
   const raw = built.parseSync(valuesAsValues(argv, flags)) as Record<string, unknown>;
@@ -265,18 +268,6 @@ export function qosList(flag: string, text: string): QoS[] {
     return qos;
   });
   return [0, 1, 2].filter((q): q is QoS => levels.includes(q as QoS));
-}
-
-const PROTOCOLS: Record<string, ProtocolVersion> = { '3.1.1': 4, '4': 4, '5': 5, '5.0': 5 };
-
-export const DEFAULT_PROTOCOL = '3.1.1';
-
-/** --protocol (its option has `default: DEFAULT_PROTOCOL`): 3.1.1 (MQTT.js's 4) or 5. */
-export function protocolFlag(raw: Record<string, unknown>): ProtocolVersion {
-  const text = defaulted(raw, 'protocol');
-  const protocol = PROTOCOLS[text];
-  if (!protocol) throw new UsageError(`--protocol must be 3.1.1 or 5, got '${printable(text)}'`);
-  return protocol;
 }
 
 /** --topic for a command that publishes: a topic name, no wildcards. */

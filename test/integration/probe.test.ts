@@ -1,0 +1,168 @@
+// The broker report card against three brokers: the embedded aedes, stock
+// mosquitto, and a broker that breaks the QoS promises on purpose. Each runs
+// in-process through main() with short bounds and the --quick sizes.
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
+import test from 'node:test';
+import { main } from '../../src/bin/probe';
+import { EXIT } from '../../src/cli/errors';
+import { settle } from '../../src/cli/main';
+import { COMMANDS } from '../../src/cli/options/parse';
+import type { Answer } from '../../src/probe/answer';
+import type { ProbeLimits } from '../../src/probe/probe';
+import { sink } from '../support/commands';
+import { misbehavingBroker } from '../support/misbehaving-broker';
+import { freePort } from '../../src/broker/mosquitto';
+import { needsMosquitto, testMosquitto } from '../support/mosquitto';
+
+const LIMITS: ProbeLimits = { answerMs: 2000, quietMs: 300, stallMs: 2000 };
+
+interface Card {
+  code: number;
+  out: string;
+  err: string;
+  broker: string;
+  broken: string[];
+  records: number;
+  byId: Record<string, Answer>;
+}
+
+async function probe(argv: string[]): Promise<Card> {
+  const out = sink();
+  const err = sink();
+  let errors = '';
+  const code = await settle(COMMANDS.probe, (a) => main(a, { out: out.stream, err: err.stream, env: { NO_COLOR: '1' } }, LIMITS), ['--json', ...argv], (line) => (errors += line));
+  const report = JSON.parse(out.text()) as { broker: string; broken: string[]; records: number; questions: Answer[] };
+  return { code, out: out.text(), err: err.text() + errors, broker: report.broker, broken: report.broken, records: report.records, byId: Object.fromEntries(report.questions.map((a) => [a.id, a])) };
+}
+
+/** Every verdict points at records that exist. */
+function assertEvidence(card: Card): void {
+  for (const a of Object.values(card.byId)) {
+    if (a.verdict === 'not-applicable' || a.verdict === 'unmeasured') continue;
+    assert.ok(a.evidence.length > 0, `${a.id} names its records`);
+    for (const [from, to] of a.evidence) assert.ok(from >= 1 && to >= from && to <= card.records, `${a.id}: records ${from}-${to} of ${card.records}`);
+  }
+}
+
+test('aedes: the card names what it does (3.1.1 only, resends without DUP=1), each verdict from records of the trace', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'probe-test-'));
+  const trace = join(dir, 'trace.jsonl');
+  const report = join(dir, 'card.md');
+  const card = await probe(['--quick', '--trace', trace, '--markdown', report]);
+  const v = (id: string) => card.byId[id]!;
+  assert.match(card.broker, /^aedes \(embedded\) on mqtt:\/\/127\.0\.0\.1:\d+$/);
+  assert.equal(Object.keys(card.byId).length, 12);
+  assert.equal(v('versions').verdict, 'conforms');
+  assert.match(v('versions').fact, /3\.1 accepted, 3\.1\.1 accepted, 5 refused \(CONNACK 1\)/);
+  assert.equal(v('granted').verdict, 'conforms');
+  assert.equal(v('matrix').verdict, 'conforms');
+  assert.match(v('matrix').fact, /pub 0: 0 0 0 \| pub 1: 0 1 1 \| pub 2: 0 1 2/);
+  assert.equal(v('forward').figures.after, 'publish');
+  assert.equal(v('pubrec').verdict, 'conforms');
+  assert.equal(v('redelivery').verdict, 'violates');
+  assert.equal(v('redelivery').rule, 'MQTT-3.3.1-1');
+  assert.equal(v('offline').verdict, 'conforms');
+  assert.equal(v('burst').verdict, 'conforms');
+  assert.equal(v('retained').verdict, 'conforms');
+  assert.equal(v('expiry').verdict, 'not-applicable');
+  assert.ok(card.broken.includes('redelivery'));
+  assert.equal(card.code, EXIT.violation, 'a broken rule exits 6');
+  assertEvidence(card);
+  // Record n is line n of the trace, and it is the packet the verdict names.
+  const lines = readFileSync(trace, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { record: number; type: string; dup?: boolean; direction: string });
+  assert.equal(lines.length, card.records);
+  lines.forEach((l, i) => assert.equal(l.record, i + 1));
+  const [from] = v('versions').evidence[0]!;
+  assert.equal(lines[from - 1]!.type, 'connack');
+  const resent = v('redelivery').evidence.flatMap(([a, b]) => lines.slice(a - 1, b)).filter((l) => l.type === 'publish' && l.direction === 'send');
+  assert.ok(resent.length >= 6 && resent.every((l) => l.dup === false), 'the resends on the wire carry DUP=0');
+  assert.match(readFileSync(report, 'utf8'), /^# Broker report card: aedes \(embedded\) on mqtt:\/\/127\.0\.0\.1:\d+\n[\s\S]*\| redelivery to a resumed subscriber \| violates \[MQTT-3\.3\.1-1\] \|/);
+});
+
+test('mosquitto: every promise kept, MQTT 5 session expiry honoured', needsMosquitto, async (t) => {
+  const broker = await testMosquitto(t);
+  const card = await probe(['--quick', '--broker', broker.url]);
+  const v = (id: string) => card.byId[id]!;
+  for (const id of ['versions', 'granted', 'matrix', 'pubrec', 'redelivery', 'offline', 'burst', 'order', 'retained', 'expiry']) assert.equal(v(id).verdict, 'conforms', `${id}: ${v(id).fact}`);
+  assert.match(v('versions').fact, /5 accepted/);
+  assert.equal(v('forward').figures.after, 'pubrel');
+  assert.deepEqual(v('expiry').figures, { presentWithin: true, presentAfter: false, brokerExpiry: null });
+  assert.equal(card.code, card.broken.length > 0 ? EXIT.violation : EXIT.ok);
+  assertEvidence(card);
+});
+
+test('mosquitto with max_queued_messages 10: the offline queue ends there and the publisher is not told', needsMosquitto, async (t) => {
+  const broker = await testMosquitto(t, { config: ['max_queued_messages 10'] });
+  const card = await probe(['--quick', '--broker', broker.url, '--only', 'offline,burst']);
+  const offline = card.byId.offline!;
+  assert.equal(offline.verdict, 'differs');
+  assert.ok((offline.figures.acknowledgedThenDropped as number) > 0);
+  assert.match(offline.fact, /publisher not told/);
+  assert.equal(card.byId.burst!.verdict, 'differs');
+  assert.deepEqual(Object.keys(card.byId).sort(), ['burst', 'offline']);
+});
+
+test('a misbehaving broker: each broken promise named with its rule', async (t) => {
+  const broker = await misbehavingBroker(t);
+  const card = await probe(['--quick', '--broker', broker.url, '--only', 'versions,granted,pubrec,redelivery,offline']);
+  const v = (id: string) => card.byId[id]!;
+  assert.equal(v('granted').verdict, 'differs');
+  assert.match(v('granted').fact, /asked 2 → granted 1/);
+  assert.equal(v('pubrec').verdict, 'violates');
+  assert.equal(v('pubrec').rule, 'MQTT-4.3.3-2');
+  assert.match(v('pubrec').fact, /PUBACK/);
+  assert.equal(v('redelivery').verdict, 'violates');
+  assert.equal(v('redelivery').rule, 'MQTT-3.3.1-1');
+  assert.equal(v('offline').verdict, 'violates');
+  assert.equal(v('offline').rule, 'MQTT-3.1.2-5');
+  assert.deepEqual(card.broken.sort(), ['offline', 'pubrec', 'redelivery']);
+  assert.equal(card.code, EXIT.violation);
+  assertEvidence(card);
+});
+
+test('bad input: one Error line, exit 1, nothing started', async () => {
+  for (const argv of [['--config', 'max_qos 1'], ['--only', 'nope'], ['--broker', 'test.mosquitto.org'], ['--broker', 'mqtt://127.0.0.1:1', '--engine', 'mosquitto']]) {
+    let err = '';
+    const code = await settle(COMMANDS.probe, (a) => main(a, { out: new PassThrough(), err: new PassThrough(), env: {} }, LIMITS), argv, (line) => (err += line));
+    assert.equal(code, EXIT.usage, argv.join(' '));
+    assert.equal(err.split('\n').filter((l) => l.startsWith('Error: ')).length, 1, err);
+  }
+});
+
+test('mosquitto with max_qos 1: QoS 2 granted as 1 and refused on publish, left out of later runs', needsMosquitto, async (t) => {
+  const broker = await testMosquitto(t, { config: ['max_qos 1'] });
+  const card = await probe(['--quick', '--broker', broker.url, '--only', 'granted,matrix,order']);
+  assert.equal(card.byId.granted!.verdict, 'differs');
+  assert.match(card.byId.granted!.fact, /asked 2 → granted 1; MQTT 5 CONNACK Maximum QoS: 1/);
+  assert.equal(card.byId.matrix!.verdict, 'differs');
+  assert.match(card.byId.matrix!.fact, /pub 2: - - -/);
+  assert.match(card.byId.order!.fact, /QoS 1: 300 of 300 delivered, in order; QoS 2 not tested \(the broker refuses it\)/);
+  assert.equal(card.code, EXIT.ok);
+});
+
+test('the card on a terminal: a heading, one line per question with its records, red for a broken rule', async (t) => {
+  const broker = await misbehavingBroker(t);
+  const out = Object.assign(new PassThrough(), { isTTY: true });
+  let text = '';
+  out.on('data', (d: Buffer) => (text += d.toString()));
+  const code = await main(['--broker', broker.url, '--only', 'granted,pubrec'], { out, err: new PassThrough(), env: {} }, LIMITS);
+  const lines = text.trimEnd().split('\n');
+  assert.equal(code, EXIT.violation);
+  assert.equal(lines[0], `Broker report card: ${broker.url}`);
+  assert.match(lines[1]!, /^ {2}\x1b\[33mdiffers \(allowed\) +\x1b\[0m {2}granted QoS per requested QoS: .*\(records [\d, -]+\)\x1b\[0m$/);
+  assert.match(lines[2]!, /^ {2}\x1b\[31mviolates \[MQTT-4\.3\.3-2\]\x1b\[0m {2}the answer to a QoS 2 PUBLISH: answered a QoS 2 PUBLISH with PUBACK/);
+  assert.match(lines.at(-1)!, /^verdict: 1 broken: pubrec$/);
+});
+
+test('a broker that cannot be reached: one Error line, exit 2', async () => {
+  const port = await freePort();
+  let err = '';
+  const code = await settle(COMMANDS.probe, (a) => main(a, { out: new PassThrough(), err: new PassThrough(), env: {} }, LIMITS), ['--broker', `127.0.0.1:${port}`], (line) => (err += line));
+  assert.equal(code, EXIT.connect);
+  assert.match(err, /^Error: cannot reach the broker at mqtt:\/\/127\.0\.0\.1:\d+: connection refused/);
+  assert.equal(err.trim().split('\n').length, 1);
+});
