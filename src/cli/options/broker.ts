@@ -3,7 +3,7 @@ import { isIP } from 'node:net';
 import { UsageError } from '../errors';
 import type { Argv } from 'yargs';
 import { brokerUrl, hostProblem, isLoopbackHost } from './broker-url';
-import { DEFAULT_NODES, MULTI_NODE, type BrokerKind } from '../../broker/kind';
+import { BROKER_KINDS, DEFAULT_NODES, MULTI_NODE, type BrokerKind } from '../../broker/kind';
 import { DEFAULT_BRIDGE_QOS } from '../../broker/start';
 import { parseQos, type QoS } from '../../mqtt/qos';
 import { COMMANDS, defaulted, display, displayOptions, engineFlag, engineOption, integer, parseRaw, printable, single, type Display, type Parsed } from './parse';
@@ -53,7 +53,7 @@ export function parseBroker(argv: string[]): Parsed<BrokerCliOptions> {
     'Run an MQTT broker (the embedded aedes, or mosquitto behind a packet tap) and print every packet it sends and receives, per client.',
     argv,
     (y) =>
-      nodesOptions(engineOption(displayOptions(y), 'aedes (embedded, MQTT 3.1.1), mosquitto (installed, MQTT 3.1.1 and 5), aedes-cluster (aedes nodes sharing a redis-server) or mosquitto-bridge (two mosquittos, B bridged to A)', DEFAULT_ENGINE))
+      nodesOptions(engineOption(displayOptions(y), 'aedes (embedded, MQTT 3.1.1), mosquitto (installed, MQTT 3.1.1 and 5), aedes-cluster (aedes nodes sharing a redis-server) or mosquitto-bridge (two mosquittos, B bridged to A)', DEFAULT_ENGINE, BROKER_KINDS))
         .option('host', { type: 'string', default: '127.0.0.1', describe: 'address to listen on (loopback by default)' })
         .option('port', { alias: 'p', type: 'string', default: '1883', describe: 'port to listen on (0 picks a free one)' })
         .option('username', { alias: 'u', type: 'string', describe: 'require this user name (with --password)' })

@@ -9,7 +9,7 @@ import { runCount } from './bench';
 import { connectionOptions, connectionSettings, type ConnectionGroup } from './connection';
 import type { ConnectionSettings } from '../../mqtt/connection';
 import { brokerUrl, canonicalHost, isLoopbackHost, isPublicBrokerHost, urlHost } from './broker-url';
-import { COMMANDS, defaulted, display, displayOptions, engineFlag, engineOption, integer, MAX_TIMER_MS, parseRaw, printable, qosList, single, type Display, type Parsed } from './parse';
+import { COMMANDS, defaulted, display, displayOptions, engineFlag, engineOption, integer, SINGLE_BROKER_KINDS, MAX_TIMER_MS, parseRaw, printable, qosList, single, type Display, type Parsed } from './parse';
 
 /**
  * Their connection flags: no TLS (they reach the broker through a plain TCP
@@ -18,8 +18,8 @@ import { COMMANDS, defaulted, display, displayOptions, engineFlag, engineOption,
 const GROUPS: ConnectionGroup[] = ['credentials', 'keepalive'];
 
 /** --engine for the commands that start their own broker on loopback. */
-function labEngineOption(y: Argv): Argv {
-  return engineOption(connectionOptions(y, GROUPS), `which broker to start on loopback: ${BROKER_KINDS.join(' or ')} (mosquitto must be installed)`, 'aedes').option('broker', {
+function labEngineOption(y: Argv, kinds: readonly BrokerKind[] = SINGLE_BROKER_KINDS): Argv {
+  return engineOption(connectionOptions(y, GROUPS), `which broker to start on loopback: ${kinds.join(', ')} (mosquitto must be installed)`, 'aedes', kinds).option('broker', {
     alias: 'b',
     type: 'string',
     describe: 'a running broker (URL or host[:port]) instead of starting one; --engine is then not allowed',
@@ -80,7 +80,7 @@ export function parseChaos(argv: string[], env: NodeJS.ProcessEnv = process.env)
     'Send numbered messages at each QoS through a proxy that keeps cutting the connections, and count what arrived: lost, duplicated, out of order.',
     argv,
     (y) =>
-      labEngineOption(y)
+      labEngineOption(y, BROKER_KINDS)
         .option('count', { alias: 'n', type: 'string', default: '10000', describe: 'messages per QoS level' })
         .option('qos', { alias: 'q', type: 'string', default: '0,1,2', describe: 'QoS levels to run, comma separated' })
         .option('fault', { type: 'string', describe: `cut every connection after MIN-MAX milliseconds, drawn from SEED (the same SEED cuts at the same moments): every:MS[-MS][:SEED] as on the tools (default ${DEFAULT_CHAOS_FAULT})` })

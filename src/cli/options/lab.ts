@@ -5,6 +5,7 @@ import { UsageError } from '../errors';
 import { explain } from '../explain';
 import { BROKER_OR_ENGINE } from './faults';
 import { brokerUrl } from './broker-url';
+import { BROKER_KINDS } from '../../broker/kind';
 import { legBrokerFlags, legBrokerOptions, nodesFlags, nodesOptions } from './broker';
 import { MAX_PACKET_BYTES } from './input';
 import { DEFAULT_MESSAGE } from './pair';
@@ -35,6 +36,8 @@ export function parseLab(argv: string[], env: NodeJS.ProcessEnv = process.env): 
       legBrokerOptions(nodesOptions(engineOption(
         faultOption(traceOption(connectionOptions(protocolOption(displayOptions(y), 'MQTT version of both clients: 3.1.1 or 5 (5 needs --engine mosquitto or --broker: aedes speaks 3.1.1 only)'))), " of each pair's publisher (the subscriber's connection stays direct)"),
         'the broker the lab starts on loopback, its packets tapped: aedes (embedded, the default), mosquitto (behind a tap proxy), aedes-cluster or mosquitto-bridge (two nodes: the publisher on A, the subscriber on B)',
+        undefined,
+        BROKER_KINDS,
       )))
         .option('broker', { alias: 'b', type: 'string', describe: 'run against this broker (URL or host[:port]) instead of starting one; its lane is then derived from the client legs' })
         .option('ack-timeout', { type: 'string', default: DEFAULT_ACK_TIMEOUT, describe: "seconds to wait for each answer of the broker's (CONNACK, SUBACK, PUBACK, PUBREC, PUBCOMP); a pair whose answer never comes ends there" })
