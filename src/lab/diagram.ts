@@ -3,6 +3,8 @@
 // the time each was seen (ms since the pair's first packet: by the broker tap
 // when there is one, else by the client that logged it). A fault proxy's
 // cut is a marked line; the packet it swallowed, an arrow that never arrives.
+// Across two brokers: four lanes, Node A and Node B in the middle, the hop's
+// packets drawn between them with `=`.
 import { packetDetails, paint, type Style } from '../mqtt/format';
 import { arrowLabel } from './label';
 import { interleave, type Cut, type HopArrow, type Note, type Timeline } from './timeline';

@@ -1,7 +1,9 @@
 // Runs the lab's pairs: for each (publish QoS, subscription QoS) a real
 // exchange through one broker, either one the lab starts with its tap (aedes,
 // or mosquitto behind the tap proxy) or an external broker (then the broker
-// lane is derived from the client legs).
+// lane is derived from the client legs). Across two brokers (an aedes cluster,
+// a mosquitto bridge, or --pub-broker/--sub-broker) the publisher is on node A,
+// the subscriber on node B, and what crossed between them is recorded too.
 import { performance } from 'node:perf_hooks';
 import type { BrokerKind } from '../broker/kind';
 import type { HopEvent, NodePacketEvent } from '../broker/nodes';
