@@ -17,11 +17,10 @@ import { QOS_LEVELS } from '../../src/mqtt/qos';
 import { testBroker } from '../support/broker';
 import { runCli } from '../support/cli';
 import { assertOneError, run } from '../support/in-process';
-import { HAVE_MOSQUITTO } from '../support/mosquitto';
+import { needsMosquitto } from '../support/mosquitto';
 
 const REQUIRED = process.env.CI === 'true' || process.env.REQUIRE_REDIS === '1';
 const needsRedis = { skip: redisPath() === null && !REQUIRED ? 'redis-server is not installed (bash scripts/install-redis.sh); CI=true makes this fail' : false };
-const needsMosquitto = { skip: !HAVE_MOSQUITTO && !REQUIRED && process.env.REQUIRE_MOSQUITTO !== '1' ? 'mosquitto is not installed (bash scripts/install-mosquitto.sh); CI=true makes this fail' : false };
 
 const NINE = { protocol: 4 as const, pubs: QOS_LEVELS, subs: QOS_LEVELS, message: 'hello' };
 
