@@ -11,7 +11,10 @@ import { test } from 'node:test';
 import { redisPath } from '../../src/broker/redis';
 import { runChaos, type ChaosOptions } from '../../src/chaos/chaos';
 import { EXIT } from '../../src/cli/errors';
-import { cellOf } from '../../src/lab/matrix';
+import { formatDiagram } from '../../src/lab/diagram';
+import type { LaneEvent } from '../../src/lab/lanes';
+import { cellOf, expectedQos, minText } from '../../src/lab/matrix';
+import { buildTimeline } from '../../src/lab/timeline';
 import { runPairs } from '../../src/lab/pairs';
 import { QOS_LEVELS } from '../../src/mqtt/qos';
 import { testBroker } from '../support/broker';
@@ -21,6 +24,31 @@ import { needsMosquitto } from '../support/mosquitto';
 
 const REQUIRED = process.env.CI === 'true' || process.env.REQUIRE_REDIS === '1';
 const needsRedis = { skip: redisPath() === null && !REQUIRED ? 'redis-server is not installed (bash scripts/install-redis.sh); CI=true makes this fail' : false };
+
+test('MIN() across a bridge has three terms; without one, two', () => {
+  assert.equal(expectedQos(2, 2, 1), 1);
+  assert.equal(expectedQos(2, 1, 2), 1);
+  assert.equal(expectedQos(1, 2, 0), 0);
+  assert.equal(expectedQos(2, 2), 2);
+  assert.equal(minText({ publishQos: 2, subscribeQos: 1, bridgeQos: 0 }), 'MIN(2, bridge 0, 1)');
+});
+
+test('four rails across two nodes: each leg ends at its node, the hop between them', () => {
+  const ids = { publisherId: 'p', subscriberId: 's' };
+  const publish = { cmd: 'publish', topic: 't', payload: Buffer.from('x'), qos: 1, dup: false, retain: false, messageId: 7 } as const;
+  const events: LaneEvent[] = [
+    { at: 1, lane: 'publisher', direction: 'send', packet: publish },
+    { at: 1.1, lane: 'broker', node: 0, clientId: 'p', direction: 'receive', packet: publish },
+    { at: 3, lane: 'broker', node: 1, clientId: 's', direction: 'send', packet: { ...publish, messageId: 1 } },
+    { at: 3.1, lane: 'subscriber', direction: 'receive', packet: { ...publish, messageId: 1 } },
+  ];
+  const across = { nodes: { publisher: 'A', subscriber: 'B' }, hopSeenBy: 'bridge tap' as const, hops: [{ at: 2, toward: 'subscriber-node' as const, packet: { ...publish, messageId: 3 }, broadcast: false }], bridgeQos: 1 as const };
+  const lines = formatDiagram(buildTimeline(events, ids, [], null, across), { verbose: false, color: false });
+  assert.match(lines[0]!, /^ +ms Publisher +Node A +Node B +Subscriber$/);
+  assert.match(lines[1]!, /^ +0\.00 \|-+ PUBLISH q1 id=7 -+>\| +\| +\|$/);
+  assert.match(lines[2]!, /^ +0\.90 \| +\|=+ PUBLISH q1 id=3 =+>\| +\| {2}\(the bridge\)$/);
+  assert.match(lines[3]!, /^ +1\.90 \| +\| +\|-+ PUBLISH q1 id=1 -+>\|$/);
+});
 
 const NINE = { protocol: 4 as const, pubs: QOS_LEVELS, subs: QOS_LEVELS, message: 'hello' };
 
