@@ -15,6 +15,8 @@ import type { RunEnd } from './run';
 export interface BenchOptions {
   /** undefined: an embedded aedes broker started for the run. */
   broker?: string;
+  /** --sub-broker: the subscriber on this broker, the publisher on `broker` (--pub-broker). */
+  subBroker?: string;
   levels: QoS[];
   count: number;
   size: number;
@@ -50,6 +52,7 @@ export async function runBench(options: BenchOptions, progress?: (label: string,
       const samples = await measureLevel(
         {
           url,
+          subUrl: options.subBroker,
           qos,
           count: options.count,
           size: options.size,
@@ -68,7 +71,7 @@ export async function runBench(options: BenchOptions, progress?: (label: string,
       await trace?.flush();
       results.push(resultOf(samples));
     }
-    const broker = embedded ? `${url} (embedded aedes)` : url;
+    const broker = embedded ? `${url} (embedded aedes)` : options.subBroker ? `${url} (publisher), ${options.subBroker} (subscriber)` : url;
     return { info: { broker, count: options.count, size: options.size, window: options.window }, results };
   } finally {
     try {

@@ -19,6 +19,8 @@ import { END_GRACE_MS } from '../mqtt/connection';
 
 export interface RunJob {
   url: string;
+  /** The subscriber's broker when it is not the publisher's (--sub-broker: another node). */
+  subUrl?: string;
   qos: QoS;
   count: number;
   /** Payload bytes per message. */
@@ -71,7 +73,7 @@ export async function measureLevel(job: RunJob, progress?: (p: RunProgress) => v
   const onPacket = (client: Leg) => job.onPacket?.(client) ?? NO_PACKETS;
   const base = { ...job.connection, url: job.url, clean: true, protocol: job.protocol ?? 4 };
   const answerMs = job.answerMs ?? LIMITS.answerMs;
-  const sub = await connect({ ...base, clientId: `${job.clientId}-sub`, connectTimeoutMs: answerMs }, onPacket('subscriber'));
+  const sub = await connect({ ...base, url: job.subUrl ?? job.url, clientId: `${job.clientId}-sub`, connectTimeoutMs: answerMs }, onPacket('subscriber'));
   let pub: Connection | undefined;
   try {
     const { granted } = await subscribe(sub, job.topic, job.qos, answerMs, null);

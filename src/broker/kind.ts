@@ -9,3 +9,6 @@ export const MULTI_NODE: readonly BrokerKind[] = ['aedes-cluster', 'mosquitto-br
 
 /** Nodes an aedes cluster has unless told (--nodes); a bridge always has two. */
 export const DEFAULT_NODES = 2;
+
+/** The mosquitto bridge's QoS unless --bridge-qos says otherwise. */
+export const DEFAULT_BRIDGE_QOS = 1;

@@ -5,7 +5,7 @@
 import { startBridge } from './bridge';
 import { startCluster } from './cluster';
 import { startBroker, type Credentials } from './embedded';
-import { DEFAULT_NODES, type BrokerKind } from './kind';
+import { DEFAULT_BRIDGE_QOS, DEFAULT_NODES, type BrokerKind } from './kind';
 import type { BrokerNode, Hop, HopEvent, NodePacketEvent } from './nodes';
 import type { QoS } from '../mqtt/qos';
 import { startMosquitto, type MosquittoBroker } from './mosquitto';
@@ -50,8 +50,6 @@ export interface StartedBroker extends Endpoint {
   hop?: Hop;
 }
 
-/** The bridge's QoS unless --bridge-qos says otherwise. */
-export const DEFAULT_BRIDGE_QOS: QoS = 1;
 
 export async function start(engine: BrokerKind, options: StartOptions = {}): Promise<StartedBroker> {
   const { onPacket, onHop, nodes, bridgeQos, config = [], ...where } = options;

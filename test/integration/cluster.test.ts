@@ -8,7 +8,9 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { test } from 'node:test';
+import { runBench } from '../../src/bench/levels';
 import { redisPath } from '../../src/broker/redis';
+import { parseBench } from '../../src/cli/options';
 import { runChaos, type ChaosOptions } from '../../src/chaos/chaos';
 import { EXIT } from '../../src/cli/errors';
 import { formatDiagram } from '../../src/lab/diagram';
@@ -112,6 +114,19 @@ test('--pub-broker/--sub-broker on running brokers: node lanes derived from the 
   assert.match(o.out, /Node A \(derived\) +Node B \(derived\)/);
   assert.match(o.out, /the hop between the nodes is not observed: derived/);
   assert.match(o.out, /delivered at QoS 1/);
+});
+
+test('bench --pub-broker/--sub-broker: the publisher on one URL, the subscriber on another, every message counted', async (t) => {
+  const broker = await testBroker(t);
+  const parsed = parseBench(['--pub-broker', `127.0.0.1:${broker.port}`, '--sub-broker', `localhost:${broker.port}`, '--qos', '1', '--count', '200']);
+  assert.equal(parsed.kind, 'run');
+  if (parsed.kind !== 'run') return;
+  const bench = await runBench(parsed.options);
+  assert.match(bench.info.broker, /^mqtt:\/\/127\.0\.0\.1:\d+ \(publisher\), mqtt:\/\/localhost:\d+ \(subscriber\)$/);
+  const [q1] = bench.results;
+  assert.deepEqual([q1!.accounting.unique, q1!.accounting.lost], [200, 0]);
+  // One broker under two names: both clients reached it, once each.
+  assert.equal(broker.events.filter((e) => e.packet.cmd === 'connect').length, 2);
 });
 
 test('cluster flags: each wrong one is one Error: line naming it, exit 1', async () => {

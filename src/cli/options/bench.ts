@@ -2,6 +2,7 @@
 import { UsageError } from '../errors';
 import { brokerUrl, canonicalHost, isLoopbackHost, isPublicBrokerHost, urlHost } from './broker-url';
 import { openOutputFile } from '../output-file';
+import { asFlag, legBrokerFlags, legBrokerOptions } from './broker';
 import { MAX_PACKET_BYTES } from './input';
 import { connectionOptions, connectionSettings, protocolFlag, protocolOption } from './connection';
 import { COMMANDS, defaulted, filePath, integer, parseRaw, qosList, seconds, single, topicFlag, type Parsed } from './parse';
@@ -19,7 +20,7 @@ const DEFAULT = { qos: '0,1,2', count: '20000', size: '32', window: '20', idle: 
 
 export function parseBench(argv: string[], env: NodeJS.ProcessEnv = process.env): Parsed<BenchOptions> {
   const raw = parseRaw(BENCH_TOOL, 'Measure what each QoS level costs: throughput, latency and end-to-end loss from a publisher to a subscriber.', argv, (y) =>
-    connectionOptions(protocolOption(y, 'MQTT version of both clients: 3.1.1 or 5 (5 needs --broker: the embedded aedes speaks 3.1.1 only)'))
+    legBrokerOptions(connectionOptions(protocolOption(y, 'MQTT version of both clients: 3.1.1 or 5 (5 needs --broker: the embedded aedes speaks 3.1.1 only)')))
       .option('broker', { alias: 'b', type: 'string', describe: 'broker URL or host[:port] (default: an embedded aedes broker on a free loopback port)' })
       .option('qos', { alias: 'q', type: 'string', default: DEFAULT.qos, describe: 'QoS levels to run, comma-separated' })
       .option('count', { alias: 'n', type: 'string', default: DEFAULT.count, describe: 'messages per QoS level' })
@@ -33,8 +34,10 @@ export function parseBench(argv: string[], env: NodeJS.ProcessEnv = process.env)
       .option('trace', { type: 'string', describe: 'write every packet of both clients to this file as JSON lines, the format of --trace on the lab and the tools (measures what tracing costs)' }),
   );
   if (!raw) return { kind: 'shown' };
+  // --pub-broker/--sub-broker: each leg on its own broker (two nodes), each checked as --broker is.
+  const legs = legBrokerFlags(raw, argv, (flag, text) => asFlag(flag, () => loadTarget(text, Boolean(raw['allow-remote']))));
   const brokerText = single(raw, 'broker');
-  const broker = brokerText === undefined ? undefined : loadTarget(brokerText, Boolean(raw['allow-remote']));
+  const broker = legs?.pubUrl ?? (brokerText === undefined ? undefined : loadTarget(brokerText, Boolean(raw['allow-remote'])));
   const protocol = protocolFlag(raw);
   if (protocol === 5 && broker === undefined) throw new UsageError('--protocol 5 needs --broker: the embedded aedes broker speaks MQTT 3.1.1 only');
   const connection = connectionSettings(raw, broker ?? 'mqtt://127.0.0.1', env);
@@ -60,6 +63,7 @@ export function parseBench(argv: string[], env: NodeJS.ProcessEnv = process.env)
     kind: 'run',
     options: {
       broker,
+      ...(legs && { subBroker: legs.subUrl }),
       protocol,
       connection,
       levels,

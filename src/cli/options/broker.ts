@@ -3,8 +3,7 @@ import { isIP } from 'node:net';
 import { UsageError } from '../errors';
 import type { Argv } from 'yargs';
 import { brokerUrl, hostProblem, isLoopbackHost } from './broker-url';
-import { BROKER_KINDS, DEFAULT_NODES, MULTI_NODE, type BrokerKind } from '../../broker/kind';
-import { DEFAULT_BRIDGE_QOS } from '../../broker/start';
+import { BROKER_KINDS, DEFAULT_BRIDGE_QOS, DEFAULT_NODES, MULTI_NODE, type BrokerKind } from '../../broker/kind';
 import { parseQos, type QoS } from '../../mqtt/qos';
 import { COMMANDS, defaulted, display, displayOptions, engineFlag, engineOption, integer, parseRaw, printable, single, type Display, type Parsed } from './parse';
 
