@@ -73,8 +73,8 @@ export function traceRecord(event: PacketEvent, context: TraceContext): TraceRec
     type: packet.cmd,
     ...(context.seenBy === 'redis' ? {} : { bytes: wireSize(packet, context.protocol) }),
   };
-  // MQTT.js leaves messageId 0 (or a stale id) on a QoS 0 PUBLISH object; on the wire it has none.
-  if (packet.messageId !== undefined && !(packet.cmd === 'publish' && packet.qos === 0)) record.messageId = packet.messageId;
+  // MQTT.js leaves messageId 0 (or a stale id) on a QoS 0 PUBLISH object; on the wire it has none. aedes's message on redis carries null.
+  if (typeof packet.messageId === 'number' && !(packet.cmd === 'publish' && packet.qos === 0)) record.messageId = packet.messageId;
   switch (packet.cmd) {
     case 'publish':
       Object.assign(record, {

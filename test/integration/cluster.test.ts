@@ -230,6 +230,7 @@ test('--trace on aedes-cluster: node taps name their node; the hop is records of
   for (const r of taps) assert.equal(r.node, r.leg === 'publisher' ? 'A' : 'B', JSON.stringify(r));
   const hops = records.filter((r) => r.leg === 'hop');
   assert.deepEqual(hops.map((r) => [r.seenBy, r.node, r.direction, r.type, r.qos, r.bytes]), [['redis', 'A', 'send', 'publish', 1, undefined]]);
+  assert.ok(hops.every((r) => !('messageId' in r)), 'no packet id: the message on redis is not an MQTT flow');
   // In the timeline's order: after node A received the PUBLISH, before node B sent it on.
   const at = (pred: (r: TraceRecord) => boolean) => records.findIndex(pred);
   const hop = at((r) => r.leg === 'hop');
