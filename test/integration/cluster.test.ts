@@ -158,8 +158,9 @@ for (const [engine, needs] of [['aedes-cluster', needsRedis], ['mosquitto-bridge
     // Whatever the cluster did is the result: the split adds up to what was lost, and the line says it.
     assert.equal(restart.lostWhileDown + restart.lostOtherwise, q1!.tally.lost);
     assert.match(text, /node B stopped at [\d.]+ s, was listening again at [\d.]+ s, its client reconnected at [\d.]+ s; \d+ message\(s\) issued in between; lost: \d+ of those, \d+ others/);
-    // The subscriber came back to B, or B broke the handshake (a PUBLISH before CONNACK) and the report says so.
-    assert.ok(q1!.reconnects.subscriber >= 1 || q1!.connackNotFirst.subscriber > 0, `the subscriber came back to B, or the report names why not:\n${text}`);
+    assert.ok(q1!.reconnects.subscriber >= 1, `the subscriber came back to B:\n${text}`);
+    // Plain aedes on redis sent PUBLISHes before the CONNACK of a resumed session; our nodes hold them (src/broker/cluster.ts).
+    assert.deepEqual(q1!.connackNotFirst, { publisher: 0, subscriber: 0 }, text);
   });
 }
 
