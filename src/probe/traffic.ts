@@ -100,7 +100,7 @@ export async function chaos(p: Probe): Promise<Found> {
   const since = p.rec.records.length;
   const levels = ([0, 1, 2] as const).filter((q) => !p.refusedQos.has(q));
   const report = await runChaos(
-    { engine: 'aedes', broker: p.rec.url, count: p.sizes.chaosCount, qos: levels, cut: p.sizes.cut, seed: 1, burst: false, rate: p.sizes.chaosRate },
+    { engine: 'aedes', broker: p.rec.url, connection: p.connection, count: p.sizes.chaosCount, qos: levels, cut: p.sizes.cut, seed: 1, burst: false, rate: p.sizes.chaosRate },
     () => undefined,
     { answerMs: p.limits.answerMs, stallMs: p.limits.stallMs },
   );

@@ -16,6 +16,7 @@ import type { ProbeLimits } from '../../src/probe/probe';
 import { sink } from '../support/commands';
 import { misbehavingBroker } from '../support/misbehaving-broker';
 import { freePort } from '../../src/broker/mosquitto';
+import { startBroker } from '../../src/broker/embedded';
 import { needsMosquitto, testMosquitto } from '../support/mosquitto';
 
 const LIMITS: ProbeLimits = { answerMs: 2000, quietMs: 300, stallMs: 2000 };
@@ -165,4 +166,36 @@ test('a broker that cannot be reached: one Error line, exit 2', async () => {
   assert.equal(code, EXIT.connect);
   assert.match(err, /^Error: cannot reach the broker at mqtt:\/\/127\.0\.0\.1:\d+: connection refused/);
   assert.equal(err.trim().split('\n').length, 1);
+});
+
+test('-u/-P reach every client the probe makes (the hand-made CONNECTs, the lab pairs, chaos); without them a refusal is one Error line, exit 3; TLS flags are refused in one line', async (t) => {
+  const broker = await startBroker({ port: 0, credentials: { username: 'ann', password: 'hunter2' } });
+  t.after(() => broker.close());
+  const dir = mkdtempSync(join(tmpdir(), 'probe-login-'));
+  const trace = join(dir, 'trace.jsonl');
+  const card = await probe(['--quick', '--broker', broker.url, '-u', 'ann', '-P', 'hunter2', '--only', 'versions,matrix,retained,chaos', '--trace', trace]);
+  assert.equal(card.byId.versions!.verdict, 'conforms', card.byId.versions!.fact);
+  assert.match(card.byId.versions!.fact, /3\.1 accepted, 3\.1\.1 accepted/);
+  for (const id of ['matrix', 'retained', 'chaos']) assert.equal(card.byId[id]!.verdict, 'conforms', `${id}: ${card.byId[id]!.fact}`);
+  const text = readFileSync(trace, 'utf8');
+  // Every CONNACK said yes (bar aedes's refusal of MQTT 5), and the password is never written.
+  const connacks = text.trim().split('\n').map((l) => JSON.parse(l) as { type: string; reasonCode?: number; clientId: string }).filter((r) => r.type === 'connack' && !r.clientId.startsWith('probe-v5-'));
+  assert.ok(connacks.length > 10);
+  assert.deepEqual([...new Set(connacks.map((r) => r.reasonCode))], [0]);
+  assert.doesNotMatch(text + card.out, /hunter2/);
+  for (const argv of [['--broker', broker.url], ['--broker', broker.url, '-u', 'ann', '-P', 'wrong']]) {
+    let err = '';
+    const code = await settle(COMMANDS.probe, (a) => main(a, { out: new PassThrough(), err: new PassThrough(), env: {} }, LIMITS), argv, (line) => (err += line));
+    assert.equal(code, EXIT.refused, argv.join(' '));
+    assert.equal(err.trim().split('\n').length, 1, err);
+    assert.match(err, /^Error: /);
+    assert.doesNotMatch(err, /wrong/);
+  }
+  for (const argv of [['--ca', 'ca.pem'], ['--insecure'], ['--broker', 'mqtts://127.0.0.1:8883']]) {
+    let err = '';
+    const code = await settle(COMMANDS.probe, (a) => main(a, { out: new PassThrough(), err: new PassThrough(), env: {} }, LIMITS), argv, (line) => (err += line));
+    assert.equal(code, EXIT.usage, argv.join(' '));
+    assert.match(err, /^Error: .*plain TCP relay/);
+    assert.equal(err.trim().split('\n').length, 1, err);
+  }
 });
