@@ -96,14 +96,17 @@ test('mosquitto: every promise kept, MQTT 5 session expiry honoured', needsMosqu
   assertEvidence(card);
 });
 
-test('mosquitto with max_queued_messages 10: the offline queue ends there and the publisher is not told', needsMosquitto, async (t) => {
+test('mosquitto with max_queued_messages 10: the offline queue ends there and the publisher is not told, over MQTT 5 either', needsMosquitto, async (t) => {
   const broker = await testMosquitto(t, { config: ['max_queued_messages 10'] });
   const card = await probe(['--quick', '--broker', broker.url, '--only', 'offline,burst']);
   const offline = card.byId.offline!;
   assert.equal(offline.verdict, 'differs');
   assert.ok((offline.figures.acknowledgedThenDropped as number) > 0);
-  assert.match(offline.fact, /publisher not told/);
+  // mosquitto speaks 5: the publishers did too, and every PUBACK said success, the dropped ones' as well.
+  assert.match(offline.fact, /the publisher \(MQTT 5\) got 0x00 success ×206: not told/);
+  assert.deepEqual(offline.figures.publisher, { protocol: '5', reasonCodes: { '0x00': 206 } });
   assert.equal(card.byId.burst!.verdict, 'differs');
+  assert.deepEqual(card.byId.burst!.figures.publisher, { protocol: '5', reasonCodes: { '0x00': 300 } });
   assert.deepEqual(Object.keys(card.byId).sort(), ['burst', 'offline']);
 });
 
@@ -120,6 +123,9 @@ test('a misbehaving broker: each broken promise named with its rule', async (t) 
   assert.equal(v('redelivery').rule, 'MQTT-3.3.1-1');
   assert.equal(v('offline').verdict, 'violates');
   assert.equal(v('offline').rule, 'MQTT-3.1.2-5');
+  // It speaks 5, so the offline question's publishers do too, and read what the PUBACKs said.
+  assert.deepEqual(v('offline').figures.publisher, { protocol: '5', reasonCodes: { '0x10': 3 + 1 + 200 } }); // QoS 2's batch ends at its first (wrong) PUBACK
+  assert.match(v('offline').fact, /the publisher \(MQTT 5\) got 0x10 no matching subscribers ×204/);
   assert.deepEqual(card.broken.sort(), ['offline', 'pubrec', 'redelivery']);
   assert.equal(card.code, EXIT.violation);
   assertEvidence(card);
