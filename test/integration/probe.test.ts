@@ -205,3 +205,21 @@ test('-u/-P reach every client the probe makes (the hand-made CONNECTs, the lab 
     assert.equal(err.trim().split('\n').length, 1, err);
   }
 });
+
+test("'-' is stdout: --trace - puts the trace there, one record a line, and the card on stderr; --json with a '-' is refused", async () => {
+  const out = sink();
+  const err = sink();
+  const code = await main(['--quick', '--only', 'versions', '--trace', '-'], { out: out.stream, err: err.stream, env: { NO_COLOR: '1' } }, LIMITS);
+  assert.equal(code, EXIT.ok);
+  const lines = out.text().trim().split('\n').map((l) => JSON.parse(l) as { record: number; type: string; protocolVersion?: number });
+  assert.deepEqual(lines.map((r) => r.record), lines.map((_, i) => i + 1));
+  assert.deepEqual(lines.filter((r) => r.type === 'connect').map((r) => r.protocolVersion), [3, 4, 5]);
+  assert.match(err.text(), /^Broker report card: .*\n {2}conforms +protocol versions accepted: .*\(records 2, 5, 8\)\n.*record numbers are lines of the trace on stdout\n/);
+  for (const argv of [['--json', '--markdown', '-'], ['--json', '--trace', '-'], ['--trace', '-', '--markdown', '-']]) {
+    let errors = '';
+    const refused = await settle(COMMANDS.probe, (a) => main(a, { out: new PassThrough(), err: new PassThrough(), env: {} }, LIMITS), argv, (line) => (errors += line));
+    assert.equal(refused, EXIT.usage, argv.join(' '));
+    assert.match(errors, /^Error: .*stdout/);
+    assert.equal(errors.trim().split('\n').length, 1);
+  }
+});

@@ -5,6 +5,7 @@ import { QUESTION_IDS, type QuestionId } from '../../probe/answer';
 import type { ProbeOptions } from '../../probe/run';
 import { UsageError } from '../errors';
 import { connectionOptions, connectionSettings } from './connection';
+import { STDOUT, takesStdout } from '../output-file';
 import { brokerUrl, canonicalHost, isLoopbackHost, isPublicBrokerHost, urlHost } from './broker-url';
 import { COMMANDS, engineFlag, engineOption, filePath, parseRaw, printable, single, type Parsed } from './parse';
 
@@ -60,13 +61,17 @@ export function parseProbe(argv: string[], env: NodeJS.ProcessEnv = process.env)
   if (tlsFlag) throw new UsageError(`--${tlsFlag}: the probe reads every packet through a plain TCP relay in front of the broker, and TLS would hide them from it; probe the broker's plain mqtt:// listener`);
   const broker = brokerText === undefined ? undefined : target(brokerText, Boolean(raw['allow-remote']));
   const connection = connectionSettings(raw, broker ?? 'mqtt://127.0.0.1', env);
+  const markdown = filePath(raw, 'markdown');
+  const trace = filePath(raw, 'trace');
+  // `-` is stdout (the card then goes to stderr); --json's one object cannot share it.
+  if (takesStdout(markdown, trace) && raw.json) throw new UsageError(`--json and --${markdown === STDOUT ? 'markdown' : 'trace'} - both write to stdout: give --${markdown === STDOUT ? 'markdown' : 'trace'} a file name`);
   return {
     kind: 'run',
     options: {
       probe: { engine, config, connection, ...(broker && { broker }), quick: Boolean(raw.quick), ...(single(raw, 'only') !== undefined && { only: questions(single(raw, 'only')!) }) },
       json: Boolean(raw.json),
-      markdown: filePath(raw, 'markdown'),
-      trace: filePath(raw, 'trace'),
+      markdown,
+      trace,
       color: Boolean(raw.color),
     },
   };
