@@ -60,26 +60,30 @@ const REASONS: Record<number, string> = {
   0x91: 'packet identifier in use',
   0x97: 'quota exceeded',
   0x99: 'payload format invalid',
+  0x9b: 'QoS not supported',
 };
 
 export interface Told {
   /** The publishers' MQTT version: only 5 has room for a reason. */
   protocol: ProtocolVersion;
-  /** PUBACK/PUBREC reason codes the broker sent the publishers, `0x10` → count (absent on the wire: 0x00). */
+  /** Reason codes the broker sent the publishers: PUBACK/PUBREC `0x10` → count (absent on the wire: 0x00), a DISCONNECT's as `DISCONNECT 0x9b`. */
   codes: Record<string, number>;
   /** Answers with a reason other than success. */
   told: number;
-  /** The broker's PUBACKs/PUBRECs to these publishers. */
+  /** The broker's PUBACKs, PUBRECs and DISCONNECTs to these publishers. */
   answers: ProbeRecord[];
 }
 
-/** What the broker told the publishers with these roles, read from the PUBACKs and PUBRECs it sent them since record `since`. */
+const TELLING = ['puback', 'pubrec', 'disconnect'];
+
+/** What the broker told the publishers with these roles, read from the PUBACKs, PUBRECs and DISCONNECTs (MQTT 5 only) it sent them since record `since`. */
 export function toldPublishers(p: Probe, roles: readonly string[], since: number, protocol: ProtocolVersion): Told {
   const ids = new Set(roles.map((r) => `${p.run}-${r}`));
-  const answers = p.rec.records.slice(since).filter((r) => ids.has(r.clientId) && r.direction === 'send' && (r.packet.cmd === 'puback' || r.packet.cmd === 'pubrec'));
+  const answers = p.rec.records.slice(since).filter((r) => ids.has(r.clientId) && r.direction === 'send' && TELLING.includes(r.packet.cmd));
   const codes: Record<string, number> = {};
   for (const r of answers) {
-    const code = `0x${(((r.packet as { reasonCode?: number }).reasonCode ?? 0)).toString(16).padStart(2, '0')}`;
+    const hex = `0x${((r.packet as { reasonCode?: number }).reasonCode ?? 0).toString(16).padStart(2, '0')}`;
+    const code = r.packet.cmd === 'disconnect' ? `DISCONNECT ${hex}` : hex;
     codes[code] = (codes[code] ?? 0) + 1;
   }
   const told = answers.length - (codes['0x00'] ?? 0);
@@ -89,6 +93,6 @@ export function toldPublishers(p: Probe, roles: readonly string[], since: number
 /** `the publisher (MQTT 5) got 0x00 success ×1500, 0x97 quota exceeded ×6`, or why an MQTT 3.1.1 publisher cannot be told. */
 export function toldText(t: Told): string {
   if (t.protocol !== 5) return 'the publisher (MQTT 3.1.1, whose PUBACK has no reason code) cannot be told';
-  const list = Object.entries(t.codes).map(([code, n]) => `${code} ${REASONS[Number(code)] ?? 'reason'} ×${n}`);
+  const list = Object.entries(t.codes).map(([code, n]) => `${code} ${REASONS[Number(code.split(' ').at(-1))] ?? 'reason'} ×${n}`);
   return `the publisher (MQTT 5) got ${list.join(', ') || 'no answer'}${t.told === 0 ? ': not told' : ''}`;
 }

@@ -142,7 +142,10 @@ test('bad input: one Error line, exit 1, nothing started', async () => {
 
 test('mosquitto with max_qos 1: QoS 2 granted as 1 and refused on publish, left out of later runs', needsMosquitto, async (t) => {
   const broker = await testMosquitto(t, { config: ['max_qos 1'] });
-  const card = await probe(['--quick', '--broker', broker.url, '--only', 'granted,matrix,order']);
+  const card = await probe(['--quick', '--broker', broker.url, '--only', 'granted,matrix,offline,order']);
+  // The offline question's publishers speak MQTT 5: the QoS 2 one is told why, in a DISCONNECT (0x9B QoS not supported).
+  assert.equal((card.byId.offline!.figures.publisher as { reasonCodes: Record<string, number> }).reasonCodes['DISCONNECT 0x9b'], 1);
+  assert.match(card.byId.offline!.fact, /DISCONNECT 0x9b QoS not supported ×1/);
   assert.equal(card.byId.granted!.verdict, 'differs');
   assert.match(card.byId.granted!.fact, /asked 2 → granted 1; MQTT 5 CONNACK Maximum QoS: 1/);
   assert.equal(card.byId.matrix!.verdict, 'differs');
