@@ -40,7 +40,7 @@ async function hello(p: Probe, version: Version): Promise<Hello> {
   const connack = p.rec.next((r) => r.clientId === clientId && r.direction === 'send' && r.packet.cmd === 'connack');
   const { username, password } = p.connection;
   const login = { ...(username !== undefined && { username }), ...(password !== undefined && { password: Buffer.from(password) }) };
-  const connect = { cmd: 'connect', protocolId: version === 3 ? 'MQIsdp' : 'MQTT', protocolVersion: version, clientId, clean: true, keepalive: 10, ...login } as Packet;
+  const connect = { cmd: 'connect', protocolId: version === 3 ? 'MQIsdp' : 'MQTT', protocolVersion: version, clientId, clean: true, keepalive: p.connection.keepalive ?? 10, ...login } as Packet;
   socket.write(mqttPacket.generate(connect, { protocolVersion: version }));
   const reply = await within(Promise.race([connack, closed]), p.limits.answerMs);
   const got = reply === true ? null : reply;
