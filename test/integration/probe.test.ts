@@ -18,6 +18,8 @@ import { misbehavingBroker } from '../support/misbehaving-broker';
 import { freePort } from '../../src/broker/mosquitto';
 import { startBroker } from '../../src/broker/embedded';
 import { needsMosquitto, testMosquitto } from '../support/mosquitto';
+import { runCli } from '../support/cli';
+import { createConnection } from 'node:net';
 
 const LIMITS: ProbeLimits = { answerMs: 2000, quietMs: 300, stallMs: 2000 };
 
@@ -226,3 +228,22 @@ test("'-' is stdout: --trace - puts the trace there, one record a line, and the 
     assert.equal(errors.trim().split('\n').length, 1);
   }
 });
+
+for (const [signal, exit] of [['SIGINT', EXIT.interrupted], ['SIGTERM', EXIT.terminated]] as const) {
+  test(`${signal} mid-battery: exit ${exit}, and the mosquitto it started is gone`, needsMosquitto, async (t) => {
+    const run = runCli('probe', ['--engine', 'mosquitto', '--no-color'], { t });
+    const out = await run.waitFor(/protocol versions accepted/);
+    const url = /^Broker report card: mosquitto \S+ on (mqtt:\/\/\S+)$/m.exec(out)![1]!;
+    run.child.kill(signal);
+    const done = await run.done;
+    assert.equal(done.code, exit, done.stderr);
+    assert.equal(done.stderr, '');
+    const { port } = new URL(url);
+    const refused = await new Promise<boolean>((resolve) => {
+      const socket = createConnection({ host: '127.0.0.1', port: Number(port) });
+      socket.once('connect', () => (socket.destroy(), resolve(false)));
+      socket.once('error', () => resolve(true));
+    });
+    assert.ok(refused, `nothing listens on ${url} any more`);
+  });
+}
