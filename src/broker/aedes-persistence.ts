@@ -12,9 +12,11 @@
 //   (aedes restores the subscriptions before it resends the queue, so new
 //   messages went out between the old ones);
 // - an entry completed while the queue is being resent is skipped (aedes
-//   called it a client error, "no such packet", and closed the connection).
+//   called it a client error, "no such packet", and closed the connection);
+// - a resent PUBLISH goes out at no more than the QoS granted [MQTT-3.8.4-6]
+//   (aedes resends at the QoS it was published with).
 // The store's data and aedes are untouched; what aedes writes is aedes's own
-// packet, with at most its DUP flag set.
+// packet, with at most its DUP flag and QoS changed.
 import { Readable } from 'node:stream';
 import type { AedesOptions, Client } from 'aedes';
 import memoryPersistence from 'aedes-persistence';
@@ -114,8 +116,7 @@ export function sessionStore(): SessionStore {
         if (r.handed.has(key) || (pass > 0 && (entry.cmd !== 'publish' || entry.messageId !== undefined))) continue;
         r.handed.add(key);
         fresh++;
-        // aedes gives a stored PUBLISH its packet id just before it writes it: with one, this is a redelivery.
-        yield entry.cmd === 'publish' && entry.messageId !== undefined ? { ...entry, dup: true } : entry;
+        yield entry.cmd === 'publish' ? resent(client, entry) : entry;
       }
       if (fresh > 0) continue;
       await r.allUpdated();
@@ -169,8 +170,20 @@ export function sessionStore(): SessionStore {
   return { persistence, authorizeForward };
 }
 
-/** Whether aedes stored a message on `topic` for this client: it does for each subscription above QoS 0. */
-function isStored(client: Client, topic: string): boolean {
-  const subscriptions = (client as unknown as Subscribed).subscriptions ?? {};
-  return Object.entries(subscriptions).some(([filter, sub]) => sub.qos > 0 && matchesFilter(filter, topic));
+/** A stored PUBLISH as it is to be resent: what aedes's own packet lacks. */
+function resent(client: Client, entry: OutgoingPacket): OutgoingPacket {
+  // aedes gives a stored PUBLISH its packet id just before it writes it: with one, this is a redelivery.
+  const dup = entry.messageId !== undefined;
+  const granted = grantedQos(client, entry.topic!);
+  const qos = granted > 0 && granted < entry.qos! ? granted : entry.qos;
+  return dup || qos !== entry.qos ? { ...entry, dup, qos } : entry;
 }
+
+/** The highest QoS this client's subscriptions grant on `topic` (0 when none matches). */
+function grantedQos(client: Client, topic: string): number {
+  const subscriptions = (client as unknown as Subscribed).subscriptions ?? {};
+  return Math.max(0, ...Object.entries(subscriptions).map(([filter, sub]) => (matchesFilter(filter, topic) ? sub.qos : 0)));
+}
+
+/** Whether aedes stored a message on `topic` for this client: it does for each subscription above QoS 0. */
+const isStored = (client: Client, topic: string) => grantedQos(client, topic) > 0;

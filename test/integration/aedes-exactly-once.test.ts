@@ -86,12 +86,12 @@ async function rawClient(t: TestContext, url: string): Promise<RawClient> {
 
 const CONNECT = { cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clientId: 'eo-sub', clean: false, keepalive: 30 } as Packet;
 
-/** A persistent-session subscriber of TOPIC at QoS 2. */
-async function subscriber(t: TestContext, url: string): Promise<RawClient> {
+/** A persistent-session subscriber of TOPIC (at QoS 2 unless told). */
+async function subscriber(t: TestContext, url: string, qos: 1 | 2 = 2): Promise<RawClient> {
   const sub = await rawClient(t, url);
   sub.send(CONNECT);
   await sub.next('connack');
-  sub.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: TOPIC, qos: 2 }] } as Packet);
+  sub.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: TOPIC, qos }] } as Packet);
   await sub.next('suback');
   return sub;
 }
@@ -293,6 +293,23 @@ async function ackedDuringResend(t: TestContext, url: string): Promise<{ back: R
   );
   return { back, resent };
 }
+
+/** A QoS 2 message stored for a QoS 1 subscription while the subscriber is away: the QoS it is sent at when it is back. */
+async function queuedQos(t: TestContext, url: string): Promise<number> {
+  const sub = await subscriber(t, url, 1);
+  await sub.close();
+  await publish(t, url, 'q2');
+  const [p] = await publishes(await resume(t, url), 1);
+  return p!.qos;
+}
+
+test('plain aedes: a QoS 2 message queued for a QoS 1 subscription is sent at QoS 2 [MQTT-3.8.4-6]', async (t) => {
+  assert.equal(await queuedQos(t, await plainAedes(t)), 2);
+});
+
+test('embedded broker: a QoS 2 message queued for a QoS 1 subscription is sent at QoS 1', async (t) => {
+  assert.equal(await queuedQos(t, await embedded(t)), 1);
+});
 
 test('plain aedes: a resumed session gets its unacknowledged QoS 1 and 2 PUBLISHes again with DUP=0 [MQTT-3.3.1-1]', async (t) => {
   assert.deepEqual(await resentUnacknowledged(t, await plainAedes(t)), ['q1 DUP=0 (same id)', 'q2 DUP=0 (same id)']);
