@@ -13,8 +13,9 @@
 //   messages went out between the old ones);
 // - an entry completed while the queue is being resent is skipped (aedes
 //   called it a client error, "no such packet", and closed the connection);
-// - a resent PUBLISH goes out at no more than the QoS granted [MQTT-3.8.4-6]
-//   (aedes resends at the QoS it was published with).
+// - a PUBLISH goes out at no more than the QoS its subscription was granted
+//   [MQTT-3.8.4-6] (aedes lowers it only for a filter without wildcards that
+//   equals the topic, and never when it resends a stored queue).
 // The store's data and aedes are untouched; what aedes writes is aedes's own
 // packet, with at most its DUP flag and QoS changed.
 import { Readable } from 'node:stream';
@@ -151,20 +152,26 @@ export function sessionStore(): SessionStore {
 
   store.outgoingStream = (client) => (client.clean ? inner.stream(client) : Readable.from(resend(client, resumeOf(client))));
 
-  // aedes asks this for every delivery: a live one (a fresh packet, no packet
-  // id yet) and each PUBLISH of the resend (packet id assigned). Held back:
-  // a live message this client has in the store while its queue is still
-  // being resent (the resend sends it, in order), and one the resend already
-  // sent (it would go out twice, under two ids).
+  // aedes asks this for every delivery: a live one or a retained one (a fresh
+  // packet, no packet id yet) and each PUBLISH of the resend (packet id
+  // assigned, QoS already set by resent()). Held back: a live message this
+  // client has in the store while its queue is still being resent (the
+  // resend sends it, in order), and one the resend already sent (it would go
+  // out twice, under two ids).
   const authorizeForward: SessionStore['authorizeForward'] = (client, packet) => {
     const p = packet as OutgoingPacket;
     if (stale.has(p)) return null;
-    if (client.clean || !p.qos || p.retain || p.messageId !== undefined) return packet;
-    const r = resumeOf(client);
-    if (!r.handed.has(keyOf(p)) && (r.done || !isStored(client, packet.topic))) return packet;
-    if (!r.done) r.heldBack++;
-    held.add(p);
-    return null;
+    if (!p.qos || p.messageId !== undefined) return packet;
+    if (!client.clean && !p.retain) {
+      const r = resumeOf(client);
+      if (r.handed.has(keyOf(p)) || (!r.done && isStored(client, packet.topic))) {
+        if (!r.done) r.heldBack++;
+        held.add(p);
+        return null;
+      }
+    }
+    const qos = cappedQos(client, packet.topic, packet.qos);
+    return qos === packet.qos ? packet : { ...packet, qos };
   };
 
   return { persistence, authorizeForward };
@@ -174,9 +181,18 @@ export function sessionStore(): SessionStore {
 function resent(client: Client, entry: OutgoingPacket): OutgoingPacket {
   // aedes gives a stored PUBLISH its packet id just before it writes it: with one, this is a redelivery.
   const dup = entry.messageId !== undefined;
-  const granted = grantedQos(client, entry.topic!);
-  const qos = granted > 0 && granted < entry.qos! ? granted : entry.qos;
+  const qos = cappedQos(client, entry.topic!, entry.qos!);
   return dup || qos !== entry.qos ? { ...entry, dup, qos } : entry;
+}
+
+/**
+ * `qos` lowered to the highest QoS this client's subscriptions grant on
+ * `topic`. Not to 0: aedes sends QoS 0 by another path, and a stored entry
+ * sent at QoS 0 would never be acknowledged, so never leave the store.
+ */
+function cappedQos<Q extends number>(client: Client, topic: string, qos: Q): Q {
+  const granted = grantedQos(client, topic);
+  return (granted > 0 && granted < qos ? granted : qos) as Q;
 }
 
 /** The highest QoS this client's subscriptions grant on `topic` (0 when none matches). */

@@ -86,12 +86,12 @@ async function rawClient(t: TestContext, url: string): Promise<RawClient> {
 
 const CONNECT = { cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clientId: 'eo-sub', clean: false, keepalive: 30 } as Packet;
 
-/** A persistent-session subscriber of TOPIC (at QoS 2 unless told). */
-async function subscriber(t: TestContext, url: string, qos: 1 | 2 = 2): Promise<RawClient> {
+/** A persistent-session subscriber of TOPIC (at QoS 2 and to TOPIC itself unless told). */
+async function subscriber(t: TestContext, url: string, qos: 1 | 2 = 2, filter = TOPIC): Promise<RawClient> {
   const sub = await rawClient(t, url);
   sub.send(CONNECT);
   await sub.next('connack');
-  sub.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: TOPIC, qos }] } as Packet);
+  sub.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: filter, qos }] } as Packet);
   await sub.next('suback');
   return sub;
 }
@@ -302,6 +302,22 @@ async function queuedQos(t: TestContext, url: string): Promise<number> {
   const [p] = await publishes(await resume(t, url), 1);
   return p!.qos;
 }
+
+/** The QoS a QoS 2 message arrives at on a QoS 1 subscription to a wildcard filter that matches TOPIC. */
+async function wildcardQos(t: TestContext, url: string): Promise<number> {
+  const sub = await subscriber(t, url, 1, 'eo/#');
+  await publish(t, url, 'q2');
+  const [p] = await publishes(sub, 1);
+  return p!.qos;
+}
+
+test('plain aedes: a QoS 2 message to a QoS 1 subscription with a wildcard is sent at QoS 2 [MQTT-3.8.4-6]', async (t) => {
+  assert.equal(await wildcardQos(t, await plainAedes(t)), 2);
+});
+
+test('embedded broker: a QoS 2 message to a QoS 1 subscription with a wildcard is sent at QoS 1', async (t) => {
+  assert.equal(await wildcardQos(t, await embedded(t)), 1);
+});
 
 test('plain aedes: a QoS 2 message queued for a QoS 1 subscription is sent at QoS 2 [MQTT-3.8.4-6]', async (t) => {
   assert.equal(await queuedQos(t, await plainAedes(t)), 2);
