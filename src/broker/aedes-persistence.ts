@@ -191,6 +191,7 @@ function resent(client: Client, entry: OutgoingPacket): OutgoingPacket {
  * sent at QoS 0 would never be acknowledged, so never leave the store.
  */
 function cappedQos<Q extends number>(client: Client, topic: string, qos: Q): Q {
+  if (qos < 2) return qos; // nothing to lower it to (see above); spares the filter matching per message
   const granted = grantedQos(client, topic);
   return (granted > 0 && granted < qos ? granted : qos) as Q;
 }
