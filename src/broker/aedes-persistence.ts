@@ -117,7 +117,7 @@ export function sessionStore(): SessionStore {
         if (r.handed.has(key) || (pass > 0 && (entry.cmd !== 'publish' || entry.messageId !== undefined))) continue;
         r.handed.add(key);
         fresh++;
-        yield entry.cmd === 'publish' ? resent(client, entry) : entry;
+        yield entry.cmd === 'publish' ? asResent(client, entry) : entry;
       }
       if (fresh > 0) continue;
       await r.allUpdated();
@@ -136,15 +136,15 @@ export function sessionStore(): SessionStore {
   store.outgoingUpdate = async (client, packet) => {
     const stored = packet.cmd === 'pubrel' && packet.brokerId === undefined ? { ...packet, brokerId: PUBREL, brokerCounter: packet.messageId } : packet;
     const r = resumes.get(client);
-    const resent = r !== undefined && !r.done && r.handed.has(keyOf(stored));
+    const resending = r !== undefined && !r.done && r.handed.has(keyOf(stored));
     try {
       await inner.update(client, stored);
     } catch (error) {
-      if (!resent) throw error;
+      if (!resending) throw error;
       // Acknowledged (PUBACK, PUBCOMP) after the snapshot was taken: not a client error.
       stale.add(packet);
     } finally {
-      if (resent) r.noteUpdated(keyOf(stored));
+      if (resending) r.noteUpdated(keyOf(stored));
     }
   };
 
@@ -154,7 +154,7 @@ export function sessionStore(): SessionStore {
 
   // aedes asks this for every delivery: a live one or a retained one (a fresh
   // packet, no packet id yet) and each PUBLISH of the resend (packet id
-  // assigned, QoS already set by resent()). Held back: a live message this
+  // assigned, QoS already set by asResent()). Held back: a live message this
   // client has in the store while its queue is still being resent (the
   // resend sends it, in order), and one the resend already sent (it would go
   // out twice, under two ids).
@@ -178,7 +178,7 @@ export function sessionStore(): SessionStore {
 }
 
 /** A stored PUBLISH as it is to be resent: what aedes's own packet lacks. */
-function resent(client: Client, entry: OutgoingPacket): OutgoingPacket {
+function asResent(client: Client, entry: OutgoingPacket): OutgoingPacket {
   // aedes gives a stored PUBLISH its packet id just before it writes it: with one, this is a redelivery.
   const dup = entry.messageId !== undefined;
   const qos = cappedQos(client, entry.topic!, entry.qos!);
