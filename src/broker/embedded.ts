@@ -7,7 +7,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import { createServer, type Server, type Socket } from 'node:net';
 import { closeServer, listen, type Endpoint } from './listen';
-import { Aedes } from 'aedes';
+import { Aedes, type AedesOptions } from 'aedes';
 import { sessionStore } from './aedes-persistence';
 import { tapSocket, type BrokerPacketListener } from '../wire/tap';
 
@@ -20,6 +20,8 @@ export interface BrokerOptions {
   credentials?: Credentials;
   /** Topic filters this broker refuses (SUBACK 0x80), to show what a refusal looks like. */
   refuse?: (filter: string) => boolean;
+  /** A cluster node's shared parts (src/broker/cluster.ts): the message bus and the session store; in memory when absent. */
+  shared?: Pick<AedesOptions, 'id' | 'mq' | 'persistence'>;
 }
 
 export interface Credentials {
@@ -33,10 +35,11 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Embedded
   const host = options.host ?? '127.0.0.1';
   const { credentials } = options;
   const { refuse } = options;
-  const { persistence, authorizeForward } = sessionStore();
   const aedes = await Aedes.createBroker({
-    persistence,
-    authorizeForward,
+    // A cluster node brings its own store (redis) and message bus instead; the session store's
+    // authorizeForward works only with its own persistence, so it goes with it.
+    ...(options.shared?.persistence === undefined && sessionStore()),
+    ...options.shared,
     ...(credentials && {
       authenticate: (_client, username, password, done) => {
         if (username === credentials.username && password !== undefined && safeEqual(password, credentials.password)) return done(null, true);

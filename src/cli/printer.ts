@@ -17,6 +17,8 @@ export interface Printer {
   shared: boolean;
   packet(event: PacketEvent): void;
   note(text: string): void;
+  /** One line of our own on stdout (--json's records). */
+  line(text: string): void;
   /** A received payload, alone on stdout: raw bytes into a pipe or file, escaped on a terminal. */
   payload(bytes: Buffer): void;
   /** Resolves when stdout was closed under us (`| head -1`): what is written there goes nowhere from then on. */
@@ -52,6 +54,7 @@ export function makePrinter(output: OutputOptions, streams: Streams = { out: pro
     shared: log === out,
     packet: (event) => write(log, `${formatPacket(event, style)}\n`),
     note: (text) => write(log, `${paint(text, 'note', style.color)}\n`),
+    line: (text) => write(out, `${text}\n`),
     payload: (bytes) => write(out, out.isTTY ? `${escapeText(bytes.toString())}\n` : Buffer.concat([bytes, Buffer.from('\n')])),
     stdoutClosed,
   };

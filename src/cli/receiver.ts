@@ -8,13 +8,13 @@ import type { Printer } from './printer';
 import type { Tool } from './session';
 import { escapeText } from '../mqtt/format';
 import { parseQos, type QoS } from '../mqtt/qos';
-import { collectDeliveries, matchesFilter, subscribe, type Collector, type Delivery } from '../mqtt/subscriber';
+import { collectDeliveries, matchesFilter, subscribeAll, type Collector, type Delivery } from '../mqtt/subscriber';
 import { within } from '../mqtt/wait';
 
 export function receiver(options: SubscribeOptions, printer: Printer): Tool {
   // --timeout counts from here, before CONNECT: connect, SUBACK and the messages share it.
   const started = performance.now();
-  let granted: QoS = options.qos;
+  const grants = new Map<string, QoS>();
   let received = 0;
   let timedOut: CliError | undefined;
   let finish: () => void = () => undefined;
@@ -27,10 +27,14 @@ export function receiver(options: SubscribeOptions, printer: Printer): Tool {
 
   const onDelivery = (delivery: Delivery) => {
     received++;
-    const older = !matchesFilter(options.topic, delivery.topic);
+    const matching = options.topics.filter((filter) => matchesFilter(filter, delivery.topic));
+    const older = matching.length === 0;
     printer.note(describeDelivery(received, delivery, printer.shared ? delivery.payload.toString() : undefined, older));
-    if (!printer.shared) printer.payload(delivery.payload);
-    const why = explainDelivery(delivery.qos, granted);
+    if (options.json) printer.line(messageJson(delivery));
+    else if (!printer.shared) printer.payload(delivery.payload);
+    // With overlapping filters the broker may send at the highest QoS granted to any of them.
+    const granted = Math.max(-1, ...matching.map((filter) => grants.get(filter) ?? -1));
+    const why = granted < 0 ? null : explainDelivery(delivery.qos, granted as QoS);
     if (why) printer.note(`  ${why}`);
     if (options.count !== undefined && received === options.count) {
       // Nothing after this one is handed on or acknowledged: it stays with the broker.
@@ -62,14 +66,18 @@ export function receiver(options: SubscribeOptions, printer: Printer): Tool {
         const untilClosed = Promise.race([promise, closed]);
         return seconds === undefined ? untilClosed : within(untilClosed, Math.max(0, seconds * 1000 - (performance.now() - started)));
       };
-      const subscription = await bounded(subscribe(conn, options.topic, options.qos, options.ackTimeoutMs));
-      if (subscription === CLOSED) return;
-      if (subscription === null) {
-        timedOut = new CliError(`timed out: no SUBACK for our SUBSCRIBE to '${escapeText(options.topic)}' within ${seconds} s (--timeout)`, EXIT.timeout);
+      const subscriptions = await bounded(subscribeAll(conn, options.topics, options.qos, options.ackTimeoutMs));
+      if (subscriptions === CLOSED) return;
+      if (subscriptions === null) {
+        const topics = options.topics.map((t) => `'${escapeText(t)}'`).join(', ');
+        timedOut = new CliError(`timed out: no SUBACK for our SUBSCRIBE to ${topics} within ${seconds} s (--timeout)`, EXIT.timeout);
         return;
       }
-      granted = parseQos(subscription.granted) ?? options.qos;
-      printer.note(describeGrant(subscription));
+      for (const subscription of subscriptions) {
+        const qos = parseQos(subscription.granted);
+        if (qos !== null) grants.set(subscription.topic, qos);
+        printer.note(describeGrant(subscription));
+      }
       const done = await bounded(Promise.race([enough, conn.lost]).then(() => true));
       if (done === CLOSED) return;
       if (done === null && seconds !== undefined) timedOut = timeoutError(seconds, received, options.count);
@@ -82,6 +90,18 @@ export function receiver(options: SubscribeOptions, printer: Printer): Tool {
 }
 
 const CLOSED = Symbol('closed');
+
+/**
+ * --json: one message as one line of JSON. The payload is its text when the
+ * bytes are UTF-8, else base64 (and "encoding" says so); `time` is when it arrived.
+ */
+function messageJson(d: Delivery, at = new Date()): string {
+  const text = d.payload.toString('utf8');
+  const utf8 = Buffer.from(text, 'utf8').equals(d.payload);
+  const record = { topic: d.topic, qos: d.qos, retain: d.retain, payload: utf8 ? text : d.payload.toString('base64'), ...(!utf8 && { encoding: 'base64' }), time: at.toISOString() };
+  // JSON.stringify leaves DEL, C1 controls and the line separators as they are: escape them too, so a terminal shows text.
+  return JSON.stringify(record).replace(/[\u007f-\u009f\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
 
 /** Undefined when the wait was a success: some messages came and no --count was asked for. */
 function timeoutError(seconds: number, received: number, count: number | undefined): CliError | undefined {

@@ -10,7 +10,6 @@ import { describeResumed } from './notes';
 import type { CommonOptions } from './options';
 import { makePrinter, tracedPrinter, type Printer } from './printer';
 import { takesStdout } from './output-file';
-import { OLD_TRACE_NOTE } from './options/parse';
 import { publicBrokerNote } from './options/broker-url';
 import { interrupted, isSignal, SIGNAL_EXIT } from './signals';
 
@@ -75,7 +74,6 @@ export interface Tool {
  * printer (and --trace file), the --fault proxy, the connection, Ctrl-C.
  */
 export async function runTool(options: CommonOptions, role: Leg, build: (printer: Printer) => Tool, io: Io = processIo()): Promise<number> {
-  if (options.output.trace?.flag === 'json') io.err.write(`${OLD_TRACE_NOTE}\n`);
   const publicNote = publicBrokerNote(options.connection.url);
   if (publicNote) io.err.write(`${publicNote}\n`);
   // `--trace -`: stdout carries the trace alone; packet lines, notes and payloads go to stderr.

@@ -11,6 +11,7 @@ import { MqttError } from './errors';
 import { FlowTracker, type Violation } from './flows';
 import { snapshot, type PacketEvent } from './packet-event';
 import { connackText, reasonText } from './reason-codes';
+import type { QoS } from './qos';
 
 /** MQTT.js's protocolVersion: 4 is MQTT 3.1.1, 5 is MQTT 5. */
 export type ProtocolVersion = 4 | 5;
@@ -41,10 +42,20 @@ export interface ConnectionOptions {
   connectTimeoutMs?: number;
   /** The broker as errors name it, when `url` is a relay in front of it (chaos); `url` when left out. */
   brokerName?: string;
+  /** The Will: what the broker publishes for us if we vanish without DISCONNECT. */
+  will?: Will;
 }
 
-/** What a user's connection flags say about every connection of a command: its credentials, TLS and keepalive. */
-export type ConnectionSettings = Pick<ConnectionOptions, 'username' | 'password' | 'tls' | 'keepalive'>;
+/** CONNECT's Will message. */
+export interface Will {
+  topic: string;
+  payload: Buffer;
+  qos: QoS;
+  retain: boolean;
+}
+
+/** What a user's connection flags say about every connection of a command: its credentials, TLS, keepalive and (the tools) Will. */
+export type ConnectionSettings = Pick<ConnectionOptions, 'username' | 'password' | 'tls' | 'keepalive' | 'will'>;
 
 /** PEM texts (CA, client certificate and key); `verify` false only when the user asked to skip the check. */
 export interface TlsOptions {
@@ -101,6 +112,13 @@ const PARSER_ERROR = /^(Invalid|Malformed|Cannot parse|Packet too short|Packet m
 const wireListeners = new WeakMap<MqttClient, Set<PacketListener>>();
 
 /**
+ * A listener that keeps nothing. With it, and no onWire() listener, a packet is
+ * tracked (flows, violations) but not copied: the copies were 13 % of the
+ * bench's CPU (measured, docs/bench.md).
+ */
+export const IGNORE_PACKETS: PacketListener = () => undefined;
+
+/**
  * Also hear `client`'s packets, as connect()'s listener does: snapshots taken
  * when they crossed, and sends only once they really reached an open socket.
  * Use this, not MQTT.js's packetsend/packetreceive, wherever a packet is shown or counted.
@@ -138,6 +156,7 @@ export function connect(options: ConnectionOptions, onPacket: PacketListener, pr
     password: options.password,
     ...(options.keepalive !== undefined && { keepalive: options.keepalive }),
     ...(properties && { properties }),
+    ...(options.will && { will: { ...options.will } }),
     // mqtt-packet otherwise fills a table of 65,536 two-byte buffers before the
     // first packet (~40 ms, measured), a start-up cost a one-message tool never earns back.
     writeCache: false,
@@ -154,6 +173,8 @@ export function connect(options: ConnectionOptions, onPacket: PacketListener, pr
 
   const flows = new FlowTracker();
   const violations: Violation[] = [];
+  // A copy only for a listener that may keep the packet; flows read it at once, as it crossed.
+  const kept = <P extends PacketEvent['packet']>(packet: P): P => (onPacket !== IGNORE_PACKETS || wireListeners.has(client) ? snapshot(packet) : packet);
   const deliver = (event: PacketEvent) => {
     onPacket(event);
     for (const listener of wireListeners.get(client) ?? []) listener(event);
@@ -187,7 +208,7 @@ export function connect(options: ConnectionOptions, onPacket: PacketListener, pr
     queueMicrotask(holdUntilOpen); // after MQTT.js's connect() has built the new stream
   });
   client.on('packetsend', (packet) => {
-    const event: PacketEvent = { at: performance.now(), direction: 'send', packet: snapshot(packet) };
+    const event: PacketEvent = { at: performance.now(), direction: 'send', packet: onWireNow ? kept(packet) : snapshot(packet) };
     if (onWireNow) sent(event);
     else held.push(event);
   });
@@ -216,10 +237,10 @@ export function connect(options: ConnectionOptions, onPacket: PacketListener, pr
     stopClient(client);
   };
   client.on('packetreceive', (packet) => {
-    const event: PacketEvent = { at: performance.now(), direction: 'receive', packet: snapshot(packet) };
+    const event: PacketEvent = { at: performance.now(), direction: 'receive', packet: kept(packet) };
     deliver(event);
     const violation = flows.received(event.packet);
-    if (violation) violated(violation);
+    if (violation) violated(violation.packet ? { ...violation, packet: snapshot(violation.packet) } : violation);
   });
 
   // An MQTT 5 broker says why it hangs up (DISCONNECT with a reason code, e.g. 0x9B QoS not supported).

@@ -85,6 +85,7 @@ export function packetDetails(packet: Packet): string {
       fields.push(...propertyFields(packet.properties as Record<string, unknown> | undefined));
       if (packet.username !== undefined) fields.push(`username=${escapeText(packet.username)}`);
       if (packet.password !== undefined) fields.push('password=<hidden>');
+      if (packet.will) fields.push(`will-topic=${escapeText(String(packet.will.topic))}`, `will-qos=${packet.will.qos}`, `will-retain=${packet.will.retain ? 1 : 0}`, `will-payload=${bytes(packet.will.payload)}B`);
       break;
     case 'connack': {
       const v5 = packet.reasonCode !== undefined;

@@ -24,33 +24,64 @@ export const DEFAULT_ACK_TIMEOUT_MS = 10_000;
 
 /** Publishes `count` messages one flow at a time; resolves when the last flow is complete. */
 export async function publishAll(conn: Connection, job: PublishJob): Promise<void> {
-  const ackTimeoutMs = job.ackTimeoutMs ?? DEFAULT_ACK_TIMEOUT_MS;
   for (let i = 0; i < job.count; i++) {
     // Ended from outside (Ctrl-C, SIGTERM): no further message, and no --interval timer holding the process.
     if (i > 0 && job.interval > 0 && (await within(conn.ended.then(() => true), job.interval)) !== null) return;
-    let id: number | undefined;
-    const noteId = (packet: { cmd: string; messageId?: number }) => {
-      if (packet.cmd === 'publish' && id === undefined) id = packet.messageId;
-    };
-    conn.client.on('packetsend', noteId);
-    try {
-      const done = await within(Promise.race([conn.client.publishAsync(job.topic, job.message, { qos: job.qos, retain: job.retain }), conn.lost]), ackTimeoutMs);
-      if (done === null) throw ackTimeout(conn, job.qos, ackTimeoutMs, id, i, job.count);
-      // MQTT.js settles a QoS 2 flow on a PUBACK: the connection named the rule that broke, and that is the outcome.
-      if (conn.violations.length > 0) await conn.lost;
-    } catch (error) {
-      throw publishError(error, i, job.count);
-    } finally {
-      conn.client.off('packetsend', noteId);
-    }
+    await publishOne(conn, job, job.message, i, job.count);
   }
 }
 
+/**
+ * Publishes each message as it comes (stdin's lines), one flow at a time,
+ * until the messages end, the connection ends (Ctrl-C) or is lost.
+ */
+export async function publishEach(conn: Connection, job: Omit<PublishJob, 'message' | 'count' | 'interval'>, messages: AsyncIterable<Buffer>): Promise<void> {
+  const source = messages[Symbol.asyncIterator]();
+  const ended = conn.ended.then((): typeof ENDED => ENDED);
+  try {
+    for (let i = 0; ; i++) {
+      const next = await Promise.race([source.next(), ended, conn.lost]);
+      if (next === ENDED || next.done) return;
+      await publishOne(conn, job, next.value, i, undefined);
+    }
+  } finally {
+    // Stops reading the source (stdin) when we stop first.
+    void source.return?.(undefined)?.catch(() => undefined);
+  }
+}
+
+const ENDED = Symbol('ended');
+
+/** One flow: message `index` of `count` (undefined: of a stream), complete within the ack timeout. */
+async function publishOne(conn: Connection, job: Omit<PublishJob, 'message' | 'count' | 'interval'>, message: string | Buffer, index: number, count: number | undefined): Promise<void> {
+  const ackTimeoutMs = job.ackTimeoutMs ?? DEFAULT_ACK_TIMEOUT_MS;
+  let id: number | undefined;
+  const noteId = (packet: { cmd: string; messageId?: number }) => {
+    if (packet.cmd === 'publish' && id === undefined) id = packet.messageId;
+  };
+  conn.client.on('packetsend', noteId);
+  try {
+    const done = await within(Promise.race([conn.client.publishAsync(job.topic, message, { qos: job.qos, retain: job.retain }), conn.lost]), ackTimeoutMs);
+    if (done === null) throw ackTimeout(conn, job.qos, ackTimeoutMs, id, index, count);
+    // MQTT.js settles a QoS 2 flow on a PUBACK: the connection named the rule that broke, and that is the outcome.
+    if (conn.violations.length > 0) await conn.lost;
+  } catch (error) {
+    throw publishError(error, index, count);
+  } finally {
+    conn.client.off('packetsend', noteId);
+  }
+}
+
+/** `message 2 of 5`, or `message 2` of a stream. */
+function nth(index: number, count: number | undefined): string {
+  return count === undefined ? `message ${index + 1}` : `message ${index + 1} of ${count}`;
+}
+
 /** Names the packet that never came and what this QoS level does about it. */
-function ackTimeout(conn: Connection, qos: QoS, ms: number, id: number | undefined, index: number, count: number): MqttError {
+function ackTimeout(conn: Connection, qos: QoS, ms: number, id: number | undefined, index: number, count: number | undefined): MqttError {
   const seconds = ms / 1000;
   const flow = id === undefined ? undefined : conn.flows.publish(id);
-  const which = `message ${index + 1} of ${count}${id === undefined ? '' : ` (id=${id})`}`;
+  const which = `${nth(index, count)}${id === undefined ? '' : ` (id=${id})`}`;
   let text: string;
   if (qos === 1) {
     text = `no PUBACK for ${which} within ${seconds} s: at QoS 1 the message may or may not have arrived; a client that reconnects with the same session resends it with DUP=1 (at least once)`;
@@ -62,12 +93,12 @@ function ackTimeout(conn: Connection, qos: QoS, ms: number, id: number | undefin
   return new MqttError('timeout', text, 'longer-ack-wait', ms);
 }
 
-function publishError(error: unknown, index: number, count: number): MqttError {
+function publishError(error: unknown, index: number, count: number | undefined): MqttError {
   if (error instanceof MqttError) {
     // Our own words already say which message; a lost connection gets the place it happened.
-    return /^no PUB/.test(error.message) ? error : error.adding(` during message ${index + 1} of ${count}`);
+    return /^no PUB/.test(error.message) ? error : error.adding(` during ${nth(index, count)}`);
   }
   const code = (error as { code?: unknown }).code;
   const why = typeof code === 'number' ? reasonText(code) : (error as Error).message;
-  return new MqttError('rejected', `the broker did not accept message ${index + 1} of ${count}: ${why}`);
+  return new MqttError('rejected', `the broker did not accept ${nth(index, count)}: ${why}`);
 }

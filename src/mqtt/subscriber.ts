@@ -113,25 +113,39 @@ export function collectDeliveries(client: Connection['client'], onDelivery: (del
  * --ack-timeout); none for commands whose bound is not a flag.
  */
 export async function subscribe(conn: Connection, topic: string, qos: QoS, ackTimeoutMs = DEFAULT_ACK_TIMEOUT_MS, remedy: 'longer-ack-wait' | null = 'longer-ack-wait'): Promise<Subscription> {
+  const [subscription] = await subscribeAll(conn, [topic], qos, ackTimeoutMs, remedy);
+  return subscription!;
+}
+
+/**
+ * One SUBSCRIBE for all `topics` (as mosquitto_sub -t a -t b sends), each
+ * topic's code from the one SUBACK. Some refused is a result (their codes say
+ * so); all refused is an error.
+ */
+export async function subscribeAll(conn: Connection, topics: readonly string[], qos: QoS, ackTimeoutMs = DEFAULT_ACK_TIMEOUT_MS, remedy: 'longer-ack-wait' | null = 'longer-ack-wait'): Promise<Subscription[]> {
+  const named = topics.map((t) => `'${t}'`).join(', ');
+  const result = (granted: readonly unknown[]) => topics.map((topic, i) => ({ topic, requested: qos, granted: typeof granted[i] === 'number' ? (granted[i] as number) : 0x80 }));
   try {
-    const granted = await within(Promise.race([conn.client.subscribeAsync(topic, { qos }), conn.lost]), ackTimeoutMs);
+    const granted = await within(Promise.race([conn.client.subscribeAsync([...topics], { qos }), conn.lost]), ackTimeoutMs);
     if (granted === null) {
       const seconds = ackTimeoutMs / 1000;
-      throw new MqttError('timeout', `no SUBACK for our SUBSCRIBE to '${topic}' within ${seconds} s: the subscription may or may not be in place on the broker`, remedy ?? undefined, ackTimeoutMs);
+      throw new MqttError('timeout', `no SUBACK for our SUBSCRIBE to ${named} within ${seconds} s: the subscription may or may not be in place on the broker`, remedy ?? undefined, ackTimeoutMs);
     }
     if (conn.violations.length > 0) await conn.lost;
-    return { topic, requested: qos, granted: granted[0]?.qos ?? 0x80 };
+    return result(granted.map((g) => g.qos));
   } catch (error) {
     if (error instanceof MqttError) throw error;
     if (!conn.client.connected) {
       // MQTT.js fails a pending SUBSCRIBE with "Connection closed" before `lost` hears of the close: say what happened.
       const why = await within(conn.lost.catch((lost: unknown) => lost), 0);
-      throw why ?? new MqttError('lost', `the broker at ${conn.brokerName} closed the connection before its SUBACK for '${topic}'`);
+      throw why ?? new MqttError('lost', `the broker at ${conn.brokerName} closed the connection before its SUBACK for ${named}`);
     }
-    // MQTT.js rejects a SUBACK code of 0x80 or above with the SUBACK itself attached (error.packet).
-    const code = (error as { packet?: { granted?: unknown[] } }).packet?.granted?.[0];
+    // MQTT.js rejects a SUBACK with any code of 0x80 or above, the SUBACK itself attached (error.packet).
+    const granted = (error as { packet?: { granted?: unknown[] } }).packet?.granted;
+    if (granted && granted.some((code) => typeof code === 'number' && code < 0x80)) return result(granted);
+    const code = granted?.[0];
     const why = typeof code === 'number' ? reasonText(code) : (error as Error).message;
-    throw new MqttError('rejected', `the broker refused the subscription to '${topic}': ${why}`);
+    throw new MqttError('rejected', `the broker refused the subscription to ${named}: ${why}`);
   }
 }
 

@@ -47,7 +47,7 @@ test('start(mosquitto) without a tap: no proxy in front of it', needsMosquitto, 
 
 test('every entry but the lesson two is in src/bin/, ≤ 40 lines, and package.json runs them from there', () => {
   const bin = readdirSync(join(ROOT, 'src', 'bin')).filter((f) => f.endsWith('.ts'));
-  assert.deepEqual(bin.sort(), ['bench.ts', 'broker.ts', 'chaos.ts', 'compare.ts', 'lab.ts', 'load-broker.ts', 'load-publisher.ts', 'load.ts', 'scenario.ts', 'startup.ts']);
+  assert.deepEqual(bin.sort(), ['bench.ts', 'broker.ts', 'chaos.ts', 'compare.ts', 'lab.ts', 'load-broker.ts', 'load-publisher.ts', 'load.ts', 'probe.ts', 'scenario.ts', 'startup.ts', 'web.ts']);
   for (const file of bin) {
     const lines = readFileSync(join(ROOT, 'src', 'bin', file), 'utf8').trimEnd().split('\n').length;
     assert.ok(lines <= 40, `src/bin/${file} has ${lines} lines`);
@@ -56,5 +56,5 @@ test('every entry but the lesson two is in src/bin/, ≤ 40 lines, and package.j
   for (const [name, script] of Object.entries(pkg.scripts)) {
     for (const path of script.match(/src\/\S+\.ts/g) ?? []) assert.ok(path.startsWith('src/bin/'), `${name}: ${path}`);
   }
-  assert.deepEqual(pkg.bin, { 'publish-with-qos': 'dist/publish.js', 'subscribe-with-qos': 'dist/subscribe.js', 'mqtt-qos-bench': 'dist/bin/bench.js' });
+  assert.deepEqual(pkg.bin, { 'publish-with-qos': 'dist/publish.js', 'subscribe-with-qos': 'dist/subscribe.js', 'mqtt-qos-bench': 'dist/bin/bench.js', 'mqtt-qos-probe': 'dist/bin/probe.js' });
 });

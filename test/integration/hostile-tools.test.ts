@@ -30,7 +30,7 @@ const CASES: Case[] = [
   { name: 'publish QoS 1: no PUBACK', hostile: HOSTILE.neverAck, tool: 'publish', args: ['-q', '1'], code: EXIT.timeout, words: /no PUBACK for message 1 of 1 \(id=\d+\) within 0\.4 s: at QoS 1 .*DUP=1/, withinMs: 3000 },
   { name: 'publish QoS 2: no PUBREC', hostile: HOSTILE.neverAck, tool: 'publish', args: ['-q', '2'], code: EXIT.timeout, words: /no PUBREC for message 1 of 1 .* within 0\.4 s: at QoS 2/, withinMs: 3000 },
   { name: 'publish QoS 2: no PUBCOMP', hostile: HOSTILE.neverPubcomp, tool: 'publish', args: ['-q', '2'], code: EXIT.timeout, words: /no PUBCOMP for message 1 of 1 .*PUBREC came, so the broker has the message/, withinMs: 3000 },
-  { name: 'publish QoS 1 x3: no PUBACK for the first', hostile: HOSTILE.neverAck, tool: 'publish', args: ['-q', '1', '-n', '3', '--interval', '0'], code: EXIT.timeout, words: /no PUBACK for message 1 of 3/, withinMs: 3000 },
+  { name: 'publish QoS 1 x3: no PUBACK for the first', hostile: HOSTILE.neverAck, tool: 'publish', args: ['-q', '1', '--repeat', '3', '--interval', '0'], code: EXIT.timeout, words: /no PUBACK for message 1 of 3/, withinMs: 3000 },
   { name: 'subscribe: no SUBACK (--ack-timeout)', hostile: HOSTILE.neverSuback, tool: 'subscribe', args: ['-q', '1'], code: EXIT.timeout, words: /no SUBACK for our SUBSCRIBE to 'home\/sample_topic' within 0\.4 s/, withinMs: 3000 },
   { name: 'subscribe: no SUBACK (--timeout)', hostile: HOSTILE.neverSuback, tool: 'subscribe', args: ['--ack-timeout', '10', '--timeout', '0.6'], code: EXIT.timeout, words: /timed out: no SUBACK for our SUBSCRIBE .* within 0\.6 s/, withinMs: 3000 },
   { name: 'subscribe QoS 2: no SUBACK', hostile: HOSTILE.neverSuback, tool: 'subscribe', args: ['-q', '2'], code: EXIT.timeout, words: /no SUBACK/, withinMs: 3000 },
@@ -49,7 +49,7 @@ const CASES: Case[] = [
   { name: 'subscribe: an endless packet after CONNACK hides the SUBACK', hostile: HOSTILE.oversizedAfterConnack, tool: 'subscribe', args: [], code: EXIT.timeout, words: /no SUBACK/, withinMs: 3000 },
   // Keepalive: MQTT.js closes the stream itself; that is our timeout, not the broker hanging up.
   { name: 'subscribe: no PINGRESP', hostile: HOSTILE.noPingresp, tool: 'subscribe', args: ['--keepalive', '1'], code: EXIT.timeout, words: /no PINGRESP from the broker at .* within 0\.5 s of our PINGREQ \(keepalive 1 s\)/, withinMs: 4000 },
-  { name: 'publish: no PINGRESP between messages', hostile: HOSTILE.noPingresp, tool: 'publish', args: ['--keepalive', '1', '-n', '2', '--interval', '2500'], code: EXIT.timeout, words: /no PINGRESP .* \(keepalive 1 s\)/, withinMs: 4000 },
+  { name: 'publish: no PINGRESP between messages', hostile: HOSTILE.noPingresp, tool: 'publish', args: ['--keepalive', '1', '--repeat', '2', '--interval', '2500'], code: EXIT.timeout, words: /no PINGRESP .* \(keepalive 1 s\)/, withinMs: 4000 },
 ];
 
 for (const c of CASES) {
@@ -77,7 +77,7 @@ for (const [name, hostile, args] of FINE) {
 
 test('a broken rule is shown after the packet that broke it, and nothing is printed as sent after the close', async (t) => {
   const broker = await hostileBroker(t, HOSTILE.wrongAck);
-  const o = await run('publish', ['--broker', broker.url, ...FAST, '-q', '2', '-n', '3', '--interval', '0']);
+  const o = await run('publish', ['--broker', broker.url, ...FAST, '-q', '2', '--repeat', '3', '--interval', '0']);
   assert.equal(o.code, EXIT.violation);
   const lines = o.out.split('\n').filter((l) => /^(send|receive): /.test(l));
   assert.deepEqual(lines, ['send: connect', 'receive: connack', 'send: publish', 'receive: puback'], o.out);

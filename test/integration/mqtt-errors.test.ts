@@ -7,6 +7,10 @@ import test from 'node:test';
 import { errorLine, EXIT, exitCodeOf } from '../../src/cli/errors';
 import { connect } from '../../src/mqtt/connection';
 import { MqttError } from '../../src/mqtt/errors';
+import { parsePublish } from '../../src/cli/options';
+
+// The hints name only flags the command has, which its parser declares when it runs: as in a real run.
+parsePublish([], {});
 
 test('a refused TCP connection: kind unreachable, no flag in the protocol words; cli/ adds the hint and EXIT.connect', async () => {
   // A port that was ours a moment ago and is closed now: nothing listens there.

@@ -2,7 +2,7 @@
 // is what crossed the wire (checked against the broker's tap), every wait is
 // bounded, and what the learner reads says what happened.
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -193,7 +193,7 @@ test('publish --count 5 into a closed stdout (| head -1) still publishes all 5, 
       cb(Object.assign(new Error('write EPIPE'), { code: 'EPIPE' }));
     },
   });
-  const o = await start('publish', ['--broker', broker.url, '-q', '1', '-n', '5', '--interval', '0', '-i', 'piped'], { out: closed }).done;
+  const o = await start('publish', ['--broker', broker.url, '-q', '1', '--repeat', '5', '--interval', '0', '-i', 'piped'], { out: closed }).done;
   assert.equal(o.code, EXIT.ok, o.err);
   assert.match(o.err, /^stdout was closed: nothing more is shown there$/m);
   assert.equal(broker.events.filter((e) => e.clientId === 'piped' && e.direction === 'receive' && e.packet.cmd === 'publish').length, 5);
@@ -236,7 +236,7 @@ test('a Buffer payload goes out byte for byte, and --log=stderr puts it raw on a
 
 test('--fault with a broker that goes away: a bounded reconnect budget, one line, exit 2', async () => {
   const broker = await startBroker({ port: 0 });
-  const pub = start('publish', ['--broker', broker.url, '-q', '1', '-n', '50', '--interval', '100', '--fault', 'every:400', '-i', 'budget']);
+  const pub = start('publish', ['--broker', broker.url, '-q', '1', '--repeat', '50', '--interval', '100', '--fault', 'every:400', '-i', 'budget']);
   await pub.waitFor(/^receive: puback/m);
   await broker.close();
   const o = await Promise.race([pub.done, delay(15_000, null, { ref: false })]);
@@ -307,18 +307,18 @@ test('the flow tracker names each broken acknowledgement rule', () => {
   assert.equal(got({ cmd: 'suback', messageId: 9, granted: [0] }), null);
 });
 
-test('publish-with-qos --json FILE, the old spelling of --trace: one note on stderr, and the same trace is written', async (t) => {
+test('publish-with-qos --json FILE, the old spelling of --trace, is one line saying so; nothing is written, --trace writes the trace', async (t) => {
   const broker = await testBroker(t);
   const dir = tempDir(t);
   const [old, trace] = [join(dir, 'old.jsonl'), join(dir, 'trace.jsonl')];
   const common = ['--broker', broker.url, '-q', '1', '-i', 'alias-pub'];
   const before = await run('publish', [...common, '--json', old]);
-  assert.equal(before.code, EXIT.ok, before.err);
-  assert.equal(before.err, '--json FILE is now --trace FILE (the old spelling still works)\n');
+  assert.equal(before.code, EXIT.usage);
+  assert.equal(before.err, "Error: --json FILE is now --trace FILE (see 'publish-with-qos --help')\n");
+  assert.equal(existsSync(old), false);
   const now = await run('publish', [...common, '--trace', trace]);
   assert.equal(now.code, EXIT.ok, now.err);
   assert.equal(now.err, '', 'no note for --trace');
   const types = (file: string) => readFileSync(file, 'utf8').trimEnd().split('\n').map((l) => (JSON.parse(l) as { type: string }).type);
-  assert.deepEqual(types(old), ['connect', 'connack', 'publish', 'puback', 'disconnect']);
-  assert.deepEqual(types(old), types(trace));
+  assert.deepEqual(types(trace), ['connect', 'connack', 'publish', 'puback', 'disconnect']);
 });

@@ -38,7 +38,7 @@ test('waitForStderr sees the error line, and a pattern that never comes fails wh
 test("the other tool's flag is an error, not ignored", async () => {
   const run = await runCli('subscribe', ['--retain']).done;
   assert.equal(run.code, 1);
-  assert.match(run.stderr, /^Error: Unknown argument: retain \(see 'node --import tsx src\/subscribe.ts --help'\)\n$/);
+  assert.match(run.stderr, /^Error: Unknown argument: retain: a flag of the publisher \(the RETAIN flag\), not of this tool \(see 'node --import tsx src\/subscribe.ts --help'\)\n$/);
 });
 
 test('no broker listening: one line naming the URL and the fix, exit 2, no retry loop', async () => {

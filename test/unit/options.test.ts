@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { brokerUrl, parsePublish, parseSubscribe, publicBrokerNote, DEFAULT_TOPIC, PUBLIC_BROKERS } from '../../src/cli/options';
+import { brokerUrl, parsePublish, parseSubscribe, publicBrokerNote, DEFAULT_TOPIC, PUBLIC_BROKERS, type PublishOptions, type SubscribeOptions } from '../../src/cli/options';
 import { UsageError } from '../../src/cli/errors';
 import { machineTag, MACHINE_ID_FILES } from '../../src/cli/options/client-id';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -20,7 +20,7 @@ test('defaults follow the lesson: localhost, home/sample_topic, QoS 0, clean:fal
   assert.equal(o.qos, 0);
   assert.equal(o.connection.clean, false);
   assert.equal(o.connection.protocol, 4);
-  assert.equal(o.message, '{"data":"test"}');
+  assert.deepEqual(o.source, { kind: 'given', message: '{"data":"test"}' });
   assert.equal(o.count, 1);
 });
 
@@ -81,7 +81,7 @@ test('a public broker preset gets its URL and a topic of this machine', () => {
   const o = run(parseSubscribe, ['--broker', 'public:mosquitto']);
   assert.equal(o.connection.url, PUBLIC_BROKERS.mosquitto);
   assert.match(o.connection.url, /^mqtt:\/\/[a-z.]+:1883$/);
-  assert.match(o.topic, /^mqtt-qos-lab\/[0-9a-f]{8}\/sample_topic$/);
+  assert.match(o.topics[0]!, /^mqtt-qos-lab\/[0-9a-f]{8}\/sample_topic$/);
 });
 
 test('a bare preset name is a host, never the internet: -b mosquitto is mqtt://mosquitto (a container); public:NAME is the preset', () => {
@@ -155,4 +155,117 @@ test('subscribe-with-qos rejects publisher flags and bad filters', () => {
   assert.throws(() => parseSubscribe(['--message', 'x'], {}), /Unknown argument/);
   assert.throws(() => parseSubscribe(['--topic', 'a/#/b'], {}), /'#' must be a whole level/);
   assert.throws(() => parseSubscribe(['--timeout', '0'], {}), /--timeout must be a number of seconds above 0/);
+});
+
+// --- The README's "From mosquitto_pub / mosquitto_sub" table, held against the parser ---
+
+type Parse = { kind: 'run'; options: PublishOptions | SubscribeOptions } | { kind: 'error'; message: string };
+type Check = (p: Parse) => void;
+
+const pubOf = (p: Parse): PublishOptions => {
+  assert.equal(p.kind, 'run', p.kind === 'error' ? p.message : '');
+  return (p as { options: PublishOptions }).options;
+};
+const subOf = (p: Parse): SubscribeOptions => {
+  assert.equal(p.kind, 'run', p.kind === 'error' ? p.message : '');
+  return (p as { options: SubscribeOptions }).options;
+};
+const unknown = (words: RegExp): Check => (p) => assert.ok(p.kind === 'error' && words.test(p.message), JSON.stringify(p));
+
+/** What each row says its example means; keyed by the row's first cell. */
+const TABLE_CHECKS: Record<string, Check> = {
+  '`-h HOST`': (p) => assert.equal(pubOf(p).connection.url, 'mqtt://127.0.0.1:1883'),
+  '`-p PORT`': (p) => assert.equal(pubOf(p).connection.url, 'mqtt://localhost:1884'),
+  '`-t TOPIC`': (p) => assert.equal(pubOf(p).topic, 'home/lamp'),
+  '`-t A -t B` (sub)': (p) => assert.deepEqual(subOf(p).topics, ['home/lamp', 'alerts']),
+  '`-q QOS`': (p) => assert.equal(subOf(p).qos, 2),
+  '`-m MSG`': (p) => assert.deepEqual(pubOf(p).source, { kind: 'given', message: 'on' }),
+  '`-f FILE`': (p) => assert.deepEqual(pubOf(p).source, { kind: 'given', message: readFileSync('package.json') }),
+  '`-s`': (p) => assert.equal(pubOf(p).source.kind, 'stdin'),
+  '`-l`': (p) => assert.equal(pubOf(p).source.kind, 'lines'),
+  '`-n`': (p) => assert.deepEqual(pubOf(p).source, { kind: 'given', message: Buffer.alloc(0) }),
+  '`--repeat N`': (p) => assert.equal(pubOf(p).count, 3),
+  '`--repeat-delay S`': (p) => assert.deepEqual([pubOf(p).count, pubOf(p).interval], [3, 500]),
+  '`-r`': (p) => assert.equal(pubOf(p).retain, true),
+  '`-i ID`': (p) => assert.equal(subOf(p).connection.clientId, 'kitchen'),
+  '`-c`': (p) => assert.equal(subOf(p).connection.clean, false),
+  '`-x S`': (p) => assert.equal(subOf(p).connection.sessionExpiry, 0xffff_ffff),
+  '`-k S`': (p) => assert.equal(subOf(p).connection.keepalive, 30),
+  '`-u USER`, `-P PASS`': (p) => assert.deepEqual([pubOf(p).connection.username, pubOf(p).connection.password], ['alice', 'secret']),
+  '`-V mqttv5`': (p) => assert.equal(pubOf(p).connection.protocol, 5),
+  '`-C N` (sub)': (p) => assert.equal(subOf(p).count, 2),
+  '`-W S` (sub)': (p) => assert.equal(subOf(p).timeout, 5),
+  '`-d`': (p) => assert.equal(pubOf(p).output.verbose, true),
+  '`-v` (sub)': (p) => assert.equal(subOf(p).output.verbose, true),
+  '`-F %j` (sub)': (p) => assert.deepEqual([subOf(p).json, subOf(p).output.log], [true, 'stderr']),
+  '`--will-topic T` …': (p) => assert.deepEqual(pubOf(p).connection.will, { topic: 'gone', payload: Buffer.from('bye'), qos: 1, retain: false }),
+  // The file is not there: the error shows --cafile is --ca, read because -h with it means TLS.
+  '`--cafile FILE`': (p) => assert.ok(p.kind === 'error' && /^--ca 'ca\.pem': cannot read it: no such file$/.test(p.message), JSON.stringify(p)),
+  '`--insecure`': (p) => assert.deepEqual([pubOf(p).connection.url, pubOf(p).connection.tls?.verify], ['mqtts://localhost:8883', false]),
+  '`-L URL`': (p) => assert.equal(pubOf(p).connection.url, 'mqtt://localhost:1884'),
+  '`-A`, `-D`, `-E`, `-I`, `-M`, `-N`, `-R`, `-T`, `-U`, `--quiet`, `--unix`, `--proxy`, `--psk`, `--capath`': unknown(/^Unknown argument: R: mosquitto_sub -R skips retained messages: not supported here/),
+  'the other tool\'s flag': unknown(/^Unknown argument: l: a flag of the publisher \(one message per stdin line\), not of this tool$/),
+};
+
+function tableRows(): { key: string; example: string }[] {
+  const readme = readFileSync('README.md', 'utf8');
+  const section = readme.split('### From mosquitto_pub / mosquitto_sub')[1]!.split('\n### ')[0]!;
+  return section
+    .split('\n')
+    .filter((line) => line.startsWith('| ') && !line.startsWith('| mosquitto |'))
+    .map((line) => {
+      const cells = line.slice(2, -2).split(' | ');
+      return { key: cells[0]!, example: cells[2]!.replace(/^`|`$/g, '') };
+    });
+}
+
+test('the README table "From mosquitto_pub / mosquitto_sub": every row, and only those, parses as the row says', () => {
+  const rows = tableRows();
+  assert.deepEqual(rows.map((r) => r.key).sort(), Object.keys(TABLE_CHECKS).sort());
+  for (const { key, example } of rows) {
+    const [tool, ...argv] = example.split(' ');
+    const parse = tool === 'publish-with-qos' ? parsePublish : tool === 'subscribe-with-qos' ? parseSubscribe : assert.fail(`row ${key}: example ${example}`);
+    let result: Parse;
+    try {
+      result = parse(argv, {}) as Parse;
+    } catch (error) {
+      if (!(error instanceof UsageError)) throw error;
+      result = { kind: 'error', message: error.message };
+    }
+    try {
+      TABLE_CHECKS[key]!(result);
+    } catch (error) {
+      throw new Error(`row ${key} (${example}): ${(error as Error).message}`);
+    }
+  }
+});
+
+const BAD_MOSQUITTO: [string, (argv: string[], env: NodeJS.ProcessEnv) => unknown, string[], RegExp][] = [
+  ['two payloads', parsePublish, ['-m', 'x', '-n'], /^--message and --empty: give one payload \(-m, -f, -s, -l or -n\)$/],
+  ['-l with --repeat', parsePublish, ['-l', '--repeat', '3'], /^--repeat does not go with -l\/--lines/],
+  ['--repeat-delay with --interval', parsePublish, ['--repeat-delay', '1', '--interval', '10'], /^--repeat-delay is --interval in seconds: give one of them$/],
+  ['-c with --clean', parseSubscribe, ['-c', '--clean'], /^-c\/--persistent keeps the session and --clean drops it: give one$/],
+  ['--json with --log stdout', parseSubscribe, ['--json', '--log', 'stdout'], /^--json puts the messages on stdout/],
+  ['--json with --trace -', parseSubscribe, ['--json', '--trace', '-'], /^--json and --trace - both write to stdout: give --trace a file name$/],
+  ['--will-payload alone', parsePublish, ['--will-payload', 'x'], /^--will-payload needs --will-topic$/],
+  ['--will-qos 3', parsePublish, ['--will-topic', 'w', '--will-qos', '3'], /^--will-qos must be 0, 1 or 2, got '3'$/],
+  ['--will-topic with a wildcard', parseSubscribe, ['--will-topic', 'a/#'], /^--will-topic 'a\/#': a publish topic cannot contain/],
+  ['MQTT 3.1', parsePublish, ['-V', 'mqttv31'], /^--protocol 'mqttv31': MQTT 3.1 is not supported; use 3.1.1 or 5$/],
+  ['-h host:port', parsePublish, ['-h', 'localhost:1884'], /^--host 'localhost:1884' takes a host name or address; a URL or host:port goes in --broker$/],
+  ['-p with --broker', parsePublish, ['-p', '1884', '-b', 'localhost'], /^--broker and --port both name the broker/],
+  ['-p 0', parsePublish, ['-p', '0'], /^--port must be a whole number of at least 1, got '0'$/],
+  ['a topic filter twice on publish', parsePublish, ['-t', 'a', '-t', 'b'], /^--topic was given 2 times; give it once$/],
+  ['a bad second filter', parseSubscribe, ['-t', 'a', '-t', 'b/#/c'], /^--topic 'b\/#\/c'/],
+];
+
+for (const [name, parse, argv, message] of BAD_MOSQUITTO) {
+  test(`mosquitto flags: ${name} is one usage error`, () => {
+    assert.throws(() => parse(argv, {}), (e: unknown) => e instanceof UsageError && message.test(e.message));
+  });
+}
+
+test('-h [::1] and -h ::1 are the IPv6 loopback; -x -1 never expires; -V accepts mosquitto\'s spellings', () => {
+  assert.equal(run(parsePublish, ['-h', '::1', '-p', '1884']).connection.url, 'mqtt://[::1]:1884');
+  assert.equal(run(parsePublish, ['-h', '[::1]']).connection.url, 'mqtt://[::1]:1883');
+  for (const [v, want] of [['mqttv5', 5], ['5', 5], ['mqttv311', 4], ['311', 4], ['3.1.1', 4], ['MQTTV5', 5]] as const) assert.equal(run(parsePublish, ['-V', v]).connection.protocol, want, v);
 });

@@ -14,7 +14,7 @@ export const PUBLIC_BROKERS: Record<string, string> = {
   hivemq: 'mqtt://broker.hivemq.com:1883',
 };
 
-export const PUBLIC_PREFIX = 'public:';
+const PUBLIC_PREFIX = 'public:';
 
 /** `public:mosquitto`, …: the spellings --broker takes for the presets. */
 export const PUBLIC_NAMES = Object.keys(PUBLIC_BROKERS).map((name) => `${PUBLIC_PREFIX}${name}`);

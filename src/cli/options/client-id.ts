@@ -24,7 +24,7 @@ function machineId(files: readonly string[]): string | undefined {
 }
 
 /** $XDG_STATE_HOME/mqtt-qos-lab, or ~/.local/state/mqtt-qos-lab. */
-export function stateDir(env: NodeJS.ProcessEnv): string {
+function stateDir(env: NodeJS.ProcessEnv): string {
   const base = env.XDG_STATE_HOME || join(env.HOME || homedir(), '.local', 'state');
   return join(base, 'mqtt-qos-lab');
 }

@@ -1,19 +1,21 @@
 // The connection flags, defined once: who we are to the broker (-u/-P), how
-// we trust it (--ca/--cert/--key/--insecure), which MQTT we speak (-V) and how
-// often we ping (-k). The tools, the lab, the bench, chaos and scenario take
-// them from here, each the groups it can honour.
+// we trust it (--ca/--cert/--key/--insecure), which MQTT we speak (-V), how
+// often we ping (-k) and the Will (the tools). The tools, the lab, the bench,
+// chaos and scenario take them from here, each the groups it can honour.
 import type { Argv } from 'yargs';
 import type { ConnectionSettings, ProtocolVersion, TlsOptions } from '../../mqtt/connection';
 import { UsageError } from '../errors';
 import { readCa, readClientIdentity } from './input';
-import { defaulted, integer, mqttString, printable, single } from './parse';
+import { defaulted, integer, MAX_STRING_BYTES, mqttString, printable, single } from './parse';
+import { parseQos } from '../../mqtt/qos';
+import { topicNameProblem } from '../../mqtt/topic';
 
 /** The flag groups a command can take; each command takes those its connections can honour. */
-export type ConnectionGroup = 'credentials' | 'tls' | 'keepalive';
+export type ConnectionGroup = 'credentials' | 'tls' | 'keepalive' | 'will';
 
 export const ALL_GROUPS: readonly ConnectionGroup[] = ['credentials', 'tls', 'keepalive'];
 
-export const DEFAULT_KEEPALIVE_S = 60;
+const DEFAULT_KEEPALIVE_S = 60;
 
 /** Adds the groups' flags. */
 export function connectionOptions(y: Argv, groups: readonly ConnectionGroup[] = ALL_GROUPS): Argv {
@@ -25,7 +27,7 @@ export function connectionOptions(y: Argv, groups: readonly ConnectionGroup[] = 
   }
   if (groups.includes('tls')) {
     out = out
-      .option('ca', { type: 'string', describe: "CA certificate file (PEM) that signed the broker's certificate; with mqtts:// or wss://" })
+      .option('ca', { alias: 'cafile', type: 'string', describe: "CA certificate file (PEM) that signed the broker's certificate; with mqtts:// or wss://" })
       .option('cert', { type: 'string', describe: 'client certificate file (PEM), with --key; with mqtts:// or wss://' })
       .option('key', { type: 'string', describe: 'client private key file (PEM), with --cert' })
       .option('insecure', { type: 'boolean', default: false, describe: "do not verify the broker's certificate (TLS stays on; for self-signed test brokers only)" });
@@ -38,6 +40,13 @@ export function connectionOptions(y: Argv, groups: readonly ConnectionGroup[] = 
       describe: 'seconds of silence before a PINGREQ; no PINGRESP within half of it ends the run with exit code 4 (0: off)',
     });
   }
+  if (groups.includes('will')) {
+    out = out
+      .option('will-topic', { type: 'string', describe: 'the Will: the broker publishes --will-payload on this topic if we vanish without DISCONNECT' })
+      .option('will-payload', { type: 'string', describe: 'payload of the Will (default: empty)' })
+      .option('will-qos', { type: 'string', describe: 'QoS of the Will: 0, 1 or 2 (default 0)' })
+      .option('will-retain', { type: 'boolean', default: false, describe: 'retain the Will' });
+  }
   return out;
 }
 
@@ -47,7 +56,7 @@ export function connectionOptions(y: Argv, groups: readonly ConnectionGroup[] = 
  * a usage error before any connection.
  */
 export function connectionSettings(raw: Record<string, unknown>, url: string, env: NodeJS.ProcessEnv): ConnectionSettings {
-  return { ...credentials(raw, env), ...tls(raw, url), ...keepalive(raw) };
+  return { ...credentials(raw, env), ...tls(raw, url), ...keepalive(raw), ...will(raw) };
 }
 
 function credentials(raw: Record<string, unknown>, env: NodeJS.ProcessEnv): Pick<ConnectionSettings, 'username' | 'password'> {
@@ -71,6 +80,24 @@ function tls(raw: Record<string, unknown>, url: string): { tls?: TlsOptions } {
   if ((files.cert === undefined) !== (files.key === undefined)) throw new UsageError('--cert and --key go together: give both or neither');
   const identity = files.cert === undefined || files.key === undefined ? undefined : readClientIdentity(files.cert, files.key);
   return { tls: { ca: files.ca === undefined ? undefined : readCa(files.ca), ...identity, verify: !raw.insecure } };
+}
+
+function will(raw: Record<string, unknown>): Pick<ConnectionSettings, 'will'> {
+  const topic = single(raw, 'will-topic');
+  const payload = single(raw, 'will-payload');
+  const qosText = single(raw, 'will-qos');
+  if (topic === undefined) {
+    const stray = payload !== undefined ? 'will-payload' : qosText !== undefined ? 'will-qos' : raw['will-retain'] ? 'will-retain' : undefined;
+    if (stray) throw new UsageError(`--${stray} needs --will-topic`);
+    return {};
+  }
+  const problem = topicNameProblem(topic);
+  if (problem) throw new UsageError(`--will-topic '${printable(topic)}': ${problem}`);
+  // CONNECT carries the Will's payload with a two-byte length, like a string.
+  if (payload !== undefined && Buffer.byteLength(payload) > MAX_STRING_BYTES) throw new UsageError(`--will-payload is ${Buffer.byteLength(payload)} bytes; CONNECT holds at most ${MAX_STRING_BYTES}`);
+  const qos = qosText === undefined ? 0 : parseQos(qosText);
+  if (qos === null) throw new UsageError(`--will-qos must be 0, 1 or 2, got '${printable(qosText ?? '')}'`);
+  return { will: { topic, payload: Buffer.from(payload ?? ''), qos, retain: Boolean(raw['will-retain']) } };
 }
 
 function keepalive(raw: Record<string, unknown>): Pick<ConnectionSettings, 'keepalive'> {

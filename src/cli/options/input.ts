@@ -104,3 +104,44 @@ export function readClientIdentity(certPath: string, keyPath: string): { cert: s
   }
   return { cert, key };
 }
+
+/** -s and -f -: all of stdin, one message, at most `limit` bytes (found before it is all in memory). */
+export async function readInput(input: NodeJS.ReadableStream, flag: string, limit: number, why: string): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let total = 0;
+  for await (const chunk of input) {
+    const bytes = typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer);
+    total += bytes.length;
+    if (total > limit) throw new UsageError(`${flag}: stdin holds more than ${limit} bytes: ${why}`);
+    chunks.push(bytes);
+  }
+  return Buffer.concat(chunks, total);
+}
+
+/**
+ * -l: stdin's lines as they come, as mosquitto_pub -l sends them: without the
+ * '\n' (a '\r' stays: bytes are bytes), an empty line an empty message, a last
+ * line without '\n' a message too. A line over `limit` is an error, found
+ * before it is all in memory.
+ */
+export async function* inputLines(input: NodeJS.ReadableStream, limit: number, why: string): AsyncGenerator<Buffer> {
+  let pending: Buffer[] = [];
+  let size = 0;
+  let line = 1;
+  for await (const chunk of input) {
+    let bytes = typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer);
+    for (let nl = bytes.indexOf(0x0a); nl >= 0; nl = bytes.indexOf(0x0a)) {
+      size += nl;
+      if (size > limit) throw new UsageError(`--lines: line ${line} of stdin is more than ${limit} bytes: ${why}`);
+      yield Buffer.concat([...pending, bytes.subarray(0, nl)]);
+      pending = [];
+      size = 0;
+      line++;
+      bytes = bytes.subarray(nl + 1);
+    }
+    size += bytes.length;
+    if (size > limit) throw new UsageError(`--lines: line ${line} of stdin is more than ${limit} bytes: ${why}`);
+    if (bytes.length > 0) pending.push(bytes);
+  }
+  if (size > 0) yield Buffer.concat(pending);
+}

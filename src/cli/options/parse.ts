@@ -79,10 +79,11 @@ export function parseRaw(tool: string, about: string, argv: string[], build: (y:
       throw new UsageError(hideSecrets((message ?? error?.message ?? 'invalid command line').replace(/\s*\n\s*/g, ' '), argv));
     })
     .help()
-    .alias('help', 'h')
     .version()
     .wrap(Math.min(100, process.stdout.columns ?? 100));
   const built = build(y);
+  // -h is help, unless the command has its own -h (the tools' --host, as mosquitto's clients spell it).
+  if (!flagsOf(built).canonical.has('h')) built.alias('help', 'h');
   const flags = flagsOf(built);
   declareFlags(tool, [...flags.strings, ...flags.booleans]);
   // A value flag with nothing after it (`--qos` at the end) is an error, not a silent default.
@@ -312,11 +313,18 @@ export function ackPackets(qos: QoS): CutPoint[] {
 
 // --engine, for every command that starts its own broker on loopback (broker, scenario, chaos, load).
 // Imported here, at the end, to keep this addition in one place.
-import { BROKER_KINDS, type BrokerKind } from '../../broker/kind';
+import { BROKER_KINDS, MULTI_NODE, type BrokerKind } from '../../broker/kind';
 
-/** --engine aedes|mosquitto; `fallback` is its default (none: the command picks one). */
-export function engineOption(y: Argv, describe: string, fallback?: BrokerKind): Argv {
-  return y.option('engine', { type: 'string', choices: [...BROKER_KINDS], ...(fallback && { default: fallback }), describe });
+/** One broker: the engines of a command that has no publisher and subscriber to put on two nodes. */
+export const SINGLE_BROKER_KINDS: readonly BrokerKind[] = BROKER_KINDS.filter((k) => !MULTI_NODE.includes(k));
+
+/**
+ * --engine aedes|mosquitto; `fallback` is its default (none: the command picks one). The engines of
+ * several brokers (aedes-cluster, mosquitto-bridge) only where the command says it uses both nodes:
+ * elsewhere it would run on node A alone, not what was asked for.
+ */
+export function engineOption(y: Argv, describe: string, fallback?: BrokerKind, kinds: readonly BrokerKind[] = SINGLE_BROKER_KINDS): Argv {
+  return y.option('engine', { type: 'string', choices: [...kinds], ...(fallback && { default: fallback }), describe });
 }
 
 /** The --engine given, or `fallback` for a command whose --engine declares no default (it depends on the machine, or is worded in the help). */

@@ -1,0 +1,155 @@
+// The flags a mosquitto_pub / mosquitto_sub user types, against a real broker:
+// what reaches the wire is what those flags mean there (the broker's tap says).
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { PassThrough, Readable } from 'node:stream';
+import { test } from 'node:test';
+import { EXIT } from '../../src/cli/errors';
+import type { Io } from '../../src/cli/io';
+import { settle } from '../../src/cli/main';
+import { inputLines, readInput } from '../../src/cli/options/input';
+import type { BrokerPacketEvent } from '../../src/mqtt/packet-event';
+import { main as publish } from '../../src/publish';
+import { main as subscribe } from '../../src/subscribe';
+import { testBroker } from '../support/broker';
+import { ROOT } from '../support/cli';
+
+interface Outcome {
+  code: number;
+  out: string;
+  err: string;
+}
+
+interface Running {
+  done: Promise<Outcome>;
+  /** Resolves once stdout or stderr so far matches. */
+  waitFor(pattern: RegExp): Promise<void>;
+}
+
+function start(tool: 'publish' | 'subscribe', argv: string[], input?: Readable): Running {
+  const out = new PassThrough();
+  const err = new PassThrough();
+  let text = '';
+  const waiters: { pattern: RegExp; resolve: () => void }[] = [];
+  const check = () => {
+    for (const w of [...waiters]) if (w.pattern.test(text)) waiters.splice(waiters.indexOf(w), 1) && w.resolve();
+  };
+  let outText = '';
+  let errText = '';
+  out.on('data', (d: Buffer) => ((outText += d.toString()), (text += d.toString()), check()));
+  err.on('data', (d: Buffer) => ((errText += d.toString()), (text += d.toString()), check()));
+  const io: Io = { out, err, env: { NO_COLOR: '1' }, in: input ?? Readable.from([]) };
+  const main = tool === 'publish' ? publish : subscribe;
+  const done = settle(tool, (a) => main(a, io), argv, (line) => (errText += line)).then((code) => ({ code, out: outText, err: errText }));
+  return { done, waitFor: (pattern) => new Promise<void>((resolve) => (waiters.push({ pattern, resolve }), check())) };
+}
+
+const published = (events: BrokerPacketEvent[], clientId: string) =>
+  events.filter((e) => e.clientId === clientId && e.direction === 'receive' && e.packet.cmd === 'publish').map((e) => e.packet as { payload: Buffer; retain: boolean; topic: string });
+
+test('-h HOST -p PORT reach the broker (-h is no longer the help); -n publishes an empty payload, -r retained', async (t) => {
+  const broker = await testBroker(t);
+  const port = new URL(broker.url).port;
+  const o = await start('publish', ['-h', '127.0.0.1', '-p', port, '-t', 'lamp', '-n', '-r', '-i', 'hp']).done;
+  assert.equal(o.code, EXIT.ok, o.err);
+  assert.doesNotMatch(o.out, /Usage|--help/);
+  const [p] = published(broker.events, 'hp');
+  assert.equal(p?.payload.length, 0);
+  assert.equal(p?.retain, true);
+});
+
+test('-l: one PUBLISH per stdin line as mosquitto_pub -l sends them (empty line empty, \\r kept, last line without \\n too)', async (t) => {
+  const broker = await testBroker(t);
+  const o = await start('publish', ['--broker', broker.url, '-t', 'logs', '-l', '-q', '1', '-i', 'lines'], Readable.from([Buffer.from('one\n\nb2\r\n'), Buffer.from('c')])).done;
+  assert.equal(o.code, EXIT.ok, o.err);
+  assert.deepEqual(published(broker.events, 'lines').map((p) => p.payload.toString('latin1')), ['one', '', 'b2\r', 'c']);
+});
+
+test('-s and -f -: all of stdin is one message, byte for byte', async (t) => {
+  const broker = await testBroker(t);
+  const bytes = Buffer.from([0, 10, 0xff, 13, 10, 65]);
+  for (const [flag, id] of [[['-s'], 'whole-s'], [['-f', '-'], 'whole-f']] as const) {
+    const o = await start('publish', ['--broker', broker.url, '-t', 'blob', ...flag, '-i', id], Readable.from([bytes.subarray(0, 3), bytes.subarray(3)])).done;
+    assert.equal(o.code, EXIT.ok, o.err);
+    assert.deepEqual(published(broker.events, id).map((p) => p.payload), [bytes]);
+  }
+});
+
+test('subscribe -t twice: one SUBSCRIBE for both; -C 2 exits after two; --json prints each message as one JSON object on stdout', async (t) => {
+  const broker = await testBroker(t);
+  const sub = start('subscribe', ['--broker', broker.url, '-t', 'a', '-t', 'b/#', '-q', '1', '-C', '2', '--json', '-i', 'two', '--clean']);
+  await sub.waitFor(/subscribed to 'b\/#'/);
+  for (const [topic, payload] of [['a', 'hello'], ['b/x', '\u00ff binary']] as const) {
+    const o = await start('publish', ['--broker', broker.url, '-t', topic, '-q', '1', ...(topic === 'a' ? ['-m', payload] : ['-s']), '-i', `p-${topic.replace('/', '')}`], Readable.from([Buffer.from([0xff, 0x00])])).done;
+    assert.equal(o.code, EXIT.ok, o.err);
+  }
+  const o = await sub.done;
+  assert.equal(o.code, EXIT.ok, o.err);
+  const subscribes = broker.events.filter((e) => e.clientId === 'two' && e.packet.cmd === 'subscribe');
+  assert.equal(subscribes.length, 1);
+  assert.deepEqual((subscribes[0]!.packet as { subscriptions: { topic: string }[] }).subscriptions.map((s) => s.topic), ['a', 'b/#']);
+  // stdout holds only the JSON lines; the packet lines went to stderr.
+  const lines = o.out.trimEnd().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+  assert.equal(lines.length, 2);
+  assert.deepEqual({ ...lines[0], time: undefined }, { topic: 'a', qos: 1, retain: false, payload: 'hello', time: undefined });
+  assert.deepEqual({ ...lines[1], time: undefined }, { topic: 'b/x', qos: 1, retain: false, payload: Buffer.from([0xff, 0]).toString('base64'), encoding: 'base64', time: undefined });
+  assert.match(String(lines[0]!.time), /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+  assert.match(o.err, /^receive: suback/m);
+});
+
+test('the will flags put a Will in CONNECT (the broker sees it; -d shows it, as --verbose)', async (t) => {
+  const broker = await testBroker(t);
+  const o = await start('publish', ['--broker', broker.url, '-t', 't', '-m', 'x', '--will-topic', 'gone', '--will-payload', 'bye', '--will-qos', '1', '--will-retain', '-d', '-i', 'willing']).done;
+  assert.equal(o.code, EXIT.ok, o.err);
+  const connect = broker.events.find((e) => e.clientId === 'willing' && e.packet.cmd === 'connect')?.packet as { will?: { topic: string; payload: Buffer; qos: number; retain: boolean } };
+  assert.deepEqual({ ...connect.will, payload: connect.will?.payload.toString() }, { topic: 'gone', payload: 'bye', qos: 1, retain: true });
+  assert.match(o.out, /^send: connect {2}client-id=willing .*will-topic=gone will-qos=1 will-retain=1 will-payload=3B$/m);
+});
+
+test('a Will is published by the broker when the client vanishes without DISCONNECT', async (t) => {
+  const broker = await testBroker(t);
+  const sub = start('subscribe', ['--broker', broker.url, '-t', 'gone', '-C', '1', '-i', 'watcher', '--clean']);
+  await sub.waitFor(/subscribed to 'gone'/);
+  // -l keeps the publisher connected while stdin is open; --fault cuts its connection as a vanished client's would be.
+  const input = new PassThrough();
+  const pub = start('publish', ['--broker', broker.url, '-t', 't', '-l', '--will-topic', 'gone', '--will-payload', 'bye', '--fault', 'every:200', '-i', 'vanishing'], input);
+  const got = await sub.done;
+  assert.equal(got.code, EXIT.ok, got.err);
+  assert.match(got.out, /^message #1 on gone at QoS 0: bye$/m);
+  input.end();
+  await pub.done;
+});
+
+test('-l: a stdin line longer than a PUBLISH can hold is one error, found before it is all in memory', async () => {
+  const lines = inputLines(Readable.from([Buffer.from('ok\n'), Buffer.alloc(6, 0x61), Buffer.alloc(6, 0x61)]), 10, 'why');
+  assert.deepEqual((await lines.next()).value, Buffer.from('ok'));
+  await assert.rejects(lines.next(), /^UsageError: --lines: line 2 of stdin is more than 10 bytes: why$/);
+});
+
+test('-s: stdin longer than a PUBLISH can hold is one error, found before it is all in memory', async () => {
+  assert.deepEqual(await readInput(Readable.from([Buffer.from('abcd')]), '--stdin', 4, 'why'), Buffer.from('abcd'));
+  await assert.rejects(readInput(Readable.from([Buffer.from('abc'), Buffer.from('de'), Buffer.alloc(1e6)]), '--stdin', 4, 'why'), /^UsageError: --stdin: stdin holds more than 4 bytes: why$/);
+});
+
+test('-l with stdin still open: Ctrl-C ends it at once (exit 130), stdin does not hold the process', async (t) => {
+  const broker = await testBroker(t);
+  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src', 'publish.ts'), '--broker', broker.url, '-t', 'logs', '-l', '-q', '1', '-i', 'open-stdin'], {
+    cwd: ROOT,
+    env: { ...process.env, NO_COLOR: '1' },
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  t.after(() => child.kill('SIGKILL'));
+  let out = '';
+  const acked = new Promise<void>((resolve) => child.stdout.on('data', (d: Buffer) => ((out += d.toString()), /receive: puback/.test(out) && resolve())));
+  child.stdin.write('first\n');
+  await acked;
+  const started = performance.now();
+  child.kill('SIGINT');
+  const [code] = (await once(child, 'close')) as [number | null];
+  assert.equal(code, EXIT.interrupted, out);
+  assert.ok(performance.now() - started < 3000, `ended ${Math.round(performance.now() - started)} ms after Ctrl-C`);
+  assert.match(out, /send: disconnect/);
+});
