@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { brokerUrl, parsePublish, parseSubscribe, publicBrokerNote, DEFAULT_TOPIC, PUBLIC_BROKERS, type PublishOptions, type SubscribeOptions } from '../../src/cli/options';
 import { UsageError } from '../../src/cli/errors';
+import { CHAOS_N, parseChaos, parseLoad } from '../../src/cli/options';
 import { machineTag, MACHINE_ID_FILES } from '../../src/cli/options/client-id';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -268,4 +269,18 @@ test('-h [::1] and -h ::1 are the IPv6 loopback; -x -1 never expires; -V accepts
   assert.equal(run(parsePublish, ['-h', '::1', '-p', '1884']).connection.url, 'mqtt://[::1]:1884');
   assert.equal(run(parsePublish, ['-h', '[::1]']).connection.url, 'mqtt://[::1]:1883');
   for (const [v, want] of [['mqttv5', 5], ['5', 5], ['mqttv311', 4], ['311', 4], ['3.1.1', 4], ['MQTTV5', 5]] as const) assert.equal(run(parsePublish, ['-V', v]).connection.protocol, want, v);
+});
+
+test('chaos: the count is --count or -C; -n (mosquitto_pub\'s empty payload) is one line naming --count, in every spelling', () => {
+  assert.equal(run(parseChaos, ['--count', '300']).count, 300);
+  assert.equal(run(parseChaos, ['-C', '300']).count, 300);
+  for (const argv of [['-n', '300'], ['-n300'], ['-n=300'], ['--qos', '1', '-n', '5']]) {
+    assert.throws(() => parseChaos(argv, {}), (e: unknown) => e instanceof UsageError && e.message === CHAOS_N, argv.join(' '));
+  }
+  assert.match(CHAOS_N, /--count N \(or -C N\)/);
+});
+
+test('load takes no count: -n says what it sends instead; -s is --seconds', () => {
+  assert.throws(() => parseLoad(['-n', '1000'], false), /^UsageError: -n is not a load flag: load sends --rate messages a second for --seconds, it takes no --count$/);
+  assert.throws(() => parseLoad(['-s5'], false), /^UsageError: -s is not a load flag: the duration is --seconds$/);
 });
