@@ -6,6 +6,7 @@ import { CHAOS_N, parseChaos, parseLoad } from '../../src/cli/options';
 import { machineTag, MACHINE_ID_FILES } from '../../src/cli/options/client-id';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 
 function run<T>(parse: (argv: string[], env?: NodeJS.ProcessEnv) => { kind: string; options?: T }, argv: string[], env = {}): T {
@@ -284,3 +285,34 @@ test('load takes no count: -n says what it sends instead; -s is --seconds', () =
   assert.throws(() => parseLoad(['-n', '1000'], false), /^UsageError: -n is not a load flag: load sends --rate messages a second for --seconds, it takes no --count$/);
   assert.throws(() => parseLoad(['-s5'], false), /^UsageError: -s is not a load flag: the duration is --seconds$/);
 });
+
+/** mosquitto_pub/mosquitto_sub --help as installed, or null. */
+function mosquittoHelp(tool: string): string | null {
+  const run = spawnSync(tool, ['--help'], { encoding: 'utf8', timeout: 5000 });
+  return run.error ? null : run.stdout + run.stderr;
+}
+
+const CLIENTS_REQUIRED = process.env.CI === 'true' || process.env.REQUIRE_MOSQUITTO === '1';
+
+for (const [tool, parse] of [['mosquitto_pub', parsePublish], ['mosquitto_sub', parseSubscribe]] as const) {
+  const help = mosquittoHelp(tool);
+  const skip = help === null && !CLIENTS_REQUIRED ? `${tool} is not installed (bash scripts/install-mosquitto.sh)` : false;
+  test(`every flag ${tool} --help lists is ours, or refused with a line saying what it does there`, { skip }, () => {
+    assert.ok(help !== null, `${tool} is not installed (bash scripts/install-mosquitto.sh)`);
+    const flags = [...new Set([...help.matchAll(/(?:^|[\s[{|])(--?[A-Za-z][A-Za-z0-9-]*)/gm)].map((m) => m[1]!))].filter((f) => f !== '--help');
+    assert.ok(flags.length > 30, `read ${tool}'s flags from its --help: ${flags.join(' ')}`);
+    const bare: string[] = [];
+    for (const flag of flags) {
+      for (const argv of [[flag], [flag, 'x']]) {
+        try {
+          parse(argv, {});
+        } catch (error) {
+          // A switch followed by 'x' is refused for the 'x': that is not about the flag.
+          const unknown = /^Unknown arguments?: ([^:]*)$/.exec((error as Error).message)?.[1];
+          if (unknown !== undefined && unknown !== 'x') bare.push(`${argv.join(' ')}: ${(error as Error).message}`);
+        }
+      }
+    }
+    assert.deepEqual(bare, []);
+  });
+}
