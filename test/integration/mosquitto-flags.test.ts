@@ -15,6 +15,7 @@ import type { BrokerPacketEvent } from '../../src/mqtt/packet-event';
 import { main as publish } from '../../src/publish';
 import { main as subscribe } from '../../src/subscribe';
 import { testBroker } from '../support/broker';
+import { hostileBroker, HOSTILE } from '../support/hostile-broker';
 import { ROOT } from '../support/cli';
 
 interface Outcome {
@@ -152,4 +153,16 @@ test('-l with stdin still open: Ctrl-C ends it at once (exit 130), stdin does no
   assert.equal(code, EXIT.interrupted, out);
   assert.ok(performance.now() - started < 3000, `ended ${Math.round(performance.now() - started)} ms after Ctrl-C`);
   assert.match(out, /send: disconnect/);
+});
+
+test('-W is the whole run, as in mosquitto_sub: a broker that never answers SUBSCRIBE ends it at W seconds (exit 4), not W plus a grace for the SUBSCRIBE in flight', async (t) => {
+  const broker = await hostileBroker(t, HOSTILE.neverSuback);
+  const started = performance.now();
+  const o = await start('subscribe', ['-b', broker.url, '-t', 'lamp', '-W', '1', '-i', 'w-bound']).done;
+  const took = performance.now() - started;
+  assert.equal(o.code, EXIT.timeout, o.err);
+  assert.match(o.err, /^Error: timed out: no SUBACK for our SUBSCRIBE to 'lamp' within 1 s \(--timeout\)$/m);
+  // DISCONNECT still goes out first; the 2 s that end() gives handshakes in flight is not added.
+  assert.match(o.out, /send: disconnect/);
+  assert.ok(took < 1800, `ended ${Math.round(took)} ms after start, for -W 1`);
 });
