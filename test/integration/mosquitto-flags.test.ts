@@ -166,3 +166,13 @@ test('-W is the whole run, as in mosquitto_sub: a broker that never answers SUBS
   assert.match(o.out, /send: disconnect/);
   assert.ok(took < 1800, `ended ${Math.round(took)} ms after start, for -W 1`);
 });
+
+test('-l: a connection lost while waiting for the next line says which message it was waiting for and how many went out', async (t) => {
+  const broker = await hostileBroker(t, HOSTILE.closeAfterConnack);
+  const stdin = new PassThrough();
+  t.after(() => stdin.destroy());
+  const o = await start('publish', ['-b', broker.url, '-t', 'logs', '-l', '-q', '1', '-i', 'lost-l'], stdin).done;
+  assert.notEqual(o.code, EXIT.ok);
+  assert.equal(o.err.match(/^Error: /gm)?.length, 1, o.err);
+  assert.match(o.err, /^Error: the broker at mqtt:\/\/127\.0\.0\.1:\d+ closed the connection while waiting for message 1 \(0 published before it\)$/m);
+});
