@@ -245,6 +245,8 @@ test('the README table "From mosquitto_pub / mosquitto_sub": every row, and only
 const BAD_MOSQUITTO: [string, (argv: string[], env: NodeJS.ProcessEnv) => unknown, string[], RegExp][] = [
   ['two payloads', parsePublish, ['-m', 'x', '-n'], /^--message and --empty: give one payload \(-m, -f, -s, -l or -n\)$/],
   ['-l with --repeat', parsePublish, ['-l', '--repeat', '3'], /^--repeat does not go with -l\/--lines/],
+  ['-l with --interval', parsePublish, ['-l', '--interval', '500'], /^--interval does not go with -l\/--lines: each line of stdin is published as it comes$/],
+  ['-l with --repeat-delay', parsePublish, ['-l', '--repeat-delay=1'], /^--repeat-delay does not go with -l\/--lines/],
   ['--repeat-delay with --interval', parsePublish, ['--repeat-delay', '1', '--interval', '10'], /^--repeat-delay is --interval in seconds: give one of them$/],
   ['-c with --clean', parseSubscribe, ['-c', '--clean'], /^-c\/--persistent keeps the session and --clean drops it: give one$/],
   ['--json with --log stdout', parseSubscribe, ['--json', '--log', 'stdout'], /^--json puts the messages on stdout/],

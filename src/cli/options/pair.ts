@@ -138,6 +138,9 @@ export function parsePublish(argv: string[], env = process.env): Parsed<PublishO
   if (source.kind === 'lines' && argv.some((a) => /^--(repeat|count)(=|$)/.test(a))) throw new UsageError('--repeat does not go with -l/--lines: each line of stdin is one message');
   const delay = single(raw, 'repeat-delay');
   if (delay !== undefined && argv.some((a) => /^--interval(=|$)/.test(a))) throw new UsageError('--repeat-delay is --interval in seconds: give one of them');
+  // The gap is between repeats of one message; lines go out as they come (mosquitto_pub -l ignores it silently).
+  const gap = delay !== undefined ? '--repeat-delay' : argv.some((a) => /^--interval(=|$)/.test(a)) ? '--interval' : undefined;
+  if (source.kind === 'lines' && gap) throw new UsageError(`${gap} does not go with -l/--lines: each line of stdin is published as it comes`);
   const { topics, ...rest } = common;
   return {
     kind: 'run',
