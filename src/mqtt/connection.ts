@@ -63,7 +63,12 @@ export interface TlsOptions {
   cert?: string;
   key?: string;
   verify: boolean;
+  /** false: the chain is still checked against `ca`, the host name in the certificate is not (mosquitto's --insecure with --cafile). */
+  checkHost?: boolean;
 }
+
+/** Accepts any host name: the certificate chain is checked all the same. */
+const anyHost = (): undefined => undefined;
 
 export interface ReconnectOptions {
   /** Milliseconds between a lost connection and the next attempt. */
@@ -160,8 +165,12 @@ export function connect(options: ConnectionOptions, onPacket: PacketListener, pr
         socket.once('open', () => socketOpen());
         request.end();
       },
+      // MQTT.js copies only some TLS options into wsOptions: this one goes in by hand. ws hands it to
+      // tls.connect, where undefined means "the name is fine" (ws's types still say boolean).
+      ...(options.tls?.checkHost === false && { checkServerIdentity: anyHost as unknown as () => boolean }),
     },
     ...(options.tls && { ca: options.tls.ca, cert: options.tls.cert, key: options.tls.key, rejectUnauthorized: options.tls.verify }),
+    ...(options.tls?.checkHost === false && { checkServerIdentity: anyHost }),
   } satisfies IClientOptions);
 
   const flows = new FlowTracker();

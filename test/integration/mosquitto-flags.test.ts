@@ -1,7 +1,8 @@
 // The flags a mosquitto_pub / mosquitto_sub user types, against a real broker:
 // what reaches the wire is what those flags mean there (the broker's tap says).
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import { once } from 'node:events';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -16,6 +17,8 @@ import { main as publish } from '../../src/publish';
 import { main as subscribe } from '../../src/subscribe';
 import { testBroker } from '../support/broker';
 import { hostileBroker, HOSTILE } from '../support/hostile-broker';
+import { makeCerts, type Certs } from '../support/certs';
+import { needsMosquitto, testMosquitto } from '../support/mosquitto';
 import { ROOT } from '../support/cli';
 
 interface Outcome {
@@ -175,4 +178,42 @@ test('-l: a connection lost while waiting for the next line says which message i
   assert.notEqual(o.code, EXIT.ok);
   assert.equal(o.err.match(/^Error: /gm)?.length, 1, o.err);
   assert.match(o.err, /^Error: the broker at mqtt:\/\/127\.0\.0\.1:\d+ closed the connection while waiting for message 1 \(0 published before it\)$/m);
+});
+
+/** A server certificate for another host name (elsewhere.example), signed by the CA of `c`. */
+function certForOtherHost(c: Certs): { cert: string; key: string } {
+  const at = (file: string) => join(c.dir, file);
+  writeFileSync(at('other.ext'), 'subjectAltName=DNS:elsewhere.example\n');
+  for (const args of [
+    ['req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', 'other.key', '-out', 'other.csr', '-subj', '/CN=elsewhere.example'],
+    ['x509', '-req', '-in', 'other.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-days', '2', '-out', 'other.pem', '-extfile', 'other.ext'],
+  ]) {
+    const run = spawnSync('openssl', args, { cwd: c.dir, encoding: 'utf8' });
+    assert.equal(run.status, 0, run.stderr);
+  }
+  return { cert: at('other.pem'), key: at('other.key') };
+}
+
+test("--cafile with --insecure is mosquitto's: the chain is checked against the CA, only the host name is not", needsMosquitto, async (t) => {
+  const ours = makeCerts(t);
+  const stranger = makeCerts(t);
+  const other = certForOtherHost(ours);
+  const broker = await testMosquitto(t, { config: [`cafile ${ours.ca}`, `certfile ${other.cert}`, `keyfile ${other.key}`, 'require_certificate false'] });
+  const publishTo = (extra: string[]) => start('publish', ['-h', '127.0.0.1', '-p', String(broker.port), '-t', 'tls', '-q', '1', '--clean', ...extra]).done;
+
+  const named = await publishTo(['--cafile', ours.ca]);
+  assert.equal(named.code, EXIT.connect, 'the certificate is for elsewhere.example, not 127.0.0.1');
+  assert.match(named.err, /^Error: /m);
+
+  const hostUnchecked = await publishTo(['--cafile', ours.ca, '--insecure']);
+  assert.equal(hostUnchecked.code, EXIT.ok, hostUnchecked.err);
+  assert.match(hostUnchecked.out, /receive: puback/);
+
+  // Before, --insecure switched verification off and the --cafile given was silently unused.
+  const wrongCa = await publishTo(['--cafile', stranger.ca, '--insecure']);
+  assert.equal(wrongCa.code, EXIT.connect, wrongCa.out);
+  assert.match(wrongCa.err, /cannot trust/);
+
+  const noCheck = await publishTo(['--insecure']);
+  assert.equal(noCheck.code, EXIT.ok, noCheck.err);
 });
