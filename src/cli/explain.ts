@@ -40,6 +40,8 @@ function hint(remedy: Remedy | undefined, waitedMs: number | undefined, has: (..
       return has('host', 'broker') ? '; check -h/--host or --broker' : has('broker') ? '; check --broker' : '';
     case 'trust-ca':
       return has('ca', 'insecure') ? '; pass the CA that signed it with --ca, or --insecure to skip the check' : '';
+    case 'host-name':
+      return `; connect by a name it lists${has('insecure') ? ', or add --insecure to leave the name unchecked (with --ca the CA is still checked)' : ''}`;
     case 'client-cert':
       return has('cert', 'key') ? ': it wants a client certificate, pass --cert and --key' : ': it wants a client certificate';
     case 'tls-port-or-cert':

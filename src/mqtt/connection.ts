@@ -414,7 +414,11 @@ function connectError(options: ConnectionOptions, error: (Error & { code?: strin
     const remedy = alert === 'CERTIFICATE_REQUIRED' ? 'client-cert' : undefined;
     return new MqttError('unreachable', `${where} refused our TLS handshake (alert: ${alert.toLowerCase().replace(/_/g, ' ')})`, remedy);
   }
-  // Node's certificate verification codes: DEPTH_ZERO_SELF_SIGNED_CERT, UNABLE_TO_VERIFY_LEAF_SIGNATURE, ERR_TLS_CERT_ALTNAME_INVALID, ...
+  // A CA we trust signed it, for another name: passing a CA would not help.
+  if (code === 'ERR_TLS_CERT_ALTNAME_INVALID') {
+    return new MqttError('unreachable', `${where} presented a TLS certificate for another name (${error.message})`, 'host-name');
+  }
+  // Node's certificate verification codes: DEPTH_ZERO_SELF_SIGNED_CERT, UNABLE_TO_VERIFY_LEAF_SIGNATURE, ...
   if (typeof code === 'string' && /CERT|SELF_SIGNED|UNABLE_TO_/.test(code)) {
     return new MqttError('unreachable', `${where} presented a TLS certificate we cannot trust (${error.message})`, 'trust-ca');
   }

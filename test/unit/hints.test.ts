@@ -29,7 +29,7 @@ const PARSERS: Record<Command, (argv: string[]) => unknown> = {
   probe: parseProbe,
 };
 
-const REMEDIES: Remedy[] = ['start-broker', 'check-host', 'trust-ca', 'client-cert', 'tls-port-or-cert', 'older-protocol', 'longer-ack-wait'];
+const REMEDIES: Remedy[] = ['start-broker', 'check-host', 'trust-ca', 'host-name', 'client-cert', 'tls-port-or-cert', 'older-protocol', 'longer-ack-wait'];
 
 /** Whether `command`'s parser knows `flag` (as a switch or with a value): any refusal but "Unknown argument" means it does. */
 function accepts(command: Command, flag: string): boolean {
@@ -115,4 +115,9 @@ test('an unknown host on the tools points at -h as well as --broker (a mosquitto
   assert.equal(errorLine(new MqttError('unreachable', 'cannot reach the broker at mqtt://nohost.invalid:1883: unknown host', 'check-host'), COMMANDS.publish), 'Error: cannot reach the broker at mqtt://nohost.invalid:1883: unknown host; check -h/--host or --broker');
   parseLab([]);
   assert.match(errorLine(new MqttError('unreachable', 'unknown host', 'check-host'), COMMANDS.lab), /; check --broker$/);
+});
+
+test('a certificate for another name: the hint says so and offers --insecure, not --ca (the CA was trusted)', () => {
+  parsePublish([], {});
+  assert.equal(errorLine(new MqttError('unreachable', 'a certificate for another name', 'host-name'), COMMANDS.publish), 'Error: a certificate for another name; connect by a name it lists, or add --insecure to leave the name unchecked (with --ca the CA is still checked)');
 });
