@@ -5,7 +5,8 @@ import { runMain } from '../cli/main';
 import { BENCH_TOOL, parseBench } from '../cli/options/bench';
 import { EXIT, type ExitCode } from '../cli/errors';
 import { processIo, type Io } from '../cli/io';
-import { benchOutcome, runBench, type BenchOutcome } from '../bench/levels';
+import { benchOutcome, runBench, runSweepBench, type BenchOutcome } from '../bench/levels';
+import { sweepReport } from '../bench/sweep';
 import { LIMITS, type Limits } from '../mqtt/wait';
 import { progressBar } from '../bench/progress';
 import { jsonReport, textReport } from '../bench/report';
@@ -17,6 +18,11 @@ const BENCH_EXIT: Record<BenchOutcome, ExitCode> = { complete: EXIT.ok, idle: EX
 export async function main(argv: string[], io: Io = processIo(), limits: Limits = LIMITS): Promise<number> {
   const parsed = parseBench(argv, io.env);
   if (parsed.kind === 'shown') return EXIT.ok;
+  if (parsed.options.sweep) {
+    const { heading, points } = await runSweepBench(parsed.options, undefined, limits);
+    io.out.write(`${parsed.options.json ? JSON.stringify({ heading, points }, null, 2) : sweepReport(points, heading)}\n`);
+    return points.every((p) => p.complete) ? EXIT.ok : EXIT.timeout;
+  }
   const bar = progressBar(io.err);
   const { info, results } = await runBench(parsed.options, bar.update, limits).finally(() => bar.done());
   io.out.write(`${parsed.options.json ? jsonReport(info, results) : textReport(info, results)}\n`);

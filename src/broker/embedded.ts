@@ -6,7 +6,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import { createServer, type Server, type Socket } from 'node:net';
 import { closeServer, listen, type Endpoint } from './listen';
-import { Aedes } from 'aedes';
+import { Aedes, type AedesOptions } from 'aedes';
 import memoryPersistence from 'aedes-persistence';
 import { tapSocket, type BrokerPacketListener } from '../wire/tap';
 
@@ -19,6 +19,8 @@ export interface BrokerOptions {
   credentials?: Credentials;
   /** Topic filters this broker refuses (SUBACK 0x80), to show what a refusal looks like. */
   refuse?: (filter: string) => boolean;
+  /** A cluster node's shared parts (src/broker/cluster.ts): the message bus and the session store; in memory when absent. */
+  shared?: Pick<AedesOptions, 'id' | 'mq' | 'persistence'>;
 }
 
 export interface Credentials {
@@ -34,6 +36,8 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Embedded
   const { refuse } = options;
   const aedes = await Aedes.createBroker({
     persistence: pubrelsByPacketId(),
+    // A cluster node brings its own store (redis) and message bus instead.
+    ...options.shared,
     ...(credentials && {
       authenticate: (_client, username, password, done) => {
         if (username === credentials.username && password !== undefined && safeEqual(password, credentials.password)) return done(null, true);

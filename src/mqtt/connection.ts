@@ -117,6 +117,13 @@ const PARSER_ERROR = /^(Invalid|Malformed|Cannot parse|Packet too short|Packet m
 const wireListeners = new WeakMap<MqttClient, Set<PacketListener>>();
 
 /**
+ * A listener that keeps nothing. With it, and no onWire() listener, a packet is
+ * tracked (flows, violations) but not copied: the copies were 13 % of the
+ * bench's CPU (measured, docs/bench.md).
+ */
+export const IGNORE_PACKETS: PacketListener = () => undefined;
+
+/**
  * Also hear `client`'s packets, as connect()'s listener does: snapshots taken
  * when they crossed, and sends only once they really reached an open socket.
  * Use this, not MQTT.js's packetsend/packetreceive, wherever a packet is shown or counted.
@@ -175,6 +182,8 @@ export function connect(options: ConnectionOptions, onPacket: PacketListener, pr
 
   const flows = new FlowTracker();
   const violations: Violation[] = [];
+  // A copy only for a listener that may keep the packet; flows read it at once, as it crossed.
+  const kept = <P extends PacketEvent['packet']>(packet: P): P => (onPacket !== IGNORE_PACKETS || wireListeners.has(client) ? snapshot(packet) : packet);
   const deliver = (event: PacketEvent) => {
     onPacket(event);
     for (const listener of wireListeners.get(client) ?? []) listener(event);
@@ -208,7 +217,7 @@ export function connect(options: ConnectionOptions, onPacket: PacketListener, pr
     queueMicrotask(holdUntilOpen); // after MQTT.js's connect() has built the new stream
   });
   client.on('packetsend', (packet) => {
-    const event: PacketEvent = { at: performance.now(), direction: 'send', packet: snapshot(packet) };
+    const event: PacketEvent = { at: performance.now(), direction: 'send', packet: onWireNow ? kept(packet) : snapshot(packet) };
     if (onWireNow) sent(event);
     else held.push(event);
   });
@@ -237,10 +246,10 @@ export function connect(options: ConnectionOptions, onPacket: PacketListener, pr
     stopClient(client);
   };
   client.on('packetreceive', (packet) => {
-    const event: PacketEvent = { at: performance.now(), direction: 'receive', packet: snapshot(packet) };
+    const event: PacketEvent = { at: performance.now(), direction: 'receive', packet: kept(packet) };
     deliver(event);
     const violation = flows.received(event.packet);
-    if (violation) violated(violation);
+    if (violation) violated(violation.packet ? { ...violation, packet: snapshot(violation.packet) } : violation);
   });
 
   // An MQTT 5 broker says why it hangs up (DISCONNECT with a reason code, e.g. 0x9B QoS not supported).

@@ -6,7 +6,13 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { runBench } from '../../src/bench/levels';
+import { runBench, runSweepBench } from '../../src/bench/levels';
+import { measureLevel } from '../../src/bench/run';
+import { runCompare } from '../../src/bench/compare';
+import { AXES } from '../../src/bench/sweep';
+import { spawnSync } from 'node:child_process';
+import { Socket } from 'node:net';
+import { testBroker } from '../support/broker';
 import type { QosResult } from '../../src/bench/result';
 import { parseBench } from '../../src/cli/options';
 import { runCli } from '../support/cli';
@@ -75,4 +81,75 @@ test('load against its own aedes, 1 s at 200 msg/s: every message arrives and th
   assert.equal(o.code, 0, o.err);
   assert.match(o.out, /^sent 200 in .*acknowledged to the publisher 200$/m);
   assert.match(o.out, /^received 200, .*lost 0, duplicates 0$/m);
+});
+
+test('fan-out: three subscribers of one publisher each get all 200 messages, counted per subscriber', async (t) => {
+  const broker = await testBroker(t);
+  const s = await measureLevel({ url: broker.url, qos: 1, count: 200, size: 32, window: 20, idleMs: 5000, topic: 'bench/fan-out', clientId: `fan-out-${process.pid}`, subscribers: 3 });
+  assert.equal(s.end, 'complete');
+  assert.deepEqual([s.accounting.expected, s.accounting.unique, s.accounting.lost, s.accounting.duplicated, s.receiveLatency.length, s.acked], [600, 600, 0, 0, 600, 200]);
+});
+
+test('bench --sweep, 40 deliveries a point: every axis and QoS level measured, nothing lost, a table per axis and the chart', async () => {
+  const { heading, points } = await runSweepBench(options(['--sweep', '--qos', '0,2', '--count', '40']));
+  const values = Object.values(AXES).reduce((n, a) => n + a.values.length, 0);
+  assert.equal(points.length, values * 2);
+  for (const p of points) {
+    assert.equal(p.complete, true, `${p.axis} ${p.value} QoS ${p.qos}`);
+    assert.equal(p.accounting.lost, 0);
+    assert.ok(p.msgPerSec > 0 && p.rssMb > 0);
+  }
+  // 100 subscribers of one publisher: at least 20 messages each (not 40 / 100), each delivered 100 times.
+  const fanOut = points.find((p) => p.axis === 'fan-out' && p.value === 100)!;
+  assert.deepEqual([fanOut.messages, fanOut.accounting.unique], [20, 2000]);
+  assert.match(heading, /^bench --sweep: QoS 0,2, .*about 40 deliveries per point/);
+});
+
+test('bench --sweep as a command prints the four tables and the chart, exit 0', async () => {
+  const run = await runCli('bench', ['--sweep', '--qos', '1', '--count', '40']).done;
+  assert.equal(run.code, 0, run.stderr);
+  for (const header of ['window', 'payload B', 'pairs', 'subscribers']) assert.match(run.stdout, new RegExp(`^${header} +msgs +QoS 1 msg/s +p50 ms +p99 ms +RSS MB \\(\\+during\\) +lost$`, 'm'));
+  assert.match(run.stdout, /^msg\/s \(bars scaled to /m);
+  assert.match(run.stdout, /^ {2}1 → 100 +QoS 1 █+ +[\d.]+K?$/m);
+});
+
+const HAVE_C_CLIENTS = !spawnSync('mosquitto_pub', ['--help']).error;
+const needsCClients = { skip: !HAVE_C_CLIENTS && process.env.REQUIRE_MOSQUITTO !== '1' ? 'mosquitto_pub/mosquitto_sub are not installed (bash scripts/install-mosquitto.sh)' : false };
+
+test('bench:compare, 300 messages, one round: ours, bare MQTT.js and the C client each give a clean run, ratios over them', needsCClients, async () => {
+  const lines: string[] = [];
+  const got = await runCompare({ levels: [1], count: 300, size: 32, window: 20, rounds: 1 }, (l) => lines.push(l));
+  const level = got.get(1)!;
+  for (const who of ['ours', 'bare', 'c'] as const) {
+    // 300 messages are fewer than mosquitto's max_queued_messages (1000): nothing can be dropped.
+    assert.deepEqual([level[who].clean.length, level[who].dropped.length], [1, 0], who);
+    for (const m of level[who].clean) assert.equal(m.accounting.unique, 300, who);
+  }
+  assert.ok(level.ours.clean[0]!.cpuUsPerMsg! > 0);
+  const text = lines.join('\n');
+  assert.match(text, /^ {2}round 1 QoS 1: ours [\d.]+K? msg\/s, bare MQTT.js [\d.]+K? msg\/s, C client [\d.]+K? msg\/s$/m);
+  assert.match(text, /^ +ours +bare MQTT.js +C client +ours\/C +ours\/bare +CPU ours +CPU bare +clean runs$/m);
+});
+
+test('bench --engine mosquitto starts its own mosquitto for the run and names it', needsMosquitto, async () => {
+  const { info, results } = await runBench(options(['--engine', 'mosquitto', '--qos', '2', '--count', '100']));
+  assert.match(info.broker, /^mqtt:\/\/127\.0\.0\.1:\d+, started for the run: mosquitto [\d.]+$/);
+  assert.equal(results[0]!.accounting.unique, 100);
+});
+
+test('the bench acknowledges the packets of one read in one write: 300 QoS 2 messages, far fewer socket writes than the 900 acknowledgements and PUBRELs', async (t) => {
+  const broker = await testBroker(t);
+  // Counts the writes handed to the OS by the clients' sockets (the broker's run in this process too: left out by port).
+  const proto = Socket.prototype as unknown as { _writeGeneric: (...args: unknown[]) => unknown };
+  const original = proto._writeGeneric;
+  let writes = 0;
+  proto._writeGeneric = function (this: Socket, ...args: unknown[]) {
+    if (this.remotePort === broker.port) writes++;
+    return original.apply(this, args);
+  };
+  t.after(() => (proto._writeGeneric = original));
+  const s = await measureLevel({ url: broker.url, qos: 2, count: 300, size: 32, window: 20, idleMs: 5000, topic: 'bench/cork', clientId: `cork-${process.pid}` });
+  assert.equal(s.accounting.unique, 300);
+  // Uncorked, every PUBREC and PUBCOMP of the subscriber and every PUBREL of the publisher was a write of its own: 900 and more.
+  assert.ok(writes < 450, `${writes} socket writes for 300 QoS 2 messages`);
 });

@@ -2,9 +2,10 @@
 import { UsageError } from '../errors';
 import { brokerUrl, canonicalHost, isLoopbackHost, isPublicBrokerHost, urlHost } from './broker-url';
 import { openOutputFile } from '../output-file';
+import { asFlag, legBrokerFlags, legBrokerOptions } from './broker';
 import { MAX_PACKET_BYTES } from './input';
 import { connectionOptions, connectionSettings, protocolFlag, protocolOption } from './connection';
-import { COMMANDS, defaulted, filePath, integer, parseRaw, qosList, seconds, single, topicFlag, type Parsed } from './parse';
+import { COMMANDS, defaulted, engineFlag, engineOption, filePath, integer, parseRaw, qosList, seconds, single, topicFlag, type Parsed } from './parse';
 import type { BenchOptions } from '../../bench/levels';
 import type { CompareOptions } from '../../bench/compare';
 
@@ -15,37 +16,46 @@ export const BENCH_TOOL = COMMANDS.bench;
 const DEFAULT_BENCH_TOPIC = 'mqtt-qos-lab/bench';
 
 /** bench:compare hands its values to parseBench, so both share these. */
-const DEFAULT = { qos: '0,1,2', count: '20000', size: '32', window: '20', idle: '5', rounds: '3', runs: '10' };
+const DEFAULT = { qos: '0,1,2', count: '20000', sweepCount: '10000', size: '32', window: '20', idle: '5', rounds: '3', runs: '10' };
 
 export function parseBench(argv: string[], env: NodeJS.ProcessEnv = process.env): Parsed<BenchOptions> {
   const raw = parseRaw(BENCH_TOOL, 'Measure what each QoS level costs: throughput, latency and end-to-end loss from a publisher to a subscriber.', argv, (y) =>
-    connectionOptions(protocolOption(y, 'MQTT version of both clients: 3.1.1 or 5 (5 needs --broker: the embedded aedes speaks 3.1.1 only)'))
-      .option('broker', { alias: 'b', type: 'string', describe: 'broker URL or host[:port] (default: an embedded aedes broker on a free loopback port)' })
+    engineOption(legBrokerOptions(connectionOptions(protocolOption(y, 'MQTT version of both clients: 3.1.1 or 5 (5 needs --broker or --engine mosquitto: the embedded aedes speaks 3.1.1 only)'))), 'the broker started for the run on a free loopback port: aedes (the default; embedded, in this process) or mosquitto (installed; its own process)')
+      .option('broker', { alias: 'b', type: 'string', describe: 'a running broker, URL or host[:port] (default: one started for the run, see --engine)' })
       .option('qos', { alias: 'q', type: 'string', default: DEFAULT.qos, describe: 'QoS levels to run, comma-separated' })
-      .option('count', { alias: 'n', type: 'string', default: DEFAULT.count, describe: 'messages per QoS level' })
-      .option('size', { alias: 's', type: 'string', default: DEFAULT.size, describe: 'payload bytes per message (holds the sequence number)' })
-      .option('window', { alias: 'w', type: 'string', default: DEFAULT.window, describe: 'most unacknowledged messages in flight (like mosquitto_pub -M); 0 for no limit' })
+      .option('count', { alias: 'n', type: 'string', describe: `messages per QoS level (default ${DEFAULT.count}); with --sweep, deliveries per point (default ${DEFAULT.sweepCount})` })
+      .option('size', { type: 'string', describe: `payload bytes per message, holding the sequence number (default ${DEFAULT.size}); no -s: mosquitto_pub's -s is "message from stdin"` })
+      .option('window', { alias: 'w', type: 'string', describe: `most unacknowledged messages in flight, like mosquitto_pub -M (default ${DEFAULT.window}); 0 for no limit` })
       .option('idle', { type: 'string', default: DEFAULT.idle, describe: 'seconds with no delivery or ack before a run stops and reports what is missing' })
       .option('topic', { alias: 't', type: 'string', default: DEFAULT_BENCH_TOPIC, describe: 'topic to publish and subscribe on' })
       .option('json', { type: 'boolean', default: false, describe: 'print results as JSON' })
+      .option('sweep', { type: 'boolean', default: false, describe: 'grow one thing at a time from window 20, 32 B, 1 pair: the window (1…1000), the payload (32 B…256 KB), publisher/subscriber pairs (1…100), subscribers of one publisher (1…100); msg/s, p50/p99 and RSS for each' })
       .option('stall-after', { type: 'string', describe: 'the subscriber stops reading after this many messages until the publisher is done (shows what a broker drops)' })
       .option('allow-remote', { type: 'boolean', default: false, describe: 'allow a --broker that is not on this machine (the bench floods it; never a public test broker)' })
       .option('trace', { type: 'string', describe: 'write every packet of both clients to this file as JSON lines, the format of --trace on the lab and the tools (measures what tracing costs)' }),
   );
   if (!raw) return { kind: 'shown' };
+  // --pub-broker/--sub-broker: each leg on its own broker (two nodes), each checked as --broker is.
+  const legs = legBrokerFlags(raw, argv, (flag, text) => asFlag(flag, () => loadTarget(text, Boolean(raw['allow-remote']))));
   const brokerText = single(raw, 'broker');
-  const broker = brokerText === undefined ? undefined : loadTarget(brokerText, Boolean(raw['allow-remote']));
+  const engine = engineFlag(raw, 'aedes');
+  if (brokerText !== undefined && single(raw, 'engine') !== undefined) throw new UsageError('give --broker or --engine, not both');
+  const broker = legs?.pubUrl ?? (brokerText === undefined ? undefined : loadTarget(brokerText, Boolean(raw['allow-remote'])));
   const protocol = protocolFlag(raw);
-  if (protocol === 5 && broker === undefined) throw new UsageError('--protocol 5 needs --broker: the embedded aedes broker speaks MQTT 3.1.1 only');
+  if (protocol === 5 && broker === undefined && engine === 'aedes') throw new UsageError('--protocol 5 needs --broker or --engine mosquitto: the embedded aedes broker speaks MQTT 3.1.1 only');
   const connection = connectionSettings(raw, broker ?? 'mqtt://127.0.0.1', env);
   const levels = qosList('qos', defaulted(raw, 'qos'));
-  const count = runCount(defaulted(raw, 'count'));
-  const size = integer('size', defaulted(raw, 'size'), 1);
+  const sweep = Boolean(raw.sweep);
+  // The sweep sets these itself, point by point: given with it, they would be ignored without a word.
+  const fixed = ['size', 'window', 'stall-after', 'trace'].filter((flag) => sweep && raw[flag] !== undefined);
+  if (fixed.length) throw new UsageError(`--sweep sets the window and the payload itself, point by point; --${fixed[0]} cannot be given with it`);
+  const count = runCount(single(raw, 'count') ?? (sweep ? DEFAULT.sweepCount : DEFAULT.count));
+  const size = integer('size', single(raw, 'size') ?? DEFAULT.size, 1);
   // A payload must fit one PUBLISH packet (topic and packet id take a few bytes of it).
   if (size > MAX_PACKET_BYTES - 65_539) throw new UsageError(`--size must be at most ${MAX_PACKET_BYTES - 65_539} bytes (an MQTT packet holds at most ${MAX_PACKET_BYTES}), got '${size}'`);
   const digits = String(count - 1).length;
   if (size < digits) throw new UsageError(`--size must be at least ${digits} to hold sequence numbers up to ${count - 1}, got '${size}'`);
-  const window = integer('window', defaulted(raw, 'window'), 0);
+  const window = integer('window', single(raw, 'window') ?? DEFAULT.window, 0);
   // Every payload in flight is a buffer of --size bytes; without a window that is every message.
   const inFlight = size * (window === 0 ? count : Math.min(window, count));
   if (inFlight > MAX_IN_FLIGHT_BYTES) {
@@ -60,6 +70,8 @@ export function parseBench(argv: string[], env: NodeJS.ProcessEnv = process.env)
     kind: 'run',
     options: {
       broker,
+      engine,
+      ...(legs && { subBroker: legs.subUrl }),
       protocol,
       connection,
       levels,
@@ -69,6 +81,7 @@ export function parseBench(argv: string[], env: NodeJS.ProcessEnv = process.env)
       idle: seconds('idle', defaulted(raw, 'idle')),
       topic,
       json: Boolean(raw.json),
+      sweep,
       stallAfter: stallAfter === undefined ? undefined : integer('stall-after', stallAfter, 1),
       trace: traceFile,
     },
@@ -108,7 +121,7 @@ export function parseCompare(argv: string[]): Parsed<CompareOptions> {
     y
       .option('qos', { alias: 'q', type: 'string', default: DEFAULT.qos, describe: 'QoS levels, comma-separated' })
       .option('count', { alias: 'n', type: 'string', default: DEFAULT.count, describe: 'messages per run' })
-      .option('size', { alias: 's', type: 'string', default: DEFAULT.size, describe: 'payload bytes per message' })
+      .option('size', { type: 'string', default: DEFAULT.size, describe: 'payload bytes per message' })
       .option('window', { alias: 'w', type: 'string', default: DEFAULT.window, describe: 'in-flight window for both clients (mosquitto_pub -M)' })
       .option('rounds', { alias: 'r', type: 'string', default: DEFAULT.rounds, describe: 'runs of each client per QoS, alternating' }),
   );
