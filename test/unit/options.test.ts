@@ -318,3 +318,19 @@ for (const [tool, parse] of [['mosquitto_pub', parsePublish], ['mosquitto_sub', 
     assert.deepEqual(bare, []);
   });
 }
+
+test("a value attached to its short flag, as getopt reads it: -q2, -h127.0.0.1, -thome/x, -mhello, -Psecret (yargs split them into letters)", () => {
+  const o = run(parsePublish, ['-q2', '-h127.0.0.1', '-p1884', '-thome/x', '-mhello', '-ubob', '-Ps3cr3t']);
+  assert.equal(o.qos, 2);
+  assert.equal(o.connection.url, 'mqtt://127.0.0.1:1884');
+  assert.equal(o.topic, 'home/x');
+  assert.deepEqual(o.source, { kind: 'given', message: 'hello' });
+  assert.equal(o.connection.password, 's3cr3t');
+  assert.equal(run(parseSubscribe, ['-C5', '-W2', '-x-1', '-V5']).count, 5);
+  // Switches still bundle, a value flag last: -rq1 is -r -q 1.
+  const bundled = run(parsePublish, ['-rq1']);
+  assert.equal(bundled.retain, true);
+  assert.equal(bundled.qos, 1);
+  // An attached password is masked like a separate one in an error that echoes the command line.
+  assert.throws(() => parsePublish(['-ubob', '-Ps3cr3t', 's3cr3t-stray'], {}), (e: unknown) => e instanceof UsageError && !e.message.includes('s3cr3t') && /Unknown argument/.test(e.message));
+});
