@@ -24,6 +24,17 @@ export const COMMANDS = {
   startup: 'npm run bench:startup --',
 } as const;
 
+/**
+ * A --help example: the command line after the command's name ($0), and what
+ * it does. Kept as data so a test can parse each one with its command's parser.
+ */
+export type Example = readonly [line: string, what: string];
+
+/** Adds a command's examples to its --help. */
+export function withExamples(y: Argv, examples: readonly Example[]): Argv {
+  return examples.reduce((out, [line, what]) => out.example(line, what), y);
+}
+
 /** A parse either asks for help/version (already printed) or yields options. */
 export type Parsed<T> = { kind: 'shown' } | { kind: 'run'; options: T };
 
@@ -182,6 +193,17 @@ export interface Display {
 
 export function display(raw: Record<string, unknown>): Display {
   return { verbose: Boolean(raw.verbose), color: raw.color !== false };
+}
+
+/**
+ * A short flag this command does not have but a user may type from habit
+ * (mosquitto's, or another of our commands'): refused in one line that names
+ * the flag to use, rather than yargs' bare "Unknown argument". `-n`, `-n5`, `-n=5`.
+ */
+export function refuseShort(argv: readonly string[], letter: string, why: string): void {
+  const end = argv.indexOf('--');
+  const words = end < 0 ? argv : argv.slice(0, end);
+  if (words.some((w) => w === `-${letter}` || (w.startsWith(`-${letter}`) && /^[=\d]/.test(w.slice(2))))) throw new UsageError(why);
 }
 
 /** A flag given twice is an error rather than a silent "last one wins". */
