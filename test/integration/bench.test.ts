@@ -189,3 +189,13 @@ test('bench --window 0 at QoS 0: no MaxListenersExceededWarning (MQTT.js adds a 
   }
   assert.deepEqual(warnings.map((w) => `${w.name}: ${w.message}`), []);
 });
+
+test('bench -V 5 --trace: a sent PUBLISH is sized as MQTT 5 encodes it, the size the receiving side read from the wire', needsMosquitto, async (t) => {
+  const broker = await testMosquitto(t);
+  const o = await run('bench', ['--broker', broker.url, '-V', '5', '-q', '1', '-C', '5', '--trace', '-']);
+  assert.equal(o.code, 0, o.err);
+  const publishes = o.out.trimEnd().split('\n').map((line) => JSON.parse(line) as { seenBy: string; direction: string; type: string; bytes: number }).filter((r) => r.type === 'publish');
+  const sizes = (seenBy: string, direction: string) => [...new Set(publishes.filter((r) => r.seenBy === seenBy && r.direction === direction).map((r) => r.bytes))];
+  // 2 fixed header + 2 + 18 topic + 2 packet id + 1 properties length (MQTT 5) + 32 payload.
+  assert.deepEqual([sizes('publisher', 'send'), sizes('subscriber', 'receive')], [[57], [57]]);
+});
