@@ -17,6 +17,8 @@ export interface BenchOptions {
   /** undefined: a broker of `engine` started for the run. */
   broker?: string;
   engine: BrokerKind;
+  /** --sub-broker: the subscriber on this broker, the publisher on `broker` (--pub-broker). */
+  subBroker?: string;
   levels: QoS[];
   count: number;
   size: number;
@@ -54,6 +56,7 @@ export async function runBench(options: BenchOptions, progress?: (label: string,
       const samples = await measureLevel(
         {
           url,
+          subUrl: options.subBroker,
           qos,
           count: options.count,
           size: options.size,
@@ -72,7 +75,8 @@ export async function runBench(options: BenchOptions, progress?: (label: string,
       await trace?.flush();
       results.push(resultOf(samples));
     }
-    const broker = started ? `${url}, started for the run: ${started.name}` : url;
+    const where = options.subBroker ? `${url} (publisher), ${options.subBroker} (subscriber)` : url;
+    const broker = started ? `${where}, started for the run: ${started.name}` : where;
     return { info: { broker, count: options.count, size: options.size, window: options.window }, results };
   } finally {
     try {

@@ -19,6 +19,8 @@ import { END_GRACE_MS } from '../mqtt/connection';
 
 export interface RunJob {
   url: string;
+  /** The subscriber's broker when it is not the publisher's (--sub-broker: another node). */
+  subUrl?: string;
   qos: QoS;
   count: number;
   /** Payload bytes per message. */
@@ -76,7 +78,7 @@ export async function measureLevel(job: RunJob, progress?: (p: RunProgress) => v
   let pub: Connection | undefined;
   try {
     for (let i = 0; i < (job.subscribers ?? 1); i++) {
-      const sub = await connect({ ...base, clientId: `${job.clientId}-sub${i === 0 ? '' : i + 1}`, connectTimeoutMs: answerMs }, onPacket('subscriber'));
+      const sub = await connect({ ...base, url: job.subUrl ?? job.url, clientId: `${job.clientId}-sub${i === 0 ? '' : i + 1}`, connectTimeoutMs: answerMs }, onPacket('subscriber'));
       subs.push(sub);
       const { granted } = await subscribe(sub, job.topic, job.qos, answerMs, null);
       // A bench at a QoS the broker will not deliver at would measure another level.

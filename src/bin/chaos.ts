@@ -8,8 +8,8 @@ import { CHAOS_LIMITS, chaosVerdict, runChaos, type ChaosVerdict, type ChaosLimi
 import { COMMANDS } from '../cli/options/parse';
 import { exitOnSignals } from '../broker/children';
 
-/** The exit code each verdict earns: a malformed packet 6, a stalled run (a bound ran out) 4, a broken promise 5. */
-const CHAOS_EXIT: Record<ChaosVerdict, ExitCode> = { malformed: EXIT.violation, stalled: EXIT.timeout, broken: EXIT.protocol, kept: EXIT.ok };
+/** The exit code each verdict earns: a malformed packet or a broken MQTT rule 6, a stalled run (a bound ran out) 4, a broken promise 5. */
+const CHAOS_EXIT: Record<ChaosVerdict, ExitCode> = { malformed: EXIT.violation, violation: EXIT.violation, stalled: EXIT.timeout, broken: EXIT.protocol, kept: EXIT.ok };
 
 /** `limits` are the bounded waits' lengths; tests pass short ones. */
 export async function main(argv: string[], io: Io = processIo(), limits: ChaosLimits = CHAOS_LIMITS): Promise<number> {

@@ -112,3 +112,32 @@ export class ChildFailed extends Error {
     this.name = 'ChildFailed';
   }
 }
+
+/**
+ * Waits, bounded, until a child we started prints `banner` on stdout or
+ * stderr; rejects naming its last line if it exits first or stays silent.
+ * `log()` is everything it printed (the banner is looked for only until seen:
+ * a long run's log keeps growing).
+ */
+export function untilReady(child: ChildProcess, name: string, banner: RegExp, ms: number): { ready: Promise<void>; log(): string } {
+  let output = '';
+  const last = () => output.trim().split('\n').at(-1) || '(it printed nothing)';
+  const ready = new Promise<void>((resolve, reject) => {
+    let up = false;
+    const onData = (chunk: Buffer) => {
+      output += chunk.toString();
+      if (!up && banner.test(output)) {
+        up = true;
+        resolve();
+      }
+    };
+    child.stdout?.on('data', onData);
+    child.stderr?.on('data', onData);
+    child.once('exit', (code) => reject(new Error(`${name} exited (${code}) before it was ready: ${last()}`)));
+    child.once('error', reject);
+  });
+  const bounded = within(ready, ms).then((up) => {
+    if (up === null) throw new Error(`${name} did not say it was ready within ${ms / 1000} s: ${last()}`);
+  });
+  return { ready: bounded, log: () => output };
+}

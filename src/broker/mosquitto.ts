@@ -7,8 +7,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { listen, mqttUrl, type Endpoint } from './listen';
-import { adopt } from './children';
-import { within } from '../mqtt/wait';
+import { adopt, untilReady } from './children';
 
 export interface MosquittoOptions {
   host?: string;
@@ -94,37 +93,18 @@ async function startMosquittoOn(options: MosquittoOptions, port: number): Promis
   const child: ChildProcess = spawn(binary, ['-c', configPath], { stdio: ['ignore', 'pipe', 'pipe'] });
   // From here on, every way out of this process (close, error, signal, exit) stops mosquitto and removes dir.
   const stop = adopt(child, dir);
-  let output = '';
-  const ready = new Promise<void>((resolve, reject) => {
-    let up = false;
-    // The log keeps growing over a long run: the banner is looked for only until it has been seen.
-    const onData = (chunk: Buffer) => {
-      output += chunk.toString();
-      if (!up && /mosquitto version .* running/.test(output)) {
-        up = true;
-        resolve();
-      }
-    };
-    child.stdout!.on('data', onData);
-    child.stderr!.on('data', onData);
-    child.once('exit', (code) => reject(new Error(`mosquitto exited (${code}) before it was ready: ${lastLine(output)}`)));
-    child.once('error', reject);
-  });
+  const { ready, log } = untilReady(child, 'mosquitto', /mosquitto version .* running/, READY_MS);
   try {
-    if ((await within(ready, READY_MS)) === null) throw new Error(`mosquitto did not say it was running within ${READY_MS / 1000} s: ${lastLine(output)}`);
+    await ready;
   } catch (error) {
     await stop();
     throw error;
   }
-  return { host, port, url: mqttUrl(host, port), dir, log: () => output, close: stop };
+  return { host, port, url: mqttUrl(host, port), dir, log, close: stop };
 }
 
 /** How long mosquitto may take to start listening. */
 const READY_MS = 10_000;
-
-function lastLine(output: string): string {
-  return output.trim().split('\n').at(-1) || '(it printed nothing)';
-}
 
 /**
  * One password_file line in mosquitto 2's own format ($7$: PBKDF2-SHA512,

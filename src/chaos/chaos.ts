@@ -19,6 +19,8 @@ import type { FaultSpec } from '../wire/fault';
 import { RECONNECT_PERIOD_MS } from '../wire/fault-link';
 import { start, type StartedBroker } from '../broker/start';
 import { startRelay, upstreamOf, type Relay, type RelayPacketEvent } from '../wire/relay';
+import { randomInts } from '../wire/prng';
+import type { BrokerNode } from '../broker/nodes';
 import type { Address } from '../broker/listen';
 import { secondsText, within } from '../mqtt/wait';
 
@@ -38,6 +40,13 @@ export interface ChaosOptions {
   connection?: ConnectionSettings;
   /** Messages per second at most, so every QoS level runs long enough to meet the cuts. */
   rate: number;
+  /** Across nodes (--pub-broker/--sub-broker): the publisher's running broker and the subscriber's, instead of `broker`. */
+  legs?: { pubUrl: string; subUrl: string };
+  /** aedes-cluster: how many nodes; mosquitto-bridge: the bridge's QoS. */
+  nodes?: number;
+  bridgeQos?: QoS;
+  /** Stop this node (of the engine's) once per QoS level, at a seeded moment, and start it again RESTART_DOWN_MS later. */
+  restartNode?: 'A' | 'B';
 }
 
 /** What the proxies saw of resends: by our publisher, and by the broker toward the subscriber. */
@@ -65,7 +74,35 @@ export interface QosRun {
   malformed: number;
   /** What the broker logged about dropping messages during the run (mosquitto). */
   brokerSaid: string[];
+  /** CONNECTs the broker never answered with a CONNACK (the client then waits out its connect timeout). */
+  unanswered: { publisher: number; subscriber: number };
+  /** Connections on which the broker sent something before its CONNACK: a broken rule (MQTT-3.2.0-1). */
+  connackNotFirst: { publisher: number; subscriber: number };
+  /** The publisher's or subscriber's CONNACKs after a reconnect that said session present 0: the broker had forgotten it. */
+  sessionsLost: { publisher: number; subscriber: number };
+  /** The node stopped and started again mid-run, if one was. */
+  restart: NodeRestart | null;
 }
+
+/** A node stopped and started again during one QoS level: when, and what it did to the messages issued meanwhile. */
+export interface NodeRestart {
+  node: string;
+  /** Seconds from the level's start. */
+  stoppedAt: number;
+  upAt: number | null;
+  /** When its client (the publisher on A, the subscriber on B) had a CONNACK from it again. */
+  clientBackAt: number | null;
+  /** Messages the publisher issued between the stop and that CONNACK. */
+  issuedWhileDown: number;
+  /** Of all lost messages: those issued while the node was down, and the rest. */
+  lostWhileDown: number;
+  lostOtherwise: number;
+  /** Why the restart failed, if it did: the node then stays down for the rest of the level. */
+  failed?: string;
+}
+
+/** How long a restarted node stays down. */
+export const RESTART_DOWN_MS = 1000;
 
 export interface ChaosReport {
   broker: string;
@@ -83,24 +120,29 @@ export interface ChaosLimits extends Limits {
 
 export const CHAOS_LIMITS: ChaosLimits = { ...LIMITS, stallMs: 20_000 };
 
-/** What a chaos report comes to, worst first: a malformed packet, a stalled run (a bound ran out), a broken promise; else every promise kept. */
-export type ChaosVerdict = 'malformed' | 'stalled' | 'broken' | 'kept';
+/** What a chaos report comes to, worst first: a malformed packet or a broken MQTT rule, a stalled run (a bound ran out), a broken promise; else every promise kept. */
+export type ChaosVerdict = 'malformed' | 'violation' | 'stalled' | 'broken' | 'kept';
 
 export function chaosVerdict(report: ChaosReport): ChaosVerdict {
   if (report.runs.some((run) => run.malformed > 0)) return 'malformed';
+  if (report.runs.some((run) => run.connackNotFirst.publisher + run.connackNotFirst.subscriber > 0)) return 'violation';
   if (report.runs.some((run) => run.stalled)) return 'stalled';
   return report.runs.every((run) => run.verdict.kept) ? 'kept' : 'broken';
 }
 
 export async function runChaos(options: ChaosOptions, print: (line: string) => void, limits: ChaosLimits = CHAOS_LIMITS): Promise<ChaosReport> {
-  const broker: ChaosBroker = options.broker ? external(options.broker) : await start(options.engine);
+  const broker: ChaosBroker = options.broker ? external(options.broker) : options.legs ? external(options.legs.pubUrl) : await start(options.engine, { nodes: options.nodes, bridgeQos: options.bridgeQos });
   try {
     const mode = options.burst ? 'burst: the subscriber is offline while all messages are published' : `cuts every ${options.cut.minMs}-${options.cut.maxMs} ms (seed ${options.seed})`;
-    print(`broker: ${broker.name}; ${options.count} messages per QoS at up to ${options.rate}/s; ${mode}`);
+    const targets = targetsOf(broker, options);
+    const hop = broker.hop ? ` (${broker.hop.text})` : '';
+    const where = targets.sub === targets.pub ? broker.name : `${broker.name}${hop}; the publisher on node A ${targets.pub.url}, the persistent subscriber on node B ${targets.sub.url}`;
+    const restarting = targets.restart ? `; node ${targets.restart.label} stopped and started again ${RESTART_DOWN_MS} ms later once per QoS level` : '';
+    print(`broker: ${where}; ${options.count} messages per QoS at up to ${options.rate}/s; ${mode}${restarting}`);
     const runs: QosRun[] = [];
     for (const qos of options.qos) {
       const logged = broker.log().length;
-      const run = await runChaosLevel(broker, qos, options, print, limits);
+      const run = await runChaosLevel(targets, qos, options, print, limits);
       run.brokerSaid = broker.log().slice(logged).split('\n').filter((l) => /drop/i.test(l)).map((l) => l.replace(/^\d+: /, ''));
       runs.push(run);
       for (const line of describeRun(run)) print(line);
@@ -118,13 +160,88 @@ function external(url: string): ChaosBroker {
 
 type ChaosBroker = Omit<StartedBroker, 'engine'>;
 
-async function runChaosLevel(target: Address & { url: string }, qos: QoS, options: ChaosOptions, print: (line: string) => void, limits: ChaosLimits): Promise<QosRun> {
+type Target = Address & { url: string };
+
+/** Where each client goes: one broker for both, or node A and node B; and the node to restart mid-run. */
+interface Targets {
+  pub: Target;
+  sub: Target;
+  restart?: BrokerNode;
+}
+
+function targetsOf(broker: ChaosBroker, options: ChaosOptions): Targets {
+  if (options.legs) return { pub: { url: options.legs.pubUrl, ...upstreamOf(options.legs.pubUrl) }, sub: { url: options.legs.subUrl, ...upstreamOf(options.legs.subUrl) } };
+  const [a, b] = broker.nodes ?? [];
+  if (!a || !b) return { pub: broker, sub: broker };
+  const restart = options.restartNode === undefined ? undefined : options.restartNode === 'A' ? a : b;
+  return { pub: a, sub: b, ...(restart && { restart }) };
+}
+
+/**
+ * Stops `node` at a seeded moment of the level's expected publishing time (its
+ * middle fifth to three fifths) and starts it again RESTART_DOWN_MS later;
+ * `issuedAt` tells which messages went out meanwhile. Bounded by the starts' own bounds.
+ */
+function scheduleRestart(node: BrokerNode, options: ChaosOptions, qos: QoS, started: number): { done: Promise<void>; report(issuedAt: Float64Array, issued: number, seen: Uint8Array, clientBack: readonly number[]): NodeRestart; now(): void; dispose(): void } {
+  const expectedMs = (options.count / options.rate) * 1000;
+  const at = randomInts((options.seed + 100 + qos) >>> 0, Math.floor(expectedMs * 0.2), Math.floor(expectedMs * 0.6))();
+  let stoppedAt: number | null = null;
+  let upAt: number | null = null;
+  let failed: string | undefined;
+  let fire: () => void = () => undefined;
+  const timer = setTimeout(() => fire(), at);
+  let fired = false;
+  const done = new Promise<void>((resolve) => {
+    fire = () => {
+      if (fired) return;
+      fired = true;
+      clearTimeout(timer);
+      stoppedAt = performance.now();
+      void node
+        .stop()
+        .then(() => new Promise((down) => setTimeout(down, RESTART_DOWN_MS)))
+        .then(() => node.restart())
+        .then(() => (upAt = performance.now()))
+        .catch((error: unknown) => (failed = error instanceof Error ? error.message : String(error)))
+        .finally(resolve);
+    };
+  });
+  return {
+    done,
+    now: () => fire(),
+    dispose: () => clearTimeout(timer),
+    report: (issuedAt, issued, seen, clientBack) => {
+      const from = stoppedAt ?? Infinity;
+      // Down until its client is connected to it again: messages in between had no way through it.
+      const back = upAt === null ? null : (clientBack.find((t) => t >= upAt!) ?? null);
+      const to = back ?? Infinity;
+      let issuedWhileDown = 0;
+      let lostWhileDown = 0;
+      let lostOtherwise = 0;
+      for (let seq = 0; seq < issued; seq++) {
+        const down = issuedAt[seq]! >= from && issuedAt[seq]! <= to;
+        if (down) issuedWhileDown++;
+        if (!seen[seq]) {
+          if (down) lostWhileDown++;
+          else lostOtherwise++;
+        }
+      }
+      const seconds = (t: number | null) => (t === null ? null : (t - started) / 1000);
+      return { node: node.label, stoppedAt: seconds(stoppedAt) ?? 0, upAt: seconds(upAt), clientBackAt: seconds(back), issuedWhileDown, lostWhileDown, lostOtherwise, ...(failed && { failed }) };
+    },
+  };
+}
+
+async function runChaosLevel(targets: Targets, qos: QoS, options: ChaosOptions, print: (line: string) => void, limits: ChaosLimits): Promise<QosRun> {
   const started = performance.now();
   const topic = `chaos/q${qos}`;
+  const target = targets.pub;
   const pubResends = resendCounter('receive');
   const subResends = resendCounter('send');
-  const pubProxy = await startRelay({ upstream: target, cutMalformed: true, onPacket: pubResends.onPacket });
-  const subProxy = await startRelay({ upstream: target, cutMalformed: true, onPacket: subResends.onPacket });
+  const pubHandshakes = handshakeCounter();
+  const subHandshakes = handshakeCounter();
+  const pubProxy = await startRelay({ upstream: targets.pub, cutMalformed: true, onPacket: (e) => (pubResends.onPacket(e), pubHandshakes.onPacket(e)) });
+  const subProxy = await startRelay({ upstream: targets.sub, cutMalformed: true, onPacket: (e) => (subResends.onPacket(e), subHandshakes.onPacket(e)) });
   const proxies = [pubProxy, subProxy];
   const base = { ...options.connection, protocol: 4 as const, clean: false, reconnect: { periodMs: RECONNECT_PERIOD_MS } };
   const pubOptions: ConnectionOptions = { ...base, url: pubProxy.url, clientId: `chaos-pub-q${qos}` };
@@ -133,8 +250,14 @@ async function runChaosLevel(target: Address & { url: string }, qos: QoS, option
   const counts = newTally(options.count);
   const arrivals = arrivalWatch(() => counts.unique >= options.count);
   const connacks = { publisher: 0, subscriber: 0 };
+  const sessionsLost = { publisher: 0, subscriber: 0 };
+  const connackTimes: Record<keyof typeof connacks, number[]> = { publisher: [], subscriber: [] };
   const counting = (who: keyof typeof connacks) => (e: PacketEvent) => {
-    if (e.direction === 'receive' && e.packet.cmd === 'connack') connacks[who]++;
+    if (e.direction !== 'receive' || e.packet.cmd !== 'connack') return;
+    // After the first CONNACK, session present 0 means the broker no longer had this client's session.
+    if (connacks[who] > 0 && e.packet.returnCode === 0 && !e.packet.sessionPresent) sessionsLost[who]++;
+    connacks[who]++;
+    connackTimes[who].push(performance.now());
   };
   const listen = (client: Connection['client']) =>
     client.on('message', (_topic, payload) => {
@@ -143,7 +266,9 @@ async function runChaosLevel(target: Address & { url: string }, qos: QoS, option
     });
 
   const { answerMs } = limits;
-  const connectSub = () => connect({ ...subOptions, connectTimeoutMs: answerMs, brokerName: target.url }, counting('subscriber'), listen);
+  const connectSub = () => connect({ ...subOptions, connectTimeoutMs: answerMs, brokerName: targets.sub.url }, counting('subscriber'), listen);
+  const issuedAt = new Float64Array(options.count);
+  let restart: ReturnType<typeof scheduleRestart> | undefined;
   let sub: Connection | undefined;
   let pub: Connection | undefined;
   let stalled = false;
@@ -158,9 +283,13 @@ async function runChaosLevel(target: Address & { url: string }, qos: QoS, option
       pubProxy.arm(every(options, qos * 2));
       subProxy.arm(every(options, qos * 2 + 1));
     }
+    if (targets.restart && !options.burst) restart = scheduleRestart(targets.restart, options, qos, started);
 
-    const published = publishQos(pub, topic, qos, options, print, limits.stallMs);
+    const published = publishQos(pub, topic, qos, options, print, limits.stallMs, (seq, at) => (issuedAt[seq] = at));
     stalled = (await published.done) === 'stalled';
+    // A restart not yet begun (a short level) happens now: every level that asked for one gets it.
+    restart?.now();
+    await restart?.done;
     for (const proxy of proxies) proxy.calm();
     if (options.burst) sub = await connectSub();
     // A broker that never stops sending (duplicates, say) cannot hold the run open for ever; the cap is generous, so a slow drain is still counted.
@@ -179,13 +308,18 @@ async function runChaosLevel(target: Address & { url: string }, qos: QoS, option
       cuts: { publisher: pubProxy.cuts(), subscriber: subProxy.cuts() },
       brokerClosed: { publisher: pubProxy.brokerClosed(), subscriber: subProxy.brokerClosed() },
       resends: { publisher: pubResends.counts, broker: subResends.counts },
+      unanswered: { publisher: pubHandshakes.unanswered(), subscriber: subHandshakes.unanswered() },
+      connackNotFirst: { publisher: pubHandshakes.connackNotFirst(), subscriber: subHandshakes.connackNotFirst() },
       seconds: (performance.now() - started) / 1000,
       stalled,
       publishErrors: published.errors,
       malformed: pubProxy.brokerMalformed() + subProxy.brokerMalformed(),
       brokerSaid: [],
+      sessionsLost,
+      restart: restart ? restart.report(issuedAt, published.issued, counts.seen, connackTimes[targets.restart === targets.pub ? 'publisher' : 'subscriber']) : null,
     };
   } finally {
+    restart?.dispose();
     const force = stalled || !pub || !sub;
     await Promise.all([finish(pub, force, answerMs), finish(sub, force, answerMs)]);
     await Promise.all(proxies.map((p) => p.close()));
@@ -206,7 +340,7 @@ function every(options: ChaosOptions, offset: number): FaultSpec {
 }
 
 /** Publishes 0..count-1 as payloads, WINDOW at a time, paced to the rate; prints progress a quarter at a time. */
-function publishQos(pub: Connection, topic: string, qos: QoS, options: ChaosOptions, print: (line: string) => void, stallMs: number): NumberedPublisher {
+function publishQos(pub: Connection, topic: string, qos: QoS, options: ChaosOptions, print: (line: string) => void, stallMs: number, onIssued: (seq: number, at: number) => void): NumberedPublisher {
   const { count } = options;
   const step = Math.max(1, Math.floor(count / 4));
   let done = 0;
@@ -217,7 +351,7 @@ function publishQos(pub: Connection, topic: string, qos: QoS, options: ChaosOpti
   return publishNumbered(
     pub.client,
     { topic, qos, count, size: 0, window: WINDOW, rate: options.rate, awaitWrites: false, stallMs },
-    qos === 0 ? { onIssued: completed } : { onSettled: completed },
+    qos === 0 ? { onIssued: (seq, at) => (onIssued(seq, at), completed()) } : { onIssued, onSettled: completed },
   );
 }
 
@@ -275,10 +409,41 @@ function resendCounter(publishDirection: 'receive' | 'send'): { onPacket(e: Rela
   };
 }
 
+/**
+ * The handshakes on one relay: CONNECTs that got no CONNACK back on their
+ * connection, and connections on which the broker's first packet was not
+ * CONNACK (MQTT-3.2.0-1: the server's first packet must be CONNACK).
+ */
+function handshakeCounter(): { onPacket(e: RelayPacketEvent): void; unanswered(): number; connackNotFirst(): number } {
+  const asked = new Set<number>();
+  const spoken = new Set<number>();
+  let connects = 0;
+  let answered = 0;
+  let notFirst = 0;
+  return {
+    onPacket: ({ direction, packet, connection, dropped }) => {
+      if (dropped) return;
+      if (direction === 'receive' && packet.cmd === 'connect') connects++, asked.add(connection);
+      if (direction !== 'send') return;
+      if (!spoken.has(connection) && packet.cmd !== 'connack') notFirst++;
+      spoken.add(connection);
+      if (packet.cmd === 'connack' && asked.delete(connection)) answered++;
+    },
+    unanswered: () => connects - answered,
+    connackNotFirst: () => notFirst,
+  };
+}
+
 /** A polite DISCONNECT, bounded (after the cuts a broker may never finish some handshakes); at once when forced. */
 async function finish(conn: Connection | undefined, force: boolean, ms: number): Promise<void> {
   if (force) return conn && stopClient(conn.client);
   await conn?.end(Math.min(ms, END_GRACE_MS));
+}
+
+function restartLine(r: NodeRestart): string {
+  const up = r.failed ? `did not come back: ${r.failed}` : r.upAt === null ? 'was not back' : `was listening again at ${r.upAt.toFixed(1)} s`;
+  const client = r.clientBackAt === null ? 'its client never reconnected' : `its client reconnected at ${r.clientBackAt.toFixed(1)} s`;
+  return `  node ${r.node} stopped at ${r.stoppedAt.toFixed(1)} s, ${up}, ${client}; ${r.issuedWhileDown} message(s) issued in between; lost: ${r.lostWhileDown} of those, ${r.lostOtherwise} others`;
 }
 
 /** The lines for one QoS run, from its figures. */
@@ -295,6 +460,17 @@ function describeRun(run: QosRun): string[] {
     ...Object.entries(run.publishErrors).map(([why, n]) => `  MQTT.js failed ${n} publish(es) on the publisher: ${why}`),
     ...(run.malformed > 0 ? [`  the broker sent ${run.malformed} malformed packet(s): the proxy cut each of those connections`] : []),
     ...run.brokerSaid.map((line) => `  the broker logged: ${line}`),
+    // The subscriber's session is its subscription and its queue; aedes answers session present 0 to any client without subscriptions (our publisher), so that count says little.
+    ...(run.sessionsLost.subscriber > 0
+      ? [`  the subscriber's session was gone ${run.sessionsLost.subscriber} time(s) (CONNACK session present 0 on a reconnect): MQTT.js subscribed again by itself; what was queued for the old session went with it`]
+      : []),
+    ...(run.connackNotFirst.publisher + run.connackNotFirst.subscriber > 0
+      ? [`  ! rule broken: the broker sent a packet before its CONNACK on ${run.connackNotFirst.publisher} publisher and ${run.connackNotFirst.subscriber} subscriber connection(s) [MQTT-3.2.0-1: the server's first packet is CONNACK]`]
+      : []),
+    ...(run.unanswered.publisher + run.unanswered.subscriber > 0
+      ? [`  CONNECTs with no CONNACK on their connection (the broker down, or silent): publisher ${run.unanswered.publisher}, subscriber ${run.unanswered.subscriber}`]
+      : []),
+    ...(run.restart ? [restartLine(run.restart)] : []),
     `  ${run.verdict.text}`,
   ];
 }

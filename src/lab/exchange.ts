@@ -14,7 +14,10 @@ import type { LaneEvent, ProxyLog } from './lanes';
 import { within } from '../mqtt/wait';
 
 export interface ExchangeOptions {
+  /** The publisher's broker (and the subscriber's, unless subUrl names another). */
   url: string;
+  /** The subscriber's broker when it is not the publisher's: another node of a cluster, the far side of a bridge. */
+  subUrl?: string;
   publishQos: QoS;
   subscribeQos: QoS;
   topic: string;
@@ -92,7 +95,7 @@ export async function runExchange(options: ExchangeOptions, onEvent: (event: Lan
   let delivered: (d: Delivery & { at: number }) => void = () => undefined;
   const firstDelivery = new Promise<Delivery & { at: number }>((resolve) => (delivered = resolve));
   // connect() bounds the wait for CONNACK: a broker that never sends one is an error (exit 4).
-  const sub: Connection = await connect({ ...base, clientId: subscriberId }, (e) => record({ ...e, lane: 'subscriber' }), (client) => {
+  const sub: Connection = await connect({ ...base, url: options.subUrl ?? options.url, clientId: subscriberId }, (e) => record({ ...e, lane: 'subscriber' }), (client) => {
     collectDeliveries(client, (d) => {
       const at = performance.now();
       handovers.push({ at, qos: d.qos, secondCopy: d.secondCopy });

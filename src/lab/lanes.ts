@@ -10,6 +10,8 @@ export interface LaneEvent extends PacketEvent {
   lane: Lane;
   /** For broker events: the client on the other end of that connection. */
   clientId?: string;
+  /** For broker events across several brokers: which node's tap (0 = A). */
+  node?: number;
 }
 
 /** What the fault relay on the publisher's connection reported: its cuts and the packets it swallowed. */

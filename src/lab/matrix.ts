@@ -26,8 +26,12 @@ export interface Cell {
   granted: number | null;
   /** The QoS of the PUBLISH the subscriber received; null when none arrived. */
   delivered: QoS | null;
-  /** MIN(publish QoS, subscription QoS): what the spec's rule predicts. */
+  /** MIN(publish QoS, subscription QoS), with the bridge's QoS as a third term across a bridge: what the rules predict. */
   expected: QoS;
+  /** Across a bridge: its QoS, the third term of `expected`. */
+  bridgeQos?: QoS;
+  /** Across two nodes, where the hop was seen: the QoS the message had on it (the bridge's PUBLISH, or the one aedes put on redis); null when not seen there. */
+  hopQos?: QoS | null;
   mismatch: boolean;
   /** PUBLISH, PUBACK, PUBREC, PUBREL and PUBCOMP counted on each leg. */
   packets: { publisher: number; subscriber: number };
@@ -55,7 +59,10 @@ export function cellOf(run: PairRun): Cell {
   const forward = arrows.find((a) => a.leg === 'subscriber' && a.from === 'broker' && a.packet.cmd === 'publish');
   // Only a PUBLISH the subscriber itself logged counts as delivered.
   const delivered = forward?.receivedAt !== undefined && forward.packet.cmd === 'publish' ? forward.packet.qos : null;
-  const expected = effectiveQos(run.publishQos, run.subscribeQos);
+  const across = run.timeline.across;
+  const bridgeQos = across?.bridgeQos;
+  const expected = expectedQos(run.publishQos, run.subscribeQos, bridgeQos);
+  const hop = across?.hops.find((h) => h.toward === 'subscriber-node' && h.packet.cmd === 'publish');
   const broken = violationsOf(arrows);
   const ack = ackWait(arrows, run.publishQos);
   // A wrong answer did come: its time, marked, rather than '-' as if none had.
@@ -68,6 +75,8 @@ export function cellOf(run: PairRun): Cell {
     granted: run.granted,
     delivered,
     expected,
+    ...(bridgeQos !== undefined && { bridgeQos }),
+    ...(across?.hopSeenBy && { hopQos: hop?.packet.cmd === 'publish' ? hop.packet.qos : null }),
     mismatch: delivered !== expected,
     packets: { publisher: countFlow(arrows, 'publisher'), subscriber: countFlow(arrows, 'subscriber') },
     ackMs: ack ?? wrongMs,
@@ -83,6 +92,17 @@ export function cellOf(run: PairRun): Cell {
       resent: resent(arrows),
     },
   };
+}
+
+/** MIN(pub, sub), or MIN(pub, bridge, sub) across a bridge: each hop delivers at no more than its own QoS. */
+export function expectedQos(publishQos: QoS, subscribeQos: QoS, bridgeQos?: QoS): QoS {
+  const direct = effectiveQos(publishQos, subscribeQos);
+  return bridgeQos === undefined ? direct : effectiveQos(direct, bridgeQos);
+}
+
+/** `MIN(2, 1)` or, across a bridge, `MIN(2, bridge 1, 1)`. */
+export function minText(c: Pick<Cell, 'publishQos' | 'subscribeQos' | 'bridgeQos'>): string {
+  return c.bridgeQos === undefined ? `MIN(${c.publishQos}, ${c.subscribeQos})` : `MIN(${c.publishQos}, bridge ${c.bridgeQos}, ${c.subscribeQos})`;
 }
 
 /** The publisher's PUBLISH and PUBREL sent again on a later connection: the resends after a cut. */
@@ -147,9 +167,12 @@ export function formatMatrix(cells: readonly Cell[], title: MatrixTitle): string
       ...pubs.map((p) => `pub ${p}`.padEnd(ROW_HEAD) + subs.map((s) => textOf(find(p, s)).padEnd(WIDTH)).join('').trimEnd()),
     ];
   };
+  const bridge = cells.find((c) => c.bridgeQos !== undefined)?.bridgeQos;
+  const rule = bridge === undefined ? 'MIN(pub, sub)' : `MIN(pub, bridge ${bridge}, sub)`;
+  const hopSeen = cells.some((c) => c.hopQos !== undefined);
   const lines = [
     `QoS matrix (${title.broker}): rows publish QoS, columns subscription QoS`,
-    'cell: delivered QoS (read from the PUBLISH on the subscriber\'s leg) [MIN(pub, sub) expected], ! where they differ;',
+    `cell: delivered QoS (read from the PUBLISH on the subscriber's leg${cells.some((c) => c.hopQos !== undefined || c.bridgeQos !== undefined) ? ', on node B' : ''}) [${rule} expected], ! where they differ;`,
     '      packets on the publisher\'s leg + the subscriber\'s leg (PUBLISH to PUBCOMP); publisher\'s ack wait',
     ...(cells.some(faulted) ? ['      ~ before the counts: the fault proxy cut the publisher\'s connection (counts include resends)'] : []),
     ...(cells.some((c) => c.ackBroke) ? ['      ! after the ack wait: the broker answered with a packet the MQTT rules forbid there (see the notes below)'] : []),
@@ -159,6 +182,9 @@ export function formatMatrix(cells: readonly Cell[], title: MatrixTitle): string
     'where delivery happened: the broker forwarded after receiving ... / the subscriber\'s application got it at ...',
     '',
     ...grid((c) => (c.delivered === null ? '-' : `${c.forwardedAfter ?? '?'} / ${c.appGotItAt ?? '?'}`)),
+    ...(hopSeen
+      ? ['', `the hop from node A to node B: the QoS of the message as it crossed (${cells.some((c) => c.bridgeQos !== undefined) ? "the bridge's PUBLISH" : 'the PUBLISH aedes put on redis'}), - where none crossed`, '', ...grid((c) => (c.hopQos === undefined || c.hopQos === null ? '-' : `q${c.hopQos}`))]
+      : []),
   ];
   const notes = [
     ...cells.filter((c) => c.mismatch || c.problem || c.granted !== c.subscribeQos).map(footnote),
@@ -191,7 +217,7 @@ function footnote(c: Cell): string {
   const got = c.delivered === null ? 'nothing delivered' : `delivered at QoS ${c.delivered}`;
   // A broken rule has its own line below; the connection's words for it would say it twice.
   const why = (c.problem && !c.violations.length ? `; ${c.problem}` : '') + (c.maximumQos === undefined ? '' : `; its CONNACK announced Maximum QoS ${c.maximumQos}`);
-  return `${c.mismatch ? '!' : ' '} ${where} ${got}, MIN(${c.publishQos}, ${c.subscribeQos}) = ${c.expected} expected; ${granted}${why}`;
+  return `${c.mismatch ? '!' : ' '} ${where} ${got}, ${minText(c)} = ${c.expected} expected; ${granted}${why}`;
 }
 
 /** The DISCONNECT a broker sent to cut a client off, as words: `DISCONNECT 0x9b QoS not supported`. */

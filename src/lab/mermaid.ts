@@ -16,15 +16,21 @@ export interface MermaidPair {
 }
 
 export function mermaidDiagram(pair: MermaidPair): string[] {
+  const across = pair.timeline.across;
+  // Across two nodes the subscriber's leg ends at node B (actor N) and the hop's packets go between A and N.
+  const actor = (lane: Lane, leg: 'publisher' | 'subscriber') => (across && lane === 'broker' && leg === 'subscriber' ? 'N' : ACTOR[lane]);
   const lines = [
     'sequenceDiagram',
     `  title ${safe(pair.title)}`,
     '  participant P as Publisher',
-    `  participant B as ${safe(pair.brokerName)}`,
+    ...(across
+      ? [`  participant B as Node ${across.nodes.publisher}`, `  participant N as Node ${across.nodes.subscriber}`]
+      : [`  participant B as ${safe(pair.brokerName)}`]),
     '  participant S as Subscriber',
   ];
   const notes = [
-    ...pair.timeline.cuts.map((c) => ({ at: c.at, line: `  Note over ${c.leg === 'publisher' ? 'P,B' : 'B,S'}: ${safe(cutText(c))}` })),
+    ...(across?.hops ?? []).map((h) => ({ at: h.at, line: `  ${h.toward === 'subscriber-node' ? 'B-)N' : 'N-)B'}: ${safe(`${arrowLabel(typeof h.packet.messageId === 'number' ? h.packet : { ...h.packet, messageId: undefined })} (${across?.hopSeenBy ?? 'hop'})`)}` })),
+    ...pair.timeline.cuts.map((c) => ({ at: c.at, line: `  Note over ${c.leg === 'publisher' ? 'P,B' : `${actor('broker', 'subscriber')},S`}: ${safe(cutText(c))}` })),
     ...pair.timeline.notes.map((n) => ({ at: n.at, line: `  Note over ${ACTOR[n.lane]}: ${safe(n.text)}` })),
   ];
   const broken = new Map(violationsOf(pair.timeline.arrows).map((v) => [v.arrow, v.rule]));
@@ -33,7 +39,7 @@ export function mermaidDiagram(pair: MermaidPair): string[] {
     const a = step.arrow;
     const rule = broken.get(a);
     // -x: an arrow that ends in a cross, for the packet the fault proxy swallowed.
-    return `  ${ACTOR[a.from]}${a.lost ? '-x' : '->>'}${ACTOR[a.to]}: ${safe(arrowLabel(a.packet))}${a.lost ? ' (lost in the cut)' : ''}${rule ? ` ${safe(`(breaks ${rule})`)}` : ''}`;
+    return `  ${actor(a.from, a.leg)}${a.lost ? '-x' : '->>'}${actor(a.to, a.leg)}: ${safe(arrowLabel(a.packet))}${a.lost ? ' (lost in the cut)' : ''}${rule ? ` ${safe(`(breaks ${rule})`)}` : ''}`;
   });
   return [...lines, ...steps];
 }

@@ -5,9 +5,8 @@
 // (exit 6 or 4) after everything it did was shown.
 import { MqttError } from '../mqtt/errors';
 import { paint, type Style } from '../mqtt/format';
-import { effectiveQos } from '../mqtt/qos';
 import { brokerLaneLabel, formatDiagram, type TapKind } from './diagram';
-import { cellOf, formatMatrix } from './matrix';
+import { cellOf, formatMatrix, minText } from './matrix';
 import { mermaidDocument, type MermaidPair } from './mermaid';
 import { runPairs, type LabOptions, type LabPair, type LabSession } from './pairs';
 import type { Timeline } from './timeline';
@@ -93,8 +92,9 @@ export function labMermaid(pairs: readonly LabPair[], session: LabSession | unde
 
 export function pairTitle(pair: LabPair): string {
   const head = `publish QoS ${pair.publishQos}, subscribe QoS ${pair.subscribeQos}`;
-  const expected = `MIN(${pair.publishQos}, ${pair.subscribeQos}) = ${effectiveQos(pair.publishQos, pair.subscribeQos)}`;
-  const got = cellOf(pair).delivered;
+  const cell = cellOf(pair);
+  const expected = `${minText(cell)} = ${cell.expected}`;
+  const got = cell.delivered;
   return got === null ? `${head}, nothing delivered (${expected})` : `${head}, delivered at QoS ${got} (${expected})`;
 }
 
@@ -111,7 +111,8 @@ export function brokerShortName(session: LabSession | undefined): string {
 }
 
 export function tapKind(session: LabSession | undefined): TapKind {
-  return session?.engine === 'aedes' ? 'socket tap' : session?.engine === 'mosquitto' ? 'tap proxy' : null;
+  const engine = session?.engine;
+  return engine === 'aedes' || engine === 'aedes-cluster' ? 'socket tap' : engine === 'mosquitto' || engine === 'mosquitto-bridge' ? 'tap proxy' : null;
 }
 
 /**

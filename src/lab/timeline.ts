@@ -11,6 +11,7 @@
 // client that logged each arrow saw it. Within one connection and one
 // direction the order is always the order on the wire (TCP keeps it).
 import type { Leg, Packet } from '../mqtt/packet-event';
+import type { QoS } from '../mqtt/qos';
 import type { Lane, LaneEvent, ProxyLog } from './lanes';
 
 export interface Arrow {
@@ -60,8 +61,35 @@ export interface Correlation {
   subscriberId?: number;
 }
 
+/**
+ * Across two brokers (--pub-broker/--sub-broker, aedes-cluster,
+ * mosquitto-bridge): the publisher's leg ends at node A, the subscriber's at
+ * node B, and what crossed between them, where it could be seen.
+ */
+export interface Across {
+  /** Who each leg's broker end is, e.g. `A` and `B`. */
+  nodes: { publisher: string; subscriber: string };
+  /** How the hop was seen: `bridge tap` (the bridge's own MQTT packets), `redis` (a redis subscriber of ours), or null: not observed. */
+  hopSeenBy: 'bridge tap' | 'redis' | null;
+  /** The hop's packets, in the order seen; empty when not observed. */
+  hops: HopArrow[];
+  /** The bridge's QoS: the third term of MIN(); absent where the hop keeps the publisher's QoS (redis). */
+  bridgeQos?: QoS;
+}
+
+/** A packet between the two nodes: toward B (`down`, A's message on its way to the subscriber) or back toward A (`up`: the bridge's acknowledgements). */
+export interface HopArrow {
+  at: number;
+  toward: 'subscriber-node' | 'publisher-node';
+  packet: Packet;
+  /** A redis message reaches every node that subscribed, not B alone. */
+  broadcast: boolean;
+}
+
 export interface Timeline {
   arrows: Arrow[];
+  /** Two brokers: the nodes and the hop between them; absent for one broker. */
+  across?: Across;
   notes: Note[];
   /** 'tap': the broker's own records are in; 'derived': its lane comes from the two client legs. */
   broker: 'tap' | 'derived';
@@ -82,7 +110,7 @@ interface Observation {
   event: LaneEvent;
 }
 
-export function buildTimeline(events: readonly LaneEvent[], clients: ClientIds, notes: readonly Note[] = [], proxy: ProxyLog | null = null): Timeline {
+export function buildTimeline(events: readonly LaneEvent[], clients: ClientIds, notes: readonly Note[] = [], proxy: ProxyLog | null = null, across?: Across): Timeline {
   const groups = new Map<string, { sent: Observation[]; received: Observation[] }>();
   // Each end counts the CONNECTs it saw on a leg: after a reconnect both ends are on connection n+1.
   const connections = new Map<string, number>();
@@ -110,6 +138,7 @@ export function buildTimeline(events: readonly LaneEvent[], clients: ClientIds, 
     broker: tapped ? 'tap' : 'derived',
     messages: correlate(arrows),
     cuts: (proxy?.cuts ?? []).map((cut) => ({ at: cut.at, leg: 'publisher', reason: cut.reason })),
+    ...(across && { across: { ...across, hops: [...across.hops].sort((a, b) => a.at - b.at) } }),
   };
 }
 

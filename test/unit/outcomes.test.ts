@@ -23,12 +23,13 @@ test("a feature's own input (a tool not installed) exits as a bad option, withou
 });
 
 test('chaos verdicts rank a malformed packet over a stall over a broken promise', () => {
-  const run = (over: Partial<QosRun>) => ({ malformed: 0, stalled: false, verdict: { kept: true, text: '' }, ...over }) as QosRun;
+  const run = (over: Partial<QosRun>) => ({ malformed: 0, connackNotFirst: { publisher: 0, subscriber: 0 }, stalled: false, verdict: { kept: true, text: '' }, ...over }) as QosRun;
   const report = (...runs: QosRun[]): ChaosReport => ({ broker: 'aedes', runs });
   assert.equal(chaosVerdict(report(run({}), run({}))), 'kept');
   assert.equal(chaosVerdict(report(run({ verdict: { kept: false, text: 'lost 1' } }))), 'broken');
   assert.equal(chaosVerdict(report(run({ verdict: { kept: false, text: 'lost 1' } }), run({ stalled: true }))), 'stalled');
   assert.equal(chaosVerdict(report(run({ stalled: true }), run({ malformed: 1 }))), 'malformed');
+  assert.equal(chaosVerdict(report(run({ stalled: true }), run({ connackNotFirst: { publisher: 0, subscriber: 1 } }))), 'violation');
 });
 
 test('bench and load outcomes', () => {

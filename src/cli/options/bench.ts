@@ -2,6 +2,7 @@
 import { UsageError } from '../errors';
 import { brokerUrl, canonicalHost, isLoopbackHost, isPublicBrokerHost, urlHost } from './broker-url';
 import { openOutputFile, STDOUT, takesStdout, type OutputFile } from '../output-file';
+import { asFlag, legBrokerFlags, legBrokerOptions } from './broker';
 import { MAX_PACKET_BYTES } from './input';
 import { connectionOptions, connectionSettings, protocolFlag, protocolOption } from './connection';
 import { COMMANDS, defaulted, engineFlag, engineOption, filePath, integer, parseRaw, qosList, refuseShort, seconds, single, topicFlag, withExamples, type Example, type Parsed } from './parse';
@@ -48,7 +49,7 @@ export type BenchCliOptions = BenchOptions & { traceToStdout: boolean };
 export function parseBench(argv: string[], env: NodeJS.ProcessEnv = process.env, stdout: NodeJS.WritableStream = process.stdout): Parsed<BenchCliOptions> {
   refuseShort(argv, 'n', countNotN('bench'));
   const raw = parseRaw(BENCH_TOOL, 'Measure what each QoS level costs: throughput, latency and end-to-end loss from a publisher to a subscriber.', argv, (y) =>
-    withExamples(engineOption(connectionOptions(protocolOption(y, 'MQTT version of both clients: 3.1.1 or 5 (5 needs --broker or --engine mosquitto: the embedded aedes speaks 3.1.1 only)')), 'the broker started for the run on a free loopback port: aedes (the default; embedded, in this process) or mosquitto (installed; its own process)')
+    withExamples(engineOption(legBrokerOptions(connectionOptions(protocolOption(y, 'MQTT version of both clients: 3.1.1 or 5 (5 needs --broker or --engine mosquitto: the embedded aedes speaks 3.1.1 only)'))), 'the broker started for the run on a free loopback port: aedes (the default; embedded, in this process) or mosquitto (installed; its own process)')
       .option('broker', { alias: 'b', type: 'string', describe: 'a running broker, URL or host[:port] (default: one started for the run, see --engine)' })
       .option('qos', { alias: 'q', type: 'string', default: DEFAULT.qos, describe: 'QoS levels to run, comma-separated' })
       .option('count', { alias: 'C', type: 'string', describe: `messages per QoS level (default ${DEFAULT.count}); with --sweep, deliveries per point (default ${DEFAULT.sweepCount}). -C as mosquitto_sub's count; -n is not the count` })
@@ -63,10 +64,12 @@ export function parseBench(argv: string[], env: NodeJS.ProcessEnv = process.env,
       .option('trace', { type: 'string', describe: 'write every packet of both clients to this file as JSON lines, the format of --trace on the lab and the tools (measures what tracing costs); - is stdout, the report then goes to stderr' }), BENCH_EXAMPLES),
   );
   if (!raw) return { kind: 'shown' };
+  // --pub-broker/--sub-broker: each leg on its own broker (two nodes), each checked as --broker is.
+  const legs = legBrokerFlags(raw, argv, (flag, text) => asFlag(flag, () => loadTarget(text, Boolean(raw['allow-remote']))));
   const brokerText = single(raw, 'broker');
   const engine = engineFlag(raw, 'aedes');
   if (brokerText !== undefined && single(raw, 'engine') !== undefined) throw new UsageError('give --broker or --engine, not both');
-  const broker = brokerText === undefined ? undefined : loadTarget(brokerText, Boolean(raw['allow-remote']));
+  const broker = legs?.pubUrl ?? (brokerText === undefined ? undefined : loadTarget(brokerText, Boolean(raw['allow-remote'])));
   const protocol = protocolFlag(raw);
   if (protocol === 5 && broker === undefined && engine === 'aedes') throw new UsageError('--protocol 5 needs --broker or --engine mosquitto: the embedded aedes broker speaks MQTT 3.1.1 only');
   const connection = connectionSettings(raw, broker ?? 'mqtt://127.0.0.1', env);
@@ -100,6 +103,7 @@ export function parseBench(argv: string[], env: NodeJS.ProcessEnv = process.env,
     options: {
       broker,
       engine,
+      ...(legs && { subBroker: legs.subUrl }),
       protocol,
       connection,
       levels,

@@ -1,6 +1,7 @@
 // npm run scenario and npm run chaos: the broker they start, and the chaos check's load.
 import type { Argv } from 'yargs';
-import { BROKER_KINDS, type BrokerKind } from '../../broker/kind';
+import { BROKER_KINDS, MULTI_NODE, type BrokerKind } from '../../broker/kind';
+import { asFlag, legBrokerFlags, nodesFlags } from './broker';
 import type { ChaosOptions } from '../../chaos/chaos';
 import { parseFault, type FaultSpec } from '../../wire/fault';
 import { UsageError } from '../errors';
@@ -8,7 +9,7 @@ import { runCount } from './bench';
 import { connectionOptions, connectionSettings, type ConnectionGroup } from './connection';
 import type { ConnectionSettings } from '../../mqtt/connection';
 import { brokerUrl, canonicalHost, isLoopbackHost, isPublicBrokerHost, urlHost } from './broker-url';
-import { COMMANDS, defaulted, display, displayOptions, engineFlag, engineOption, integer, MAX_TIMER_MS, parseRaw, printable, qosList, single, type Display, type Parsed } from './parse';
+import { COMMANDS, defaulted, display, displayOptions, engineFlag, engineOption, integer, SINGLE_BROKER_KINDS, MAX_TIMER_MS, parseRaw, printable, qosList, single, type Display, type Parsed } from './parse';
 
 /**
  * Their connection flags: no TLS (they reach the broker through a plain TCP
@@ -17,8 +18,8 @@ import { COMMANDS, defaulted, display, displayOptions, engineFlag, engineOption,
 const GROUPS: ConnectionGroup[] = ['credentials', 'keepalive'];
 
 /** --engine for the commands that start their own broker on loopback. */
-function labEngineOption(y: Argv): Argv {
-  return engineOption(connectionOptions(y, GROUPS), `which broker to start on loopback: ${BROKER_KINDS.join(' or ')} (mosquitto must be installed)`, 'aedes').option('broker', {
+function labEngineOption(y: Argv, kinds: readonly BrokerKind[] = SINGLE_BROKER_KINDS): Argv {
+  return engineOption(connectionOptions(y, GROUPS), `which broker to start on loopback: ${kinds.join(', ')} (mosquitto must be installed)`, 'aedes', kinds).option('broker', {
     alias: 'b',
     type: 'string',
     describe: 'a running broker (URL or host[:port]) instead of starting one; --engine is then not allowed',
@@ -79,7 +80,7 @@ export function parseChaos(argv: string[], env: NodeJS.ProcessEnv = process.env)
     'Send numbered messages at each QoS through a proxy that keeps cutting the connections, and count what arrived: lost, duplicated, out of order.',
     argv,
     (y) =>
-      labEngineOption(y)
+      labEngineOption(y, BROKER_KINDS)
         .option('count', { alias: 'n', type: 'string', default: '10000', describe: 'messages per QoS level' })
         .option('qos', { alias: 'q', type: 'string', default: '0,1,2', describe: 'QoS levels to run, comma separated' })
         .option('fault', { type: 'string', describe: `cut every connection after MIN-MAX milliseconds, drawn from SEED (the same SEED cuts at the same moments): every:MS[-MS][:SEED] as on the tools (default ${DEFAULT_CHAOS_FAULT})` })
@@ -90,19 +91,35 @@ export function parseChaos(argv: string[], env: NodeJS.ProcessEnv = process.env)
           type: 'boolean',
           default: false,
           describe: 'no cuts: the subscriber is offline while all messages are published, then comes back (shows a broker queue limit)',
-        }),
+        })
+        .option('restart-node', { type: 'string', describe: 'with --engine aedes-cluster or mosquitto-bridge: stop node A or B once per QoS level at a seeded moment and start it again 1 s later (default B; none for no restart)' })
+        .option('pub-broker', { type: 'string', describe: "the publisher's running broker, with --sub-broker: the subscriber's (loopback, mqtt://)" })
+        .option('sub-broker', { type: 'string', describe: "the subscriber's running broker, with --pub-broker" })
+        .option('nodes', { type: 'string', describe: 'with --engine aedes-cluster: how many nodes (2 to 8; default 2)' })
+        .option('bridge-qos', { type: 'string', describe: "with --engine mosquitto-bridge: the bridge's QoS, 0, 1 or 2 (default 1)" }),
   );
   if (!raw) return { kind: 'shown' };
   const qos = qosList('qos', defaulted(raw, 'qos'));
   const fault = chaosFault(raw);
   const { seed } = fault;
   const broker = ownBrokerFlag(raw, argv);
+  const engine = engineFlag(raw);
+  // Each leg's broker is checked as --broker is: loopback, plain MQTT, never a public one.
+  const legs = legBrokerFlags(raw, argv, (flag, text) => asFlag(flag, () => ownBrokerFlag({ broker: text }, [])!));
+  const multi = !legs && broker === undefined && MULTI_NODE.includes(engine);
+  const restartText = single(raw, 'restart-node');
+  if (restartText !== undefined && !multi) throw new UsageError('--restart-node goes with --engine aedes-cluster or mosquitto-bridge: it stops and starts a node the command runs');
+  const restart = (restartText ?? (multi ? 'B' : 'none')).toUpperCase();
+  if (restart !== 'A' && restart !== 'B' && restart !== 'NONE') throw new UsageError(`--restart-node must be A, B or none, got '${printable(restartText ?? '')}'`);
   return {
     kind: 'run',
     options: {
-      engine: engineFlag(raw),
+      engine,
+      ...nodesFlags(raw, multi ? engine : undefined),
+      ...(legs && { legs }),
+      ...(restart !== 'NONE' && { restartNode: restart }),
       broker,
-      connection: connectionSettings(raw, broker ?? 'mqtt://127.0.0.1', env),
+      connection: connectionSettings(raw, legs?.pubUrl ?? broker ?? 'mqtt://127.0.0.1', env),
       count: runCount(defaulted(raw, 'count')),
       qos,
       cut: { minMs: fault.minMs, maxMs: fault.maxMs },

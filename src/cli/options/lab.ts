@@ -5,6 +5,8 @@ import { UsageError } from '../errors';
 import { explain } from '../explain';
 import { BROKER_OR_ENGINE } from './faults';
 import { brokerUrl } from './broker-url';
+import { BROKER_KINDS } from '../../broker/kind';
+import { legBrokerFlags, legBrokerOptions, nodesFlags, nodesOptions } from './broker';
 import { MAX_PACKET_BYTES } from './input';
 import { DEFAULT_MESSAGE } from './pair';
 import { connectionOptions, connectionSettings, protocolFlag, protocolOption } from './connection';
@@ -31,10 +33,12 @@ export function parseLab(argv: string[], env: NodeJS.ProcessEnv = process.env): 
     'The QoS lab: for each (publish QoS, subscription QoS) pair, a real publisher and subscriber through a broker, every packet of both legs on one timeline, then the matrix of the QoS actually delivered.',
     argv,
     (y) =>
-      engineOption(
+      legBrokerOptions(nodesOptions(engineOption(
         faultOption(traceOption(connectionOptions(protocolOption(displayOptions(y), 'MQTT version of both clients: 3.1.1 or 5 (5 needs --engine mosquitto or --broker: aedes speaks 3.1.1 only)'))), " of each pair's publisher (the subscriber's connection stays direct)"),
-        'the broker the lab starts on loopback, its packets tapped: aedes (embedded, the default) or mosquitto (behind a tap proxy)',
-      )
+        'the broker the lab starts on loopback, its packets tapped: aedes (embedded, the default), mosquitto (behind a tap proxy), aedes-cluster or mosquitto-bridge (two nodes: the publisher on A, the subscriber on B)',
+        undefined,
+        BROKER_KINDS,
+      )))
         .option('broker', { alias: 'b', type: 'string', describe: 'run against this broker (URL or host[:port]) instead of starting one; its lane is then derived from the client legs' })
         .option('ack-timeout', { type: 'string', default: DEFAULT_ACK_TIMEOUT, describe: "seconds to wait for each answer of the broker's (CONNACK, SUBACK, PUBACK, PUBREC, PUBCOMP); a pair whose answer never comes ends there" })
         .option('pub', { type: 'string', default: ALL_LEVELS, describe: 'publish QoS levels to run, e.g. 2 or 1,2' })
@@ -49,12 +53,14 @@ export function parseLab(argv: string[], env: NodeJS.ProcessEnv = process.env): 
   const broker = single(raw, 'broker');
   const engine = engineFlag(raw, 'aedes');
   if (broker !== undefined && single(raw, 'engine') !== undefined) throw new UsageError(BROKER_OR_ENGINE);
+  const legs = legBrokerFlags(raw, argv);
+  const nodes = nodesFlags(raw, legs || broker !== undefined ? undefined : engine);
   const protocol = protocolFlag(raw);
-  if (protocol === 5 && broker === undefined && engine === 'aedes') throw new UsageError('--protocol 5 needs --engine mosquitto or --broker: the embedded aedes broker speaks MQTT 3.1.1 only');
+  if (protocol === 5 && broker === undefined && !legs && engine.startsWith('aedes')) throw new UsageError('--protocol 5 needs --engine mosquitto or --broker: the embedded aedes broker speaks MQTT 3.1.1 only');
   const topic = topicFlag(raw, DEFAULT_LAB_TOPIC);
   // Each pair publishes on <topic>/pubP-subS: that whole name must fit MQTT's two-byte length.
   if (Buffer.byteLength(`${topic}/pub0-sub0`) > MAX_STRING_BYTES) throw new UsageError(`--topic is too long: with '/pubP-subS' added each pair's topic must be at most ${MAX_STRING_BYTES} bytes`);
-  const url = broker === undefined ? undefined : brokerUrl(broker);
+  const url = broker === undefined ? legs?.pubUrl : brokerUrl(broker);
   const pubs = qosList('pub', defaulted(raw, 'pub'));
   const message = defaulted(raw, 'message');
   // The longest pair topic and the highest QoS leave the least room for the payload.
@@ -68,7 +74,7 @@ export function parseLab(argv: string[], env: NodeJS.ProcessEnv = process.env): 
     options: {
       display: display(raw),
       lab: {
-        ...(url === undefined ? { engine } : { url }),
+        ...(legs ?? (url === undefined ? { engine, ...nodes } : { url })),
         protocol,
         connection,
         ackTimeoutMs: seconds('ack-timeout', defaulted(raw, 'ack-timeout')) * 1000,

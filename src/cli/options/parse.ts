@@ -335,11 +335,18 @@ export function ackPackets(qos: QoS): CutPoint[] {
 
 // --engine, for every command that starts its own broker on loopback (broker, scenario, chaos, load).
 // Imported here, at the end, to keep this addition in one place.
-import { BROKER_KINDS, type BrokerKind } from '../../broker/kind';
+import { BROKER_KINDS, MULTI_NODE, type BrokerKind } from '../../broker/kind';
 
-/** --engine aedes|mosquitto; `fallback` is its default (none: the command picks one). */
-export function engineOption(y: Argv, describe: string, fallback?: BrokerKind): Argv {
-  return y.option('engine', { type: 'string', choices: [...BROKER_KINDS], ...(fallback && { default: fallback }), describe });
+/** One broker: the engines of a command that has no publisher and subscriber to put on two nodes. */
+export const SINGLE_BROKER_KINDS: readonly BrokerKind[] = BROKER_KINDS.filter((k) => !MULTI_NODE.includes(k));
+
+/**
+ * --engine aedes|mosquitto; `fallback` is its default (none: the command picks one). The engines of
+ * several brokers (aedes-cluster, mosquitto-bridge) only where the command says it uses both nodes:
+ * elsewhere it would run on node A alone, not what was asked for.
+ */
+export function engineOption(y: Argv, describe: string, fallback?: BrokerKind, kinds: readonly BrokerKind[] = SINGLE_BROKER_KINDS): Argv {
+  return y.option('engine', { type: 'string', choices: [...kinds], ...(fallback && { default: fallback }), describe });
 }
 
 /** The --engine given, or `fallback` for a command whose --engine declares no default (it depends on the machine, or is worded in the help). */

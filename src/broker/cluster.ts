@@ -1,0 +1,142 @@
+// The aedes cluster: N aedes nodes on loopback sharing one redis-server that
+// this starts on a free port: mqemitter-redis carries each PUBLISH to the other
+// nodes (redis pub/sub), aedes-persistence-redis keeps sessions, subscriptions
+// and queued messages there, so a client of node B is the same client on node A.
+import Redis from 'mqemitter-redis';
+import { startBroker, type EmbeddedBroker } from './embedded';
+import type { BrokerNode, HopEvent, NodePacketEvent } from './nodes';
+import { startRedis, type RedisServer } from './redis';
+import type { Packet } from '../mqtt/packet-event';
+import { within } from '../mqtt/wait';
+
+/** aedes-persistence-redis ships no types: what aedes needs of it, and the destroy() we call. */
+interface RedisPersistence {
+  setup(broker: unknown): Promise<void>;
+  destroy(): Promise<void>;
+}
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const persistenceRedis = require('aedes-persistence-redis') as (options: { conn: RedisConnection }) => RedisPersistence;
+
+/** An ioredis connection, as far as we touch it: its errors (redis gone) must have a listener, or ioredis prints them with a stack. */
+interface RedisConnection {
+  on(event: 'error', listener: (error: Error) => void): unknown;
+  duplicate(): RedisConnection;
+}
+
+export interface ClusterOptions {
+  nodes: number;
+  /** Every packet each node sends or receives, tagged with the node. */
+  onPacket?: (event: NodePacketEvent) => void;
+  /** Every message the nodes put on redis, as a subscriber of ours sees it there. */
+  onHop?: (event: HopEvent) => void;
+}
+
+export interface Cluster {
+  nodes: BrokerNode[];
+  redis: RedisServer;
+  close(): Promise<void>;
+}
+
+/** How long a stopped node's session store stays connected for aedes's last writes. */
+const STORE_SETTLE_MS = 300;
+/** How long a node's redis connections get to close. */
+const CLOSE_MS = 2000;
+
+type Emitter = ReturnType<typeof Redis>;
+/** mqemitter-redis re-emits its connections' errors here; its typings leave it out. */
+type WithState = Emitter & { state: { on(event: 'error', listener: (error: Error) => void): void }; pubConn: RedisConnection };
+
+export async function startCluster(options: ClusterOptions): Promise<Cluster> {
+  const redis = await startRedis();
+  const where = { host: redis.host, port: redis.port };
+  // aedes picks a fresh id at each start; the redis observer names nodes by it.
+  const labelOf = new Map<string, number>();
+  const nodes: BrokerNode[] = [];
+  let observer: Emitter | undefined;
+  const close = async () => {
+    await Promise.all(nodes.map((n) => n.stop()));
+    if (observer) await within(new Promise<void>((resolve) => observer!.close(() => resolve())), CLOSE_MS);
+    await redis.close();
+  };
+  try {
+    for (let index = 0; index < options.nodes; index++) nodes.push(await clusterNode(index, where, labelOf, options.onPacket));
+    if (options.onHop) observer = await observeHops(where, labelOf, options.onHop);
+  } catch (error) {
+    await close();
+    throw error;
+  }
+  return { nodes, redis, close };
+}
+
+async function clusterNode(index: number, redis: { host: string; port: number }, labelOf: Map<string, number>, onPacket?: (e: NodePacketEvent) => void): Promise<BrokerNode> {
+  const label = String.fromCharCode(65 + index);
+  let running: { broker: EmbeddedBroker; persistence: RedisPersistence } | null = null;
+  let port = 0;
+  let starts = 0;
+  const up = async () => {
+    const mq = quiet(Redis(redis));
+    // The session store's own connection, made from the emitter's (same options), so that its errors are ours to hear too.
+    const conn = (mq as WithState).pubConn.duplicate();
+    conn.on('error', () => undefined);
+    const persistence = persistenceRedis({ conn });
+    // A new id at each start: aedes-persistence-redis keys queued packets by broker id and counter, and a restarted counter must not meet old keys.
+    const id = `node-${label}-${++starts}-${process.pid}`;
+    labelOf.set(id, index);
+    const broker = await startBroker({ port, onPacket: onPacket && ((e) => onPacket({ ...e, node: index })), shared: { id, mq, persistence } });
+    port = broker.port;
+    running = { broker, persistence };
+    return broker;
+  };
+  const first = await up();
+  const stop = async () => {
+    const was = running;
+    running = null;
+    if (!was) return;
+    await was.broker.close(); // closes the node's mqemitter-redis too
+    // aedes's clean-up of the closed clients still runs store commands after close(): disconnecting at once rejects
+    // them, unhandled inside aedes ("Connection is closed."), and that would end the command.
+    await new Promise((settle) => setTimeout(settle, STORE_SETTLE_MS));
+    await within(was.persistence.destroy().catch(() => undefined), CLOSE_MS);
+  };
+  return {
+    label,
+    host: first.host,
+    port: first.port,
+    url: first.url,
+    log: () => '',
+    stop,
+    restart: async () => {
+      await stop();
+      await up();
+    },
+    close: stop,
+  };
+}
+
+/** An emitter whose connection errors (redis gone for a moment) do not crash the process: ioredis reconnects by itself. */
+function quiet(mq: Emitter): Emitter {
+  (mq as WithState).state.on('error', () => undefined);
+  return mq;
+}
+
+/** A third redis subscriber, ours: every message the nodes publish to each other (`#` is redis PSUBSCRIBE *). */
+async function observeHops(redis: { host: string; port: number }, labelOf: Map<string, number>, onHop: (e: HopEvent) => void): Promise<Emitter> {
+  const mq = quiet(Redis(redis));
+  await new Promise<void>((resolve) =>
+    mq.on(
+      '#',
+      (message, done) => {
+        done();
+        const msg = message as unknown as Packet & { brokerId?: string };
+        if (msg.cmd !== 'publish' || msg.topic.startsWith('$SYS')) return;
+        onHop({ at: performance.now(), from: nodeOf(msg.brokerId, labelOf), to: null, packet: msg });
+      },
+      () => resolve(),
+    ),
+  );
+  return mq;
+}
+
+function nodeOf(brokerId: string | undefined, labelOf: Map<string, number>): number {
+  return (brokerId === undefined ? undefined : labelOf.get(brokerId)) ?? -1;
+}
