@@ -125,8 +125,9 @@ function flagsOf(y: Argv): Flags {
  * What getopt does, and yargs does not: a value flag takes the next word even
  * when it starts with '-' (`-P -hunter2` is a password, not -h and the help),
  * unless that word is one of the command's own flags (`--trace --verbose` forgot
- * the file name). A switch given twice, or both ways (`--clean --no-clean`), is
- * an error like any repeated flag: yargs would keep the last silently.
+ * the file name), and takes the rest of its word when attached (`-q2`, `-Psecret`;
+ * yargs would read `-mhello` as -m -h -e -l -l -o). A switch given twice, or both
+ * ways (`--clean --no-clean`), is an error like any repeated flag: yargs would keep the last silently.
  */
 function valuesAsValues(argv: string[], flags: Flags): string[] {
   const nameOf = (spelling: string) => flags.canonical.get(spelling) ?? spelling;
@@ -144,6 +145,12 @@ function valuesAsValues(argv: string[], flags: Flags): string[] {
     if (word === '--') {
       out.push(...argv.slice(i));
       break;
+    }
+    // getopt's attached value (`-Psecret`, `-h127.0.0.1`, `-mhello`): a value flag's letter first takes the rest of the word.
+    const attached = /^-([A-Za-z])([^=][\s\S]*)$/.exec(word);
+    if (attached && flags.strings.includes(attached[1]!)) {
+      out.push(`--${nameOf(attached[1]!)}=${attached[2]}`);
+      continue;
     }
     const long = /^--([^=]+)(=.*)?$/.exec(word);
     const short = long ? undefined : /^-([a-z]+)$/i.exec(word)?.[1];
@@ -178,6 +185,7 @@ function hideSecrets(message: string, argv: string[]): string {
   const secrets = argv.flatMap((word, i) => {
     const inline = SECRET_FLAGS.map((f) => `${f}=`).find((f) => word.startsWith(f));
     if (inline) return [word.slice(inline.length)];
+    if (/^-P[^=]/.test(word)) return [word.slice(2)];
     return SECRET_FLAGS.includes(word) && argv[i + 1] !== undefined ? [argv[i + 1]!] : [];
   });
   let text = message;
