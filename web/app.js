@@ -72,7 +72,8 @@ function arrowRow(step, pair) {
   const row = el('li', { class: 'step' }, el('span', { class: 't', text: step.ms.toFixed(2) }));
   rails(row);
   const text = `${step.label}${step.lost ? ' (lost in the cut)' : ''}${step.rule ? ` (breaks ${step.rule})` : ''}`;
-  const head = step.lost ? '✕' : right ? '▶' : '◀';
+  // A lost packet keeps its arrowhead (where it was going) and adds the ✕: direction is never shown by colour or line alone.
+  const head = right ? (step.lost ? '▶✕' : '▶') : step.lost ? '✕◀' : '◀';
   const button = el(
     'button',
     {

@@ -7,12 +7,13 @@ import { runMain } from '../cli/main';
 import { parseBroker } from '../cli/options/broker';
 import { COMMANDS } from '../cli/options/parse';
 import { serveBroker } from '../cli/serve-broker';
+import { SIGNAL_EXIT } from '../cli/signals';
 
 export async function main(argv: string[]): Promise<number> {
   const parsed = parseBroker(argv);
   if (parsed.kind === 'shown') return EXIT.ok;
-  await serveBroker(parsed.options);
-  return EXIT.ok;
+  // 130 or 143, as the shell of `npm run broker` sees anyway: npm gets the terminal's SIGINT too.
+  return SIGNAL_EXIT[await serveBroker(parsed.options)];
 }
 
 if (require.main === module) runMain(COMMANDS.broker, main);

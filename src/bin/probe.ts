@@ -10,7 +10,7 @@ import { PROBE_LIMITS, type ProbeLimits } from '../probe/probe';
 
 /** `limits` are the bounded waits' lengths; tests pass short ones. */
 export async function main(argv: string[], io: Io = processIo(), limits: ProbeLimits = PROBE_LIMITS): Promise<number> {
-  return probeMain(parseProbe(argv), io, limits);
+  return probeMain(parseProbe(argv, io.env), io, limits);
 }
 
 if (require.main === module) {

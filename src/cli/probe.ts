@@ -11,17 +11,19 @@ import { EXIT, type ExitCode } from './errors';
 import type { Io } from './io';
 import type { ProbeCliOptions } from './options/probe';
 import type { Parsed } from './options/parse';
-import { openOutputFile } from './output-file';
+import { openOutputFile, takesStdout } from './output-file';
 
 export async function probeMain(parsed: Parsed<ProbeCliOptions>, io: Io, limits: ProbeLimits): Promise<ExitCode> {
   if (parsed.kind === 'shown') return EXIT.ok;
   const { options } = parsed;
   // Opened before the broker starts: a bad path is one line before anything runs.
-  const traceFile = options.trace === undefined ? undefined : openOutputFile('trace', options.trace);
-  const markdownFile = options.markdown === undefined ? undefined : openOutputFile('markdown', options.markdown);
+  const traceFile = options.trace === undefined ? undefined : openOutputFile('trace', options.trace, io.out);
+  const markdownFile = options.markdown === undefined ? undefined : openOutputFile('markdown', options.markdown, io.out);
   const trace = traceFile && traceWriter(traceFile);
-  const color = useColor(options.color, io.out, io.env);
-  const print = (line: string) => io.out.write(`${line}\n`);
+  // With `--trace -` or `--markdown -` stdout is that file's: the card goes to stderr.
+  const cardStream = takesStdout(options.trace, options.markdown) ? io.err : io.out;
+  const color = useColor(options.color, cardStream, io.env);
+  const print = (line: string) => cardStream.write(`${line}\n`);
   try {
     const hooks = options.json ? {} : { onBroker: (broker: string) => print(heading({ broker })), onAnswer: (a: Answer) => print(answerLine(a, color)) };
     const report = await runProbe(options.probe, hooks, trace, limits);

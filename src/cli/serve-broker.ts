@@ -4,11 +4,12 @@ import { MULTI_NODE } from '../broker/kind';
 import { start, type StartedBroker } from '../broker/start';
 import { CliError, EXIT } from './errors';
 import { isEveryInterface, type BrokerCliOptions } from './options/broker';
-import { closeOrQuit, interrupted } from './signals';
+import { closeOrQuit, interrupted, type Signal } from './signals';
 import { formatBrokerPacket, paint, useColor } from '../mqtt/format';
 import type { NodePacketEvent } from '../broker/nodes';
 
-export async function serveBroker(options: BrokerCliOptions): Promise<void> {
+/** Resolves with the signal that stopped it, once the broker is closed. */
+export async function serveBroker(options: BrokerCliOptions): Promise<Signal> {
   const { display, engine } = options;
   const style = { verbose: display.verbose, color: useColor(display.color, process.stdout) };
   const print = (line: string) => process.stdout.write(`${line}\n`);
@@ -34,11 +35,12 @@ export async function serveBroker(options: BrokerCliOptions): Promise<void> {
   const reach = options.remote ? `; NOT loopback: ${isEveryInterface(options.host) ? 'every interface' : options.host} (--allow-remote), other machines can connect` : '';
   const nodes = broker.nodes ? `; ${broker.nodes.map((n) => `node ${n.label} on ${n.url}`).join(', ')}; ${broker.hop?.text ?? ''}` : '';
   print(`${banner(broker)} listening on ${broker.url}${nodes}${reach}${auth}; Ctrl-C stops it`);
-  await stop.promise;
+  const signal = await stop.promise;
   stop.dispose();
   // A second signal while closing quits at once.
   await closeOrQuit(() => broker.close());
   print('broker stopped');
+  return signal;
 }
 
 function banner(broker: StartedBroker): string {

@@ -1,11 +1,11 @@
 // What `npm run web` does once its flags are read: serve the page, say where,
-// run until Ctrl-C or SIGTERM, then stop the run in flight and the server, exit 0.
+// run until Ctrl-C or SIGTERM, then stop the run in flight and the server, exit 130 or 143.
 import { startWeb, type WebServer } from '../web/server';
 import { CliError, EXIT, errorLine, type ExitCode } from './errors';
 import type { Io } from './io';
 import { COMMANDS } from './options/parse';
 import type { WebCliOptions } from './options/web';
-import { closeOrQuit, interrupted } from './signals';
+import { closeOrQuit, interrupted, SIGNAL_EXIT } from './signals';
 
 /** Starts the page's server: the tests call this, the command waits for a signal after it. */
 export async function openWeb(options: WebCliOptions): Promise<WebServer> {
@@ -28,13 +28,13 @@ export async function serveWeb(options: WebCliOptions, io: Io): Promise<ExitCode
   // Said on the one line everyone reads: a page others can reach is a choice, not a default.
   const reach = options.remote ? `; NOT loopback (--allow-remote): other machines can run the lab from it` : '';
   io.out.write(`QoS lab in a browser: open ${server.url}${reach}; each run starts the lab's broker; Ctrl-C stops it\n`);
-  await stop.promise;
+  const signal = await stop.promise;
   stop.dispose();
   // A second signal while closing quits at once.
   await closeOrQuit(() => server.close());
-  // As `npm run broker`: stopping is a server's normal end.
   io.out.write('web lab stopped\n');
-  return EXIT.ok;
+  // The signal's code, 130 or 143, as `npm run web`'s shell reports anyway (npm gets the terminal's SIGINT too) and as npm run broker does.
+  return SIGNAL_EXIT[signal];
 }
 
 /** A failed listen in the words of the flag that chose it. */

@@ -27,6 +27,7 @@ function evidenceText(a: Answer): string {
 
 /** Where the record numbers point: the trace file, or nowhere kept. */
 function whereText(trace: string | undefined): string {
+  if (trace === '-') return 'record numbers are lines of the trace on stdout';
   return trace ? `record numbers are lines of ${trace}` : 'record numbers count the packets of this run (--trace FILE keeps them)';
 }
 

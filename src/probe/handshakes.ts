@@ -38,7 +38,9 @@ async function hello(p: Probe, version: Version): Promise<Hello> {
   socket.resume(); // bytes are read by the recorder; unread, the socket would never see its close
   const closed = new Promise<true>((resolve) => socket.once('close', () => resolve(true)));
   const connack = p.rec.next((r) => r.clientId === clientId && r.direction === 'send' && r.packet.cmd === 'connack');
-  const connect = { cmd: 'connect', protocolId: version === 3 ? 'MQIsdp' : 'MQTT', protocolVersion: version, clientId, clean: true, keepalive: 10 } as Packet;
+  const { username, password } = p.connection;
+  const login = { ...(username !== undefined && { username }), ...(password !== undefined && { password: Buffer.from(password) }) };
+  const connect = { cmd: 'connect', protocolId: version === 3 ? 'MQIsdp' : 'MQTT', protocolVersion: version, clientId, clean: true, keepalive: p.connection.keepalive ?? 10, ...login } as Packet;
   socket.write(mqttPacket.generate(connect, { protocolVersion: version }));
   const reply = await within(Promise.race([connack, closed]), p.limits.answerMs);
   const got = reply === true ? null : reply;
@@ -106,7 +108,7 @@ function seen(p: Probe, pair: LabPair, since: number): PairSeen {
 export async function pairs(p: Probe): Promise<Found[]> {
   const since = p.rec.records.length;
   const levels = [0, 1, 2] as const;
-  const done = await runPairs({ url: p.rec.url, protocol: 4, pubs: levels, subs: levels, topic: topic(p, 'matrix'), message: 'probe', ackTimeoutMs: p.limits.answerMs }, () => undefined, () => undefined);
+  const done = await runPairs({ url: p.rec.url, connection: p.connection, protocol: 4, pubs: levels, subs: levels, topic: topic(p, 'matrix'), message: 'probe', ackTimeoutMs: p.limits.answerMs }, () => undefined, () => undefined);
   const all = done.map((pair) => seen(p, pair, since));
   for (const s of all.filter(refusedPublish)) p.refusedQos.add(s.pub);
   return [granted(p, all), matrix(all), forward(all), pubrec(all)];

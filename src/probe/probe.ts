@@ -1,7 +1,7 @@
 // What every question of the probe is handed: the recorder in front of the
 // broker, the sizes of the battery, its bounds, and a way to make clients.
 import type { MqttClient } from 'mqtt';
-import { connect, type Connection, type ProtocolVersion } from '../mqtt/connection';
+import { connect, type Connection, type ConnectionSettings, type ProtocolVersion } from '../mqtt/connection';
 import { arrivalWatch } from '../chaos/chaos';
 import { within, type Limits } from '../mqtt/wait';
 import { merged, QUESTIONS, type Answer, type QuestionId, type Verdict } from './answer';
@@ -43,6 +43,8 @@ export interface Probe {
   brokerName: string;
   /** Unique per run: client ids and topics start with it, so runs against one broker never meet. */
   run: string;
+  /** -u/-P and -k: given to every client the probe makes, the hand-made CONNECTs too. */
+  connection: ConnectionSettings;
   sizes: ProbeSizes;
   limits: ProbeLimits;
   /** The broker accepted an MQTT 5 CONNECT (the versions question says). */
@@ -66,6 +68,7 @@ export interface ClientOptions {
 export function client(p: Probe, role: string, options: ClientOptions = {}): Promise<Connection> {
   return connect(
     {
+      ...p.connection,
       url: p.rec.url,
       clientId: `${p.run}-${role}`,
       clean: options.clean ?? true,

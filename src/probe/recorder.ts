@@ -47,11 +47,14 @@ export async function startRecorder(upstream: Address, trace?: TraceWriter): Pro
       records.push(record);
       if (trace) {
         const leg = /-pub/.test(event.clientId) ? 'publisher' : 'subscriber';
-        const line: TraceRecord & { record: number; question: string; connection: number } = {
+        // A CONNECT says which MQTT its connection speaks (the probe mixes 3.1, 3.1.1 and 5).
+        const version = event.packet.cmd === 'connect' ? { protocolVersion: event.packet.protocolVersion } : {};
+        const line: TraceRecord & { record: number; question: string; connection: number; protocolVersion?: number } = {
           record: record.n,
           question,
           connection: event.connection,
           ...traceRecord(event, { leg, seenBy: 'proxy', protocol: 4, start }),
+          ...version,
           clientId: event.clientId,
         };
         trace.write(line);

@@ -4,7 +4,7 @@
 import { performance } from 'node:perf_hooks';
 import type { BrokerKind } from '../broker/kind';
 import { start } from '../broker/start';
-import { connect } from '../mqtt/connection';
+import { connect, type ConnectionSettings } from '../mqtt/connection';
 import { MqttError } from '../mqtt/errors';
 import type { TraceWriter } from '../mqtt/trace';
 import { upstreamOf } from '../wire/relay';
@@ -25,6 +25,8 @@ export interface ProbeOptions {
   quick: boolean;
   /** Ask only these (all when absent). */
   only?: QuestionId[];
+  /** -u/-P, -k for every client; a broker the probe starts then requires that login. */
+  connection?: ConnectionSettings;
 }
 
 export interface ProbeReport {
@@ -60,16 +62,19 @@ export interface ProbeHooks {
 
 export async function runProbe(options: ProbeOptions, hooks: ProbeHooks = {}, trace?: TraceWriter, limits: ProbeLimits = PROBE_LIMITS): Promise<ProbeReport> {
   const began = performance.now();
-  const started = options.broker ? null : await start(options.engine, { config: options.config });
+  const connection = options.connection ?? {};
+  const { username, password } = connection;
+  const login = username !== undefined && password !== undefined ? { credentials: { username, password } } : {};
+  const started = options.broker ? null : await start(options.engine, { config: options.config, ...login });
   try {
     const url = started?.url ?? options.broker!;
     // Errors name the broker by its URL; the card by what it is.
     const brokerName = url;
     const cardName = started ? `${started.name}${options.config.length > 0 && started.engine === 'mosquitto' ? ` (${options.config.join('; ')})` : ''} on ${url}` : url;
-    await reachable(url, brokerName, limits);
+    await reachable(url, brokerName, connection, limits);
     hooks.onBroker?.(cardName);
     const rec = await startRecorder(upstreamOf(url), trace);
-    const p: Probe = { rec, brokerName, run: `probe-${process.pid}-${Date.now().toString(36)}`, sizes: options.quick ? QUICK_SIZES : SIZES, limits, v5: false, v5Connack: null, refusedQos: new Set(), queueLimit: null };
+    const p: Probe = { rec, brokerName, connection, run: `probe-${process.pid}-${Date.now().toString(36)}`, sizes: options.quick ? QUICK_SIZES : SIZES, limits, v5: false, v5Connack: null, refusedQos: new Set(), queueLimit: null };
     const wanted = new Set(options.only ?? QUESTION_IDS);
     const answers: Answer[] = [];
     try {
@@ -97,8 +102,8 @@ export async function runProbe(options: ProbeOptions, hooks: ProbeHooks = {}, tr
 }
 
 /** One plain connection first: a broker that cannot be reached or refuses us is one error line (exit 2 or 3), not twelve unmeasured answers. */
-async function reachable(url: string, brokerName: string, limits: ProbeLimits): Promise<void> {
-  const conn = await connect({ url, clientId: `probe-${process.pid}-hello`, clean: true, protocol: 4, connectTimeoutMs: limits.answerMs, brokerName }, () => undefined);
+async function reachable(url: string, brokerName: string, connection: ConnectionSettings, limits: ProbeLimits): Promise<void> {
+  const conn = await connect({ ...connection, url, clientId: `probe-${process.pid}-hello`, clean: true, protocol: 4, connectTimeoutMs: limits.answerMs, brokerName }, () => undefined);
   await conn.end(limits.answerMs);
 }
 

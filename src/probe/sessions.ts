@@ -8,7 +8,7 @@ import { collectDeliveries, subscribe } from '../mqtt/subscriber';
 import { seqOf } from '../numbered/payload';
 import { newTally, record, account } from '../numbered/tally';
 import type { Answer } from './answer';
-import { close, publishBatch, type Batch } from './batch';
+import { close, publishBatch, toldPublishers, toldText, type Batch } from './batch';
 import { answer, client, connectionOf, forget, publishesOn, settled, topic, type Probe } from './probe';
 import type { ProbeRecord } from './recorder';
 
@@ -106,9 +106,10 @@ export async function offline(p: Probe): Promise<Found> {
     await away.end(p.limits.answerMs);
     const since = p.rec.records.length;
     const batches: Record<string, Batch> = {};
-    for (const qos of [0, 1, 2] as const) batches[`q${qos}`] = await publishBatch(p, `offline-q${qos}-pub`, `${base}/q${qos}`, qos, OFFLINE_EACH, 1);
-    batches.fill = await publishBatch(p, 'offline-fill-pub', `${base}/fill`, 1, fill);
-    const published = p.rec.records.slice(since);
+    // Over MQTT 5 where the broker speaks it: a PUBACK or PUBREC then has room to say the message went nowhere (0x10) or over a quota (0x97).
+    const protocol = p.v5 ? 5 : 4;
+    for (const qos of [0, 1, 2] as const) batches[`q${qos}`] = await publishBatch(p, `offline-q${qos}-pub`, `${base}/q${qos}`, qos, OFFLINE_EACH, 1, protocol);
+    batches.fill = await publishBatch(p, 'offline-fill-pub', `${base}/fill`, 1, fill, 20, protocol);
     back = await client(p, role, { clean: false });
     const conn = connectionOf(p, role);
     const total = Object.values(batches).reduce((n, b) => n + b.issued, 0);
@@ -120,8 +121,8 @@ export async function offline(p: Probe): Promise<Found> {
     const tally = newTally(fill);
     for (const s of seqs(byLevel(came, base, 'fill'))) record(tally, s);
     const lostAfterAck = account(tally, batches.fill!.acked, batches.fill!.issued).ackedButLost;
-    // In MQTT 3.1.1 a PUBACK carries no reason code: the publisher cannot be told.
-    const told = published.filter((r) => r.direction === 'send' && r.packet.cmd === 'puback' && ((r.packet as { reasonCode?: number }).reasonCode ?? 0) >= 0x80).length;
+    const told = toldPublishers(p, ['offline-q1-pub', 'offline-q2-pub', 'offline-fill-pub'], since, protocol);
+    figures.publisher = { protocol: protocol === 5 ? '5' : '3.1.1', reasonCodes: told.codes };
     const queued = kept('q1') + kept('q2') + kept('fill');
     figures.queuedQos12 = queued;
     figures.acknowledgedThenDropped = lostAfterAck;
@@ -131,10 +132,10 @@ export async function offline(p: Probe): Promise<Found> {
     };
     const fillText =
       lostAfterAck > 0
-        ? `of ${fill} more at QoS 1, ${kept('fill')} kept: the queue ends at about ${queued} QoS 1/2 messages; ${lostAfterAck} were acknowledged with PUBACK and then dropped, the publisher ${told ? `told ${told} times` : 'not told'}`
-        : `of ${fill} more at QoS 1, ${kept('fill')} kept (no queue limit up to ${queued})`;
+        ? `of ${fill} more at QoS 1, ${kept('fill')} kept: the queue ends at about ${queued} QoS 1/2 messages; ${lostAfterAck} were acknowledged with PUBACK and then dropped; ${toldText(told)}`
+        : `of ${fill} more at QoS 1, ${kept('fill')} kept (no queue limit up to ${queued})${protocol === 5 ? `; ${toldText(told)}` : ''}`;
     const fact = `${([0, 1, 2] as const).map(level).join(', ')}; ${fillText}`;
-    const evidence = [came, published.filter((r) => r.packet.cmd === 'puback' || r.packet.cmd === 'pubrec').slice(0, 1)];
+    const evidence = [came, told.answers.slice(0, 1), told.answers.filter((r) => ((r.packet as { reasonCode?: number }).reasonCode ?? 0) !== 0)];
     const acceptedButGone = ([1, 2] as const).filter((q) => batches[`q${q}`]!.ackedCount > 0 && kept(`q${q}`) === 0);
     if (acceptedButGone.length > 0) return answer('offline', 'violates', `${fact}: a session with clean=false must keep QoS 1 and 2 messages while its client is away`, figures, evidence, 'MQTT-3.1.2-5');
     if (lostAfterAck > 0) {

@@ -7,7 +7,7 @@ import { account } from '../numbered/tally';
 import { runChaos, type QosRun } from '../chaos/chaos';
 import type { Answer } from './answer';
 import type { ProbeRecord } from './recorder';
-import { close, publishBatch, tallying } from './batch';
+import { close, publishBatch, tallying, toldPublishers, toldText } from './batch';
 import { answer, client, connectionOf, forget, settled, topic, type Probe } from './probe';
 
 type Found = Omit<Answer, 'seconds'>;
@@ -34,7 +34,9 @@ export async function burst(p: Probe): Promise<Found> {
     });
     await subscribe(sub, name, 1, p.limits.answerMs, null);
     const since = p.rec.records.length;
-    const batch = await publishBatch(p, 'burst-pub', name, 1, count);
+    // MQTT 5 where the broker speaks it: its PUBACK could then say it will not deliver (0x97 quota exceeded).
+    const protocol = p.v5 ? 5 : 4;
+    const batch = await publishBatch(p, 'burst-pub', name, 1, count, 20, protocol);
     hold = false;
     for (const release of held.splice(0)) release();
     const conn = connectionOf(p, 'burst-sub');
@@ -42,8 +44,10 @@ export async function burst(p: Probe): Promise<Found> {
     const summary = account(tally, batch.acked, batch.issued);
     const records = p.rec.records.slice(since);
     const evidence = [records];
-    const figures = { published: batch.issued, acknowledged: batch.ackedCount, delivered: summary.unique, acknowledgedNeverDelivered: summary.ackedButLost, duplicated: summary.duplicated };
-    const fact = `${batch.issued} QoS 1 published (${batch.ackedCount} acknowledged) to a subscriber that acknowledged nothing until the end: ${summary.unique} delivered, ${summary.ackedButLost} acknowledged to the publisher and never delivered`;
+    const told = toldPublishers(p, ['burst-pub'], since, protocol);
+    const figures = { published: batch.issued, acknowledged: batch.ackedCount, delivered: summary.unique, acknowledgedNeverDelivered: summary.ackedButLost, duplicated: summary.duplicated, publisher: { protocol: protocol === 5 ? '5' : '3.1.1', reasonCodes: told.codes } };
+    const tell = summary.ackedButLost > 0 || protocol === 5 ? `; ${toldText(told)}` : '';
+    const fact = `${batch.issued} QoS 1 published (${batch.ackedCount} acknowledged) to a subscriber that acknowledged nothing until the end: ${summary.unique} delivered, ${summary.ackedButLost} acknowledged to the publisher and never delivered${tell}`;
     if (summary.ackedButLost > 0) p.queueLimit ??= summary.unique;
     if (summary.ackedButLost > 0) return answer('burst', 'differs', `${fact}: a PUBACK means the broker took the message, not that a slow subscriber will get it (a queue limit)`, figures, evidence);
     if (batch.problem) return answer('burst', 'unmeasured', `${fact}; the publisher: ${batch.problem}`, figures, evidence);
@@ -100,7 +104,7 @@ export async function chaos(p: Probe): Promise<Found> {
   const since = p.rec.records.length;
   const levels = ([0, 1, 2] as const).filter((q) => !p.refusedQos.has(q));
   const report = await runChaos(
-    { engine: 'aedes', broker: p.rec.url, count: p.sizes.chaosCount, qos: levels, cut: p.sizes.cut, seed: 1, burst: false, rate: p.sizes.chaosRate },
+    { engine: 'aedes', broker: p.rec.url, connection: p.connection, count: p.sizes.chaosCount, qos: levels, cut: p.sizes.cut, seed: 1, burst: false, rate: p.sizes.chaosRate },
     () => undefined,
     { answerMs: p.limits.answerMs, stallMs: p.limits.stallMs },
   );

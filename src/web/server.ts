@@ -125,6 +125,7 @@ export async function startWeb(options: WebOptions): Promise<WebServer> {
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     if (!hostAllowed(req, options.host)) return reply(res, 403, { error: 'this page answers only to the address it listens on' });
+    if (!originAllowed(req)) return reply(res, 403, { error: 'this page answers only to itself: another origin cannot use it' });
     const path = new URL(req.url ?? '/', 'http://x').pathname;
     const asset = FILES[path];
     if (req.method === 'GET' && asset) {
@@ -240,8 +241,19 @@ function runRequest(value: unknown): RunRequest {
  * name at 127.0.0.1 (DNS rebinding) gets nothing.
  */
 function hostAllowed(req: IncomingMessage, listening: string): boolean {
-  const loopback = (name: string) => name === 'localhost' || name === '::1' || name === '[::1]' || /^127\./.test(name);
+  // An address, not a name that starts like one: `127.0.0.1.attacker.example` can resolve to 127.0.0.1 too.
+  const loopback = (name: string) => name === 'localhost' || name === '::1' || name === '[::1]' || (isIP(name) === 4 && name.startsWith('127.'));
   if (!loopback(listening)) return true;
   const host = (req.headers.host ?? '').replace(/:\d+$/, '');
   return loopback(host);
+}
+
+/**
+ * A browser names the page that made a request in Origin (on every POST, and
+ * on any request from another origin): only this page's own origin is served.
+ * No Origin (curl, the page's own GETs) is this machine's user.
+ */
+function originAllowed(req: IncomingMessage): boolean {
+  const origin = req.headers.origin;
+  return origin === undefined || origin === `http://${req.headers.host ?? ''}`;
 }

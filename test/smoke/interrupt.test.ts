@@ -99,14 +99,14 @@ test('publisher between messages (--interval 30000): Ctrl-C ends it at once, no 
 });
 
 for (const engine of ['aedes', 'mosquitto'] as const) {
-  test(`npm run broker (${engine}): Ctrl-C closes its clients and exits 0`, engine === 'mosquitto' ? needsMosquitto : {}, async (t) => {
+  test(`npm run broker (${engine}): Ctrl-C closes its clients and exits 130 (what npm run broker's shell sees too)`, engine === 'mosquitto' ? needsMosquitto : {}, async (t) => {
     const broker = await brokerProcess(t, ['--engine', engine]);
     const wire = await witness(t, broker.url);
     const sub = runCli('subscribe', ['--broker', wire.url], { t });
     await sub.waitFor(/^subscribed to/m);
     broker.run.child.kill('SIGINT');
     const stopped = await broker.run.done;
-    assert.equal(stopped.code, 0, stopped.stderr);
+    assert.equal(stopped.code, EXIT.interrupted, stopped.stderr);
     assert.equal(stopped.stderr, '');
     assert.match(stopped.stdout, /broker stopped\n$/);
     // The same packet view for both engines: aedes's own sockets, or the tap proxy in front of mosquitto.

@@ -158,6 +158,9 @@ test('web: opening the page draws the nine pairs; QoS 0, 1 and 2 pairs and a pub
     const dropped = trace.filter((r) => 'dropped' in r && r.dropped);
     assert.deepEqual(drawn.filter((a) => a.lost === '1').map((a) => a.type), dropped.map((r) => r.type));
     assert.deepEqual(dropped.map((r) => r.type), ['puback']);
+    // The lost PUBACK (broker to publisher: leftward) still shows where it was going, not only by colour.
+    assert.equal(await page.locator('.arrow[data-lost="1"] .head').textContent(), '✕◀');
+    assert.match((await page.locator('.arrow[data-lost="1"]').getAttribute('aria-label')) ?? '', /^Broker to Publisher: PUBACK .*lost in the cut/);
     // The reconnect (a second CONNECT on the publisher's leg) and the resend with DUP=1, same id.
     const publisher = drawn.filter((a) => a.records.some((r) => r.leg === 'publisher'));
     assert.equal(publisher.filter((a) => a.type === 'connect').length, 2);
@@ -224,7 +227,7 @@ test('web: the controls start from the lab flags given to npm run web, and the p
   });
 });
 
-test('web: a run the lab would refuse is refused with its words; a foreign Host header gets nothing', async (t) => {
+test('web: a run the lab would refuse is refused with its words; a foreign Host or Origin header gets nothing', async (t) => {
   const web = await server(t);
   const post = (body: unknown, headers: Record<string, string> = { 'content-type': 'application/json' }) => fetch(`${web.url}api/run`, { method: 'POST', headers, body: JSON.stringify(body) });
   const refused = await post({ pub: '1', sub: '1', session: 'clean', fault: 'pubrec', broker: '' });
@@ -250,15 +253,24 @@ test('web: a run the lab would refuse is refused with its words; a foreign Host 
   assert.match(failed.error, new RegExp(`^Error: cannot reach the broker at mqtt://127\\.0\\.0\\.1:${closed}: connection refused`));
   assert.equal((await post({ pub: '1', sub: '1', session: 'clean', fault: '', broker: '' }, { 'content-type': 'text/plain' })).status, 415);
   const { request } = await import('node:http');
-  const status = await new Promise<number>((done, failed) => {
-    request(`${web.url}api/config`, { headers: { host: 'attacker.example:80' } }, (res) => {
-      res.resume();
-      done(res.statusCode!);
-    })
-      .on('error', failed)
-      .end();
-  });
-  assert.equal(status, 403);
+  const status = (path: string, headers: Record<string, string>, method = 'GET') =>
+    new Promise<number>((done, failed) => {
+      request(`${web.url}${path}`, { method, headers }, (res) => {
+        res.resume();
+        done(res.statusCode!);
+      })
+        .on('error', failed)
+        .end(method === 'POST' ? JSON.stringify({ pub: '1', sub: '1', session: 'clean', fault: '', broker: '' }) : undefined);
+    });
+  const own = new URL(web.url).host;
+  assert.equal(await status('api/config', { host: 'attacker.example:80' }), 403);
+  // DNS rebinding with a name that starts like a loopback address.
+  assert.equal(await status('api/config', { host: `127.0.0.1.attacker.example:${new URL(web.url).port}` }), 403);
+  // Another origin's page cannot start a run or read the stream, whatever Host it reaches us by.
+  assert.equal(await status('api/run', { host: own, origin: 'http://attacker.example', 'content-type': 'application/json' }, 'POST'), 403);
+  assert.equal(await status('api/events', { host: own, origin: 'http://attacker.example' }), 403);
+  // The page itself (its own origin) is served.
+  assert.equal(await status('api/config', { host: own, origin: `http://${own}` }), 200);
 });
 
 test('web: its flags are checked before anything listens', () => {
@@ -284,7 +296,7 @@ test('web: its flags are checked before anything listens', () => {
   }
 });
 
-test('web: npm start -- --web serves the page and Ctrl-C stops it, a run in flight too (exit 0, as the broker)', async (t) => {
+test('web: npm start -- --web serves the page and Ctrl-C stops it, a run in flight too (exit 130, as npm run web\'s shell sees and as the broker)', async (t) => {
   const lab = runCli('lab', ['--web', '--port', '0'], { t });
   const out = await lab.waitFor(/open (http:\/\/\S+);/);
   const url = /open (http:\/\/\S+);/.exec(out)![1]!;
@@ -293,7 +305,16 @@ test('web: npm start -- --web serves the page and Ctrl-C stops it, a run in flig
   assert.equal(started.status, 202);
   lab.child.kill('SIGINT');
   const done = await lab.done;
-  assert.equal(done.code, EXIT.ok, done.stderr);
+  assert.equal(done.code, EXIT.interrupted, done.stderr);
   assert.match(done.stdout, /web lab stopped/);
   assert.equal(done.stderr, '');
+});
+
+test('web: SIGTERM stops it too, exit 143', async (t) => {
+  const web = runCli('lab', ['--web', '--port', '0'], { t });
+  await web.waitFor(/open (http:\/\/\S+);/);
+  web.child.kill('SIGTERM');
+  const done = await web.done;
+  assert.equal(done.code, EXIT.terminated, done.stderr);
+  assert.match(done.stdout, /web lab stopped\n$/);
 });

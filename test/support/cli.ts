@@ -26,7 +26,7 @@ export interface RunOptions {
 
 type Stream = 'stdout' | 'stderr';
 
-type Entry = 'publish' | 'subscribe' | 'broker' | 'lab' | 'scenario' | 'chaos' | 'bench' | 'load';
+type Entry = 'publish' | 'subscribe' | 'broker' | 'lab' | 'scenario' | 'chaos' | 'bench' | 'load' | 'probe';
 
 /** The lesson's two tools stay at src/; every other entry is in src/bin/. */
 function entryPath(entry: Entry): string {

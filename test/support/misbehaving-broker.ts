@@ -1,7 +1,8 @@
 // A broker that breaks the QoS promises on purpose, for the probe's tests: it
 // grants QoS 1 for a QoS 2 subscription, answers a QoS 2 PUBLISH with PUBACK,
 // sends unacknowledged PUBLISHes again with DUP=0 when a session resumes, and
-// keeps no offline queue (a message for a client that is away is dropped).
+// keeps no offline queue (a message for a client that is away is dropped; an
+// MQTT 5 publisher is told so in its PUBACK: 0x10 no matching subscribers).
 // Built on hostileBroker's overrides; everything else it answers correctly.
 import type { TestContext } from 'node:test';
 import type { Packet } from 'mqtt-packet';
@@ -44,16 +45,19 @@ export async function misbehavingBroker(t: TestContext): Promise<HostileBroker> 
       },
       publish: (p, conn) => {
         if (p.cmd !== 'publish') return false;
-        if (p.qos > 0) conn.send({ cmd: 'puback', messageId: p.messageId } as Packet); // PUBACK for QoS 2 too
+        let delivered = 0;
         for (const session of sessions.values()) {
           const sub = session.subs.find((s) => topicMatches(s.filter, p.topic));
           // No offline queue: a session whose client is away gets nothing.
           if (!sub || !session.conn) continue;
+          delivered++;
           const qos = Math.min(p.qos, sub.qos) as 0 | 1 | 2;
           const out = { cmd: 'publish', topic: p.topic, payload: p.payload, qos, dup: false, retain: false, ...(qos > 0 && { messageId: (nextId = (nextId % 65535) + 1) }) } as Publish;
           if (qos > 0) session.unacked.set(out.messageId!, out);
           session.conn.send(out);
         }
+        // PUBACK for QoS 2 too; over MQTT 5 it says when the message went to nobody (0x10 no matching subscribers).
+        if (p.qos > 0) conn.send({ cmd: 'puback', messageId: p.messageId, ...(conn.protocolVersion === 5 && delivered === 0 && { reasonCode: 0x10 }) } as Packet);
         return true;
       },
       puback: (p, conn) => {

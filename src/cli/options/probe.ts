@@ -1,10 +1,13 @@
 // mqtt-qos-probe (npm run probe): the broker report card's options.
+import type { Argv } from 'yargs';
 import { BROKER_KINDS } from '../../broker/kind';
 import { QUESTION_IDS, type QuestionId } from '../../probe/answer';
 import type { ProbeOptions } from '../../probe/run';
 import { UsageError } from '../errors';
+import { connectionOptions, connectionSettings } from './connection';
+import { STDOUT, takesStdout } from '../output-file';
 import { brokerUrl, canonicalHost, isLoopbackHost, isPublicBrokerHost, urlHost } from './broker-url';
-import { COMMANDS, engineFlag, engineOption, filePath, parseRaw, printable, single, type Parsed } from './parse';
+import { COMMANDS, engineFlag, engineOption, filePath, parseRaw, printable, single, withExamples, type Example, type Parsed } from './parse';
 
 export interface ProbeCliOptions {
   /** What to probe; `broker` (one field for the broker URL) when a running broker is named. */
@@ -18,13 +21,32 @@ export interface ProbeCliOptions {
   color: boolean;
 }
 
-export function parseProbe(argv: string[]): Parsed<ProbeCliOptions> {
+/** The shared TLS flags, declared (hidden from --help) only so that each is refused in the probe's own words, not as an unknown flag. */
+const TLS_FLAGS = ['ca', 'cert', 'key', 'insecure'] as const;
+
+function tlsRefused(y: Argv): Argv {
+  return y
+    .option('ca', { alias: 'cafile', type: 'string', hidden: true })
+    .option('cert', { type: 'string', hidden: true })
+    .option('key', { type: 'string', hidden: true })
+    .option('insecure', { type: 'boolean', default: false, hidden: true });
+}
+
+export const PROBE_EXAMPLES: readonly Example[] = [
+  ['$0', 'the report card of the embedded aedes'],
+  ['$0 --engine mosquitto --quick', 'a quick card of mosquitto (under 10 s)'],
+  ["$0 --engine mosquitto --config 'max_qos 1'", 'what a mosquitto limited to QoS 1 answers'],
+  ['$0 -b 127.0.0.1:1884 --json > card.json', 'a running broker on this machine, the card as one JSON object'],
+  ['$0 --only chaos,order --trace probe.jsonl', 'two questions only, every packet they exchanged to probe.jsonl'],
+];
+
+export function parseProbe(argv: string[], env: NodeJS.ProcessEnv = process.env): Parsed<ProbeCliOptions> {
   const raw = parseRaw(
     COMMANDS.probe,
     `The broker report card: does this broker keep its QoS promises, and where does it differ from the specification? A bounded battery (under a minute on loopback; --quick under 10 s), one line per question, each verdict read from the packets seen. Questions: ${QUESTION_IDS.join(', ')}.`,
     argv,
     (y) =>
-      engineOption(y, `the broker to start on loopback and probe: ${BROKER_KINDS.join(' or ')}`, 'aedes')
+      withExamples(engineOption(tlsRefused(connectionOptions(y, ['credentials', 'keepalive'])), `the broker to start on loopback and probe: ${BROKER_KINDS.join(' or ')}`, 'aedes')
         .option('broker', { alias: 'b', type: 'string', describe: 'probe a running broker (mqtt://HOST[:PORT] or HOST[:PORT]) instead of starting one' })
         .option('allow-remote', { type: 'boolean', default: false, describe: 'allow a --broker that is not on this machine (the probe sends a few thousand messages; never a public test broker)' })
         .option('config', { type: 'string', describe: "mosquitto.conf lines for --engine mosquitto, separated by ';' (e.g. 'max_qos 1' or 'max_queued_messages 10')" })
@@ -33,7 +55,7 @@ export function parseProbe(argv: string[]): Parsed<ProbeCliOptions> {
         .option('only', { type: 'string', describe: `ask only these questions, comma separated: ${QUESTION_IDS.join(',')}` })
         .option('json', { type: 'boolean', default: false, describe: 'print one JSON object (every question with its verdict, figures and evidence) instead of the card' })
         .option('markdown', { type: 'string', describe: 'also write the card as a Markdown report to FILE' })
-        .option('trace', { type: 'string', describe: 'also write every packet the probe exchanged to FILE as JSON lines (record n is line n)' }),
+        .option('trace', { type: 'string', describe: 'also write every packet the probe exchanged to FILE as JSON lines (record n is line n)' }), PROBE_EXAMPLES),
   );
   if (!raw) return { kind: 'shown' };
   const brokerText = single(raw, 'broker');
@@ -43,14 +65,21 @@ export function parseProbe(argv: string[]): Parsed<ProbeCliOptions> {
   const engine = engineFlag(raw, 'aedes');
   if (configText !== undefined && (brokerText !== undefined || engine !== 'mosquitto')) throw new UsageError('--config sets up the mosquitto the probe starts: it needs --engine mosquitto');
   const config = configText === undefined ? [] : configText.split(';').map((l) => l.trim()).filter(Boolean);
+  const tlsFlag = TLS_FLAGS.find((f) => (f === 'insecure' ? Boolean(raw[f]) : single(raw, f) !== undefined));
+  if (tlsFlag) throw new UsageError(`--${tlsFlag}: the probe reads every packet through a plain TCP relay in front of the broker, and TLS would hide them from it; probe the broker's plain mqtt:// listener`);
   const broker = brokerText === undefined ? undefined : target(brokerText, Boolean(raw['allow-remote']));
+  const connection = connectionSettings(raw, broker ?? 'mqtt://127.0.0.1', env);
+  const markdown = filePath(raw, 'markdown');
+  const trace = filePath(raw, 'trace');
+  // `-` is stdout (the card then goes to stderr); --json's one object cannot share it.
+  if (takesStdout(markdown, trace) && raw.json) throw new UsageError(`--json and --${markdown === STDOUT ? 'markdown' : 'trace'} - both write to stdout: give --${markdown === STDOUT ? 'markdown' : 'trace'} a file name`);
   return {
     kind: 'run',
     options: {
-      probe: { engine, config, ...(broker && { broker }), quick: Boolean(raw.quick), ...(single(raw, 'only') !== undefined && { only: questions(single(raw, 'only')!) }) },
+      probe: { engine, config, connection, ...(broker && { broker }), quick: Boolean(raw.quick), ...(single(raw, 'only') !== undefined && { only: questions(single(raw, 'only')!) }) },
       json: Boolean(raw.json),
-      markdown: filePath(raw, 'markdown'),
-      trace: filePath(raw, 'trace'),
+      markdown,
+      trace,
       color: Boolean(raw.color),
     },
   };
