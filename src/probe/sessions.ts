@@ -201,7 +201,8 @@ export async function retained(p: Probe): Promise<Found> {
   const kept = (q: QoS) => (bridge === undefined ? q : effectiveQos(q, bridge));
   if (accepted.some((q) => got(q)!.packet.qos !== kept(q))) return answer('retained', 'violates', `${fact}: a retained message keeps its QoS (MIN with the subscription's${bridge === undefined ? '' : ` and the bridge's ${bridge}`})`, figures, evidence, 'MQTT-3.3.1-5');
   if (accepted.length < 3) return answer('retained', 'differs', fact, figures, evidence);
-  return answer('retained', 'conforms', fact, figures, evidence, 'MQTT-3.3.1-8');
+  const lowered = accepted.some((q) => kept(q) !== q) ? `: each at MIN(its QoS, bridge ${bridge})` : '';
+  return answer('retained', 'conforms', fact + lowered, figures, evidence, 'MQTT-3.3.1-8');
 }
 
 /**
