@@ -46,7 +46,7 @@ export interface Bench {
 }
 
 export async function runBench(options: BenchOptions, progress?: (label: string, total: number, p: RunProgress) => void, limits: Limits = LIMITS): Promise<Bench> {
-  const trace = options.trace ? openTrace(options.trace) : undefined;
+  const trace = options.trace ? openTrace(options.trace, options.protocol) : undefined;
   let started: StartedBroker | undefined;
   try {
     started = options.broker ? undefined : await start(options.engine);

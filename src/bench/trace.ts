@@ -5,7 +5,7 @@
 // formatting a line per packet live cost about a third of QoS 1 throughput
 // (measured, see docs/bench.md), keeping the event costs a push.
 import { performance } from 'node:perf_hooks';
-import type { PacketListener } from '../mqtt/connection';
+import type { PacketListener, ProtocolVersion } from '../mqtt/connection';
 import type { Leg, PacketEvent } from '../mqtt/packet-event';
 import { traceRecord, traceWriter, type TraceSink } from '../mqtt/trace';
 
@@ -16,15 +16,18 @@ export interface Trace {
   close(): Promise<void>;
 }
 
-/** `sink` is the --trace file, opened (and its path checked) before anything runs. */
-export function openTrace(sink: TraceSink): Trace {
+/**
+ * `sink` is the --trace file, opened (and its path checked) before anything runs; `protocol` is
+ * both clients' (a sent packet's size is encoded in it: MQTT 5 adds a properties length).
+ */
+export function openTrace(sink: TraceSink, protocol: ProtocolVersion = 4): Trace {
   const writer = traceWriter(sink);
   const start = performance.now();
   let events: { client: Leg; event: PacketEvent }[] = [];
   const flush = async () => {
     const kept = events;
     events = [];
-    writer.writeAll(kept.map(({ client, event }) => traceRecord(event, { leg: client, seenBy: client, protocol: 4, start })));
+    writer.writeAll(kept.map(({ client, event }) => traceRecord(event, { leg: client, seenBy: client, protocol, start })));
   };
   return {
     listener: (client) => (event) => {

@@ -16,16 +16,18 @@ const BENCH_EXIT: Record<BenchOutcome, ExitCode> = { complete: EXIT.ok, idle: EX
 
 /** `limits` are the bounded waits' lengths; tests pass short ones. */
 export async function main(argv: string[], io: Io = processIo(), limits: Limits = LIMITS): Promise<number> {
-  const parsed = parseBench(argv, io.env);
+  const parsed = parseBench(argv, io.env, io.out);
   if (parsed.kind === 'shown') return EXIT.ok;
   if (parsed.options.sweep) {
     const { heading, points } = await runSweepBench(parsed.options, undefined, limits);
     io.out.write(`${parsed.options.json ? JSON.stringify({ heading, points }, null, 2) : sweepReport(points, heading)}\n`);
     return points.every((p) => p.complete) ? EXIT.ok : EXIT.timeout;
   }
+  // `--trace -`: stdout carries the trace alone, the report goes to stderr.
+  const out = parsed.options.traceToStdout ? io.err : io.out;
   const bar = progressBar(io.err);
   const { info, results } = await runBench(parsed.options, bar.update, limits).finally(() => bar.done());
-  io.out.write(`${parsed.options.json ? jsonReport(info, results) : textReport(info, results)}\n`);
+  out.write(`${parsed.options.json ? jsonReport(info, results) : textReport(info, results)}\n`);
   // The report says what happened; the code lets a script notice a run that did not complete.
   return BENCH_EXIT[benchOutcome(results)];
 }

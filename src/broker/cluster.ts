@@ -3,6 +3,7 @@
 // nodes (redis pub/sub), aedes-persistence-redis keeps sessions, subscriptions
 // and queued messages there, so a client of node B is the same client on node A.
 import Redis from 'mqemitter-redis';
+import type { AedesOptions } from 'aedes';
 import { startBroker, type EmbeddedBroker } from './embedded';
 import type { BrokerNode, HopEvent, NodePacketEvent } from './nodes';
 import { startRedis, type RedisServer } from './redis';
@@ -82,7 +83,7 @@ async function clusterNode(index: number, redis: { host: string; port: number },
     // A new id at each start: aedes-persistence-redis keys queued packets by broker id and counter, and a restarted counter must not meet old keys.
     const id = `node-${label}-${++starts}-${process.pid}`;
     labelOf.set(id, index);
-    const broker = await startBroker({ port, onPacket: onPacket && ((e) => onPacket({ ...e, node: index })), shared: { id, mq, persistence } });
+    const broker = await startBroker({ port, onPacket: onPacket && ((e) => onPacket({ ...e, node: index })), shared: { id, mq, persistence, preConnect: connackFirst } });
     port = broker.port;
     running = { broker, persistence };
     return broker;
@@ -111,6 +112,54 @@ async function clusterNode(index: number, redis: { host: string; port: number },
     },
     close: stop,
   };
+}
+
+/** aedes's client, as far as the hold below touches it (aedes's typings leave these out). */
+type Deliver = (packet: unknown, done: () => void) => void;
+interface HeldClient {
+  connackSent?: boolean;
+  deliver0: Deliver;
+  deliverQoS: Deliver;
+  conn: { once(event: 'close', listener: () => void): unknown };
+  broker: { on(event: 'connackSent', listener: (connack: unknown, client: HeldClient) => void): unknown };
+}
+
+/** The brokers whose connackSent we listen to, and each connecting client's release. */
+const hooked = new WeakSet<object>();
+const releases = new WeakMap<object, () => void>();
+
+/**
+ * aedes's preConnect: holds the client's deliveries until its CONNACK is written.
+ * aedes's connect restores a persistent session's subscriptions on the message
+ * bus before it writes the CONNACK, and writes to a client still connecting; with
+ * the redis store a round trip (delWill) lies between, and messages from the other
+ * node arriving then went out before the CONNACK [MQTT-3.2.0-1]. MQTT.js then never
+ * became connected on that connection (test/integration/cluster-bugs.test.ts).
+ * Held messages go out after the CONNACK, in the order they came; if the
+ * connection ends first they are let go as aedes's own failed writes are: a
+ * persistent session's QoS 1 and 2 messages are already in its stored queue.
+ */
+function connackFirst(client: Parameters<NonNullable<AedesOptions['preConnect']>>[0], _packet: unknown, done: (error: Error | null, ok: boolean) => void): void {
+  const c = client as unknown as HeldClient;
+  if (!hooked.has(c.broker)) {
+    hooked.add(c.broker);
+    c.broker.on('connackSent', (_connack, who) => releases.get(who)?.());
+  }
+  const held: { packet: unknown; done: () => void; deliver: Deliver }[] = [];
+  let open = false;
+  const release = (send: boolean) => {
+    if (open) return;
+    open = true;
+    releases.delete(c);
+    for (const h of held.splice(0)) (send ? h.deliver(h.packet, h.done) : h.done());
+  };
+  releases.set(c, () => release(true));
+  c.conn.once('close', () => release(false));
+  for (const key of ['deliver0', 'deliverQoS'] as const) {
+    const deliver = c[key];
+    c[key] = (packet, cb) => (open ? deliver(packet, cb) : void held.push({ packet, done: cb, deliver }));
+  }
+  done(null, true);
 }
 
 /** An emitter whose connection errors (redis gone for a moment) do not crash the process: ioredis reconnects by itself. */

@@ -21,7 +21,7 @@ export interface BrokerOptions {
   /** Topic filters this broker refuses (SUBACK 0x80), to show what a refusal looks like. */
   refuse?: (filter: string) => boolean;
   /** A cluster node's shared parts (src/broker/cluster.ts): the message bus and the session store; in memory when absent. */
-  shared?: Pick<AedesOptions, 'id' | 'mq' | 'persistence'>;
+  shared?: Pick<AedesOptions, 'id' | 'mq' | 'persistence' | 'preConnect'>;
 }
 
 export interface Credentials {

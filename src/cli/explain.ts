@@ -36,9 +36,12 @@ function hint(remedy: Remedy | undefined, waitedMs: number | undefined, has: (..
     case 'start-broker':
       return `; start one with 'npm run broker'${has('broker') ? ', or point --broker at a running broker' : ''}`;
     case 'check-host':
-      return has('broker') ? '; check --broker' : '';
+      // The tools name their broker with -h/-p as often as with --broker.
+      return has('host', 'broker') ? '; check -h/--host or --broker' : has('broker') ? '; check --broker' : '';
     case 'trust-ca':
       return has('ca', 'insecure') ? '; pass the CA that signed it with --ca, or --insecure to skip the check' : '';
+    case 'host-name':
+      return `; connect by a name it lists${has('insecure') ? ', or add --insecure to leave the name unchecked (with --ca the CA is still checked)' : ''}`;
     case 'client-cert':
       return has('cert', 'key') ? ': it wants a client certificate, pass --cert and --key' : ': it wants a client certificate';
     case 'tls-port-or-cert':

@@ -56,8 +56,8 @@ function processStart(): Start {
   return { argv: process.argv, execArgv: process.execArgv, env: process.env, cwd: process.cwd() };
 }
 
-/** The package's bins: run from PATH (npm link, a global install) they are called by name. */
-const BINS = ['publish-with-qos', 'subscribe-with-qos', 'mqtt-qos-bench'];
+/** The package's bins (package.json "bin"): run from PATH (npm link, a global install) they are called by name. */
+export const BINS = ['publish-with-qos', 'subscribe-with-qos', 'mqtt-qos-bench', 'mqtt-qos-probe'];
 
 /**
  * The command line the user typed, up to the options: `npm start --`, `npm run chaos --`,

@@ -16,7 +16,6 @@ export function receiver(options: SubscribeOptions, printer: Printer): Tool {
   const started = performance.now();
   const grants = new Map<string, QoS>();
   let received = 0;
-  let timedOut: CliError | undefined;
   let finish: () => void = () => undefined;
   const enough = new Promise<void>((resolve) => (finish = resolve));
   let collector: Collector | undefined;
@@ -68,10 +67,11 @@ export function receiver(options: SubscribeOptions, printer: Printer): Tool {
       };
       const subscriptions = await bounded(subscribeAll(conn, options.topics, options.qos, options.ackTimeoutMs));
       if (subscriptions === CLOSED) return;
+      // Out of time is an error thrown from here: the session then says DISCONNECT at once, without
+      // giving the handshakes in flight (this SUBSCRIBE, a QoS 2 delivery) more time than --timeout had.
       if (subscriptions === null) {
         const topics = options.topics.map((t) => `'${escapeText(t)}'`).join(', ');
-        timedOut = new CliError(`timed out: no SUBACK for our SUBSCRIBE to ${topics} within ${seconds} s (--timeout)`, EXIT.timeout);
-        return;
+        throw new CliError(`timed out: no SUBACK for our SUBSCRIBE to ${topics} within ${seconds} s (--timeout)`, EXIT.timeout);
       }
       for (const subscription of subscriptions) {
         const qos = parseQos(subscription.granted);
@@ -80,10 +80,7 @@ export function receiver(options: SubscribeOptions, printer: Printer): Tool {
       }
       const done = await bounded(Promise.race([enough, conn.lost]).then(() => true));
       if (done === CLOSED) return;
-      if (done === null && seconds !== undefined) timedOut = timeoutError(seconds, received, options.count);
-    },
-    // Reported after DISCONNECT went out: running out of time is no reason to drop the connection.
-    after: () => {
+      const timedOut = done === null && seconds !== undefined ? timeoutError(seconds, received, options.count) : undefined;
       if (timedOut) throw timedOut;
     },
   };

@@ -62,11 +62,10 @@ async function withConnection(
   }
 }
 
-/** What a tool does once connected; `prepare` runs before CONNECT, `after` once DISCONNECT went out. */
+/** What a tool does once connected; `prepare` runs before CONNECT. */
 export interface Tool {
   work(conn: Connection): Promise<void>;
   prepare?(client: MqttClient): void;
-  after?(): void;
 }
 
 /**
@@ -83,12 +82,10 @@ export async function runTool(options: CommonOptions, role: Leg, build: (printer
   const tool = build(printer);
   const fault = options.fault ? await faultLink().startFaultLink(options.connection, options.fault, printer.note) : undefined;
   try {
-    const code = await withConnection(fault?.connection ?? options.connection, printer, (conn) => tool.work(conn), (client) => {
+    return await withConnection(fault?.connection ?? options.connection, printer, (conn) => tool.work(conn), (client) => {
       fault?.prepare(client);
       tool.prepare?.(client);
     });
-    if (code === EXIT.ok) tool.after?.();
-    return code;
   } finally {
     await fault?.close();
     traced.close();

@@ -63,7 +63,12 @@ export interface TlsOptions {
   cert?: string;
   key?: string;
   verify: boolean;
+  /** false: the chain is still checked against `ca`, the host name in the certificate is not (mosquitto's --insecure with --cafile). */
+  checkHost?: boolean;
 }
+
+/** Accepts any host name: the certificate chain is checked all the same. */
+const anyHost = (): undefined => undefined;
 
 export interface ReconnectOptions {
   /** Milliseconds between a lost connection and the next attempt. */
@@ -167,8 +172,12 @@ export function connect(options: ConnectionOptions, onPacket: PacketListener, pr
         socket.once('open', () => socketOpen());
         request.end();
       },
+      // MQTT.js copies only some TLS options into wsOptions: this one goes in by hand. ws hands it to
+      // tls.connect, where undefined means "the name is fine" (ws's types still say boolean).
+      ...(options.tls?.checkHost === false && { checkServerIdentity: anyHost as unknown as () => boolean }),
     },
     ...(options.tls && { ca: options.tls.ca, cert: options.tls.cert, key: options.tls.key, rejectUnauthorized: options.tls.verify }),
+    ...(options.tls?.checkHost === false && { checkServerIdentity: anyHost }),
   } satisfies IClientOptions);
 
   const flows = new FlowTracker();
@@ -414,7 +423,11 @@ function connectError(options: ConnectionOptions, error: (Error & { code?: strin
     const remedy = alert === 'CERTIFICATE_REQUIRED' ? 'client-cert' : undefined;
     return new MqttError('unreachable', `${where} refused our TLS handshake (alert: ${alert.toLowerCase().replace(/_/g, ' ')})`, remedy);
   }
-  // Node's certificate verification codes: DEPTH_ZERO_SELF_SIGNED_CERT, UNABLE_TO_VERIFY_LEAF_SIGNATURE, ERR_TLS_CERT_ALTNAME_INVALID, ...
+  // A CA we trust signed it, for another name: passing a CA would not help.
+  if (code === 'ERR_TLS_CERT_ALTNAME_INVALID') {
+    return new MqttError('unreachable', `${where} presented a TLS certificate for another name (${error.message})`, 'host-name');
+  }
+  // Node's certificate verification codes: DEPTH_ZERO_SELF_SIGNED_CERT, UNABLE_TO_VERIFY_LEAF_SIGNATURE, ...
   if (typeof code === 'string' && /CERT|SELF_SIGNED|UNABLE_TO_/.test(code)) {
     return new MqttError('unreachable', `${where} presented a TLS certificate we cannot trust (${error.message})`, 'trust-ca');
   }

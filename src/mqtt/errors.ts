@@ -24,6 +24,8 @@ export type Remedy =
   | 'check-host'
   /** The broker's certificate is not signed by a CA we trust. */
   | 'trust-ca'
+  /** The broker's certificate is trusted but names another host. */
+  | 'host-name'
   /** The broker wants a client certificate. */
   | 'client-cert'
   /** A TLS handshake dropped: a plain port, or a client certificate wanted. */

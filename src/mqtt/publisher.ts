@@ -40,7 +40,11 @@ export async function publishEach(conn: Connection, job: Omit<PublishJob, 'messa
   const ended = conn.ended.then((): typeof ENDED => ENDED);
   try {
     for (let i = 0; ; i++) {
-      const next = await Promise.race([source.next(), ended, conn.lost]);
+      // Lost while waiting for the next message: say how far the stream got, so none is taken as sent.
+      const lost = conn.lost.catch((error: unknown) => {
+        throw error instanceof MqttError ? error.adding(` while waiting for message ${i + 1} (${i} published before it)`) : error;
+      });
+      const next = await Promise.race([source.next(), ended, lost]);
       if (next === ENDED || next.done) return;
       await publishOne(conn, job, next.value, i, undefined);
     }

@@ -12,10 +12,12 @@ export interface TraceRecord {
   time: number;
   /** The lab's pair, e.g. "pub 1 / sub 2". */
   pair?: string;
-  /** Which connection: the publisher's (publisher-broker) or the subscriber's (broker-subscriber). */
-  leg: Leg;
-  /** Who logged the packet: a client, the broker's tap, or the fault proxy. */
-  seenBy: Leg | 'broker' | 'proxy';
+  /** Which connection: the publisher's (publisher-broker), the subscriber's (broker-subscriber), or the hop between two broker nodes. */
+  leg: Leg | 'hop';
+  /** Who logged the packet: a client, the broker's tap, the fault proxy; on the hop, the bridge's relay or our redis subscriber. */
+  seenBy: Leg | 'broker' | 'proxy' | 'bridge' | 'redis';
+  /** Across broker nodes: the node whose tap logged it (`A`, `B`), or on the hop the node it left. */
+  node?: string;
   /** Seen from `seenBy` (the proxy sees as the broker does: `send` is toward the client). */
   direction: Direction;
   /** The fault proxy swallowed this packet: it never reached the other end. */
@@ -29,9 +31,9 @@ export interface TraceRecord {
   /**
    * The whole packet's size on the wire. A received packet carries the remaining length its
    * parser read from the bytes; a sent one is encoded as MQTT.js encodes it, in this connection's
-   * protocol version.
+   * protocol version. Absent on the redis hop: what crossed there was aedes's message, not MQTT bytes.
    */
-  bytes: number;
+  bytes?: number;
   payloadBytes?: number;
   clientId?: string;
   granted?: number[];
@@ -50,12 +52,13 @@ export interface CutRecord {
 }
 
 export interface TraceContext {
-  leg: Leg;
+  leg: TraceRecord['leg'];
   seenBy: TraceRecord['seenBy'];
   protocol: ProtocolVersion;
   /** performance.now() when the run started. */
   start: number;
   pair?: string;
+  node?: string;
 }
 
 export function traceRecord(event: PacketEvent, context: TraceContext): TraceRecord {
@@ -65,12 +68,13 @@ export function traceRecord(event: PacketEvent, context: TraceContext): TraceRec
     ...(context.pair === undefined ? {} : { pair: context.pair }),
     leg: context.leg,
     seenBy: context.seenBy,
+    ...(context.node === undefined ? {} : { node: context.node }),
     direction: event.direction,
     type: packet.cmd,
-    bytes: wireSize(packet, context.protocol),
+    ...(context.seenBy === 'redis' ? {} : { bytes: wireSize(packet, context.protocol) }),
   };
-  // MQTT.js leaves messageId 0 (or a stale id) on a QoS 0 PUBLISH object; on the wire it has none.
-  if (packet.messageId !== undefined && !(packet.cmd === 'publish' && packet.qos === 0)) record.messageId = packet.messageId;
+  // MQTT.js leaves messageId 0 (or a stale id) on a QoS 0 PUBLISH object; on the wire it has none. aedes's message on redis carries null.
+  if (typeof packet.messageId === 'number' && !(packet.cmd === 'publish' && packet.qos === 0)) record.messageId = packet.messageId;
   switch (packet.cmd) {
     case 'publish':
       Object.assign(record, {

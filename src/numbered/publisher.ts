@@ -112,6 +112,7 @@ export function publishNumbered(client: MqttClient, job: NumberedJob, hooks: Num
     if (ended) return;
     const now = performance.now();
     while (issued < count && (window === 0 || open < window)) {
+      if (qos === 0 && mustDrain()) return;
       // Pacing, not an event to wait for: an unpaced chaos run would end before the first cut.
       const due = rate === undefined ? now : start + (issued * 1000) / rate;
       if (due - now > 1) {
@@ -124,6 +125,25 @@ export function publishNumbered(client: MqttClient, job: NumberedJob, hooks: Num
       send(issued++);
     }
     if (issued === count && open === 0) end('complete');
+  };
+  // QoS 0: MQTT.js calls back a write the socket buffered only on 'drain', adding a once('drain')
+  // per publish (with --window 0, thousands: Node's MaxListenersExceededWarning). We wait for that
+  // drain ourselves, once, and publish on after it; a socket that closes instead ends the wait too.
+  let draining = false;
+  const mustDrain = (): boolean => {
+    const stream = client.stream;
+    if (draining) return true;
+    if (!stream.writableNeedDrain || stream.destroyed) return false;
+    draining = true;
+    const go = () => {
+      stream.off('drain', go);
+      stream.off('close', go);
+      draining = false;
+      pump();
+    };
+    stream.once('drain', go);
+    stream.once('close', go);
+    return true;
   };
   // Refills once per turn of the event loop, not once per callback: the acks
   // that arrived together are all handled first, and the publishes that replace

@@ -63,12 +63,11 @@ export async function startRecorder(upstreams: Address | readonly Address[], tra
       const leg = /-pub/.test(event.clientId) ? 'publisher' : 'subscriber';
       // A CONNECT says which MQTT its connection speaks (the probe mixes 3.1, 3.1.1 and 5).
       const version = event.packet.cmd === 'connect' ? { protocolVersion: event.packet.protocolVersion } : {};
-      const line: TraceRecord & { record: number; question: string; connection: number; node?: NodeLabel; protocolVersion?: number } = {
+      const line: TraceRecord & { record: number; question: string; connection: number; protocolVersion?: number } = {
         record: record.n,
         question,
         connection,
-        ...(node && { node }),
-        ...traceRecord(event, { leg, seenBy: 'proxy', protocol: 4, start }),
+        ...traceRecord(event, { leg, seenBy: 'proxy', protocol: 4, start, ...(node && { node }) }),
         ...version,
         clientId: event.clientId,
       };

@@ -153,3 +153,49 @@ test('the bench acknowledges the packets of one read in one write: 300 QoS 2 mes
   // Uncorked, every PUBREC and PUBCOMP of the subscriber and every PUBREL of the publisher was a write of its own: 900 and more.
   assert.ok(writes < 450, `${writes} socket writes for 300 QoS 2 messages`);
 });
+
+test('bench --trace -: stdout is the trace alone (JSON lines, every packet), the report goes to stderr', async () => {
+  const o = await run('bench', ['-q', '1', '-C', '20', '--trace', '-']);
+  assert.equal(o.code, 0, o.err);
+  const records = o.out.trimEnd().split('\n').map((line) => JSON.parse(line) as { seenBy: string; direction: string; type: string });
+  const count = (seenBy: string, direction: string, type: string) => records.filter((r) => r.seenBy === seenBy && r.direction === direction && r.type === type).length;
+  assert.deepEqual([count('publisher', 'send', 'publish'), count('subscriber', 'receive', 'publish')], [20, 20]);
+  assert.match(o.err, /^bench: 20 messages of 32 B per QoS/m);
+  assert.match(o.err, /^QoS 1 .* all delivered$/m);
+});
+
+test('bench --json: stdout is the one JSON object, nothing else (in-process, --trace to a file beside it)', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'bench-json-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const o = await run('bench', ['-q', '0', '-C', '20', '--json', '--trace', join(dir, 'trace.jsonl')]);
+  assert.equal(o.code, 0, o.err);
+  assert.deepEqual((JSON.parse(o.out) as { results: QosResult[] }).results.map((r) => r.accounting.unique), [20]);
+  assert.equal(o.err, '');
+});
+
+test('bench --window 0 at QoS 0: no MaxListenersExceededWarning (MQTT.js adds a once(drain) per buffered publish; the publisher waits for drain once itself)', async () => {
+  const warnings: Error[] = [];
+  const onWarning = (w: Error) => void warnings.push(w);
+  process.on('warning', onWarning);
+  try {
+    // 3000 × 32 B fill the socket's buffer (16 KB) many times over: well past 1000 publishes waiting for drain.
+    const o = await run('bench', ['-q', '0', '--window', '0', '-C', '3000', '--json']);
+    assert.equal(o.code, 0, o.err);
+    assert.equal((JSON.parse(o.out) as { results: QosResult[] }).results[0]!.accounting.unique, 3000);
+    // Node emits the warning on a later tick.
+    await new Promise((resolve) => setImmediate(resolve));
+  } finally {
+    process.off('warning', onWarning);
+  }
+  assert.deepEqual(warnings.map((w) => `${w.name}: ${w.message}`), []);
+});
+
+test('bench -V 5 --trace: a sent PUBLISH is sized as MQTT 5 encodes it, the size the receiving side read from the wire', needsMosquitto, async (t) => {
+  const broker = await testMosquitto(t);
+  const o = await run('bench', ['--broker', broker.url, '-V', '5', '-q', '1', '-C', '5', '--trace', '-']);
+  assert.equal(o.code, 0, o.err);
+  const publishes = o.out.trimEnd().split('\n').map((line) => JSON.parse(line) as { seenBy: string; direction: string; type: string; bytes: number }).filter((r) => r.type === 'publish');
+  const sizes = (seenBy: string, direction: string) => [...new Set(publishes.filter((r) => r.seenBy === seenBy && r.direction === direction).map((r) => r.bytes))];
+  // 2 fixed header + 2 + 18 topic + 2 packet id + 1 properties length (MQTT 5) + 32 payload.
+  assert.deepEqual([sizes('publisher', 'send'), sizes('subscriber', 'receive')], [[57], [57]]);
+});

@@ -106,7 +106,7 @@ test('npm start --trace --mermaid: the trace holds every packet the clients saw,
       assert.equal(seen('broker').length, expected.publisher.length + expected.subscriber.length);
       const forwarded = mine.find((r) => r.seenBy === 'subscriber' && r.type === 'publish');
       assert.deepEqual([forwarded?.qos, forwarded?.topic, forwarded?.payloadBytes], [effectiveQos(pub, sub), `qos-lab/pub${pub}-sub${sub}`, 15]);
-      assert.ok(mine.every((r) => r.bytes >= 2 && ['publisher', 'subscriber'].includes(r.leg)));
+      assert.ok(mine.every((r) => (r.bytes ?? 0) >= 2 && ['publisher', 'subscriber'].includes(r.leg)));
     }
   }
 

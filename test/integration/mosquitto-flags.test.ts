@@ -1,7 +1,8 @@
 // The flags a mosquitto_pub / mosquitto_sub user types, against a real broker:
 // what reaches the wire is what those flags mean there (the broker's tap says).
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import { once } from 'node:events';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -15,6 +16,9 @@ import type { BrokerPacketEvent } from '../../src/mqtt/packet-event';
 import { main as publish } from '../../src/publish';
 import { main as subscribe } from '../../src/subscribe';
 import { testBroker } from '../support/broker';
+import { hostileBroker, HOSTILE } from '../support/hostile-broker';
+import { makeCerts, type Certs } from '../support/certs';
+import { needsMosquitto, testMosquitto } from '../support/mosquitto';
 import { ROOT } from '../support/cli';
 
 interface Outcome {
@@ -152,4 +156,65 @@ test('-l with stdin still open: Ctrl-C ends it at once (exit 130), stdin does no
   assert.equal(code, EXIT.interrupted, out);
   assert.ok(performance.now() - started < 3000, `ended ${Math.round(performance.now() - started)} ms after Ctrl-C`);
   assert.match(out, /send: disconnect/);
+});
+
+test('-W is the whole run, as in mosquitto_sub: a broker that never answers SUBSCRIBE ends it at W seconds (exit 4), not W plus a grace for the SUBSCRIBE in flight', async (t) => {
+  const broker = await hostileBroker(t, HOSTILE.neverSuback);
+  const started = performance.now();
+  const o = await start('subscribe', ['-b', broker.url, '-t', 'lamp', '-W', '1', '-i', 'w-bound']).done;
+  const took = performance.now() - started;
+  assert.equal(o.code, EXIT.timeout, o.err);
+  assert.match(o.err, /^Error: timed out: no SUBACK for our SUBSCRIBE to 'lamp' within 1 s \(--timeout\)$/m);
+  // DISCONNECT still goes out first; the 2 s that end() gives handshakes in flight is not added.
+  assert.match(o.out, /send: disconnect/);
+  assert.ok(took < 1800, `ended ${Math.round(took)} ms after start, for -W 1`);
+});
+
+test('-l: a connection lost while waiting for the next line says which message it was waiting for and how many went out', async (t) => {
+  const broker = await hostileBroker(t, HOSTILE.closeAfterConnack);
+  const stdin = new PassThrough();
+  t.after(() => stdin.destroy());
+  const o = await start('publish', ['-b', broker.url, '-t', 'logs', '-l', '-q', '1', '-i', 'lost-l'], stdin).done;
+  assert.notEqual(o.code, EXIT.ok);
+  assert.equal(o.err.match(/^Error: /gm)?.length, 1, o.err);
+  assert.match(o.err, /^Error: the broker at mqtt:\/\/127\.0\.0\.1:\d+ closed the connection while waiting for message 1 \(0 published before it\)$/m);
+});
+
+/** A server certificate for another host name (elsewhere.example), signed by the CA of `c`. */
+function certForOtherHost(c: Certs): { cert: string; key: string } {
+  const at = (file: string) => join(c.dir, file);
+  writeFileSync(at('other.ext'), 'subjectAltName=DNS:elsewhere.example\n');
+  for (const args of [
+    ['req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', 'other.key', '-out', 'other.csr', '-subj', '/CN=elsewhere.example'],
+    ['x509', '-req', '-in', 'other.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-days', '2', '-out', 'other.pem', '-extfile', 'other.ext'],
+  ]) {
+    const run = spawnSync('openssl', args, { cwd: c.dir, encoding: 'utf8' });
+    assert.equal(run.status, 0, run.stderr);
+  }
+  return { cert: at('other.pem'), key: at('other.key') };
+}
+
+test("--cafile with --insecure is mosquitto's: the chain is checked against the CA, only the host name is not", needsMosquitto, async (t) => {
+  const ours = makeCerts(t);
+  const stranger = makeCerts(t);
+  const other = certForOtherHost(ours);
+  const broker = await testMosquitto(t, { config: [`cafile ${ours.ca}`, `certfile ${other.cert}`, `keyfile ${other.key}`, 'require_certificate false'] });
+  const publishTo = (extra: string[]) => start('publish', ['-h', '127.0.0.1', '-p', String(broker.port), '-t', 'tls', '-q', '1', '--clean', ...extra]).done;
+
+  const named = await publishTo(['--cafile', ours.ca]);
+  assert.equal(named.code, EXIT.connect, 'the certificate is for elsewhere.example, not 127.0.0.1');
+  // The CA is trusted: the line says the name is wrong, not to pass a CA.
+  assert.match(named.err, /^Error: the broker at mqtts:\/\/127\.0\.0\.1:\d+ presented a TLS certificate for another name \(.*\); connect by a name it lists/m);
+
+  const hostUnchecked = await publishTo(['--cafile', ours.ca, '--insecure']);
+  assert.equal(hostUnchecked.code, EXIT.ok, hostUnchecked.err);
+  assert.match(hostUnchecked.out, /receive: puback/);
+
+  // Before, --insecure switched verification off and the --cafile given was silently unused.
+  const wrongCa = await publishTo(['--cafile', stranger.ca, '--insecure']);
+  assert.equal(wrongCa.code, EXIT.connect, wrongCa.out);
+  assert.match(wrongCa.err, /cannot trust/);
+
+  const noCheck = await publishTo(['--insecure']);
+  assert.equal(noCheck.code, EXIT.ok, noCheck.err);
 });

@@ -117,7 +117,7 @@ test('npm run broker -- --username U --password P: right password in, wrong one 
 
   broker.run.child.kill('SIGINT');
   const stopped = keep(await broker.run.done);
-  assert.equal(stopped.code, 0, stopped.stderr);
+  assert.equal(stopped.code, EXIT.interrupted, stopped.stderr);
   assert.match(stopped.stdout, /-> broker: connect {2}.*username=carol password=<hidden>$/m);
   // The JSON traces record the CONNECT too, without its password.
   for (const file of traces) {

@@ -181,7 +181,7 @@ test('assertTraceMatchesWire: a --trace record with a wrong QoS or a wrong size 
   ];
   assertTraceMatchesWire(records, w, 'tool');
   assert.throws(() => assertTraceMatchesWire(records.map((r) => (r.type === 'publish' ? { ...r, qos: 2 } : r)), w, 'tool'), /qos=2/);
-  assert.throws(() => assertTraceMatchesWire(records.map((r) => (r.type === 'publish' ? { ...r, bytes: r.bytes + 1 } : r)), w, 'tool'), /bytes=/);
+  assert.throws(() => assertTraceMatchesWire(records.map((r) => (r.type === 'publish' ? { ...r, bytes: r.bytes! + 1 } : r)), w, 'tool'), /bytes=/);
 });
 
 test('witness: settled() is bounded: a connection left open fails it, naming the client', async (t) => {

@@ -5,6 +5,7 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { EXIT } from '../../src/cli/errors';
 import { freePort } from '../../src/broker/mosquitto';
 import { ROOT, packetLines, runCli } from '../support/cli';
 import { testBroker } from '../support/broker';
@@ -128,5 +129,5 @@ test('npm run broker -- --engine mosquitto --quiet listens on the --port given',
   await wire.settled();
   assertToolMatchesWire(pub.stdout, wire, 'quiet-pub');
   broker.child.kill('SIGINT');
-  assert.equal((await broker.done).code, 0);
+  assert.equal((await broker.done).code, EXIT.interrupted);
 });

@@ -8,7 +8,8 @@ import { median, percentile, percentiles, rate } from '../../src/bench/stats';
 import { isClean, roundOrder, summary, type LevelRuns, type Measured } from '../../src/bench/compare';
 import { pointShape, sweepReport, type SweepPoint } from '../../src/bench/sweep';
 import { sumAccounting } from '../../src/bench/run';
-import { parseBench } from '../../src/cli/options';
+import { BENCH_EXAMPLES, COMPARE_EXAMPLES, parseBench, parseCompare, parseStartup, STARTUP_EXAMPLES } from '../../src/cli/options';
+import type { Example } from '../../src/cli/options/parse';
 
 test('percentiles are nearest-rank: each is a sample that happened', () => {
   const samples = Array.from({ length: 100 }, (_, i) => 100 - i); // 100..1, unsorted
@@ -119,3 +120,74 @@ test('sweep report: a table per axis, and a point the broker dropped messages in
   assert.match(text, /^pairs 10 × \(1 → 1\), QoS 2: the broker dropped messages in 1 run\(s\) before this clean one \(not counted\)$/m);
   assert.doesNotMatch(text, /^window 1, /m);
 });
+
+test('bench, sweep and compare: the count is --count or -C (as mosquitto_sub), and -n is one line naming --count (the publisher\'s -n is an empty payload)', () => {
+  const run = (argv: string[]) => {
+    const parsed = parseBench(argv);
+    assert.equal(parsed.kind, 'run');
+    return parsed.options;
+  };
+  assert.deepEqual([run(['-C', '300']).count, run(['--count', '300']).count, run(['--sweep', '-C', '40']).count], [300, 300, 40]);
+  const compared = parseCompare(['-C', '300']);
+  assert.equal(compared.kind === 'run' && compared.options.count, 300);
+  for (const argv of [['-n', '5'], ['-n5'], ['--sweep', '-n', '40']]) {
+    assert.throws(() => parseBench(argv), /^UsageError: -n is not a bench flag: the message count is --count N \(or -C N\); -n is the publisher's empty payload, as in mosquitto_pub$/, argv.join(' '));
+  }
+  assert.throws(() => parseCompare(['-n', '5']), /^UsageError: -n is not a bench:compare flag: the message count is --count N \(or -C N\)/);
+  // A topic that happens to be -n is a value, not the flag.
+  assert.equal(run(['-t', 'a', '-C', '3']).topic, 'a');
+});
+
+test('bench --trace -: stdout is the trace\'s, so --json (stdout too) with it is refused in one line; a file name is fine', () => {
+  assert.throws(() => parseBench(['--json', '--trace', '-']), /^UsageError: --json and --trace - both write to stdout: give --trace a file name$/);
+  const parsed = parseBench(['--trace', '-']);
+  assert.equal(parsed.kind === 'run' && parsed.options.traceToStdout, true);
+  const plain = parseBench([]);
+  assert.equal(plain.kind === 'run' && plain.options.traceToStdout, false);
+});
+
+/** The words a shell passes the command `$0` in an example: up to the first redirection or pipe (the examples quote nothing). */
+function exampleArgv(line: string): string[] {
+  const words = line.split(' ');
+  assert.equal(words[0], '$0', line);
+  assert.doesNotMatch(line, /["'\\]/, 'the examples quote nothing');
+  const end = words.findIndex((w) => /^(\d?>|\|)/.test(w));
+  return words.slice(1, end < 0 ? undefined : end);
+}
+
+const EXAMPLES: [name: string, examples: readonly Example[], parse: (argv: string[]) => { kind: string }][] = [
+  ['bench', BENCH_EXAMPLES, (argv) => parseBench(argv, {})],
+  ['bench:compare', COMPARE_EXAMPLES, parseCompare],
+  ['bench:startup', STARTUP_EXAMPLES, parseStartup],
+];
+
+for (const [name, examples, parse] of EXAMPLES) {
+  test(`${name}: every --help example parses with ${name}'s own parser, and --help shows them`, () => {
+    assert.ok(examples.length >= 3);
+    for (const [line] of examples) {
+      let kind: string;
+      try {
+        kind = parse(exampleArgv(line)).kind;
+      } catch (error) {
+        assert.fail(`${name} example '${line}' is refused: ${(error as Error).message}`);
+      }
+      assert.equal(kind, 'run', line);
+    }
+    const printed: string[] = [];
+    const log = console.log;
+    console.log = (...args: unknown[]) => void printed.push(args.join(' '));
+    try {
+      assert.equal(parse(['--help']).kind, 'shown');
+    } finally {
+      console.log = log;
+    }
+    // yargs may wrap both columns side by side: each example's words come in order, the other column's between them.
+    const help = printed.join('\n').split('Examples:')[1]?.split(/\s+/) ?? [];
+    const inOrder = (text: string) => {
+      let at = 0;
+      for (const word of text.split(/\s+/).filter(Boolean)) at = help.indexOf(word, at) + 1 || Infinity;
+      return at !== Infinity;
+    };
+    for (const [line, what] of examples) assert.ok(inOrder(line.slice(2)) && inOrder(what), `${name} --help shows '${line}': ${what}`);
+  });
+}

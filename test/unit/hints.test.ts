@@ -1,10 +1,12 @@
 // Hints name what the user can type: the command as they started it, and only
 // flags that command's parser accepts (the lab had no --ca, the load no --ack-timeout).
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import { errorLine, UsageError } from '../../src/cli/errors';
 import { startedAsName } from '../../src/cli/explain';
-import { startedAs, settle, type Start } from '../../src/cli/main';
+import { BINS, startedAs, settle, type Start } from '../../src/cli/main';
 import { parseBench, parseBroker, parseChaos, parseCompare, parseLab, parseLoad, parseProbe, parsePublish, parseScenario, parseStartup, parseSubscribe } from '../../src/cli/options';
 import { COMMANDS } from '../../src/cli/options/parse';
 import { MqttError, type Remedy } from '../../src/mqtt/errors';
@@ -27,7 +29,7 @@ const PARSERS: Record<Command, (argv: string[]) => unknown> = {
   probe: parseProbe,
 };
 
-const REMEDIES: Remedy[] = ['start-broker', 'check-host', 'trust-ca', 'client-cert', 'tls-port-or-cert', 'older-protocol', 'longer-ack-wait'];
+const REMEDIES: Remedy[] = ['start-broker', 'check-host', 'trust-ca', 'host-name', 'client-cert', 'tls-port-or-cert', 'older-protocol', 'longer-ack-wait'];
 
 /** Whether `command`'s parser knows `flag` (as a switch or with a value): any refusal but "Unknown argument" means it does. */
 function accepts(command: Command, flag: string): boolean {
@@ -81,6 +83,7 @@ const STARTS: [string, Start, string][] = [
   ['node --import tsx', start(['/usr/bin/node', `${ROOT}/src/publish.ts`], ['--import', 'tsx']), 'node --import tsx src/publish.ts'],
   ['the compiled file', start(['/usr/bin/node', `${ROOT}/dist/publish.js`]), 'node dist/publish.js'],
   ['the bin on PATH', start(['/usr/bin/node', '/usr/local/bin/publish-with-qos'], [], {}, '/tmp'), 'publish-with-qos'],
+  ['the probe bin on PATH', start(['/usr/bin/node', '/usr/local/bin/mqtt-qos-probe'], [], {}, '/tmp'), 'mqtt-qos-probe'],
   ['npm start', start(['/usr/bin/node', `${ROOT}/src/bin/lab.ts`], ['--import', 'tsx'], npm('start', 'node --import tsx src/bin/lab.ts', 'start')), 'npm start --'],
   ['npm run start', start(['/usr/bin/node', `${ROOT}/src/bin/lab.ts`], ['--import', 'tsx'], npm('start', 'node --import tsx src/bin/lab.ts')), 'npm start --'],
   ['npm run chaos', start(['/usr/bin/node', `${ROOT}/src/bin/chaos.ts`], ['--import', 'tsx'], npm('chaos', 'node --import tsx src/bin/chaos.ts')), 'npm run chaos --'],
@@ -100,4 +103,21 @@ test('a usage error names the command as it was started', async (t) => {
   const code = await settle(COMMANDS.publish, (argv) => publish(argv), ['--qos=3'], (line) => (err += line));
   assert.equal(code, 1);
   assert.equal(err, "Error: --qos must be 0, 1 or 2, got '3' (see 'npx ts-node src/publish.ts --help')\n");
+});
+
+test('every bin of package.json is known by name when run from PATH', () => {
+  const pkg = JSON.parse(readFileSync(join(__dirname, '../../package.json'), 'utf8')) as { bin: Record<string, string> };
+  assert.deepEqual([...BINS].sort(), Object.keys(pkg.bin).sort());
+});
+
+test('an unknown host on the tools points at -h as well as --broker (a mosquitto_pub user typed -h)', () => {
+  parsePublish([], {});
+  assert.equal(errorLine(new MqttError('unreachable', 'cannot reach the broker at mqtt://nohost.invalid:1883: unknown host', 'check-host'), COMMANDS.publish), 'Error: cannot reach the broker at mqtt://nohost.invalid:1883: unknown host; check -h/--host or --broker');
+  parseLab([]);
+  assert.match(errorLine(new MqttError('unreachable', 'unknown host', 'check-host'), COMMANDS.lab), /; check --broker$/);
+});
+
+test('a certificate for another name: the hint says so and offers --insecure, not --ca (the CA was trusted)', () => {
+  parsePublish([], {});
+  assert.equal(errorLine(new MqttError('unreachable', 'a certificate for another name', 'host-name'), COMMANDS.publish), 'Error: a certificate for another name; connect by a name it lists, or add --insecure to leave the name unchecked (with --ca the CA is still checked)');
 });

@@ -2,9 +2,11 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { brokerUrl, parsePublish, parseSubscribe, publicBrokerNote, DEFAULT_TOPIC, PUBLIC_BROKERS, type PublishOptions, type SubscribeOptions } from '../../src/cli/options';
 import { UsageError } from '../../src/cli/errors';
+import { CHAOS_N, parseChaos, parseLoad } from '../../src/cli/options';
 import { machineTag, MACHINE_ID_FILES } from '../../src/cli/options/client-id';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 
 function run<T>(parse: (argv: string[], env?: NodeJS.ProcessEnv) => { kind: string; options?: T }, argv: string[], env = {}): T {
@@ -243,6 +245,8 @@ test('the README table "From mosquitto_pub / mosquitto_sub": every row, and only
 const BAD_MOSQUITTO: [string, (argv: string[], env: NodeJS.ProcessEnv) => unknown, string[], RegExp][] = [
   ['two payloads', parsePublish, ['-m', 'x', '-n'], /^--message and --empty: give one payload \(-m, -f, -s, -l or -n\)$/],
   ['-l with --repeat', parsePublish, ['-l', '--repeat', '3'], /^--repeat does not go with -l\/--lines/],
+  ['-l with --interval', parsePublish, ['-l', '--interval', '500'], /^--interval does not go with -l\/--lines: each line of stdin is published as it comes$/],
+  ['-l with --repeat-delay', parsePublish, ['-l', '--repeat-delay=1'], /^--repeat-delay does not go with -l\/--lines/],
   ['--repeat-delay with --interval', parsePublish, ['--repeat-delay', '1', '--interval', '10'], /^--repeat-delay is --interval in seconds: give one of them$/],
   ['-c with --clean', parseSubscribe, ['-c', '--clean'], /^-c\/--persistent keeps the session and --clean drops it: give one$/],
   ['--json with --log stdout', parseSubscribe, ['--json', '--log', 'stdout'], /^--json puts the messages on stdout/],
@@ -268,4 +272,65 @@ test('-h [::1] and -h ::1 are the IPv6 loopback; -x -1 never expires; -V accepts
   assert.equal(run(parsePublish, ['-h', '::1', '-p', '1884']).connection.url, 'mqtt://[::1]:1884');
   assert.equal(run(parsePublish, ['-h', '[::1]']).connection.url, 'mqtt://[::1]:1883');
   for (const [v, want] of [['mqttv5', 5], ['5', 5], ['mqttv311', 4], ['311', 4], ['3.1.1', 4], ['MQTTV5', 5]] as const) assert.equal(run(parsePublish, ['-V', v]).connection.protocol, want, v);
+});
+
+test('chaos: the count is --count or -C; -n (mosquitto_pub\'s empty payload) is one line naming --count, in every spelling', () => {
+  assert.equal(run(parseChaos, ['--count', '300']).count, 300);
+  assert.equal(run(parseChaos, ['-C', '300']).count, 300);
+  for (const argv of [['-n', '300'], ['-n300'], ['-n=300'], ['--qos', '1', '-n', '5']]) {
+    assert.throws(() => parseChaos(argv, {}), (e: unknown) => e instanceof UsageError && e.message === CHAOS_N, argv.join(' '));
+  }
+  assert.match(CHAOS_N, /--count N \(or -C N\)/);
+});
+
+test('load takes no count: -n says what it sends instead; -s is --seconds', () => {
+  assert.throws(() => parseLoad(['-n', '1000'], false), /^UsageError: -n is not a load flag: load sends --rate messages a second for --seconds, it takes no --count$/);
+  assert.throws(() => parseLoad(['-s5'], false), /^UsageError: -s is not a load flag: the duration is --seconds$/);
+});
+
+/** mosquitto_pub/mosquitto_sub --help as installed, or null. */
+function mosquittoHelp(tool: string): string | null {
+  const run = spawnSync(tool, ['--help'], { encoding: 'utf8', timeout: 5000 });
+  return run.error ? null : run.stdout + run.stderr;
+}
+
+const CLIENTS_REQUIRED = process.env.CI === 'true' || process.env.REQUIRE_MOSQUITTO === '1';
+
+for (const [tool, parse] of [['mosquitto_pub', parsePublish], ['mosquitto_sub', parseSubscribe]] as const) {
+  const help = mosquittoHelp(tool);
+  const skip = help === null && !CLIENTS_REQUIRED ? `${tool} is not installed (bash scripts/install-mosquitto.sh)` : false;
+  test(`every flag ${tool} --help lists is ours, or refused with a line saying what it does there`, { skip }, () => {
+    assert.ok(help !== null, `${tool} is not installed (bash scripts/install-mosquitto.sh)`);
+    const flags = [...new Set([...help.matchAll(/(?:^|[\s[{|])(--?[A-Za-z][A-Za-z0-9-]*)/gm)].map((m) => m[1]!))].filter((f) => f !== '--help');
+    assert.ok(flags.length > 30, `read ${tool}'s flags from its --help: ${flags.join(' ')}`);
+    const bare: string[] = [];
+    for (const flag of flags) {
+      for (const argv of [[flag], [flag, 'x']]) {
+        try {
+          parse(argv, {});
+        } catch (error) {
+          // A switch followed by 'x' is refused for the 'x': that is not about the flag.
+          const unknown = /^Unknown arguments?: ([^:]*)$/.exec((error as Error).message)?.[1];
+          if (unknown !== undefined && unknown !== 'x') bare.push(`${argv.join(' ')}: ${(error as Error).message}`);
+        }
+      }
+    }
+    assert.deepEqual(bare, []);
+  });
+}
+
+test("a value attached to its short flag, as getopt reads it: -q2, -h127.0.0.1, -thome/x, -mhello, -Psecret (yargs split them into letters)", () => {
+  const o = run(parsePublish, ['-q2', '-h127.0.0.1', '-p1884', '-thome/x', '-mhello', '-ubob', '-Ps3cr3t']);
+  assert.equal(o.qos, 2);
+  assert.equal(o.connection.url, 'mqtt://127.0.0.1:1884');
+  assert.equal(o.topic, 'home/x');
+  assert.deepEqual(o.source, { kind: 'given', message: 'hello' });
+  assert.equal(o.connection.password, 's3cr3t');
+  assert.equal(run(parseSubscribe, ['-C5', '-W2', '-x-1', '-V5']).count, 5);
+  // Switches still bundle, a value flag last: -rq1 is -r -q 1.
+  const bundled = run(parsePublish, ['-rq1']);
+  assert.equal(bundled.retain, true);
+  assert.equal(bundled.qos, 1);
+  // An attached password is masked like a separate one in an error that echoes the command line.
+  assert.throws(() => parsePublish(['-ubob', '-Ps3cr3t', 's3cr3t-stray'], {}), (e: unknown) => e instanceof UsageError && !e.message.includes('s3cr3t') && /Unknown argument/.test(e.message));
 });

@@ -5,7 +5,7 @@ import type { Argv } from 'yargs';
 import { brokerUrl, hostProblem, isLoopbackHost } from './broker-url';
 import { BROKER_KINDS, DEFAULT_BRIDGE_QOS, DEFAULT_NODES, MULTI_NODE, type BrokerKind } from '../../broker/kind';
 import { parseQos, type QoS } from '../../mqtt/qos';
-import { COMMANDS, defaulted, display, displayOptions, engineFlag, engineOption, integer, parseRaw, printable, single, type Display, type Parsed } from './parse';
+import { COMMANDS, defaulted, display, displayOptions, engineFlag, engineOption, integer, parseRaw, printable, single, withExamples, type Display, type Example, type Parsed } from './parse';
 
 export interface BrokerCliOptions {
   engine: BrokerKind;
@@ -23,6 +23,13 @@ export interface BrokerCliOptions {
 }
 
 const DEFAULT_ENGINE: BrokerKind = 'aedes';
+
+export const BROKER_EXAMPLES: readonly Example[] = [
+  ['$0', 'the embedded aedes on 127.0.0.1:1883, every packet printed'],
+  ['$0 --engine mosquitto -p 1884', 'mosquitto (MQTT 3.1.1 and 5) behind the packet tap, on port 1884'],
+  ['$0 -p 1884 -u alice -P secret', 'a broker that lets in only alice with this password'],
+  ['$0 -p 0 --quiet', 'a free port (printed), no packet lines'],
+];
 
 /**
  * --host: an IP address or a host name, loopback unless --allow-remote says
@@ -52,13 +59,13 @@ export function parseBroker(argv: string[]): Parsed<BrokerCliOptions> {
     'Run an MQTT broker (the embedded aedes, or mosquitto behind a packet tap) and print every packet it sends and receives, per client.',
     argv,
     (y) =>
-      nodesOptions(engineOption(displayOptions(y), 'aedes (embedded, MQTT 3.1.1), mosquitto (installed, MQTT 3.1.1 and 5), aedes-cluster (aedes nodes sharing a redis-server) or mosquitto-bridge (two mosquittos, B bridged to A)', DEFAULT_ENGINE, BROKER_KINDS))
+      withExamples(nodesOptions(engineOption(displayOptions(y), 'aedes (embedded, MQTT 3.1.1), mosquitto (installed, MQTT 3.1.1 and 5), aedes-cluster (aedes nodes sharing a redis-server) or mosquitto-bridge (two mosquittos, B bridged to A)', DEFAULT_ENGINE, BROKER_KINDS))
         .option('host', { type: 'string', default: '127.0.0.1', describe: 'address to listen on (loopback by default)' })
         .option('port', { alias: 'p', type: 'string', default: '1883', describe: 'port to listen on (0 picks a free one)' })
         .option('username', { alias: 'u', type: 'string', describe: 'require this user name (with --password)' })
         .option('password', { alias: 'P', type: 'string', describe: 'require this password (with --username); never printed' })
         .option('allow-remote', { type: 'boolean', default: false, describe: 'allow a --host that is not loopback (0.0.0.0 or :: is every interface): other machines can then connect' })
-        .option('quiet', { type: 'boolean', default: false, describe: 'print no packet lines (for load tests)' }),
+        .option('quiet', { type: 'boolean', default: false, describe: 'print no packet lines (for load tests)' }), BROKER_EXAMPLES),
   );
   if (!raw) return { kind: 'shown' };
   const port = integer('port', defaulted(raw, 'port'), 0);

@@ -30,7 +30,7 @@ export function connectionOptions(y: Argv, groups: readonly ConnectionGroup[] = 
       .option('ca', { alias: 'cafile', type: 'string', describe: "CA certificate file (PEM) that signed the broker's certificate; with mqtts:// or wss://" })
       .option('cert', { type: 'string', describe: 'client certificate file (PEM), with --key; with mqtts:// or wss://' })
       .option('key', { type: 'string', describe: 'client private key file (PEM), with --cert' })
-      .option('insecure', { type: 'boolean', default: false, describe: "do not verify the broker's certificate (TLS stays on; for self-signed test brokers only)" });
+      .option('insecure', { type: 'boolean', default: false, describe: "do not verify the broker's certificate (TLS stays on; for self-signed test brokers only); with --ca, only its host name goes unchecked, as in mosquitto" });
   }
   if (groups.includes('keepalive')) {
     out = out.option('keepalive', {
@@ -79,7 +79,9 @@ function tls(raw: Record<string, unknown>, url: string): { tls?: TlsOptions } {
   }
   if ((files.cert === undefined) !== (files.key === undefined)) throw new UsageError('--cert and --key go together: give both or neither');
   const identity = files.cert === undefined || files.key === undefined ? undefined : readClientIdentity(files.cert, files.key);
-  return { tls: { ca: files.ca === undefined ? undefined : readCa(files.ca), ...identity, verify: !raw.insecure } };
+  // --insecure alone skips the check; with --ca it skips only the host name, as mosquitto's --insecure does (the CA is still the CA).
+  const hostOnly = Boolean(raw.insecure) && files.ca !== undefined;
+  return { tls: { ca: files.ca === undefined ? undefined : readCa(files.ca), ...identity, verify: !raw.insecure || hostOnly, ...(hostOnly && { checkHost: false }) } };
 }
 
 function will(raw: Record<string, unknown>): Pick<ConnectionSettings, 'will'> {

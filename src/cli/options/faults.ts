@@ -9,7 +9,7 @@ import { runCount } from './bench';
 import { connectionOptions, connectionSettings, type ConnectionGroup } from './connection';
 import type { ConnectionSettings } from '../../mqtt/connection';
 import { brokerUrl, canonicalHost, isLoopbackHost, isPublicBrokerHost, urlHost } from './broker-url';
-import { COMMANDS, defaulted, display, displayOptions, engineFlag, engineOption, integer, SINGLE_BROKER_KINDS, MAX_TIMER_MS, parseRaw, printable, qosList, single, type Display, type Parsed } from './parse';
+import { COMMANDS, defaulted, display, displayOptions, engineFlag, engineOption, integer, SINGLE_BROKER_KINDS, MAX_TIMER_MS, parseRaw, printable, qosList, refuseShort, single, withExamples, type Display, type Example, type Parsed } from './parse';
 
 /**
  * Their connection flags: no TLS (they reach the broker through a plain TCP
@@ -49,6 +49,21 @@ export function ownBrokerFlag(raw: Record<string, unknown>, argv: readonly strin
 
 export const SCENARIOS = ['offline'] as const;
 
+export const SCENARIO_EXAMPLES: readonly Example[] = [
+  ['$0 offline', 'a subscriber goes offline while messages are published at each QoS: what it gets when it comes back'],
+  ['$0 offline --engine mosquitto', 'the same through mosquitto'],
+  ['$0 offline -b 127.0.0.1:1884 -u alice -P secret', 'against a running broker on this machine that wants a password'],
+];
+
+const DEFAULT_CHAOS_FAULT = 'every:200-500:1';
+
+export const CHAOS_EXAMPLES: readonly Example[] = [
+  ['$0', `10000 messages at each QoS, every connection cut as --fault ${DEFAULT_CHAOS_FAULT} does`],
+  ['$0 --qos 1,2 -C 2000 --fault every:100-300:42', 'QoS 1 and 2 only, 2000 messages each, cuts 100-300 ms apart drawn from seed 42'],
+  ['$0 --engine mosquitto --burst', 'no cuts: the subscriber is offline while all are published (shows the queue limit)'],
+  ['$0 -b 127.0.0.1:1884 -C 500', 'against a running broker on this machine'],
+];
+
 export type ScenarioName = (typeof SCENARIOS)[number];
 
 export interface ScenarioCliOptions {
@@ -63,7 +78,7 @@ export interface ScenarioCliOptions {
 export function parseScenario(argv: string[], env: NodeJS.ProcessEnv = process.env): Parsed<ScenarioCliOptions> {
   const raw = parseRaw(COMMANDS.scenario, `Run a scenario against a broker started on loopback. Scenarios: ${SCENARIOS.join(', ')}.`, argv, (y) =>
     // Unknown flags stay errors; the scenario's name is a positional word.
-    labEngineOption(displayOptions(y)).strict(false).strictOptions(),
+    withExamples(labEngineOption(displayOptions(y)), SCENARIO_EXAMPLES).strict(false).strictOptions(),
   );
   if (!raw) return { kind: 'shown' };
   const names = (raw._ as unknown[]).map(String);
@@ -74,14 +89,18 @@ export function parseScenario(argv: string[], env: NodeJS.ProcessEnv = process.e
   return { kind: 'run', options: { name: name as ScenarioName, engine: engineFlag(raw), broker, connection: connectionSettings(raw, broker ?? 'mqtt://127.0.0.1', env), display: display(raw) } };
 }
 
+/** chaos's -n was its count; -n is an empty payload on the publisher (mosquitto_pub's), so the count is spelt one way everywhere. */
+export const CHAOS_N = "-n is not a chaos flag: the message count is --count N (or -C N); -n is the publisher's empty payload, as in mosquitto_pub";
+
 export function parseChaos(argv: string[], env: NodeJS.ProcessEnv = process.env): Parsed<ChaosOptions> {
+  refuseShort(argv, 'n', CHAOS_N);
   const raw = parseRaw(
     COMMANDS.chaos,
     'Send numbered messages at each QoS through a proxy that keeps cutting the connections, and count what arrived: lost, duplicated, out of order.',
     argv,
     (y) =>
-      labEngineOption(y, BROKER_KINDS)
-        .option('count', { alias: 'n', type: 'string', default: '10000', describe: 'messages per QoS level' })
+      withExamples(labEngineOption(y, BROKER_KINDS)
+        .option('count', { alias: 'C', type: 'string', default: '10000', describe: 'messages per QoS level (-C, as mosquitto_sub\'s count)' })
         .option('qos', { alias: 'q', type: 'string', default: '0,1,2', describe: 'QoS levels to run, comma separated' })
         .option('fault', { type: 'string', describe: `cut every connection after MIN-MAX milliseconds, drawn from SEED (the same SEED cuts at the same moments): every:MS[-MS][:SEED] as on the tools (default ${DEFAULT_CHAOS_FAULT})` })
         .option('cut', { type: 'string', describe: 'MIN-MAX: the old spelling of --fault every:MIN-MAX (still works)' })
@@ -96,7 +115,7 @@ export function parseChaos(argv: string[], env: NodeJS.ProcessEnv = process.env)
         .option('pub-broker', { type: 'string', describe: "the publisher's running broker, with --sub-broker: the subscriber's (loopback, mqtt://)" })
         .option('sub-broker', { type: 'string', describe: "the subscriber's running broker, with --pub-broker" })
         .option('nodes', { type: 'string', describe: 'with --engine aedes-cluster: how many nodes (2 to 8; default 2)' })
-        .option('bridge-qos', { type: 'string', describe: "with --engine mosquitto-bridge: the bridge's QoS, 0, 1 or 2 (default 1)" }),
+        .option('bridge-qos', { type: 'string', describe: "with --engine mosquitto-bridge: the bridge's QoS, 0, 1 or 2 (default 1)" }), CHAOS_EXAMPLES),
   );
   if (!raw) return { kind: 'shown' };
   const qos = qosList('qos', defaulted(raw, 'qos'));
@@ -130,7 +149,6 @@ export function parseChaos(argv: string[], env: NodeJS.ProcessEnv = process.env)
   };
 }
 
-const DEFAULT_CHAOS_FAULT = 'every:200-500:1';
 
 type EveryFault = Extract<FaultSpec, { kind: 'every' }>;
 

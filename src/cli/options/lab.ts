@@ -10,7 +10,7 @@ import { legBrokerFlags, legBrokerOptions, nodesFlags, nodesOptions } from './br
 import { MAX_PACKET_BYTES } from './input';
 import { DEFAULT_MESSAGE } from './pair';
 import { connectionOptions, connectionSettings, protocolFlag, protocolOption } from './connection';
-import { ackPackets, COMMANDS, defaulted, display, displayOptions, engineFlag, engineOption, faultOption, filePath, parseRaw, MAX_STRING_BYTES, qosList, seconds, single, topicFlag, traceFlag, traceOption, validateFault, type Display, type Parsed, type TraceFile } from './parse';
+import { ackPackets, COMMANDS, defaulted, display, displayOptions, engineFlag, engineOption, faultOption, filePath, parseRaw, MAX_STRING_BYTES, qosList, seconds, single, topicFlag, traceFlag, traceOption, validateFault, withExamples, type Display, type Example, type Parsed, type TraceFile } from './parse';
 
 export interface LabCliOptions extends Omit<LabRunOptions, 'mermaid'> {
   display: Display;
@@ -21,6 +21,14 @@ export interface LabCliOptions extends Omit<LabRunOptions, 'mermaid'> {
 }
 
 const DEFAULT_LAB_TOPIC = 'qos-lab';
+
+export const LAB_EXAMPLES: readonly Example[] = [
+  ['$0', 'all nine (publish QoS, subscription QoS) pairs through an embedded aedes'],
+  ['$0 --pub 2 --sub 1', 'one pair: publish at QoS 2, subscribe at QoS 1 (delivered at 1)'],
+  ['$0 --pub 1 --sub 1 --fault puback', "cut the publisher's connection before its PUBACK: see the resend"],
+  ['$0 --engine mosquitto -V 5 --trace trace.jsonl', 'the pairs through mosquitto in MQTT 5, every packet also to trace.jsonl'],
+  ['$0 -b 127.0.0.1:1884 -u alice -P secret', 'against a running broker that wants a user name and password'],
+];
 
 const ALL_LEVELS = '0,1,2';
 
@@ -33,7 +41,7 @@ export function parseLab(argv: string[], env: NodeJS.ProcessEnv = process.env): 
     'The QoS lab: for each (publish QoS, subscription QoS) pair, a real publisher and subscriber through a broker, every packet of both legs on one timeline, then the matrix of the QoS actually delivered.',
     argv,
     (y) =>
-      legBrokerOptions(nodesOptions(engineOption(
+      withExamples(legBrokerOptions(nodesOptions(engineOption(
         faultOption(traceOption(connectionOptions(protocolOption(displayOptions(y), 'MQTT version of both clients: 3.1.1 or 5 (5 needs --engine mosquitto or --broker: aedes speaks 3.1.1 only)'))), " of each pair's publisher (the subscriber's connection stays direct)"),
         'the broker the lab starts on loopback, its packets tapped: aedes (embedded, the default), mosquitto (behind a tap proxy), aedes-cluster or mosquitto-bridge (two nodes: the publisher on A, the subscriber on B)',
         undefined,
@@ -47,7 +55,7 @@ export function parseLab(argv: string[], env: NodeJS.ProcessEnv = process.env): 
         .option('message', { alias: 'm', type: 'string', default: DEFAULT_MESSAGE, describe: 'payload to publish' })
         .option('mermaid', { type: 'string', describe: 'also write a Mermaid sequenceDiagram per pair to FILE (Markdown); FILE - is stdout, the other lines then go to stderr' })
         .option('web', { type: 'boolean', default: false, describe: 'the same lab in a browser: serve a page on loopback (its own flags: npm run web -- --help)' })
-        .option('session', { type: 'string', choices: ['clean', 'persistent'], default: 'clean', describe: 'clean: both clients connect with clean=1; persistent: clean=0, the broker keeps their sessions (a --fault publisher is always clean=0)' }),
+        .option('session', { type: 'string', choices: ['clean', 'persistent'], default: 'clean', describe: 'clean: both clients connect with clean=1; persistent: clean=0, the broker keeps their sessions (a --fault publisher is always clean=0)' }), LAB_EXAMPLES),
   );
   if (!raw) return { kind: 'shown' };
   const broker = single(raw, 'broker');

@@ -10,7 +10,7 @@ import { ALL_GROUPS, connectionOptions, connectionSettings, protocolFlag, protoc
 import type { FaultSpec } from '../../wire/fault';
 import { UsageError } from '../errors';
 import { brokerUrl, DEFAULT_BROKER, hostProblem, isPublicBrokerHost, PUBLIC_NAMES, urlHost } from './broker-url';
-import { ackPackets, COMMANDS, defaulted, display, displayOptions, faultOption, filePath, integer, milliseconds, mqttString, parseRaw, printable, qosFlag, seconds, single, validateFault, type Display, type Parsed, type TraceFile } from './parse';
+import { ackPackets, COMMANDS, defaulted, display, displayOptions, faultOption, filePath, integer, milliseconds, mqttString, parseRaw, printable, qosFlag, seconds, single, validateFault, withExamples, type Display, type Example, type Parsed, type TraceFile } from './parse';
 import { MAX_PACKET_BYTES, readBounded } from './input';
 import { withHabits } from './habits';
 import { DEFAULT_ACK_TIMEOUT_MS, type PublishJob } from '../../mqtt/publisher';
@@ -100,28 +100,34 @@ function publishOptions(y: Argv): Argv {
     .option('repeat', { alias: 'count', type: 'string', default: DEFAULT_COUNT, describe: 'how many times to publish the message' })
     .option('interval', { type: 'string', default: DEFAULT_INTERVAL, describe: 'milliseconds between messages' })
     .option('repeat-delay', { type: 'string', describe: "seconds between messages (mosquitto_pub's spelling of --interval)" })
-    .option('retain', { alias: 'r', type: 'boolean', default: false, describe: 'set the RETAIN flag' })
-    .example('$0 -t home/lamp -m on -q 1', 'publish "on" at QoS 1 to the broker on localhost')
-    .example('$0 -h 127.0.0.1 -p 1884 -t home/lamp -f payload.bin', 'a file as the payload, to another port')
-    .example('tail -f log.txt | $0 -t logs -l -q 2', 'each line of stdin as a message, at QoS 2')
-    .example('$0 -t home/lamp -n -r', 'clear the retained message of a topic');
+    .option('retain', { alias: 'r', type: 'boolean', default: false, describe: 'set the RETAIN flag' });
 }
+
+export const PUBLISH_EXAMPLES: readonly Example[] = [
+  ['$0 -t home/lamp -m on -q 1', 'publish "on" at QoS 1 to the broker on localhost'],
+  ['$0 -h 127.0.0.1 -p 1884 -t home/lamp -f package.json', 'a file as the payload, byte for byte, to another port'],
+  ['tail -f log.txt | $0 -t logs -l -q 2', 'each line of stdin as a message, at QoS 2'],
+  ['$0 -t home/lamp -n -r', 'clear the retained message of a topic'],
+];
 
 function subscribeOptions(y: Argv): Argv {
   return y
     .option('count', { alias: 'C', type: 'string', describe: 'exit after this many messages (default: run until Ctrl-C)' })
     .option('timeout', { alias: 'W', type: 'string', describe: 'give up after this many seconds with exit code 4 if the messages did not arrive' })
-    .option('json', { type: 'boolean', default: false, describe: 'print each message as one JSON object per line on stdout (topic, qos, retain, payload, time); packet lines go to stderr' })
-    .example('$0 -t home/lamp -q 1', 'subscribe at QoS 1 and print every packet')
-    .example("$0 -t 'home/#' -t alerts -C 5", 'two topic filters, exit after 5 messages')
-    .example('$0 -t home/lamp --json -W 30 | jq .payload', 'messages as JSON lines for jq; give up after 30 s');
+    .option('json', { type: 'boolean', default: false, describe: 'print each message as one JSON object per line on stdout (topic, qos, retain, payload, time); packet lines go to stderr' });
 }
+
+export const SUBSCRIBE_EXAMPLES: readonly Example[] = [
+  ['$0 -t home/lamp -q 1', 'subscribe at QoS 1 and print every packet'],
+  ["$0 -t 'home/#' -t alerts -C 5", 'two topic filters, exit after 5 messages'],
+  ['$0 -t home/lamp --json -W 30 | jq .payload', 'messages as JSON lines for jq; give up after 30 s'],
+];
 
 const PUBLISH_ABOUT = 'Publish at a QoS level and print every MQTT packet sent and received.';
 const SUBSCRIBE_ABOUT = 'Subscribe at a QoS level and print every MQTT packet, and the QoS each message really came at.';
 
 export function parsePublish(argv: string[], env = process.env): Parsed<PublishOptions> {
-  const raw = withHabits('publish', argv, () => parseRaw(TOOL_NAMES.publish, PUBLISH_ABOUT, argv, (y) => faultOption(publishOptions(sharedOptions(y)))));
+  const raw = withHabits('publish', argv, () => parseRaw(TOOL_NAMES.publish, PUBLISH_ABOUT, argv, (y) => withExamples(faultOption(publishOptions(sharedOptions(y))), PUBLISH_EXAMPLES)));
   if (!raw) return { kind: 'shown' };
   const topic = single(raw, 'topic');
   const common = validateCommon('publish', raw, topic === undefined ? [] : [topic], env);
@@ -132,6 +138,9 @@ export function parsePublish(argv: string[], env = process.env): Parsed<PublishO
   if (source.kind === 'lines' && argv.some((a) => /^--(repeat|count)(=|$)/.test(a))) throw new UsageError('--repeat does not go with -l/--lines: each line of stdin is one message');
   const delay = single(raw, 'repeat-delay');
   if (delay !== undefined && argv.some((a) => /^--interval(=|$)/.test(a))) throw new UsageError('--repeat-delay is --interval in seconds: give one of them');
+  // The gap is between repeats of one message; lines go out as they come (mosquitto_pub -l ignores it silently).
+  const gap = delay !== undefined ? '--repeat-delay' : argv.some((a) => /^--interval(=|$)/.test(a)) ? '--interval' : undefined;
+  if (source.kind === 'lines' && gap) throw new UsageError(`${gap} does not go with -l/--lines: each line of stdin is published as it comes`);
   const { topics, ...rest } = common;
   return {
     kind: 'run',
@@ -164,7 +173,7 @@ function payloadSource(raw: Record<string, unknown>, limit: number, why: string)
 }
 
 export function parseSubscribe(argv: string[], env = process.env): Parsed<SubscribeOptions> {
-  const raw = withHabits('subscribe', argv, () => parseRaw(TOOL_NAMES.subscribe, SUBSCRIBE_ABOUT, argv, (y) => faultOption(subscribeOptions(sharedOptions(y)))));
+  const raw = withHabits('subscribe', argv, () => parseRaw(TOOL_NAMES.subscribe, SUBSCRIBE_ABOUT, argv, (y) => withExamples(faultOption(subscribeOptions(sharedOptions(y))), SUBSCRIBE_EXAMPLES)));
   if (!raw) return { kind: 'shown' };
   const topics = raw.topic === undefined ? [] : ([] as unknown[]).concat(raw.topic).map(String);
   const common = validateCommon('subscribe', raw, topics, env);

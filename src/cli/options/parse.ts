@@ -24,6 +24,17 @@ export const COMMANDS = {
   startup: 'npm run bench:startup --',
 } as const;
 
+/**
+ * A --help example: the command line after the command's name ($0), and what
+ * it does. Kept as data so a test can parse each one with its command's parser.
+ */
+export type Example = readonly [line: string, what: string];
+
+/** Adds a command's examples to its --help. */
+export function withExamples(y: Argv, examples: readonly Example[]): Argv {
+  return examples.reduce((out, [line, what]) => out.example(line, what), y);
+}
+
 /** A parse either asks for help/version (already printed) or yields options. */
 export type Parsed<T> = { kind: 'shown' } | { kind: 'run'; options: T };
 
@@ -114,8 +125,9 @@ function flagsOf(y: Argv): Flags {
  * What getopt does, and yargs does not: a value flag takes the next word even
  * when it starts with '-' (`-P -hunter2` is a password, not -h and the help),
  * unless that word is one of the command's own flags (`--trace --verbose` forgot
- * the file name). A switch given twice, or both ways (`--clean --no-clean`), is
- * an error like any repeated flag: yargs would keep the last silently.
+ * the file name), and takes the rest of its word when attached (`-q2`, `-Psecret`;
+ * yargs would read `-mhello` as -m -h -e -l -l -o). A switch given twice, or both
+ * ways (`--clean --no-clean`), is an error like any repeated flag: yargs would keep the last silently.
  */
 function valuesAsValues(argv: string[], flags: Flags): string[] {
   const nameOf = (spelling: string) => flags.canonical.get(spelling) ?? spelling;
@@ -133,6 +145,12 @@ function valuesAsValues(argv: string[], flags: Flags): string[] {
     if (word === '--') {
       out.push(...argv.slice(i));
       break;
+    }
+    // getopt's attached value (`-Psecret`, `-h127.0.0.1`, `-mhello`): a value flag's letter first takes the rest of the word.
+    const attached = /^-([A-Za-z])([^=][\s\S]*)$/.exec(word);
+    if (attached && flags.strings.includes(attached[1]!)) {
+      out.push(`--${nameOf(attached[1]!)}=${attached[2]}`);
+      continue;
     }
     const long = /^--([^=]+)(=.*)?$/.exec(word);
     const short = long ? undefined : /^-([a-z]+)$/i.exec(word)?.[1];
@@ -167,6 +185,7 @@ function hideSecrets(message: string, argv: string[]): string {
   const secrets = argv.flatMap((word, i) => {
     const inline = SECRET_FLAGS.map((f) => `${f}=`).find((f) => word.startsWith(f));
     if (inline) return [word.slice(inline.length)];
+    if (/^-P[^=]/.test(word)) return [word.slice(2)];
     return SECRET_FLAGS.includes(word) && argv[i + 1] !== undefined ? [argv[i + 1]!] : [];
   });
   let text = message;
@@ -182,6 +201,17 @@ export interface Display {
 
 export function display(raw: Record<string, unknown>): Display {
   return { verbose: Boolean(raw.verbose), color: raw.color !== false };
+}
+
+/**
+ * A short flag this command does not have but a user may type from habit
+ * (mosquitto's, or another of our commands'): refused in one line that names
+ * the flag to use, rather than yargs' bare "Unknown argument". `-n`, `-n5`, `-n=5`.
+ */
+export function refuseShort(argv: readonly string[], letter: string, why: string): void {
+  const end = argv.indexOf('--');
+  const words = end < 0 ? argv : argv.slice(0, end);
+  if (words.some((w) => w === `-${letter}` || (w.startsWith(`-${letter}`) && /^[=\d]/.test(w.slice(2))))) throw new UsageError(why);
 }
 
 /** A flag given twice is an error rather than a silent "last one wins". */

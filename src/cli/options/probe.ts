@@ -8,7 +8,7 @@ import { UsageError } from '../errors';
 import { connectionOptions, connectionSettings } from './connection';
 import { STDOUT, takesStdout } from '../output-file';
 import { brokerUrl, canonicalHost, isLoopbackHost, isPublicBrokerHost, urlHost } from './broker-url';
-import { COMMANDS, engineFlag, engineOption, filePath, parseRaw, printable, single, type Parsed } from './parse';
+import { COMMANDS, engineFlag, engineOption, filePath, parseRaw, printable, single, withExamples, type Example, type Parsed } from './parse';
 
 export interface ProbeCliOptions {
   /** What to probe; `broker` (one field for the broker URL) when a running broker is named. */
@@ -33,13 +33,21 @@ function tlsRefused(y: Argv): Argv {
     .option('insecure', { type: 'boolean', default: false, hidden: true });
 }
 
+export const PROBE_EXAMPLES: readonly Example[] = [
+  ['$0', 'the report card of the embedded aedes'],
+  ['$0 --engine mosquitto --quick', 'a quick card of mosquitto (under 10 s)'],
+  ["$0 --engine mosquitto --config 'max_qos 1'", 'what a mosquitto limited to QoS 1 answers'],
+  ['$0 -b 127.0.0.1:1884 --json > card.json', 'a running broker on this machine, the card as one JSON object'],
+  ['$0 --only chaos,order --trace probe.jsonl', 'two questions only, every packet they exchanged to probe.jsonl'],
+];
+
 export function parseProbe(argv: string[], env: NodeJS.ProcessEnv = process.env): Parsed<ProbeCliOptions> {
   const raw = parseRaw(
     COMMANDS.probe,
     `The broker report card: does this broker keep its QoS promises, and where does it differ from the specification? A bounded battery (under a minute on loopback; --quick under 10 s), one line per question, each verdict read from the packets seen. Questions: ${QUESTION_IDS.join(', ')}.`,
     argv,
     (y) =>
-      legBrokerOptions(nodesOptions(engineOption(tlsRefused(connectionOptions(y, ['credentials', 'keepalive'])), `the broker to start on loopback and probe: ${BROKER_KINDS.join(' or ')} (the last two are two brokers: publishers on node A, subscribers on node B)`, 'aedes', BROKER_KINDS)))
+      withExamples(legBrokerOptions(nodesOptions(engineOption(tlsRefused(connectionOptions(y, ['credentials', 'keepalive'])), `the broker to start on loopback and probe: ${BROKER_KINDS.join(' or ')} (the last two are two brokers: publishers on node A, subscribers on node B)`, 'aedes', BROKER_KINDS)))
         .option('broker', { alias: 'b', type: 'string', describe: 'probe a running broker (mqtt://HOST[:PORT] or HOST[:PORT]) instead of starting one' })
         .option('allow-remote', { type: 'boolean', default: false, describe: 'allow a --broker that is not on this machine (the probe sends a few thousand messages; never a public test broker)' })
         .option('config', { type: 'string', describe: "mosquitto.conf lines for --engine mosquitto, separated by ';' (e.g. 'max_qos 1' or 'max_queued_messages 10')" })
@@ -48,7 +56,7 @@ export function parseProbe(argv: string[], env: NodeJS.ProcessEnv = process.env)
         .option('only', { type: 'string', describe: `ask only these questions, comma separated: ${QUESTION_IDS.join(',')}` })
         .option('json', { type: 'boolean', default: false, describe: 'print one JSON object (every question with its verdict, figures and evidence) instead of the card' })
         .option('markdown', { type: 'string', describe: 'also write the card as a Markdown report to FILE' })
-        .option('trace', { type: 'string', describe: 'also write every packet the probe exchanged to FILE as JSON lines (record n is line n)' }),
+        .option('trace', { type: 'string', describe: 'also write every packet the probe exchanged to FILE as JSON lines (record n is line n)' }), PROBE_EXAMPLES),
   );
   if (!raw) return { kind: 'shown' };
   const brokerText = single(raw, 'broker');

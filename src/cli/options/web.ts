@@ -7,7 +7,7 @@ import { UsageError } from '../errors';
 import { listenHost } from './broker';
 import { isLoopbackHost, maskUserinfo } from './broker-url';
 import { parseLab } from './lab';
-import { defaulted, integer, parseRaw, printable, type Parsed } from './parse';
+import { defaulted, integer, parseRaw, printable, withExamples, type Example, type Parsed } from './parse';
 
 export const WEB_COMMAND = 'npm run web --';
 
@@ -19,6 +19,12 @@ export interface WebCliOptions {
   defaults: RunRequest;
   prepare(request: RunRequest): PreparedRun;
 }
+
+export const WEB_EXAMPLES: readonly Example[] = [
+  ['$0', 'the page on http://127.0.0.1:8080'],
+  ['$0 --port 0 --pub 2 --sub 1', 'a free port (printed); the page starts on the pair QoS 2 → 1'],
+  ['$0 --engine mosquitto --fault puback', 'the pairs through mosquitto, the page starts with a cut before PUBACK'],
+];
 
 /** The flags of the page's own, read here; every other word goes to the lab's parser. */
 const WEB_FLAGS = { port: 'value', host: 'value', 'allow-remote': 'switch', web: 'switch', help: 'switch', h: 'switch' } as const;
@@ -34,11 +40,11 @@ export function parseWeb(argv: string[]): Parsed<WebCliOptions> {
     'The QoS lab in a browser: serves a page on loopback that runs the lab\'s pairs and draws every packet of both legs as it was on the wire, with the matrix, a fault, and the trace and Mermaid downloads. Every flag of `npm start -- --help` also works (the page\'s controls start from --pub, --sub, --session, --fault and --broker).',
     webWords,
     (y) =>
-      y
+      withExamples(y
         .option('port', { type: 'string', default: '8080', describe: 'port the page is served on (0 picks a free one)' })
         .option('host', { type: 'string', default: '127.0.0.1', describe: 'address to serve the page on (loopback by default)' })
         .option('allow-remote', { type: 'boolean', default: false, describe: 'allow a --host that is not loopback: other machines could then run the lab from the page' })
-        .option('web', { type: 'boolean', default: false, describe: 'what `npm start -- --web` passes; the same as npm run web' }),
+        .option('web', { type: 'boolean', default: false, describe: 'what `npm start -- --web` passes; the same as npm run web' }), WEB_EXAMPLES),
   );
   if (!raw) return { kind: 'shown' };
   const port = integer('port', defaulted(raw, 'port'), 0);
