@@ -53,8 +53,22 @@ export interface Probe {
   v5Connack: ProbeRecord | null;
   /** Publish QoS levels the broker would not take (the lab's pairs saw it close the publisher's connection unanswered); later questions leave them out. */
   refusedQos: Set<QoS>;
+  /** Across two brokers (publishers on node A, subscribers on node B): what joins them; null on one broker. */
+  across: Across | null;
   /** The offline or burst question saw the broker drop messages it had acknowledged once this many waited: a queue limit (null: none found). */
   queueLimit: number | null;
+}
+
+export interface Across {
+  /** The bridge's QoS: a third term in the matrix's MIN(); absent for a cluster, or brokers the probe did not start. */
+  bridgeQos?: QoS;
+  /** The probe started the nodes, so it knows how they are joined; --pub-broker/--sub-broker name brokers joined somehow (or not). */
+  known: boolean;
+}
+
+/** A role ending in `-sub` is a subscriber's: node B across two brokers; every other client goes to node A. */
+export function urlOf(p: Probe, role: string): string {
+  return role.endsWith('-sub') ? p.rec.subUrl : p.rec.url;
 }
 
 export interface ClientOptions {
@@ -64,12 +78,12 @@ export interface ClientOptions {
   prepare?: (client: MqttClient) => void;
 }
 
-/** A client through the recorder; `role` ends in `-pub` or `-sub` so the trace names its leg. */
+/** A client through the recorder; `role` ends in `-pub` or `-sub` so the trace names its leg (and, across two brokers, its node). */
 export function client(p: Probe, role: string, options: ClientOptions = {}): Promise<Connection> {
   return connect(
     {
       ...p.connection,
-      url: p.rec.url,
+      url: urlOf(p, role),
       clientId: `${p.run}-${role}`,
       clean: options.clean ?? true,
       protocol: options.protocol ?? 4,

@@ -3,14 +3,15 @@
 // measured says so on its line; it never ends the run.
 import { performance } from 'node:perf_hooks';
 import type { BrokerKind } from '../broker/kind';
-import { start } from '../broker/start';
+import { start, type StartedBroker } from '../broker/start';
+import type { QoS } from '../mqtt/qos';
 import { connect, type ConnectionSettings } from '../mqtt/connection';
 import { MqttError } from '../mqtt/errors';
 import type { TraceWriter } from '../mqtt/trace';
 import { upstreamOf } from '../wire/relay';
 import { QUESTION_IDS, QUESTIONS, type Answer, type QuestionId } from './answer';
 import { pairs, versions } from './handshakes';
-import { PROBE_LIMITS, QUICK_SIZES, SIZES, type Probe, type ProbeLimits } from './probe';
+import { PROBE_LIMITS, QUICK_SIZES, SIZES, type Across, type Probe, type ProbeLimits } from './probe';
 import { startRecorder } from './recorder';
 import { expiry, offline, redelivery, retained } from './sessions';
 import { burst, chaos, order } from './traffic';
@@ -22,6 +23,11 @@ export interface ProbeOptions {
   config: string[];
   /** A running broker's mqtt:// URL instead of starting one. */
   broker?: string;
+  /** --pub-broker/--sub-broker: two running brokers, the publishers' (node A) and the subscribers' (node B). */
+  legs?: { pubUrl: string; subUrl: string };
+  /** --engine aedes-cluster: how many nodes (the probe uses A and B); mosquitto-bridge: the bridge's QoS. */
+  nodes?: number;
+  bridgeQos?: QoS;
   quick: boolean;
   /** Ask only these (all when absent). */
   only?: QuestionId[];
@@ -65,16 +71,20 @@ export async function runProbe(options: ProbeOptions, hooks: ProbeHooks = {}, tr
   const connection = options.connection ?? {};
   const { username, password } = connection;
   const login = username !== undefined && password !== undefined ? { credentials: { username, password } } : {};
-  const started = options.broker ? null : await start(options.engine, { config: options.config, ...login });
+  const running = options.broker ?? options.legs;
+  const started = running ? null : await start(options.engine, { config: options.config, nodes: options.nodes, bridgeQos: options.bridgeQos, ...login });
   try {
-    const url = started?.url ?? options.broker!;
+    // One broker, or node A (the publishers') and node B (the subscribers').
+    const [nodeA, nodeB] = started?.nodes ?? [];
+    const urls = nodeA && nodeB ? [nodeA.url, nodeB.url] : options.legs ? [options.legs.pubUrl, options.legs.subUrl] : [started?.url ?? options.broker!];
+    const across: Across | null = urls.length < 2 ? null : { known: started !== null, ...(started?.hop?.qos !== undefined && { bridgeQos: started.hop.qos }) };
     // Errors name the broker by its URL; the card by what it is.
-    const brokerName = url;
-    const cardName = started ? `${started.name}${options.config.length > 0 && started.engine === 'mosquitto' ? ` (${options.config.join('; ')})` : ''} on ${url}` : url;
-    await reachable(url, brokerName, connection, limits);
+    const brokerName = urls.join(' and ');
+    const cardName = cardNameOf(started, urls, options.config);
+    for (const url of urls) await reachable(url, url, connection, limits);
     hooks.onBroker?.(cardName);
-    const rec = await startRecorder(upstreamOf(url), trace);
-    const p: Probe = { rec, brokerName, connection, run: `probe-${process.pid}-${Date.now().toString(36)}`, sizes: options.quick ? QUICK_SIZES : SIZES, limits, v5: false, v5Connack: null, refusedQos: new Set(), queueLimit: null };
+    const rec = await startRecorder(urls.map(upstreamOf), trace);
+    const p: Probe = { rec, brokerName, connection, run: `probe-${process.pid}-${Date.now().toString(36)}`, sizes: options.quick ? QUICK_SIZES : SIZES, limits, v5: false, v5Connack: null, refusedQos: new Set(), across, queueLimit: null };
     const wanted = new Set(options.only ?? QUESTION_IDS);
     const answers: Answer[] = [];
     try {
@@ -99,6 +109,16 @@ export async function runProbe(options: ProbeOptions, hooks: ProbeHooks = {}, tr
   } finally {
     await started?.close();
   }
+}
+
+/** The card's heading: what the broker is, or which node takes which leg and how the nodes are joined. */
+function cardNameOf(started: StartedBroker | null, urls: string[], config: string[]): string {
+  if (urls.length > 1) {
+    const legs = `node A ${urls[0]} (publishers), node B ${urls[1]} (subscribers)`;
+    return started ? `${started.name}: ${legs}; ${started.hop?.text ?? ''}` : `${legs}, joined by whatever joins them`;
+  }
+  if (!started) return urls[0]!;
+  return `${started.name}${config.length > 0 && started.engine === 'mosquitto' ? ` (${config.join('; ')})` : ''} on ${urls[0]}`;
 }
 
 /** One plain connection first: a broker that cannot be reached or refuses us is one error line (exit 2 or 3), not twelve unmeasured answers. */

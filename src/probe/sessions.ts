@@ -3,7 +3,7 @@
 // session expiry. Every figure is counted from the recorder's records.
 import type { Connection } from '../mqtt/connection';
 import { publishAll } from '../mqtt/publisher';
-import type { QoS } from '../mqtt/qos';
+import { effectiveQos, type QoS } from '../mqtt/qos';
 import { collectDeliveries, subscribe } from '../mqtt/subscriber';
 import { seqOf } from '../numbered/payload';
 import { newTally, record, account } from '../numbered/tally';
@@ -196,9 +196,13 @@ export async function retained(p: Probe): Promise<Found> {
     return answer('retained', 'violates', `${fact}: a new subscription must get the retained message`, figures, evidence, 'MQTT-3.3.1-6');
   }
   if (came.some((r) => !r.packet.retain)) return answer('retained', 'violates', `${fact}: a message sent for a new subscription must carry RETAIN=1`, figures, evidence, 'MQTT-3.3.1-8');
-  if (accepted.some((q) => got(q)!.packet.qos !== q)) return answer('retained', 'violates', `${fact}: a retained message keeps its QoS (MIN with the subscription's)`, figures, evidence, 'MQTT-3.3.1-5');
+  // Across a bridge it crossed at no more than the bridge's QoS: MIN(qos, bridge, 2).
+  const bridge = p.across?.bridgeQos;
+  const kept = (q: QoS) => (bridge === undefined ? q : effectiveQos(q, bridge));
+  if (accepted.some((q) => got(q)!.packet.qos !== kept(q))) return answer('retained', 'violates', `${fact}: a retained message keeps its QoS (MIN with the subscription's${bridge === undefined ? '' : ` and the bridge's ${bridge}`})`, figures, evidence, 'MQTT-3.3.1-5');
   if (accepted.length < 3) return answer('retained', 'differs', fact, figures, evidence);
-  return answer('retained', 'conforms', fact, figures, evidence, 'MQTT-3.3.1-8');
+  const lowered = accepted.some((q) => kept(q) !== q) ? `: each at MIN(its QoS, bridge ${bridge})` : '';
+  return answer('retained', 'conforms', fact + lowered, figures, evidence, 'MQTT-3.3.1-8');
 }
 
 /**

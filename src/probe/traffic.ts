@@ -5,6 +5,8 @@ import type { Connection } from '../mqtt/connection';
 import { subscribe } from '../mqtt/subscriber';
 import { account } from '../numbered/tally';
 import { runChaos, type QosRun } from '../chaos/chaos';
+import { verdict } from '../chaos/accounting';
+import { effectiveQos } from '../mqtt/qos';
 import type { Answer } from './answer';
 import type { ProbeRecord } from './recorder';
 import { close, publishBatch, tallying, toldPublishers, toldText } from './batch';
@@ -104,7 +106,8 @@ export async function chaos(p: Probe): Promise<Found> {
   const since = p.rec.records.length;
   const levels = ([0, 1, 2] as const).filter((q) => !p.refusedQos.has(q));
   const report = await runChaos(
-    { engine: 'aedes', broker: p.rec.url, connection: p.connection, count: p.sizes.chaosCount, qos: levels, cut: p.sizes.cut, seed: 1, burst: false, rate: p.sizes.chaosRate },
+    // Across two brokers chaos's own legs: its publisher on node A, its persistent subscriber on node B.
+    { engine: 'aedes', ...(p.across ? { legs: { pubUrl: p.rec.url, subUrl: p.rec.subUrl } } : { broker: p.rec.url }), connection: p.connection, count: p.sizes.chaosCount, qos: levels, cut: p.sizes.cut, seed: 1, burst: false, rate: p.sizes.chaosRate },
     () => undefined,
     { answerMs: p.limits.answerMs, stallMs: p.limits.stallMs },
   );
@@ -115,7 +118,10 @@ export async function chaos(p: Probe): Promise<Found> {
   const fact = `${p.sizes.chaosCount} per level, cuts every ${p.sizes.cut.minMs}-${p.sizes.cut.maxMs} ms (seed 1, ${cuts} cuts): ${[...report.runs.map(line), ...skipped].join('; ')}`;
   const figures = Object.fromEntries(report.runs.map((r) => [`qos${r.qos}`, { ...r.tally, cuts: r.cuts, reconnects: r.reconnects, stalled: r.stalled, verdict: r.verdict.text }]));
   const evidence = [records];
-  const failed = report.runs.filter((r) => !r.verdict.kept && !r.stalled);
+  // Across a bridge below QoS 2 the subscriber is promised only MIN(qos, bridge): a run that keeps that lesser promise was downgraded, not broken.
+  const bridge = p.across?.bridgeQos;
+  const downgraded = report.runs.filter((r) => !r.verdict.kept && !r.stalled && bridge !== undefined && r.qos > bridge && verdict(effectiveQos(r.qos, bridge), r.tally).kept);
+  const failed = report.runs.filter((r) => !r.verdict.kept && !r.stalled && !downgraded.includes(r));
   // Lost after an acknowledgement, where an earlier question found the broker's queue limit: that limit. A QoS 2 duplicate no limit explains.
   const limited = p.queueLimit === null ? [] : failed.filter((r) => r.tally.duplicated === 0 || r.qos === 1);
   const broken = failed.filter((r) => !limited.includes(r));
@@ -123,6 +129,7 @@ export async function chaos(p: Probe): Promise<Found> {
     const worst = broken.at(-1)!;
     return answer('chaos', 'violates', `${fact}: ${broken.map((r) => r.verdict.text).join('; ')}`, figures, evidence, worst.qos === 2 ? 'MQTT-4.3.3-2' : 'MQTT-4.3.2-2');
   }
+  if (downgraded.length > 0) return answer('chaos', 'differs', `${fact}: ${downgraded.map((r) => `QoS ${r.qos} ${r.tally.duplicated} duplicated, ${r.tally.lost} lost, which the bridge's QoS ${bridge} allows: across it QoS ${r.qos} is delivered at MIN(${r.qos}, bridge ${bridge}, ${r.qos}) = ${effectiveQos(r.qos, bridge!)}`).join('; ')}`, figures, evidence);
   if (limited.length > 0) return answer('chaos', 'differs', `${fact}: ${limited.map((r) => `QoS ${r.qos} lost ${r.tally.ackedButLost} it had acknowledged`).join('; ')}, as the queue limit found above (about ${p.queueLimit}) drops them`, figures, evidence);
   if (report.runs.some((r) => r.stalled)) return answer('chaos', 'unmeasured', `${fact}: ${report.runs.filter((r) => r.stalled).map((r) => r.verdict.text).join('; ')}`, figures, evidence);
   return answer('chaos', 'conforms', fact, figures, evidence, 'MQTT-4.3.3-2');

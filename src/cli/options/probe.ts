@@ -1,6 +1,7 @@
 // mqtt-qos-probe (npm run probe): the broker report card's options.
 import type { Argv } from 'yargs';
-import { BROKER_KINDS } from '../../broker/kind';
+import { BROKER_KINDS, MULTI_NODE } from '../../broker/kind';
+import { asFlag, legBrokerFlags, legBrokerOptions, nodesFlags, nodesOptions } from './broker';
 import { QUESTION_IDS, type QuestionId } from '../../probe/answer';
 import type { ProbeOptions } from '../../probe/run';
 import { UsageError } from '../errors';
@@ -46,7 +47,7 @@ export function parseProbe(argv: string[], env: NodeJS.ProcessEnv = process.env)
     `The broker report card: does this broker keep its QoS promises, and where does it differ from the specification? A bounded battery (under a minute on loopback; --quick under 10 s), one line per question, each verdict read from the packets seen. Questions: ${QUESTION_IDS.join(', ')}.`,
     argv,
     (y) =>
-      withExamples(engineOption(tlsRefused(connectionOptions(y, ['credentials', 'keepalive'])), `the broker to start on loopback and probe: ${BROKER_KINDS.join(' or ')}`, 'aedes')
+      withExamples(legBrokerOptions(nodesOptions(engineOption(tlsRefused(connectionOptions(y, ['credentials', 'keepalive'])), `the broker to start on loopback and probe: ${BROKER_KINDS.join(' or ')} (the last two are two brokers: publishers on node A, subscribers on node B)`, 'aedes', BROKER_KINDS)))
         .option('broker', { alias: 'b', type: 'string', describe: 'probe a running broker (mqtt://HOST[:PORT] or HOST[:PORT]) instead of starting one' })
         .option('allow-remote', { type: 'boolean', default: false, describe: 'allow a --broker that is not on this machine (the probe sends a few thousand messages; never a public test broker)' })
         .option('config', { type: 'string', describe: "mosquitto.conf lines for --engine mosquitto, separated by ';' (e.g. 'max_qos 1' or 'max_queued_messages 10')" })
@@ -68,7 +69,10 @@ export function parseProbe(argv: string[], env: NodeJS.ProcessEnv = process.env)
   const tlsFlag = TLS_FLAGS.find((f) => (f === 'insecure' ? Boolean(raw[f]) : single(raw, f) !== undefined));
   if (tlsFlag) throw new UsageError(`--${tlsFlag}: the probe reads every packet through a plain TCP relay in front of the broker, and TLS would hide them from it; probe the broker's plain mqtt:// listener`);
   const broker = brokerText === undefined ? undefined : target(brokerText, Boolean(raw['allow-remote']));
-  const connection = connectionSettings(raw, broker ?? 'mqtt://127.0.0.1', env);
+  const legs = legBrokerFlags(raw, argv, (flag, text) => asFlag(flag, () => target(text, Boolean(raw['allow-remote']))));
+  const nodes = nodesFlags(raw, legs || broker !== undefined ? undefined : engine);
+  const connection = connectionSettings(raw, broker ?? legs?.pubUrl ?? 'mqtt://127.0.0.1', env);
+  if (!legs && broker === undefined && MULTI_NODE.includes(engine) && connection.username !== undefined) throw new UsageError(`--engine ${engine} starts its nodes without credentials: --username (or MQTT_USERNAME) is for --broker, --pub-broker/--sub-broker or one broker the probe starts`);
   const markdown = filePath(raw, 'markdown');
   const trace = filePath(raw, 'trace');
   // `-` is stdout (the card then goes to stderr); --json's one object cannot share it.
@@ -76,7 +80,7 @@ export function parseProbe(argv: string[], env: NodeJS.ProcessEnv = process.env)
   return {
     kind: 'run',
     options: {
-      probe: { engine, config, connection, ...(broker && { broker }), quick: Boolean(raw.quick), ...(single(raw, 'only') !== undefined && { only: questions(single(raw, 'only')!) }) },
+      probe: { engine, config, connection, ...(broker && { broker }), ...(legs && { legs }), ...nodes, quick: Boolean(raw.quick), ...(single(raw, 'only') !== undefined && { only: questions(single(raw, 'only')!) }) },
       json: Boolean(raw.json),
       markdown,
       trace,
