@@ -8,8 +8,7 @@ import { median, percentile, percentiles, rate } from '../../src/bench/stats';
 import { isClean, roundOrder, summary, type LevelRuns, type Measured } from '../../src/bench/compare';
 import { pointShape, sweepReport, type SweepPoint } from '../../src/bench/sweep';
 import { sumAccounting } from '../../src/bench/run';
-import { BENCH_EXAMPLES, COMPARE_EXAMPLES, parseBench, parseCompare, parseStartup, STARTUP_EXAMPLES } from '../../src/cli/options';
-import type { Example } from '../../src/cli/options/parse';
+import { parseBench, parseCompare } from '../../src/cli/options';
 
 test('percentiles are nearest-rank: each is a sample that happened', () => {
   const samples = Array.from({ length: 100 }, (_, i) => 100 - i); // 100..1, unsorted
@@ -145,49 +144,3 @@ test('bench --trace -: stdout is the trace\'s, so --json (stdout too) with it is
   const plain = parseBench([]);
   assert.equal(plain.kind === 'run' && plain.options.traceToStdout, false);
 });
-
-/** The words a shell passes the command `$0` in an example: up to the first redirection or pipe (the examples quote nothing). */
-function exampleArgv(line: string): string[] {
-  const words = line.split(' ');
-  assert.equal(words[0], '$0', line);
-  assert.doesNotMatch(line, /["'\\]/, 'the examples quote nothing');
-  const end = words.findIndex((w) => /^(\d?>|\|)/.test(w));
-  return words.slice(1, end < 0 ? undefined : end);
-}
-
-const EXAMPLES: [name: string, examples: readonly Example[], parse: (argv: string[]) => { kind: string }][] = [
-  ['bench', BENCH_EXAMPLES, (argv) => parseBench(argv, {})],
-  ['bench:compare', COMPARE_EXAMPLES, parseCompare],
-  ['bench:startup', STARTUP_EXAMPLES, parseStartup],
-];
-
-for (const [name, examples, parse] of EXAMPLES) {
-  test(`${name}: every --help example parses with ${name}'s own parser, and --help shows them`, () => {
-    assert.ok(examples.length >= 3);
-    for (const [line] of examples) {
-      let kind: string;
-      try {
-        kind = parse(exampleArgv(line)).kind;
-      } catch (error) {
-        assert.fail(`${name} example '${line}' is refused: ${(error as Error).message}`);
-      }
-      assert.equal(kind, 'run', line);
-    }
-    const printed: string[] = [];
-    const log = console.log;
-    console.log = (...args: unknown[]) => void printed.push(args.join(' '));
-    try {
-      assert.equal(parse(['--help']).kind, 'shown');
-    } finally {
-      console.log = log;
-    }
-    // yargs may wrap both columns side by side: each example's words come in order, the other column's between them.
-    const help = printed.join('\n').split('Examples:')[1]?.split(/\s+/) ?? [];
-    const inOrder = (text: string) => {
-      let at = 0;
-      for (const word of text.split(/\s+/).filter(Boolean)) at = help.indexOf(word, at) + 1 || Infinity;
-      return at !== Infinity;
-    };
-    for (const [line, what] of examples) assert.ok(inOrder(line.slice(2)) && inOrder(what), `${name} --help shows '${line}': ${what}`);
-  });
-}
