@@ -75,7 +75,7 @@ async function clusterNode(index: number, redis: { host: string; port: number },
   let port = 0;
   let starts = 0;
   const up = async () => {
-    const mq = quiet(Redis(redis));
+    const mq = emitter(redis);
     // The session store's own connection, made from the emitter's (same options), so that its errors are ours to hear too.
     const conn = (mq as WithState).pubConn.duplicate();
     conn.on('error', () => undefined);
@@ -162,6 +162,15 @@ function connackFirst(client: Parameters<NonNullable<AedesOptions['preConnect']>
   done(null, true);
 }
 
+/**
+ * A node's emitter on `redis`. No ready check: mqemitter-redis turns on ioredis's auto-pipelining,
+ * which can send its first PSUBSCRIBE before the check's INFO, and ioredis then throws (uncaught)
+ * "Connection in subscriber mode" from inside its connect handler.
+ */
+function emitter(redis: { host: string; port: number }): Emitter {
+  return quiet(Redis({ ...redis, enableReadyCheck: false } as { host: string; port: number }));
+}
+
 /** An emitter whose connection errors (redis gone for a moment) do not crash the process: ioredis reconnects by itself. */
 function quiet(mq: Emitter): Emitter {
   (mq as WithState).state.on('error', () => undefined);
@@ -170,7 +179,7 @@ function quiet(mq: Emitter): Emitter {
 
 /** A third redis subscriber, ours: every message the nodes publish to each other (`#` is redis PSUBSCRIBE *). */
 async function observeHops(redis: { host: string; port: number }, labelOf: Map<string, number>, onHop: (e: HopEvent) => void): Promise<Emitter> {
-  const mq = quiet(Redis(redis));
+  const mq = emitter(redis);
   await new Promise<void>((resolve) =>
     mq.on(
       '#',
