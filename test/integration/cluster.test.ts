@@ -243,7 +243,10 @@ test('--trace on aedes-cluster: node taps name their node; the hop is records of
 test('--trace on mosquitto-bridge: the bridge\'s PUBLISH from A and its PUBACK from B, with their wire sizes', needsMosquitto, async (t) => {
   const records = await traceAcross(t, ['--engine', 'mosquitto-bridge']);
   const hops = records.filter((r) => r.leg === 'hop');
-  assert.deepEqual(hops.map((r) => [r.seenBy, r.node, r.type]), [['bridge', 'A', 'publish'], ['bridge', 'B', 'puback']]);
+  // B may hand the message to its subscriber before it answers the bridge: the pair can end before that PUBACK crosses (then it is not in the trace).
+  const seen = hops.map((r) => [r.seenBy, r.node, r.type]);
+  assert.deepEqual(seen.slice(0, 1), [['bridge', 'A', 'publish']]);
+  assert.deepEqual(seen.slice(1), seen.length > 1 ? [['bridge', 'B', 'puback']] : []);
   assert.ok(hops.every((r) => typeof r.bytes === 'number' && r.bytes >= 4));
   assert.ok(records.filter((r) => r.seenBy === 'broker').every((r) => r.node === (r.leg === 'publisher' ? 'A' : 'B')));
 });
