@@ -6,6 +6,7 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
+import { PUBLIC_BROKERS } from '../../src/cli/options/broker-url';
 import test from 'node:test';
 import { main } from '../../src/bin/probe';
 import { EXIT } from '../../src/cli/errors';
@@ -132,8 +133,11 @@ test('a misbehaving broker: each broken promise named with its rule', async (t) 
   assertEvidence(card);
 });
 
+// A public broker's host, from its preset: this test only parses, nothing dials it.
+const PUBLIC_HOST = new URL(PUBLIC_BROKERS.mosquitto!).hostname;
+
 test('bad input: one Error line, exit 1, nothing started', async () => {
-  for (const argv of [['--config', 'max_qos 1'], ['--only', 'nope'], ['--broker', 'test.mosquitto.org'], ['--broker', 'mqtt://127.0.0.1:1', '--engine', 'mosquitto']]) {
+  for (const argv of [['--config', 'max_qos 1'], ['--only', 'nope'], ['--broker', PUBLIC_HOST], ['--broker', 'mqtt://127.0.0.1:1', '--engine', 'mosquitto']]) {
     let err = '';
     const code = await settle(COMMANDS.probe, (a) => main(a, { out: new PassThrough(), err: new PassThrough(), env: {} }, LIMITS), argv, (line) => (err += line));
     assert.equal(code, EXIT.usage, argv.join(' '));
