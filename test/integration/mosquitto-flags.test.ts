@@ -20,6 +20,7 @@ import { hostileBroker, HOSTILE } from '../support/hostile-broker';
 import { makeCerts, type Certs } from '../support/certs';
 import { needsMosquitto, testMosquitto } from '../support/mosquitto';
 import { ROOT } from '../support/cli';
+import { assertToolMatchesWire, witness } from '../support/witness';
 
 interface Outcome {
   code: number;
@@ -217,4 +218,23 @@ test("--cafile with --insecure is mosquitto's: the chain is checked against the 
 
   const noCheck = await publishTo(['--insecure']);
   assert.equal(noCheck.code, EXIT.ok, noCheck.err);
+});
+
+test('the new flags\' packet lines equal the wire: two -t in one SUBSCRIBE with --json (lines on stderr), -l, -d with a Will in CONNECT', async (t) => {
+  const broker = await testBroker(t);
+  const wire = await witness(t, broker.url);
+  const url = `mqtt://127.0.0.1:${wire.port}`;
+  const sub = start('subscribe', ['-b', url, '-t', 'home/#', '-t', 'alerts', '-q', '1', '-C', '2', '--json', '-d', '-i', 'w-sub']);
+  await sub.waitFor(/receive: suback/);
+  const pub = await start('publish', ['-b', url, '-t', 'alerts', '-l', '-q', '1', '-d', '-i', 'w-pub', '--will-topic', 'gone', '--will-payload', 'bye', '--will-qos', '1'], Readable.from(['smoke\n', 'fire\n'])).done;
+  assert.equal(pub.code, EXIT.ok, pub.err);
+  const got = await sub.done;
+  assert.equal(got.code, EXIT.ok, got.err);
+  assert.equal(got.out.trim().split('\n').length, 2, 'two JSON lines on stdout');
+  await wire.settled();
+  assertToolMatchesWire(pub.out, wire, 'w-pub', { verbose: true });
+  assertToolMatchesWire(got.err, wire, 'w-sub', { verbose: true });
+  assert.match(pub.out, /^send: connect .*will-topic=gone/m);
+  // The Will's fields are held against the CONNECT's bytes too.
+  assert.throws(() => assertToolMatchesWire(pub.out.replace('will-qos=1', 'will-qos=2'), wire, 'w-pub', { verbose: true }), /will-qos/);
 });

@@ -49,6 +49,8 @@ export interface WirePacket {
   protocolVersion?: number;
   /** CONNACK's MQTT 5 Maximum QoS property. */
   maximumQoS?: number;
+  /** CONNECT's Will, as sent. */
+  will?: { topic: string; qos: number; retain: boolean; payloadBytes: number };
   /** Why the parser refused the bytes ('malformed' only). */
   error?: string;
 }
@@ -110,6 +112,7 @@ function packetFields(packet: Packet, base: Omit<WirePacket, 'cmd' | 'bytes'>): 
       break;
     case 'connect':
       Object.assign(wire, { clientId: packet.clientId, clean: packet.clean, protocolVersion: packet.protocolVersion ?? 4 });
+      if (packet.will) wire.will = { topic: String(packet.will.topic), qos: packet.will.qos ?? 0, retain: Boolean(packet.will.retain), payloadBytes: Buffer.byteLength(packet.will.payload) };
       break;
     case 'connack':
       wire.sessionPresent = packet.sessionPresent;
@@ -281,8 +284,10 @@ function wireSeen(w: WirePacket, view: View): Seen {
   switch (w.cmd) {
     case 'publish':
       return render(w.direction, w.cmd, { id, qos: w.qos, dup: w.dup, retain: w.retain, topic: w.topic, payload: `${w.payloadBytes}B` });
-    case 'connect':
-      return render(w.direction, w.cmd, { 'client-id': w.clientId, clean: w.clean });
+    case 'connect': {
+      const will = w.will && { 'will-topic': w.will.topic, 'will-qos': w.will.qos, 'will-retain': w.will.retain, 'will-payload': `${w.will.payloadBytes}B` };
+      return render(w.direction, w.cmd, { 'client-id': w.clientId, clean: w.clean, ...will });
+    }
     case 'connack':
       return render(w.direction, w.cmd, { sessionPresent: w.sessionPresent, code: w.reasonCode ?? 0, 'maximum-qos': w.maximumQoS });
     case 'subscribe':
@@ -331,6 +336,10 @@ function printedSeen(output: string, verbose: boolean): Seen[] {
         sessionPresent: one('sessionPresent') === undefined ? undefined : Number(one('sessionPresent') === 'true'),
         code: numbers('code'),
         'maximum-qos': one('maximum-qos'),
+        'will-topic': one('will-topic'),
+        'will-qos': one('will-qos'),
+        'will-retain': one('will-retain'),
+        'will-payload': one('will-payload'),
         granted: numbers('granted'),
         reason: numbers('reason'),
       }),
