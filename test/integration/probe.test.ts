@@ -21,6 +21,7 @@ import { startBroker } from '../../src/broker/embedded';
 import { needsMosquitto, testMosquitto } from '../support/mosquitto';
 import { runCli } from '../support/cli';
 import { createConnection } from 'node:net';
+import { witness } from '../support/witness';
 
 const LIMITS: ProbeLimits = { answerMs: 2000, quietMs: 300, stallMs: 2000 };
 
@@ -250,3 +251,33 @@ for (const [signal, exit] of [['SIGINT', EXIT.interrupted], ['SIGTERM', EXIT.ter
     assert.ok(refused, `nothing listens on ${url} any more`);
   });
 }
+
+test('the probe\'s --trace equals the wire: an independent witness between its recorder and the broker sees the same packets per connection and direction', async (t) => {
+  const broker = await startBroker({ port: 0 });
+  t.after(() => broker.close());
+  const wire = await witness(t, `mqtt://127.0.0.1:${broker.port}`);
+  const trace = join(mkdtempSync(join(tmpdir(), 'probe-wire-')), 'trace.jsonl');
+  const card = await probe(['--quick', '--only', 'granted,matrix,pubrec', '--broker', `mqtt://127.0.0.1:${wire.port}`, '--trace', trace]);
+  assert.equal(card.code, EXIT.ok, card.err);
+  await wire.settled();
+  type Rec = { connection: number; clientId?: string; direction: 'send' | 'receive'; type: string; bytes: number; messageId?: number };
+  const records = readFileSync(trace, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Rec);
+  // The recorder's "receive" is what it took from a client, toward the broker.
+  const view = (cmd: string, bytes: number, id?: number) => `${cmd} ${bytes}B${id === undefined ? '' : ` id=${id}`}`;
+  const ours = new Map<number, { toBroker: string[]; toClient: string[] }>();
+  for (const r of records) {
+    const c = ours.get(r.connection) ?? { toBroker: [], toClient: [] };
+    ours.set(r.connection, c);
+    (r.direction === 'receive' ? c.toBroker : c.toClient).push(view(r.type, r.bytes, r.messageId));
+  }
+  const key = (c: { toBroker: string[]; toClient: string[] }) => JSON.stringify(c);
+  // The one connection check before the battery (client id probe-PID-hello) goes straight to the broker, unrecorded.
+  const theirs = wire.connections.filter((c) => !/^probe-\d+-hello$/.test(c.clientId)).map((c) => {
+    const packets = c.packets.filter((p) => p.cmd !== 'malformed');
+    const side = (d: string) => packets.filter((p) => p.direction === d).map((p) => view(p.cmd, p.bytes, p.messageId));
+    return key({ toBroker: side('toBroker'), toClient: side('toClient') });
+  });
+  // Connection numbers are each relay's own accept order: compare the connections as a set.
+  assert.deepEqual([...ours.values()].map(key).sort(), theirs.sort());
+  assert.ok(records.length > 30, `${records.length} records`);
+});

@@ -56,7 +56,7 @@ export function parseProbe(argv: string[], env: NodeJS.ProcessEnv = process.env)
         .option('only', { type: 'string', describe: `ask only these questions, comma separated: ${QUESTION_IDS.join(',')}` })
         .option('json', { type: 'boolean', default: false, describe: 'print one JSON object (every question with its verdict, figures and evidence) instead of the card' })
         .option('markdown', { type: 'string', describe: 'also write the card as a Markdown report to FILE' })
-        .option('trace', { type: 'string', describe: 'also write every packet the probe exchanged to FILE as JSON lines (record n is line n)' }), PROBE_EXAMPLES),
+        .option('trace', { type: 'string', describe: 'also write every packet of the battery to FILE as JSON lines (record n is line n; the one connection check before it is not recorded)' }), PROBE_EXAMPLES),
   );
   if (!raw) return { kind: 'shown' };
   const brokerText = single(raw, 'broker');
