@@ -26,6 +26,8 @@ import { testBroker } from '../support/broker';
 import { runCli } from '../support/cli';
 import { assertOneError, run } from '../support/in-process';
 import { needsMosquitto } from '../support/mosquitto';
+import { assertLabMatchesWire, witness, type Witness } from '../support/witness';
+import { start } from '../../src/broker/start';
 
 const REQUIRED = process.env.CI === 'true' || process.env.REQUIRE_REDIS === '1';
 const needsRedis = { skip: redisPath() === null && !REQUIRED ? 'redis-server is not installed (bash scripts/install-redis.sh); CI=true makes this fail' : false };
@@ -249,4 +251,17 @@ test('--trace on mosquitto-bridge: the bridge\'s PUBLISH from A and its PUBACK f
   assert.deepEqual(seen.slice(1), seen.length > 1 ? [['bridge', 'B', 'puback']] : []);
   assert.ok(hops.every((r) => typeof r.bytes === 'number' && r.bytes >= 4));
   assert.ok(records.filter((r) => r.seenBy === 'broker').every((r) => r.node === (r.leg === 'publisher' ? 'A' : 'B')));
+});
+
+test('witness across two brokers: each leg\'s arrows and records equal what crossed the wire in front of its node (mosquitto bridge, QoS 1)', needsMosquitto, async (t) => {
+  const bridge = await start('mosquitto-bridge', { bridgeQos: 1 });
+  t.after(() => bridge.close());
+  const [a, b] = bridge.nodes!;
+  const [wireA, wireB] = [await witness(t, a!.url), await witness(t, b!.url)];
+  const pairs = await runPairs({ pubUrl: wireA.url, subUrl: wireB.url, protocol: 4, pubs: QOS_LEVELS, subs: QOS_LEVELS, topic: 'witness-across', message: 'hello' }, () => undefined, () => undefined);
+  await Promise.all([wireA.settled(), wireB.settled()]);
+  assert.ok(pairs.every((p) => cellOf(p).delivered !== null), 'every pair delivered');
+  // Each client is on one node only: the witness of its node has its connections.
+  const both = { of: (id: string | RegExp) => [...wireA.of(id), ...wireB.of(id)] } as Witness;
+  assertLabMatchesWire(pairs, both);
 });
