@@ -31,6 +31,13 @@ export const BROKER_EXAMPLES: readonly Example[] = [
   ['$0 -p 0 --quiet', 'a free port (printed), no packet lines'],
 ];
 
+/** --port of a command that listens: 0 (a free one) to 65535. */
+export function listenPort(raw: Record<string, unknown>): number {
+  const port = integer('port', defaulted(raw, 'port'), 0);
+  if (port > 65535) throw new UsageError(`--port must be 0 to 65535, got '${port}'`);
+  return port;
+}
+
 /**
  * --host: an IP address or a host name, loopback unless --allow-remote says
  * otherwise. '' would listen on every interface without saying so: refused.
@@ -68,8 +75,7 @@ export function parseBroker(argv: string[]): Parsed<BrokerCliOptions> {
         .option('quiet', { type: 'boolean', default: false, describe: 'print no packet lines (for load tests)' }), BROKER_EXAMPLES),
   );
   if (!raw) return { kind: 'shown' };
-  const port = integer('port', defaulted(raw, 'port'), 0);
-  if (port > 65535) throw new UsageError(`--port must be 0 to 65535, got '${port}'`);
+  const port = listenPort(raw);
   const username = single(raw, 'username');
   const password = single(raw, 'password');
   if ((username === undefined) !== (password === undefined)) throw new UsageError('--username and --password go together: give both or neither');

@@ -4,10 +4,10 @@
 // terminal lab would refuse, and is told the same words when it does.
 import type { PreparedRun, RunRequest } from '../../web/server';
 import { UsageError } from '../errors';
-import { listenHost } from './broker';
+import { listenHost, listenPort } from './broker';
 import { isLoopbackHost, maskUserinfo } from './broker-url';
 import { parseLab } from './lab';
-import { defaulted, integer, parseRaw, printable, withExamples, type Example, type Parsed } from './parse';
+import { defaulted, parseRaw, printable, withExamples, type Example, type Parsed } from './parse';
 
 export const WEB_COMMAND = 'npm run web --';
 
@@ -47,8 +47,7 @@ export function parseWeb(argv: string[]): Parsed<WebCliOptions> {
         .option('web', { type: 'boolean', default: false, describe: 'what `npm start -- --web` passes; the same as npm run web' }), WEB_EXAMPLES),
   );
   if (!raw) return { kind: 'shown' };
-  const port = integer('port', defaulted(raw, 'port'), 0);
-  if (port > 65535) throw new UsageError(`--port must be 0 to 65535, got '${port}'`);
+  const port = listenPort(raw);
   const host = listenHost(defaulted(raw, 'host'), Boolean(raw['allow-remote']));
   for (const flag of FILE_FLAGS) {
     if (rest.some((w) => w === `--${flag}` || w.startsWith(`--${flag}=`))) throw new UsageError(`--${flag} is for the terminal lab: the page has a download button for the trace and the Mermaid text`);
